@@ -1,0 +1,144 @@
+/**
+ * Pretrains BehaveGPT on a SmartThings region's train split with early stopping on valid, then
+ * exports it (int8 for the app, float32 beside it for reference).
+ *
+ *   npm run pretrain -- --region us --out public/models/behavegpt-us
+ */
+import { BOS, PAD, UNK, Vocabulary } from '../core/vocab';
+import { UNKNOWN_LOCATION } from '../core/events';
+import { splitSequences, REGIONS, type Region } from '../core/data';
+import { BehaveGPT, DEFAULT_CONFIG, countParameters, type BehaveGPTConfig } from '../model/behavegpt';
+import { DEFAULT_TRAIN_OPTIONS, trainModel } from '../train/trainer';
+import { evaluateModel } from '../train/evaluate';
+import { DEFAULT_DATA_DIR, loadRegion } from '../node/data';
+import { initNodeBackend } from '../node/tf';
+import { saveModelDir } from '../node/model-files';
+import { formatDuration, gitCommit, numberFlag, parseFlags } from './args';
+
+const USAGE = `Usage: npm run pretrain -- [options]
+  --data DIR          data folder (default: $BEHAVEGPT_DATA or ${DEFAULT_DATA_DIR})
+  --region us|fr|sp   training region (default us)
+  --out DIR           output folder for the int8 model (default public/models/behavegpt-us)
+  --fp32-out DIR      also write float32 weights here (default models/behavegpt-us-fp32)
+  --seed N            (default 0)
+  --epochs N          maximum epochs (default ${DEFAULT_TRAIN_OPTIONS.epochs})
+  --patience N        early-stopping patience in epochs (default ${DEFAULT_TRAIN_OPTIONS.patience})
+  --batch N  --lr X  --dropout X  --layers N  --heads N  --behavior-dim N  --context N
+  --label-smoothing X --weight-decay X
+  --no-context        context-free ablation (behavior stream only)
+  --name NAME         model name in the manifest`;
+
+const flags = parseFlags(
+  {
+    data: { type: 'string' },
+    region: { type: 'string' },
+    out: { type: 'string' },
+    'fp32-out': { type: 'string' },
+    seed: { type: 'string' },
+    epochs: { type: 'string' },
+    patience: { type: 'string' },
+    batch: { type: 'string' },
+    lr: { type: 'string' },
+    dropout: { type: 'string' },
+    layers: { type: 'string' },
+    heads: { type: 'string' },
+    'behavior-dim': { type: 'string' },
+    context: { type: 'string' },
+    'label-smoothing': { type: 'string' },
+    'weight-decay': { type: 'string' },
+    'no-context': { type: 'boolean' },
+    name: { type: 'string' },
+  },
+  USAGE,
+);
+
+const region = (flags.region ?? 'us') as Region;
+if (!REGIONS.includes(region)) throw new Error(`--region: "${region}" is not one of ${REGIONS.join(', ')}`);
+const seed = numberFlag(flags.seed, 'seed', 0);
+const out = flags.out ?? `public/models/behavegpt-${region}`;
+const fp32Out = flags['fp32-out'] ?? `models/behavegpt-${region}-fp32`;
+
+const backend = await initNodeBackend('wasm');
+const log = loadRegion(region, flags.data ?? DEFAULT_DATA_DIR);
+const train = splitSequences(log.sequences, 'train');
+const valid = splitSequences(log.sequences, 'valid');
+const test = splitSequences(log.sequences, 'test');
+const behaviors = Vocabulary.fromNames(train.flatMap((s) => s.events.map((e) => e.behavior)), [PAD, BOS, UNK]);
+const locations = Vocabulary.fromNames(train.flatMap((s) => s.events.map((e) => e.location)), []).extend([UNKNOWN_LOCATION]);
+
+const config: BehaveGPTConfig = {
+  ...DEFAULT_CONFIG,
+  numBehaviors: behaviors.size,
+  numLocations: locations.size,
+  specialBehaviorIds: [PAD, BOS, UNK].map((t) => behaviors.id(t)),
+  contextLength: numberFlag(flags.context, 'context', DEFAULT_CONFIG.contextLength),
+  numLayers: numberFlag(flags.layers, 'layers', DEFAULT_CONFIG.numLayers),
+  numHeads: numberFlag(flags.heads, 'heads', DEFAULT_CONFIG.numHeads),
+  behaviorDim: numberFlag(flags['behavior-dim'], 'behavior-dim', DEFAULT_CONFIG.behaviorDim),
+  dropout: numberFlag(flags.dropout, 'dropout', DEFAULT_CONFIG.dropout),
+  useContext: !flags['no-context'],
+};
+const options = {
+  ...DEFAULT_TRAIN_OPTIONS,
+  seed,
+  epochs: numberFlag(flags.epochs, 'epochs', DEFAULT_TRAIN_OPTIONS.epochs),
+  patience: numberFlag(flags.patience, 'patience', DEFAULT_TRAIN_OPTIONS.patience),
+  batchSize: numberFlag(flags.batch, 'batch', DEFAULT_TRAIN_OPTIONS.batchSize),
+  learningRate: numberFlag(flags.lr, 'lr', DEFAULT_TRAIN_OPTIONS.learningRate),
+  labelSmoothing: numberFlag(flags['label-smoothing'], 'label-smoothing', DEFAULT_TRAIN_OPTIONS.labelSmoothing),
+  weightDecay: numberFlag(flags['weight-decay'], 'weight-decay', DEFAULT_TRAIN_OPTIONS.weightDecay),
+};
+
+console.log(
+  `pretrain: ${region} train ${train.length} sequences / ${train.reduce((s, q) => s + q.events.length, 0)} events, ` +
+    `valid ${valid.length}; ${behaviors.size - 3} behaviors; backend ${backend}; seed ${seed}`,
+);
+const model = BehaveGPT.create(config, seed);
+console.log(`model: ${model.parameterCount} parameters (${countParameters(config, (n) => !n.startsWith('embed.') && !n.startsWith('target.') && n !== 'head.out.w')} non-embedding)`);
+const fmt = (x: number) => x.toFixed(4);
+let lastPrint = 0;
+const result = await trainModel(model, train, valid, behaviors, locations, {
+  ...options,
+  onProgress: (p) => {
+    const now = performance.now();
+    if (p.kind === 'step' && now - lastPrint < 5000 && p.step !== p.totalSteps) return;
+    lastPrint = now;
+    if (p.kind === 'step') {
+      console.log(
+        `  epoch ${p.epoch} step ${p.step}/${p.totalSteps} loss ${fmt(p.loss)} lr ${p.learningRate.toExponential(2)} ` +
+          `${p.stepsPerSecond.toFixed(2)} steps/s ${Math.round(p.tokensPerSecond)} tok/s ETA ≤ ${formatDuration(p.etaSeconds)}`,
+      );
+    } else {
+      const v = p.valid!;
+      console.log(
+        `epoch ${p.epoch}: train loss ${fmt(p.loss)} | valid loss ${fmt(v.loss)} R@1 ${fmt(v.metrics['weighted_recall@1'])} ` +
+          `R@5 ${fmt(v.metrics['weighted_recall@5'])} macroR@5 ${fmt(v.metrics['macro_recall@5'])}${p.improved ? ' *' : ''}`,
+      );
+    }
+  },
+});
+console.log(`trained ${result.steps} steps in ${formatDuration(result.seconds)}; best epoch ${result.bestEpoch}${result.stoppedEarly ? ' (early stop)' : ''}`);
+
+const testResult = await evaluateModel(model, test, behaviors, locations);
+const round = (m: Record<string, number>) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, Math.round(v * 1e4) / 1e4]));
+const training = {
+  data: { source: 'Samsung SmartThings action logs (Jeon et al., CIKM 2022)', region, trainSequences: train.length, validSequences: valid.length },
+  objective: 'cross-entropy',
+  seed,
+  options: { ...options, onProgress: undefined },
+  steps: result.steps,
+  epochs: result.epochsRun,
+  bestEpoch: result.bestEpoch,
+  seconds: Math.round(result.seconds),
+  backend,
+  valid: { loss: Math.round(result.best.loss * 1e4) / 1e4, ...round(result.best.metrics) },
+  test: { loss: Math.round(testResult.loss * 1e4) / 1e4, ...round(testResult.metrics) },
+  commit: gitCommit(),
+  date: new Date().toISOString(),
+};
+console.log('valid', training.valid);
+console.log('test ', training.test);
+const name = flags.name ?? `behavegpt-${region}`;
+const int8 = await saveModelDir(out, { model, behaviors, locations, name, training }, { dtype: 'uint8' });
+const fp32 = await saveModelDir(fp32Out, { model, behaviors, locations, name, training }, { dtype: 'float32' });
+console.log(`wrote ${int8.manifestPath} (${int8.bytes} weight bytes, int8) and ${fp32.manifestPath} (${fp32.bytes} bytes, float32): ${((100 * int8.bytes) / fp32.bytes).toFixed(1)}%`);

@@ -1,0 +1,320 @@
+/**
+ * BehaveGPT (Gong et al., 2025, arXiv 2505.17631) in TensorFlow.js: the whole model in one file.
+ *
+ * Each token is an event with four streams — behavior, weekday, 3-hour slot, location — whose
+ * embeddings are concatenated (plus a learned position embedding), passed through pre-norm
+ * causal transformer blocks, and read out by an MLP head over behaviors. The head also sees the
+ * weekday/slot/location of the event being predicted, so the model answers "what happens next,
+ * at this time". Token layout and batching live in core/batch.ts.
+ *
+ * Runs on the webgpu, wasm, webgl and cpu backends. Two choices follow from the wasm backend:
+ * embeddings are one-hot matMuls (wasm has no gradient for gather), and matMul gradients
+ * transpose explicitly (wasm's transposed matMul is 4–5× slower in backprop).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { NUM_SLOTS, NUM_WEEKDAYS } from '../core/events';
+import type { Batch } from '../core/batch';
+import { createRng, normal } from '../core/random';
+
+export interface BehaveGPTConfig {
+  /** Behavior vocabulary size, special tokens included. */
+  numBehaviors: number;
+  numLocations: number;
+  /** Token ids that are never predicted (<pad>, <bos>, <unk>). */
+  specialBehaviorIds: number[];
+  /** Maximum tokens per example (<bos> + events). */
+  contextLength: number;
+  behaviorDim: number;
+  weekdayDim: number;
+  slotDim: number;
+  locationDim: number;
+  /** Size of each target-context embedding (weekday, slot, location of the predicted event). */
+  targetDim: number;
+  numLayers: number;
+  numHeads: number;
+  /** Feed-forward hidden size = mlpRatio × model width. */
+  mlpRatio: number;
+  headHidden: number;
+  dropout: number;
+  /** False gives the context-free ablation (SASRec-like): behavior stream only. */
+  useContext: boolean;
+}
+
+export const DEFAULT_CONFIG: Omit<BehaveGPTConfig, 'numBehaviors' | 'numLocations' | 'specialBehaviorIds'> = {
+  contextLength: 32,
+  behaviorDim: 48,
+  weekdayDim: 8,
+  slotDim: 8,
+  locationDim: 0,
+  targetDim: 16,
+  numLayers: 2,
+  numHeads: 4,
+  mlpRatio: 4,
+  headHidden: 128,
+  dropout: 0.1,
+  useContext: true,
+};
+
+/** Model width: the concatenated input embeddings. */
+export function modelWidth(c: BehaveGPTConfig): number {
+  return c.behaviorDim + (c.useContext ? c.weekdayDim + c.slotDim + c.locationDim : 0);
+}
+
+interface ParamSpec {
+  shape: number[];
+  /** Standard deviation of the normal initialiser; 0 → zeros, 'ones' → ones. */
+  init: number | 'ones';
+}
+
+/** Every parameter with its shape and initialiser, in a stable order (this order is the weight file's). */
+export function parameterSpecs(c: BehaveGPTConfig): Map<string, ParamSpec> {
+  const d = modelWidth(c);
+  const std = 0.02;
+  const residualStd = std / Math.sqrt(2 * c.numLayers);
+  const specs = new Map<string, ParamSpec>();
+  const add = (name: string, shape: number[], init: ParamSpec['init']) => specs.set(name, { shape, init });
+  add('embed.behavior', [c.numBehaviors, c.behaviorDim], std);
+  if (c.useContext) {
+    add('embed.weekday', [NUM_WEEKDAYS + 1, c.weekdayDim], std);
+    add('embed.slot', [NUM_SLOTS + 1, c.slotDim], std);
+    if (c.locationDim > 0) add('embed.location', [c.numLocations, c.locationDim], std);
+  }
+  add('embed.position', [c.contextLength, d], std);
+  for (let l = 0; l < c.numLayers; l++) {
+    const p = `block${l}.`;
+    add(p + 'ln1.gamma', [d], 'ones');
+    add(p + 'ln1.beta', [d], 0);
+    add(p + 'attn.qkv.w', [d, 3 * d], std);
+    add(p + 'attn.qkv.b', [3 * d], 0);
+    add(p + 'attn.out.w', [d, d], residualStd);
+    add(p + 'attn.out.b', [d], 0);
+    add(p + 'ln2.gamma', [d], 'ones');
+    add(p + 'ln2.beta', [d], 0);
+    add(p + 'mlp.fc.w', [d, c.mlpRatio * d], std);
+    add(p + 'mlp.fc.b', [c.mlpRatio * d], 0);
+    add(p + 'mlp.proj.w', [c.mlpRatio * d, d], residualStd);
+    add(p + 'mlp.proj.b', [d], 0);
+  }
+  add('lnf.gamma', [d], 'ones');
+  add('lnf.beta', [d], 0);
+  const headIn = d + (c.useContext ? 3 * c.targetDim : 0);
+  if (c.useContext) {
+    add('target.weekday', [NUM_WEEKDAYS + 1, c.targetDim], std);
+    add('target.slot', [NUM_SLOTS + 1, c.targetDim], std);
+    add('target.location', [c.numLocations, c.targetDim], std);
+  }
+  add('head.fc.w', [headIn, c.headHidden], std);
+  add('head.fc.b', [c.headHidden], 0);
+  add('head.out.w', [c.headHidden, c.numBehaviors], std);
+  add('head.out.b', [c.numBehaviors], 0);
+  return specs;
+}
+
+export function countParameters(c: BehaveGPTConfig, include: (name: string) => boolean = () => true): number {
+  let n = 0;
+  for (const [name, s] of parameterSpecs(c)) if (include(name)) n += s.shape.reduce((a, b) => a * b, 1);
+  return n;
+}
+
+/** matMul whose gradient uses explicit transposes (plain matMuls are much faster than transposed ones on wasm). */
+const matMulT = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+  save([a, b]);
+  return {
+    value: tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [sa, sb] = saved;
+      return [tf.matMul(dy as tf.Tensor2D, tf.transpose(sb)), tf.matMul(tf.transpose(sa), dy as tf.Tensor2D)];
+    },
+  };
+}) as never) as unknown as (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D;
+
+/** Batched matMul [n,a,b]×[n,b,c] with explicit-transpose gradients. */
+const batchMatMulT = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+  save([a, b]);
+  return {
+    value: tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [sa, sb] = saved;
+      return [
+        tf.matMul(dy as tf.Tensor3D, tf.transpose(sb, [0, 2, 1]) as tf.Tensor3D),
+        tf.matMul(tf.transpose(sa, [0, 2, 1]) as tf.Tensor3D, dy as tf.Tensor3D),
+      ];
+    },
+  };
+}) as never) as unknown as (a: tf.Tensor3D, b: tf.Tensor3D) => tf.Tensor3D;
+
+function dense(x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
+  return tf.add(matMulT(x, w as tf.Tensor2D), b);
+}
+
+function layerNorm(x: tf.Tensor2D, gamma: tf.Tensor, beta: tf.Tensor): tf.Tensor2D {
+  const { mean, variance } = tf.moments(x, -1, true);
+  return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, 1e-5))), gamma), beta);
+}
+
+/** GELU, sigmoid approximation (x·σ(1.702x)): cheap and differentiable on every backend. */
+function gelu(x: tf.Tensor2D): tf.Tensor2D {
+  return tf.mul(x, tf.sigmoid(tf.mul(x, 1.702)));
+}
+
+/** Embedding lookup as one-hot × table: differentiable on wasm, where gather has no gradient. */
+function embed(ids: tf.Tensor1D, table: tf.Tensor): tf.Tensor2D {
+  // oneHot needs depth ≥ 2; a one-row table (e.g. only the unknown location) is a broadcast.
+  const oneHot = table.shape[0] === 1 ? tf.ones([ids.shape[0], 1]) : tf.oneHot(ids, table.shape[0]).toFloat();
+  return matMulT(oneHot as tf.Tensor2D, table as tf.Tensor2D);
+}
+
+export interface ForwardOptions {
+  /** Dropout is applied only when training. */
+  training?: boolean;
+  seed?: number;
+  /** Only these token positions reach the head (flat indices into B×T); all when omitted. */
+  positions?: tf.Tensor1D;
+}
+
+export class BehaveGPT {
+  readonly config: BehaveGPTConfig;
+  readonly params: Map<string, tf.Variable>;
+  /** −1e9 on special tokens so they never receive probability. */
+  private readonly logitMask: tf.Tensor1D;
+
+  constructor(config: BehaveGPTConfig, params: Map<string, tf.Variable>) {
+    this.config = config;
+    this.params = params;
+    const mask = new Float32Array(config.numBehaviors);
+    for (const id of config.specialBehaviorIds) mask[id] = -1e9;
+    this.logitMask = tf.keep(tf.tensor1d(mask));
+  }
+
+  /** A freshly initialised model (seeded, identical on every backend). */
+  static create(config: BehaveGPTConfig, seed = 0): BehaveGPT {
+    const rng = createRng(seed);
+    const params = new Map<string, tf.Variable>();
+    for (const [name, spec] of parameterSpecs(config)) {
+      const size = spec.shape.reduce((a, b) => a * b, 1);
+      const values = new Float32Array(size);
+      if (spec.init === 'ones') values.fill(1);
+      else if (spec.init > 0) for (let i = 0; i < size; i++) values[i] = normal(rng) * spec.init;
+      params.set(name, tf.variable(tf.tensor(values, spec.shape), true, name));
+    }
+    return new BehaveGPT(config, params);
+  }
+
+  /** A model from named weight tensors (e.g. decoded from a weight file); shapes are checked. */
+  static fromTensors(config: BehaveGPTConfig, tensors: Record<string, tf.Tensor>): BehaveGPT {
+    const params = new Map<string, tf.Variable>();
+    for (const [name, spec] of parameterSpecs(config)) {
+      const t = tensors[name];
+      if (!t) throw new Error(`weights: missing tensor "${name}"`);
+      if (t.shape.join('x') !== spec.shape.join('x')) {
+        throw new Error(`weights: tensor "${name}" has shape [${t.shape}], config needs [${spec.shape}]`);
+      }
+      params.set(name, tf.variable(t, true, name));
+    }
+    return new BehaveGPT(config, params);
+  }
+
+  private p(name: string): tf.Variable {
+    const v = this.params.get(name);
+    if (!v) throw new Error(`BehaveGPT: no parameter "${name}"`);
+    return v;
+  }
+
+  get parameterCount(): number {
+    let n = 0;
+    for (const v of this.params.values()) n += v.size;
+    return n;
+  }
+
+  /**
+   * Logits over behaviors, [positions, numBehaviors]: every token of the batch in row-major
+   * order, or only `options.positions`. Call inside tf.tidy (or dispose the result).
+   */
+  logits(batch: Batch, options: ForwardOptions = {}): tf.Tensor2D {
+    const c = this.config;
+    const B = batch.batchSize;
+    const T = batch.length;
+    if (T > c.contextLength) throw new Error(`BehaveGPT: ${T} tokens exceed the context length ${c.contextLength}`);
+    const d = modelWidth(c);
+    const H = c.numHeads;
+    const dh = d / H;
+    const training = options.training ?? false;
+    let seed = options.seed ?? 0;
+    const drop = <R extends tf.Tensor>(x: R): R => (training && c.dropout > 0 ? (tf.dropout(x, c.dropout, undefined, seed++) as R) : x);
+    const ids = (a: Int32Array) => tf.tensor1d(a, 'int32');
+
+    // Input: concatenated stream embeddings + position.
+    const streams = [embed(ids(batch.behaviors), this.p('embed.behavior'))];
+    if (c.useContext) {
+      streams.push(embed(ids(batch.weekdays), this.p('embed.weekday')));
+      streams.push(embed(ids(batch.slots), this.p('embed.slot')));
+      if (c.locationDim > 0) streams.push(embed(ids(batch.locations), this.p('embed.location')));
+    }
+    const positionEmb = tf.tile(tf.slice(this.p('embed.position'), [0, 0], [T, d]), [B, 1]);
+    let x = drop(tf.add(streams.length > 1 ? tf.concat(streams, 1) : streams[0], positionEmb)) as tf.Tensor2D;
+
+    // Causal mask, additive: 0 where key ≤ query, −1e9 after.
+    const causal = tf.tensor2d(
+      Float32Array.from({ length: T * T }, (_, i) => (i % T <= Math.floor(i / T) ? 0 : -1e9)),
+      [T, T],
+    );
+    const toHeads = (m: tf.Tensor2D) =>
+      tf.reshape(tf.transpose(tf.reshape(m, [B, T, H, dh]), [0, 2, 1, 3]), [B * H, T, dh]) as tf.Tensor3D;
+
+    for (let l = 0; l < c.numLayers; l++) {
+      const p = `block${l}.`;
+      const h = layerNorm(x, this.p(p + 'ln1.gamma'), this.p(p + 'ln1.beta'));
+      const qkv = dense(h, this.p(p + 'attn.qkv.w'), this.p(p + 'attn.qkv.b'));
+      const [q, k, v] = tf.split(qkv, 3, 1) as tf.Tensor2D[];
+      const scores = tf.add(tf.mul(batchMatMulT(toHeads(q), tf.transpose(toHeads(k), [0, 2, 1])), 1 / Math.sqrt(dh)), causal);
+      const att = drop(tf.softmax(scores));
+      const y = batchMatMulT(att as tf.Tensor3D, toHeads(v));
+      const merged = tf.reshape(tf.transpose(tf.reshape(y, [B, H, T, dh]), [0, 2, 1, 3]), [B * T, d]) as tf.Tensor2D;
+      x = tf.add(x, drop(dense(merged, this.p(p + 'attn.out.w'), this.p(p + 'attn.out.b'))));
+      const h2 = layerNorm(x, this.p(p + 'ln2.gamma'), this.p(p + 'ln2.beta'));
+      const ff = dense(gelu(dense(h2, this.p(p + 'mlp.fc.w'), this.p(p + 'mlp.fc.b'))), this.p(p + 'mlp.proj.w'), this.p(p + 'mlp.proj.b'));
+      x = tf.add(x, drop(ff));
+    }
+    x = layerNorm(x, this.p('lnf.gamma'), this.p('lnf.beta'));
+
+    // Head: hidden state + embeddings of the predicted event's weekday, slot and location.
+    let rows = x;
+    let targetWeekdays = ids(batch.targetWeekdays);
+    let targetSlots = ids(batch.targetSlots);
+    let targetLocations = ids(batch.targetLocations);
+    if (options.positions) {
+      rows = tf.gather(x, options.positions);
+      targetWeekdays = tf.gather(targetWeekdays, options.positions);
+      targetSlots = tf.gather(targetSlots, options.positions);
+      targetLocations = tf.gather(targetLocations, options.positions);
+    }
+    const headIn = c.useContext
+      ? tf.concat(
+          [
+            rows,
+            embed(targetWeekdays, this.p('target.weekday')),
+            embed(targetSlots, this.p('target.slot')),
+            embed(targetLocations, this.p('target.location')),
+          ],
+          1,
+        )
+      : rows;
+    const hidden = drop(gelu(dense(headIn as tf.Tensor2D, this.p('head.fc.w'), this.p('head.fc.b'))));
+    return tf.add(dense(hidden, this.p('head.out.w'), this.p('head.out.b')), this.logitMask);
+  }
+
+  /** Probabilities over behaviors at the given flat positions, read back asynchronously. */
+  async probabilities(batch: Batch, positions: number[]): Promise<Float32Array> {
+    const probs = tf.tidy(() => tf.softmax(this.logits(batch, { positions: tf.tensor1d(positions, 'int32') })));
+    try {
+      return (await probs.data()) as Float32Array;
+    } finally {
+      probs.dispose();
+    }
+  }
+
+  dispose(): void {
+    for (const v of this.params.values()) v.dispose();
+    this.logitMask.dispose();
+  }
+}

@@ -1,0 +1,34 @@
+/** Reading and writing model folders (model.json + shards) on disk. */
+import { mkdirSync, readFileSync, writeFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { modelFromArtifacts, serializeModel, validateManifest, type LoadedModel, type SerializeOptions } from '../model/weights';
+
+export async function saveModelDir(
+  dir: string,
+  loaded: Omit<LoadedModel, 'manifest'> & { name: string; training: Record<string, unknown> },
+  options: SerializeOptions = {},
+): Promise<{ manifestPath: string; bytes: number }> {
+  mkdirSync(dir, { recursive: true });
+  const { manifest, shards } = await serializeModel(loaded, options);
+  const paths = manifest.weightsManifest[0].paths;
+  shards.forEach((s, i) => writeFileSync(join(dir, paths[i]), s));
+  const manifestPath = join(dir, 'model.json');
+  writeFileSync(manifestPath, JSON.stringify(manifest, null, 1) + '\n');
+  return { manifestPath, bytes: shards.reduce((s, b) => s + b.length, 0) };
+}
+
+export function loadModelDir(manifestPath: string): LoadedModel {
+  const path = manifestPath.endsWith('.json') ? manifestPath : join(manifestPath, 'model.json');
+  const manifest = validateManifest(JSON.parse(readFileSync(path, 'utf8')), path);
+  const shards = manifest.weightsManifest.flatMap((g) =>
+    g.paths.map((p) => {
+      const b = readFileSync(join(dirname(path), p));
+      return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
+    }),
+  );
+  return modelFromArtifacts(manifest, shards);
+}
+
+export function fileBytes(path: string): number {
+  return statSync(path).size;
+}

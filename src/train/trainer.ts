@@ -1,0 +1,196 @@
+/**
+ * The training loop, separate from the model: shuffled length-bucketed batches, AdamW with
+ * warm-up + cosine schedule, evaluation on valid after every epoch, early stopping that
+ * restores the best weights. Runs in Node (wasm) and in a web worker.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { bucketBatches, encodeBatch, toExamples } from '../core/batch';
+import type { BehaviorSequence } from '../core/events';
+import { createRng } from '../core/random';
+import type { Vocabulary } from '../core/vocab';
+import type { BehaveGPT } from '../model/behavegpt';
+import { evaluateModel, type EvaluationResult } from './evaluate';
+import { crossEntropy, type CrossEntropyOptions } from './losses';
+import { AdamW, cosineSchedule } from './optimizer';
+
+export interface TrainOptions {
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  warmupSteps: number;
+  weightDecay: number;
+  /** Epochs without valid improvement before stopping. */
+  patience: number;
+  seed: number;
+  labelSmoothing: number;
+  /** Which valid figure picks the best epoch (lower loss, or higher metric). */
+  selectBy: 'loss' | 'weighted_recall@1' | 'macro_recall@5';
+  /** Only parameters for which this is true are trained (all when omitted). */
+  trainable?: (name: string) => boolean;
+  signal?: AbortSignal;
+  onProgress?: (p: TrainProgress) => void;
+}
+
+export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
+  epochs: 40,
+  batchSize: 64,
+  learningRate: 3e-3,
+  warmupSteps: 100,
+  weightDecay: 0.05,
+  patience: 4,
+  seed: 0,
+  labelSmoothing: 0,
+  selectBy: 'loss',
+};
+
+export interface TrainProgress {
+  kind: 'step' | 'epoch';
+  epoch: number;
+  step: number;
+  totalSteps: number;
+  loss: number;
+  stepsPerSecond: number;
+  tokensPerSecond: number;
+  etaSeconds: number;
+  learningRate: number;
+  valid?: EvaluationResult;
+  improved?: boolean;
+}
+
+export interface TrainResult {
+  bestEpoch: number;
+  epochsRun: number;
+  steps: number;
+  seconds: number;
+  best: EvaluationResult;
+  history: { epoch: number; trainLoss: number; validLoss: number; valid: Record<string, number> }[];
+  stoppedEarly: boolean;
+  cancelled: boolean;
+}
+
+/** Builds the loss options an objective needs for this vocabulary (hook for long-tail objectives). */
+export type ObjectiveFactory = (behaviors: Vocabulary) => CrossEntropyOptions & { dispose?: () => void };
+
+function score(result: EvaluationResult, selectBy: TrainOptions['selectBy']): number {
+  return selectBy === 'loss' ? -result.loss : result.metrics[selectBy];
+}
+
+export async function trainModel(
+  model: BehaveGPT,
+  train: readonly BehaviorSequence[],
+  valid: readonly BehaviorSequence[],
+  behaviors: Vocabulary,
+  locations: Vocabulary,
+  options: Partial<TrainOptions> = {},
+  objective?: ObjectiveFactory,
+): Promise<TrainResult> {
+  const o: TrainOptions = { ...DEFAULT_TRAIN_OPTIONS, ...options };
+  const rng = createRng(o.seed);
+  const examples = toExamples(train, model.config.contextLength);
+  const stepsPerEpoch = Math.ceil(examples.length / o.batchSize);
+  const totalSteps = stepsPerEpoch * o.epochs;
+  const variables = new Map([...model.params].filter(([name]) => (o.trainable ? o.trainable(name) : true)));
+  const optimizer = new AdamW(o.learningRate, { weightDecay: o.weightDecay });
+  const smoothingClasses = tf.tensor1d(behaviors.tokens.map((_, i) => (behaviors.isSpecial(i) ? 0 : 1)), 'float32');
+  const lossOptions = objective ? objective(behaviors) : {};
+  const snapshot = () => new Map([...model.params].map(([name, v]) => [name, tf.clone(v)]));
+  const restore = (saved: Map<string, tf.Tensor>) => {
+    for (const [name, t] of saved) model.params.get(name)!.assign(t);
+  };
+  const disposeAll = (saved: Map<string, tf.Tensor>) => saved.forEach((t) => t.dispose());
+
+  const initial = snapshot();
+  let best = await evaluateModel(model, valid, behaviors, locations);
+  let bestWeights = snapshot();
+  let bestEpoch = 0;
+  const history: TrainResult['history'] = [];
+  const start = performance.now();
+  let step = 0;
+  let tokens = 0;
+  let sinceBest = 0;
+  let cancelled = false;
+  let epoch = 0;
+  try {
+    for (epoch = 1; epoch <= o.epochs; epoch++) {
+      let lossSum = 0;
+      let lossCount = 0;
+      for (const group of bucketBatches(examples, o.batchSize, rng)) {
+        if (o.signal?.aborted) {
+          cancelled = true;
+          break;
+        }
+        const batch = encodeBatch(group, behaviors, locations);
+        optimizer.learningRate = cosineSchedule(step, totalSteps, o.warmupSteps, o.learningRate);
+        const seed = Math.floor(rng() * 2 ** 31);
+        const { value, grads } = tf.variableGrads(
+          () => crossEntropy(model.logits(batch, { training: true, seed }), batch.targets, { ...lossOptions, labelSmoothing: o.labelSmoothing, smoothingClasses }),
+          [...variables.values()],
+        );
+        optimizer.apply(variables, grads).dispose();
+        Object.values(grads).forEach((g) => g.dispose());
+        const loss = (await value.data())[0];
+        value.dispose();
+        lossSum += loss;
+        lossCount++;
+        step++;
+        tokens += batch.batchSize * batch.length;
+        const seconds = (performance.now() - start) / 1000;
+        o.onProgress?.({
+          kind: 'step',
+          epoch,
+          step,
+          totalSteps,
+          loss,
+          stepsPerSecond: step / seconds,
+          tokensPerSecond: tokens / seconds,
+          etaSeconds: ((totalSteps - step) * seconds) / step,
+          learningRate: optimizer.learningRate,
+        });
+      }
+      if (cancelled) break;
+      const result = await evaluateModel(model, valid, behaviors, locations);
+      const improved = score(result, o.selectBy) > score(best, o.selectBy) || bestEpoch === 0;
+      history.push({ epoch, trainLoss: lossSum / Math.max(1, lossCount), validLoss: result.loss, valid: result.metrics });
+      if (improved) {
+        best = result;
+        bestEpoch = epoch;
+        disposeAll(bestWeights);
+        bestWeights = snapshot();
+        sinceBest = 0;
+      } else sinceBest++;
+      const seconds = (performance.now() - start) / 1000;
+      o.onProgress?.({
+        kind: 'epoch',
+        epoch,
+        step,
+        totalSteps,
+        loss: lossSum / Math.max(1, lossCount),
+        stepsPerSecond: step / seconds,
+        tokensPerSecond: tokens / seconds,
+        etaSeconds: ((totalSteps - step) * seconds) / step,
+        learningRate: optimizer.learningRate,
+        valid: result,
+        improved,
+      });
+      if (sinceBest >= o.patience) break;
+    }
+    // Cancel leaves the model as it was before training; otherwise keep the best epoch.
+    restore(cancelled ? initial : bestWeights);
+  } finally {
+    disposeAll(initial);
+    disposeAll(bestWeights);
+    optimizer.dispose();
+    smoothingClasses.dispose();
+    lossOptions.dispose?.();
+  }
+  return {
+    bestEpoch,
+    epochsRun: Math.min(epoch, o.epochs),
+    steps: step,
+    seconds: (performance.now() - start) / 1000,
+    best,
+    history,
+    stoppedEarly: sinceBest >= o.patience,
+    cancelled,
+  };
+}
