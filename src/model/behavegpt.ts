@@ -45,7 +45,7 @@ export const DEFAULT_CONFIG: Omit<BehaveGPTConfig, 'numBehaviors' | 'numLocation
   behaviorDim: 48,
   weekdayDim: 8,
   slotDim: 8,
-  locationDim: 0,
+  locationDim: 8,
   targetDim: 16,
   numLayers: 2,
   numHeads: 4,
@@ -195,7 +195,7 @@ export class BehaveGPT {
       const values = new Float32Array(size);
       if (spec.init === 'ones') values.fill(1);
       else if (spec.init > 0) for (let i = 0; i < size; i++) values[i] = normal(rng) * spec.init;
-      params.set(name, tf.variable(tf.tensor(values, spec.shape), true, name));
+      params.set(name, tf.variable(tf.tensor(values, spec.shape), true));
     }
     return new BehaveGPT(config, params);
   }
@@ -209,7 +209,7 @@ export class BehaveGPT {
       if (t.shape.join('x') !== spec.shape.join('x')) {
         throw new Error(`weights: tensor "${name}" has shape [${t.shape}], config needs [${spec.shape}]`);
       }
-      params.set(name, tf.variable(t, true, name));
+      params.set(name, tf.variable(t, true));
     }
     return new BehaveGPT(config, params);
   }

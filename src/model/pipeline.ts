@@ -1,0 +1,208 @@
+/**
+ * The app's one entry point to the model (transformers.js style):
+ *
+ *   const predictor = await loadPredictor(url, { onProgress });
+ *   const top5 = await predictor.predictNext(history, { weekday, slot, location }, 5);
+ *
+ * Behind it: model files fetched with progress and kept in the Cache API, the backend chosen
+ * by capability and measurement, and all GPU reads asynchronous.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { encodeQuery } from '../core/batch';
+import { UNKNOWN_LOCATION, type BehaviorEvent, type EventContext } from '../core/events';
+import { topK } from '../core/sampling';
+import { chooseBackend } from './backend';
+import type { BackendChoice, BackendName, LoadProgress, ModelSummary, Prediction } from './pipeline-types';
+import { modelFromArtifacts, validateManifest, weightBytes, type LoadedModel } from './weights';
+
+export type { BackendChoice, BackendName, LoadProgress, ModelSummary, Prediction } from './pipeline-types';
+
+export const MODEL_CACHE = 'behavegpt-models-v1';
+
+export interface PipelineOptions {
+  backend?: BackendName | 'auto';
+  /** Use the Cache API for the weight files (default true where available). */
+  cache?: boolean;
+  onProgress?: (p: LoadProgress) => void;
+}
+
+export class Predictor {
+  readonly summary: ModelSummary;
+  readonly backend: BackendChoice;
+  private readonly loaded: LoadedModel;
+  private readonly exclude: Set<number>;
+
+  constructor(loaded: LoadedModel, backend: BackendChoice, weightBytesStored: number) {
+    this.loaded = loaded;
+    this.backend = backend;
+    const { manifest, behaviors, locations, model } = loaded;
+    this.exclude = new Set(model.config.specialBehaviorIds);
+    const quantized = manifest.weightsManifest.some((g) => g.weights.some((w) => w.quantization));
+    this.summary = {
+      name: manifest.name,
+      parameters: model.parameterCount,
+      weightBytes: weightBytesStored,
+      quantization: quantized ? 'uint8' : 'float32',
+      contextLength: model.config.contextLength,
+      behaviors: behaviors.tokens.filter((_, i) => !behaviors.isSpecial(i)),
+      locations: [...locations.tokens],
+      training: manifest.training,
+    };
+  }
+
+  /** Full probability vector over the vocabulary for the event after `history`. */
+  async probabilities(history: readonly BehaviorEvent[], next: EventContext): Promise<Float32Array> {
+    const { model, behaviors, locations } = this.loaded;
+    const { batch, position } = encodeQuery(history, next, behaviors, locations, model.config.contextLength);
+    return model.probabilities(batch, [position]);
+  }
+
+  /** The k most likely next behaviors, most likely first. History longer than the context slides. */
+  async predictNext(history: readonly BehaviorEvent[], next: EventContext, k = 5): Promise<Prediction[]> {
+    const probs = await this.probabilities(history, next);
+    return topK(probs, k, this.exclude).map((id) => ({ behavior: this.loaded.behaviors.name(id), probability: probs[id] }));
+  }
+
+  dispose(): void {
+    this.loaded.model.dispose();
+  }
+}
+
+async function readWithProgress(response: Response, onBytes: (n: number) => void): Promise<ArrayBuffer> {
+  if (!response.body) {
+    const buf = await response.arrayBuffer();
+    onBytes(buf.byteLength);
+    return buf;
+  }
+  const reader = response.body.getReader();
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    parts.push(value);
+    total += value.length;
+    onBytes(value.length);
+  }
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out.buffer;
+}
+
+async function openCache(enabled: boolean): Promise<Cache | null> {
+  if (!enabled || typeof caches === 'undefined') return null;
+  try {
+    return await caches.open(MODEL_CACHE);
+  } catch {
+    return null; // e.g. an insecure context: load from the network every time.
+  }
+}
+
+/** SHA-256 of the manifest text: shards are cached under it, so a new model never reuses old shards. */
+async function digest(text: string): Promise<string> {
+  if (!globalThis.crypto?.subtle) return String(text.length);
+  const hash = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(hash).slice(0, 8), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** Fetches model.json (network first, cache when offline) and its shards (cache first). */
+export async function fetchModelFiles(
+  modelUrl: string,
+  options: Pick<PipelineOptions, 'cache' | 'onProgress'> = {},
+): Promise<{ manifestText: string; shards: ArrayBuffer[]; fromCache: boolean }> {
+  const { onProgress = () => {} } = options;
+  const cache = await openCache(options.cache ?? true);
+  const absolute = new URL(modelUrl, globalThis.location?.href).href;
+  let manifestText: string;
+  try {
+    const res = await fetch(absolute, { cache: 'no-cache' });
+    if (!res.ok) throw new Error(`HTTP ${res.status} ${res.statusText}`);
+    manifestText = await res.text();
+    await cache?.put(absolute, new Response(manifestText, { headers: { 'content-type': 'application/json' } }));
+  } catch (e) {
+    const cached = await cache?.match(absolute);
+    if (!cached) throw new Error(`Could not load ${modelUrl}: ${(e as Error).message}`);
+    manifestText = await cached.text();
+  }
+  const manifest = validateManifest(JSON.parse(manifestText), modelUrl);
+  const version = await digest(manifestText);
+  const urls = manifest.weightsManifest.flatMap((g) => g.paths.map((p) => new URL(p, absolute).href));
+  const total = weightBytes(manifest);
+  let loaded = 0;
+  let fromCache = true;
+  const shards: ArrayBuffer[] = [];
+  for (const url of urls) {
+    const key = `${url}?v=${version}`;
+    const cached = await cache?.match(key);
+    if (cached) {
+      const buf = await cached.arrayBuffer();
+      loaded += buf.byteLength;
+      shards.push(buf);
+      onProgress({ stage: 'download', loaded, total, message: 'weights from cache', fromCache: true });
+      continue;
+    }
+    fromCache = false;
+    const res = await fetch(url);
+    if (!res.ok) throw new Error(`Could not load ${url}: HTTP ${res.status} ${res.statusText}`);
+    const buf = await readWithProgress(res, (n) => {
+      loaded += n;
+      onProgress({ stage: 'download', loaded, total, message: 'downloading weights', fromCache: false });
+    });
+    await cache?.put(key, new Response(buf, { headers: { 'content-type': 'application/octet-stream' } }));
+    shards.push(buf);
+  }
+  return { manifestText, shards, fromCache };
+}
+
+/** A realistic query for warm-up timing: a full context of events. */
+function warmupQuery(loaded: LoadedModel): { history: BehaviorEvent[]; next: EventContext } {
+  const names = loaded.behaviors.tokens.filter((_, i) => !loaded.behaviors.isSpecial(i));
+  const history = Array.from({ length: loaded.model.config.contextLength - 1 }, (_, i) => ({
+    behavior: names[i % names.length],
+    weekday: i % 7,
+    slot: i % 8,
+    location: UNKNOWN_LOCATION,
+  }));
+  return { history, next: { weekday: 2, slot: 5, location: UNKNOWN_LOCATION } };
+}
+
+export async function loadPredictor(modelUrl: string, options: PipelineOptions = {}): Promise<Predictor> {
+  const { onProgress = () => {} } = options;
+  const { shards, manifestText, fromCache } = await fetchModelFiles(modelUrl, options);
+  const manifest = validateManifest(JSON.parse(manifestText), modelUrl);
+  const stored = shards.reduce((s, b) => s + b.byteLength, 0);
+  // Each candidate backend is timed with its own copy of the model (tensors live on a backend).
+  const measure = async () => {
+    const candidate = modelFromArtifacts(manifest, shards);
+    try {
+      const { model, behaviors, locations } = candidate;
+      const { history, next } = warmupQuery(candidate);
+      const { batch, position } = encodeQuery(history, next, behaviors, locations, model.config.contextLength);
+      for (let i = 0; i < 3; i++) await model.probabilities(batch, [position]);
+      const times: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const t0 = performance.now();
+        await model.probabilities(batch, [position]);
+        times.push(performance.now() - t0);
+      }
+      return times.sort((a, b) => a - b)[2];
+    } finally {
+      candidate.model.dispose();
+    }
+  };
+  const backend = await chooseBackend({
+    preferred: options.backend ?? 'auto',
+    measure,
+    onStage: (message) => onProgress({ stage: 'backend', loaded: 0, total: 0, message, fromCache }),
+  });
+  onProgress({ stage: 'init', loaded: 0, total: 1, message: `building model on ${backend.name}`, fromCache });
+  const loaded = modelFromArtifacts(manifest, shards);
+  onProgress({ stage: 'ready', loaded: 1, total: 1, message: `ready on ${backend.name}`, fromCache });
+  return new Predictor(loaded, backend, stored);
+}
+
+export { tf };

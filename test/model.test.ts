@@ -1,0 +1,190 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initNodeBackend, tf } from '../src/node/tf';
+import { BehaveGPT, countParameters } from '../src/model/behavegpt';
+import { encodeBatch, encodeQuery, IGNORE, toExamples } from '../src/core/batch';
+import { modelFromArtifacts, serializeModel, validateManifest } from '../src/model/weights';
+import { behaviors, event, events, locations, toyConfig } from './helpers';
+
+beforeAll(async () => {
+  await initNodeBackend('wasm');
+});
+
+async function probsAt(model: BehaveGPT, evs: ReturnType<typeof events>, position: number): Promise<Float32Array> {
+  const batch = encodeBatch([{ events: evs, firstTarget: 0, sequenceId: 's', offset: 0 }], behaviors, locations);
+  return model.probabilities(batch, [position]);
+}
+
+/** Larger random weights than the 0.02 initialiser, so every path has a clearly measurable effect. */
+function randomize(model: BehaveGPT, seed: number): BehaveGPT {
+  let i = 0;
+  for (const v of model.params.values()) v.assign(tf.randomNormal(v.shape, 0, 0.3, 'float32', seed + i++));
+  return model;
+}
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+describe('BehaveGPT', () => {
+  it('counts its parameters as the config says', () => {
+    const config = toyConfig();
+    const model = BehaveGPT.create(config, 1);
+    expect(model.parameterCount).toBe(countParameters(config));
+    model.dispose();
+  });
+
+  it('is causal: events after position t do not change the prediction at t', async () => {
+    const model = BehaveGPT.create(toyConfig(), 3);
+    const a = events(10);
+    const b = [...a.slice(0, 5), ...events(5, 3).map((e) => ({ ...e, weekday: (e.weekday + 2) % 7, location: 'office' }))];
+    // Token t sees events 0..t-1 and the time of event t; position 4 predicts event 4 from events 0..3.
+    for (let t = 0; t <= 4; t++) expect(maxAbsDiff(await probsAt(model, a, t), await probsAt(model, b, t))).toBeLessThan(1e-6);
+    // …and the prediction at 6 does see the change.
+    expect(maxAbsDiff(await probsAt(model, a, 6), await probsAt(model, b, 6))).toBeGreaterThan(1e-4);
+    model.dispose();
+  });
+
+  it('uses all four input streams and the target context', async () => {
+    const model = randomize(BehaveGPT.create(toyConfig(), 5), 5);
+    const base = events(6);
+    const reference = await probsAt(model, base, 5);
+    const variants: Record<string, ReturnType<typeof events>> = {
+      behavior: base.map((e, i) => (i === 2 ? { ...e, behavior: 'Fan:switch on' } : e)),
+      weekday: base.map((e, i) => (i === 2 ? { ...e, weekday: (e.weekday + 3) % 7 } : e)),
+      slot: base.map((e, i) => (i === 2 ? { ...e, slot: (e.slot + 4) % 8 } : e)),
+      location: base.map((e, i) => (i === 2 ? { ...e, location: 'home' } : e)),
+      'target weekday': base.map((e, i) => (i === 5 ? { ...e, weekday: (e.weekday + 1) % 7 } : e)),
+      'target slot': base.map((e, i) => (i === 5 ? { ...e, slot: (e.slot + 1) % 8 } : e)),
+    };
+    for (const [stream, evs] of Object.entries(variants)) {
+      const diff = maxAbsDiff(reference, await probsAt(model, evs, 5));
+      expect(diff, stream).toBeGreaterThan(1e-3);
+    }
+    model.dispose();
+  });
+
+  it('ignores the context streams in the context-free ablation', async () => {
+    const model = BehaveGPT.create(toyConfig({ useContext: false }), 5);
+    const base = events(6);
+    const moved = base.map((e) => ({ ...e, weekday: (e.weekday + 3) % 7, slot: (e.slot + 1) % 8 }));
+    expect(maxAbsDiff(await probsAt(model, base, 5), await probsAt(model, moved, 5))).toBeLessThan(1e-6);
+    model.dispose();
+  });
+
+  it('never gives probability to special tokens, and probabilities sum to 1', async () => {
+    const model = BehaveGPT.create(toyConfig(), 2);
+    const p = await probsAt(model, events(4), 3);
+    expect(p[0] + p[1] + p[2]).toBeLessThan(1e-12);
+    expect(p.reduce((s, v) => s + v, 0)).toBeCloseTo(1, 5);
+    model.dispose();
+  });
+
+  it('gives the same probabilities on the wasm and cpu backends', async () => {
+    const model = BehaveGPT.create(toyConfig(), 4);
+    const onWasm = await probsAt(model, events(8), 7);
+    await initNodeBackend('cpu');
+    try {
+      expect(maxAbsDiff(onWasm, await probsAt(model, events(8), 7))).toBeLessThan(1e-5);
+    } finally {
+      await initNodeBackend('wasm');
+      model.dispose();
+    }
+  });
+
+  it('encodes a query as the last context-1 events plus the event to predict', () => {
+    const history = events(40);
+    const { batch, position } = encodeQuery(history, { weekday: 3, slot: 6, location: 'home' }, behaviors, locations, 16);
+    expect(batch.length).toBe(16);
+    expect(position).toBe(15);
+    expect(batch.targetWeekdays[15]).toBe(3);
+    expect(batch.targetSlots[15]).toBe(6);
+    expect(batch.targetLocations[15]).toBe(locations.id('home'));
+    // Token 1 is the 25th event (40 - 15): the context slid.
+    expect(batch.behaviors[1]).toBe(behaviors.id(history[25].behavior));
+  });
+
+  it('cuts long sequences into windows where every event is a target exactly once', () => {
+    const seq = { id: 'long', events: events(40) };
+    const examples = toExamples([seq], 16);
+    const counted = new Map<number, number>();
+    for (const ex of examples) {
+      const b = encodeBatch([ex], behaviors, locations);
+      ex.events.forEach((_, t) => {
+        if (b.targets[t] !== IGNORE) counted.set(ex.offset + t, (counted.get(ex.offset + t) ?? 0) + 1);
+      });
+      expect(ex.events.length).toBeLessThanOrEqual(16);
+    }
+    expect([...counted.keys()].sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => i));
+    expect([...counted.values()].every((c) => c === 1)).toBe(true);
+  });
+
+  it('learns: a few training steps lower the loss on a repeated pattern', async () => {
+    const { trainModel } = await import('../src/train/trainer');
+    const model = BehaveGPT.create(toyConfig(), 7);
+    const seqs = Array.from({ length: 32 }, (_, i) => ({ id: `s${i}`, events: events(8, i % 2) }));
+    const result = await trainModel(model, seqs, seqs.slice(0, 8), behaviors, locations, { epochs: 30, batchSize: 16, warmupSteps: 2, learningRate: 1e-2, patience: 30 });
+    expect(result.history.at(-1)!.validLoss).toBeLessThan(result.history[0].validLoss * 0.7);
+    expect(result.best.metrics['weighted_recall@1']).toBeGreaterThan(0.9);
+    model.dispose();
+  });
+});
+
+describe('weights file', () => {
+  it('round-trips float32 weights exactly and reports shapes', async () => {
+    const model = BehaveGPT.create(toyConfig(), 9);
+    const { manifest, shards } = await serializeModel({ model, behaviors, locations, name: 'toy', training: { seed: 9 } }, { dtype: 'float32', shardBytes: 4000 });
+    expect(shards.length).toBeGreaterThan(1);
+    const json = JSON.parse(JSON.stringify(manifest));
+    const loaded = modelFromArtifacts(validateManifest(json), shards.map((s) => s.slice().buffer));
+    for (const [name, v] of model.params) {
+      expect(Array.from(await loaded.model.params.get(name)!.data()), name).toEqual(Array.from(await v.data()));
+    }
+    expect(loaded.behaviors.tokens).toEqual(behaviors.tokens);
+    expect(loaded.manifest.training).toEqual({ seed: 9 });
+    model.dispose();
+    loaded.model.dispose();
+  });
+
+  it('stores int8 weights in at most 30% of the float32 bytes, within half a step of each value', async () => {
+    const model = BehaveGPT.create(toyConfig(), 10);
+    const f32 = await serializeModel({ model, behaviors, locations, name: 'toy', training: {} }, { dtype: 'float32' });
+    const int8 = await serializeModel({ model, behaviors, locations, name: 'toy', training: {} }, { dtype: 'uint8' });
+    const bytes = (s: Uint8Array[]) => s.reduce((a, b) => a + b.length, 0);
+    expect(bytes(int8.shards) / bytes(f32.shards)).toBeLessThanOrEqual(0.3);
+    const loaded = modelFromArtifacts(int8.manifest, int8.shards.map((s) => s.slice().buffer));
+    for (const entry of int8.manifest.weightsManifest[0].weights) {
+      const a = await model.params.get(entry.name)!.data();
+      const b = await loaded.model.params.get(entry.name)!.data();
+      expect(maxAbsDiff(a, b), entry.name).toBeLessThanOrEqual(entry.quantization!.scale / 2 + 1e-6);
+    }
+    model.dispose();
+    loaded.model.dispose();
+  });
+
+  it('rejects a manifest whose vocabulary does not match the config, naming the field', async () => {
+    const model = BehaveGPT.create(toyConfig(), 11);
+    const { manifest } = await serializeModel({ model, behaviors, locations, name: 'toy', training: {} });
+    const broken = JSON.parse(JSON.stringify(manifest));
+    broken.vocabulary.behaviors.tokens.pop();
+    expect(() => validateManifest(broken, 'm.json')).toThrow(`m.json: field "config.numBehaviors": ${behaviors.size} but the vocabulary has ${behaviors.size - 1} behaviors`);
+    const noWeight = JSON.parse(JSON.stringify(manifest));
+    noWeight.weightsManifest[0].weights = noWeight.weightsManifest[0].weights.filter((w: { name: string }) => w.name !== 'head.out.b');
+    expect(() => validateManifest(noWeight, 'm.json')).toThrow('m.json: field "weightsManifest": no weight "head.out.b"');
+    expect(() => modelFromArtifacts(manifest, [new ArrayBuffer(10)])).toThrow(/shards hold 10 bytes, the manifest describes \d+/);
+    model.dispose();
+  });
+});
+
+describe('memory', () => {
+  it('leaks no tensors over repeated predictions', async () => {
+    const model = BehaveGPT.create(toyConfig(), 12);
+    const { batch, position } = encodeQuery(events(10), event(3), behaviors, locations, 16);
+    await model.probabilities(batch, [position]);
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 200; i++) await model.probabilities(batch, [position]);
+    expect(tf.memory().numTensors).toBe(before);
+    model.dispose();
+  });
+});

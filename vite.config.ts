@@ -1,0 +1,91 @@
+/// <reference types="node" />
+import { createReadStream, statSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import path from 'node:path';
+import react from '@vitejs/plugin-react';
+import { defineConfig, type Connect, type Plugin } from 'vite';
+
+/** The only files the data route serves: the three SmartThings regions, gzipped CSV. */
+export const DATA_FILES = ['us.csv.gz', 'fr.csv.gz', 'sp.csv.gz'] as const;
+export const DATA_ROUTE = '/data/smartthings/';
+
+/**
+ * Serves the SmartThings data folder read-only at /data/smartthings/<file> in `vite` (dev) and
+ * `vite preview`, straight from disk: the data is never copied into public/ or dist/. The bytes
+ * are sent as they are stored (gzip, application/octet-stream, no Content-Encoding), and the app
+ * gunzips them with DecompressionStream.
+ *
+ * Folder: $BEHAVEGPT_DATA, else ../shared/data/smartthings relative to the project root.
+ */
+function smartThingsData(): Plugin {
+  let dataDir = '';
+
+  const handler: Connect.NextHandleFunction = (req: IncomingMessage, res: ServerResponse, next) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (!url.pathname.startsWith(DATA_ROUTE)) return next();
+    const name = decodeURIComponent(url.pathname.slice(DATA_ROUTE.length));
+    if (!(DATA_FILES as readonly string[]).includes(name)) {
+      res.statusCode = 404;
+      res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+      res.end(`Not found: ${url.pathname} (served files: ${DATA_FILES.join(', ')})`);
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.statusCode = 405;
+      res.setHeader('Allow', 'GET, HEAD');
+      res.end();
+      return;
+    }
+    const file = path.join(dataDir, name);
+    let size: number;
+    try {
+      const stat = statSync(file);
+      if (!stat.isFile()) throw new Error('not a file');
+      size = stat.size;
+    } catch {
+      res.statusCode = 404;
+      res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+      res.end(`Not found: ${url.pathname} (no ${name} in the data folder)`);
+      return;
+    }
+    res.statusCode = 200;
+    res.setHeader('Content-Type', 'application/octet-stream');
+    res.setHeader('Content-Length', String(size));
+    res.setHeader('Cache-Control', 'no-cache');
+    if (req.method === 'HEAD') {
+      res.end();
+      return;
+    }
+    const stream = createReadStream(file);
+    stream.on('error', (err) => {
+      if (!res.headersSent) res.statusCode = 500;
+      res.destroy(err);
+    });
+    stream.pipe(res);
+  };
+
+  return {
+    name: 'behavegpt-smartthings-data',
+    configResolved(config) {
+      dataDir = process.env.BEHAVEGPT_DATA
+        ? path.resolve(config.root, process.env.BEHAVEGPT_DATA)
+        : path.resolve(config.root, '../shared/data/smartthings');
+    },
+    configureServer(server) {
+      server.middlewares.use(handler);
+    },
+    configurePreviewServer(server) {
+      server.middlewares.use(handler);
+    },
+  };
+}
+
+export default defineConfig({
+  plugins: [react(), smartThingsData()],
+  build: {
+    target: 'es2022',
+    // tfjs is large; the app loads it once. Keep the warning for anything unexpectedly larger.
+    chunkSizeWarningLimit: 4096,
+  },
+  worker: { format: 'es' },
+});
