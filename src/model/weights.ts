@@ -3,6 +3,12 @@
  * (`weightsManifest: [{paths, weights: [{name, shape, dtype, quantization?}]}]`) plus binary
  * shards, with BehaveGPT's config, vocabularies and training metadata inside the manifest.
  * Weights are stored as 8-bit affine quantized (default) or float32.
+ *
+ * Matrices are quantized row by row (one min/scale per row: per-tensor 8-bit flipped 2% of
+ * top-1 predictions on valid, per-row 0.2%). In manifest terms a matrix `W` is three entries:
+ * `W` holds the uint8 codes (quantization scale 1, min 0), `W:rowMin` and `W:rowScale` are
+ * float32 vectors, and W[r] = codes[r] × rowScale[r] + rowMin[r]. Vectors use the standard
+ * per-tensor affine quantization.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { quantizeUint8, type AffineQuantization } from '../core/quantize';
@@ -13,6 +19,10 @@ export const FORMAT = 'behavegpt-weights';
 export const FORMAT_VERSION = 1;
 
 export type WeightDtype = 'uint8' | 'float32';
+
+/** Suffixes of the per-row dequantization entries of a row-quantized matrix. */
+export const ROW_MIN = ':rowMin';
+export const ROW_SCALE = ':rowScale';
 
 export interface WeightEntry {
   name: string;
@@ -58,7 +68,22 @@ export async function serializeModel(
   for (const name of parameterSpecs(loaded.model.config).keys()) {
     const v = loaded.model.params.get(name)!;
     const values = (await v.data()) as Float32Array;
-    if (dtype === 'uint8') {
+    if (dtype === 'uint8' && v.shape.length === 2) {
+      const [rows, cols] = v.shape;
+      const codes = new Uint8Array(values.length);
+      const rowMin = new Float32Array(rows);
+      const rowScale = new Float32Array(rows);
+      for (let r = 0; r < rows; r++) {
+        const { bytes, quantization } = quantizeUint8(values.subarray(r * cols, (r + 1) * cols));
+        codes.set(bytes, r * cols);
+        rowMin[r] = quantization.min;
+        rowScale[r] = quantization.scale;
+      }
+      entries.push({ name, shape: v.shape, dtype: 'float32', quantization: { dtype: 'uint8', min: 0, scale: 1 } });
+      entries.push({ name: name + ROW_MIN, shape: [rows], dtype: 'float32' });
+      entries.push({ name: name + ROW_SCALE, shape: [rows], dtype: 'float32' });
+      chunks.push(codes, new Uint8Array(rowMin.buffer), new Uint8Array(rowScale.buffer));
+    } else if (dtype === 'uint8') {
       const { bytes, quantization } = quantizeUint8(values);
       entries.push({ name, shape: v.shape, dtype: 'float32', quantization });
       chunks.push(bytes);
@@ -137,6 +162,14 @@ export function modelFromArtifacts(manifest: ModelManifest, shards: ArrayBuffer[
   }
   const specs = manifest.weightsManifest.flatMap((g) => g.weights);
   const tensors = tf.io.decodeWeights(buffer.buffer, specs as tf.io.WeightsManifestEntry[]);
+  for (const name of Object.keys(tensors)) {
+    const rowScale = tensors[name + ROW_SCALE];
+    const rowMin = tensors[name + ROW_MIN];
+    if (!rowScale || !rowMin) continue;
+    const codes = tensors[name];
+    tensors[name] = tf.tidy(() => tf.add(tf.mul(codes, tf.expandDims(rowScale, 1)), tf.expandDims(rowMin, 1)));
+    codes.dispose();
+  }
   try {
     const model = BehaveGPT.fromTensors(manifest.config, tensors);
     return {

@@ -1,0 +1,109 @@
+import { useEffect, useState } from 'react';
+import { backendFromSearch } from './lib/query';
+import { useModelStore } from './stores/model-store';
+import { ModelHeader } from './components/ModelHeader';
+import { ReplayView } from './components/ReplayView';
+import { TypeView } from './components/TypeView';
+
+export const MODEL_URL = `${import.meta.env.BASE_URL}models/behavegpt-us/model.json`;
+
+/** Top-level sections; Generate, Fine-tune and Scaling will join Predict here. */
+const SECTIONS = [{ id: 'predict', label: 'Predict' }] as const;
+type SectionId = (typeof SECTIONS)[number]['id'];
+
+const PREDICT_TABS = [
+  { id: 'replay', label: 'Replay', hint: 'Step through recorded sequences and compare predictions with what happened.' },
+  { id: 'type', label: 'Type', hint: 'Build a sequence of your own and see what the model expects next.' },
+] as const;
+type PredictTab = (typeof PREDICT_TABS)[number]['id'];
+
+function initialTab(): PredictTab {
+  return location.hash === '#type' ? 'type' : 'replay';
+}
+
+export function App() {
+  const load = useModelStore((s) => s.load);
+  const [backendParam] = useState(() => backendFromSearch(location.search));
+  const [section, setSection] = useState<SectionId>('predict');
+  const [tab, setTab] = useState<PredictTab>(initialTab);
+
+  useEffect(() => {
+    void load(MODEL_URL, backendParam.backend);
+  }, [load, backendParam.backend]);
+
+  const chooseTab = (id: PredictTab) => {
+    setTab(id);
+    history.replaceState(null, '', `${location.pathname}${location.search}#${id}`);
+  };
+
+  return (
+    <div className="app">
+      <header className="app-header">
+        <div className="brand">
+          <h1>BehaveGPT Web</h1>
+          <p className="tagline">A GPT-style model of smart-home behavior, running in your browser with TensorFlow.js.</p>
+        </div>
+        <nav className="sections" role="tablist" aria-label="Sections">
+          {SECTIONS.map((s) => (
+            <button
+              key={s.id}
+              type="button"
+              role="tab"
+              id={`section-${s.id}`}
+              aria-selected={section === s.id}
+              aria-controls={`panel-${s.id}`}
+              onClick={() => setSection(s.id)}
+              data-testid={`section-${s.id}`}
+            >
+              {s.label}
+            </button>
+          ))}
+        </nav>
+      </header>
+
+      {backendParam.warning && (
+        <p className="warning" role="alert">
+          {backendParam.warning}
+        </p>
+      )}
+      <ModelHeader />
+
+      <main id={`panel-${section}`} role="tabpanel" aria-labelledby={`section-${section}`}>
+        <div className="subtabs" role="tablist" aria-label="Predict mode">
+          {PREDICT_TABS.map((t) => (
+            <button
+              key={t.id}
+              type="button"
+              role="tab"
+              id={`tab-${t.id}`}
+              aria-selected={tab === t.id}
+              aria-controls={`tabpanel-${t.id}`}
+              onClick={() => chooseTab(t.id)}
+              data-testid={`tab-${t.id}`}
+            >
+              {t.label}
+            </button>
+          ))}
+        </div>
+        {PREDICT_TABS.map((t) => (
+          <section
+            key={t.id}
+            id={`tabpanel-${t.id}`}
+            role="tabpanel"
+            aria-labelledby={`tab-${t.id}`}
+            hidden={tab !== t.id}
+            className="panel"
+          >
+            <p className="hint">{t.hint}</p>
+            {tab === t.id && (t.id === 'replay' ? <ReplayView /> : <TypeView />)}
+          </section>
+        ))}
+      </main>
+
+      <footer className="app-footer muted small">
+        Data: Samsung SmartThings action logs (Jeon et al., CIKM 2022). Add <code>?backend=webgpu|wasm|webgl|cpu</code> to the URL
+        to force a TensorFlow.js backend.
+      </footer>
+    </div>
+  );
+}

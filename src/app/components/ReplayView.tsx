@@ -1,0 +1,165 @@
+import { useEffect, useMemo, useState } from 'react';
+import { slotLabel, weekdayLabel } from '../../core/events';
+import { useModelStore } from '../stores/model-store';
+import { selectedSequence, useReplayStore } from '../stores/replay-store';
+import { usePredictions, type PredictionQuery } from '../use-predictions';
+import { formatCount, formatPercent, rankIn } from '../lib/format';
+import { EventList } from './EventList';
+import { PredictionList } from './PredictionList';
+
+const K = 5;
+/** Options listed in the sequence select at once; the filter narrows the rest. */
+const MAX_OPTIONS = 300;
+
+const base = import.meta.env.BASE_URL;
+export const REPLAY_URLS = {
+  smartThings: `${base}data/smartthings/us.csv.gz`,
+  demo: `${base}examples/demo-sequences.csv`,
+};
+
+export function ReplayView() {
+  const { status, source, sequences, selectedId, step, error, load, select, setStep, first, prev, next, last } = useReplayStore();
+  const predictor = useModelStore((s) => s.predictor);
+  const modelStatus = useModelStore((s) => s.status);
+  const vocabularySize = useModelStore((s) => s.summary?.behaviors.length ?? K);
+  const [filter, setFilter] = useState('');
+
+  useEffect(() => {
+    void load(REPLAY_URLS);
+  }, [load]);
+
+  const sequence = selectedSequence({ sequences, selectedId });
+  const matching = useMemo(() => {
+    const f = filter.trim().toLowerCase();
+    return f ? sequences.filter((s) => s.id.toLowerCase().includes(f)) : sequences;
+  }, [sequences, filter]);
+  const listed = matching.slice(0, MAX_OPTIONS);
+  if (sequence && !listed.some((s) => s.id === sequence.id)) listed.unshift(sequence);
+
+  const last_t = sequence ? sequence.events.length - 1 : 0;
+  const target = sequence?.events[step];
+  // Rank among all behaviors: ask for the full ranking, show the top K.
+  const query: PredictionQuery | null = useMemo(
+    () =>
+      sequence && target
+        ? {
+            key: `${sequence.id}#${step}`,
+            history: sequence.events.slice(0, step),
+            next: { weekday: target.weekday, slot: target.slot, location: target.location },
+            k: vocabularySize,
+          }
+        : null,
+    [sequence, target, step, vocabularySize],
+  );
+  const result = usePredictions(predictor, query, 40);
+  const current = result.status === 'ready';
+  const rank = current && target ? rankIn(result.predictions, target.behavior) : null;
+  const actualProbability = current && target ? result.predictions.find((p) => p.behavior === target.behavior)?.probability : undefined;
+
+  if (status === 'loading' || status === 'idle') return <p className="muted">Loading sequences…</p>;
+  if (status === 'error') {
+    return (
+      <p className="error" role="alert">
+        Could not load sequences: {error}
+      </p>
+    );
+  }
+
+  return (
+    <div className="replay">
+      <p className="source" data-testid="replay-source" data-kind={source?.kind}>
+        Source: <strong>{source?.label}</strong> — {formatCount(sequences.length)} sequences from <code>{source?.url}</code>
+        {source?.fallbackReason && <span className="muted"> (SmartThings data unavailable: {source.fallbackReason})</span>}
+      </p>
+
+      <div className="controls">
+        <div className="field">
+          <label htmlFor="replay-filter">Find sequence</label>
+          <input
+            id="replay-filter"
+            type="search"
+            placeholder="sequence id, e.g. us-0042"
+            value={filter}
+            onChange={(e) => setFilter(e.target.value)}
+            data-testid="replay-filter"
+          />
+        </div>
+        <div className="field grow">
+          <label htmlFor="replay-select">
+            Sequence <span className="muted small">({formatCount(matching.length)} matching{matching.length > MAX_OPTIONS ? `, first ${MAX_OPTIONS} listed` : ''})</span>
+          </label>
+          <select id="replay-select" value={selectedId ?? ''} onChange={(e) => select(e.target.value)} data-testid="replay-select">
+            {listed.map((s) => (
+              <option key={s.id} value={s.id}>
+                {s.id} · {s.events.length} events
+              </option>
+            ))}
+          </select>
+        </div>
+      </div>
+
+      {sequence && target && (
+        <>
+          <div className="stepper" role="group" aria-label="Step">
+            <button type="button" onClick={first} disabled={step <= 1} data-testid="replay-first" aria-label="First step">
+              ⏮
+            </button>
+            <button type="button" onClick={prev} disabled={step <= 1} data-testid="replay-prev" aria-label="Previous step">
+              ◀
+            </button>
+            <input
+              type="range"
+              min={1}
+              max={Math.max(1, last_t)}
+              value={step}
+              onChange={(e) => setStep(Number(e.target.value))}
+              aria-label="Step"
+              data-testid="replay-slider"
+              disabled={last_t <= 1}
+            />
+            <button type="button" onClick={next} disabled={step >= last_t} data-testid="replay-next" aria-label="Next step">
+              ▶
+            </button>
+            <button type="button" onClick={last} disabled={step >= last_t} data-testid="replay-last" aria-label="Last step">
+              ⏭
+            </button>
+            <output data-testid="replay-step" data-step={step} data-last={last_t} aria-live="polite">
+              t = {step} of {last_t}
+            </output>
+          </div>
+
+          <div className="columns">
+            <EventList events={sequence.events.slice(0, step)} caption={`Events so far (0…${step - 1})`} />
+            <div>
+              <p className="context">
+                Predicting event {step} on <strong>{weekdayLabel(target.weekday)}</strong>, <strong>{slotLabel(target.slot)}</strong>
+              </p>
+              <PredictionList
+                result={result}
+                k={K}
+                actual={target.behavior}
+                placeholder={modelStatus === 'error' ? 'No model.' : 'Waiting for the model…'}
+              />
+              <div
+                className={`actual ${rank !== null && rank <= K ? 'in-top' : rank !== null ? 'out-top' : ''}`}
+                data-testid="actual-behavior"
+                data-behavior={target.behavior}
+                data-rank={rank ?? ''}
+                data-in-top-k={rank !== null ? String(rank <= K) : ''}
+              >
+                <span className="label">Actual event {step}:</span> <strong>{target.behavior}</strong>
+                {current && rank !== null && (
+                  <span className="verdict">
+                    {rank <= K ? `✓ in the top ${K}, rank ${rank}` : `✗ not in the top ${K}: rank ${rank} of ${result.predictions.length}`}
+                    {actualProbability !== undefined && ` (p = ${formatPercent(actualProbability)})`}
+                  </span>
+                )}
+                {current && rank === null && <span className="verdict">✗ not in the model's vocabulary</span>}
+              </div>
+            </div>
+          </div>
+        </>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,86 @@
+/**
+ * The model: loading progress, the predictor, the backend it runs on, or the error that stopped
+ * it. The pipeline (and with it TensorFlow.js) is imported on first load, so the page paints
+ * before the large chunk arrives.
+ */
+import { create } from 'zustand';
+import type { Predictor } from '../../model/pipeline';
+import type { BackendChoice, BackendName, LoadProgress, ModelSummary } from '../../model/pipeline-types';
+
+export type ModelStatus = 'idle' | 'loading' | 'ready' | 'error';
+
+export interface ModelState {
+  status: ModelStatus;
+  url: string;
+  requestedBackend: BackendName | 'auto';
+  progress: LoadProgress | null;
+  /** Whether the model files came from the Cache API (known once loaded). */
+  fromCache: boolean | null;
+  predictor: Predictor | null;
+  backend: BackendChoice | null;
+  summary: ModelSummary | null;
+  error: string | null;
+  /** Milliseconds from the start of loading to ready. */
+  loadMs: number | null;
+  load: (url: string, backend: BackendName | 'auto') => Promise<void>;
+}
+
+let loadId = 0;
+
+export const useModelStore = create<ModelState>()((set, get) => ({
+  status: 'idle',
+  url: '',
+  requestedBackend: 'auto',
+  progress: null,
+  fromCache: null,
+  predictor: null,
+  backend: null,
+  summary: null,
+  error: null,
+  loadMs: null,
+
+  load: async (url, backend) => {
+    const current = get();
+    // Already loading or loaded with the same settings (e.g. React StrictMode's second effect).
+    if ((current.status === 'loading' || current.status === 'ready') && current.url === url && current.requestedBackend === backend) return;
+    const id = ++loadId;
+    current.predictor?.dispose();
+    set({
+      status: 'loading',
+      url,
+      requestedBackend: backend,
+      progress: { stage: 'download', loaded: 0, total: 0, message: 'loading TensorFlow.js' },
+      fromCache: null,
+      predictor: null,
+      backend: null,
+      summary: null,
+      error: null,
+      loadMs: null,
+    });
+    const t0 = performance.now();
+    try {
+      const { loadPredictor } = await import('../../model/pipeline');
+      const predictor = await loadPredictor(url, {
+        backend,
+        onProgress: (progress) => {
+          if (id !== loadId) return;
+          set((s) => ({ progress, fromCache: progress.fromCache ?? s.fromCache }));
+        },
+      });
+      if (id !== loadId) {
+        predictor.dispose();
+        return;
+      }
+      set({
+        status: 'ready',
+        predictor,
+        backend: predictor.backend,
+        summary: predictor.summary,
+        loadMs: performance.now() - t0,
+      });
+    } catch (e) {
+      if (id !== loadId) return;
+      set({ status: 'error', error: e instanceof Error ? e.message : String(e) });
+    }
+  },
+}));

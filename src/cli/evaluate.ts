@@ -1,0 +1,42 @@
+/**
+ * Evaluates a model folder on a region's split with the full-ranking protocol, all targets and
+ * without `:refresh refresh` targets.
+ *
+ *   npm run evaluate -- --model public/models/behavegpt-us --region us --split test
+ */
+import { isRefresh, type Split } from '../core/events';
+import { REGIONS, SPLITS, splitSequences, type Region } from '../core/data';
+import { evaluateModel } from '../train/evaluate';
+import { DEFAULT_DATA_DIR, loadRegion } from '../node/data';
+import { initNodeBackend } from '../node/tf';
+import { loadModelDir } from '../node/model-files';
+import { parseFlags } from './args';
+
+const USAGE = `Usage: npm run evaluate -- [--model DIR] [--region us|fr|sp] [--split valid|test] [--data DIR] [--json]`;
+const flags = parseFlags(
+  { model: { type: 'string' }, region: { type: 'string' }, split: { type: 'string' }, data: { type: 'string' }, json: { type: 'boolean' } },
+  USAGE,
+);
+const region = (flags.region ?? 'us') as Region;
+const split = (flags.split ?? 'test') as Split;
+if (!REGIONS.includes(region)) throw new Error(`--region: "${region}" is not one of ${REGIONS.join(', ')}`);
+if (!SPLITS.includes(split)) throw new Error(`--split: "${split}" is not one of ${SPLITS.join(', ')}`);
+const modelDir = flags.model ?? 'public/models/behavegpt-us';
+
+await initNodeBackend('wasm');
+const { model, behaviors, locations, manifest } = loadModelDir(modelDir);
+const sequences = splitSequences(loadRegion(region, flags.data ?? DEFAULT_DATA_DIR).sequences, split);
+const all = await evaluateModel(model, sequences, behaviors, locations);
+const noRefresh = await evaluateModel(model, sequences, behaviors, locations, { includeTarget: (b) => !isRefresh(b) });
+const rows = { all: { loss: all.loss, ...all.metrics }, 'no-refresh': { loss: noRefresh.loss, ...noRefresh.metrics } };
+if (flags.json) console.log(JSON.stringify({ model: manifest.name, region, split, ...rows }, null, 1));
+else {
+  console.log(`${manifest.name} on ${region} ${split} (${sequences.length} sequences)`);
+  const keys = Object.keys(rows.all);
+  console.log(['metric'.padEnd(20), 'all'.padStart(10), 'no-refresh'.padStart(12)].join(''));
+  for (const k of keys) {
+    const fmt = (v: number) => (k === 'targets' ? String(v) : v.toFixed(4));
+    console.log([k.padEnd(20), fmt(rows.all[k as keyof typeof rows.all]).padStart(10), fmt(rows['no-refresh'][k as keyof typeof rows.all]).padStart(12)].join(''));
+  }
+}
+model.dispose();
