@@ -3,7 +3,6 @@
  *
  *   npm run export -- --from models/behavegpt-us-fp32 --to public/models/behavegpt-us --dtype uint8
  */
-import { rmSync } from 'node:fs';
 import { initNodeBackend } from '../node/tf';
 import { loadModelDir, saveModelDir } from '../node/model-files';
 import type { WeightDtype } from '../model/weights';
@@ -19,6 +18,5 @@ const dtype = (flags.dtype ?? 'uint8') as WeightDtype;
 if (dtype !== 'uint8' && dtype !== 'float32') throw new Error(`--dtype: "${dtype}" is not uint8 or float32`);
 await initNodeBackend('wasm');
 const loaded = loadModelDir(flags.from);
-rmSync(flags.to, { recursive: true, force: true });
 const { manifestPath, bytes } = await saveModelDir(flags.to, { ...loaded, name: loaded.manifest.name, training: loaded.manifest.training }, { dtype });
 console.log(`wrote ${manifestPath}: ${loaded.model.parameterCount} parameters, ${bytes} weight bytes (${dtype})`);

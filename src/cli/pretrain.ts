@@ -4,11 +4,11 @@
  *
  *   npm run pretrain -- --region us --out public/models/behavegpt-us
  */
-import { BOS, PAD, UNK, Vocabulary } from '../core/vocab';
-import { UNKNOWN_LOCATION } from '../core/events';
 import { splitSequences, REGIONS, type Region } from '../core/data';
-import { BehaveGPT, DEFAULT_CONFIG, countParameters, type BehaveGPTConfig } from '../model/behavegpt';
-import { DEFAULT_TRAIN_OPTIONS, trainModel } from '../train/trainer';
+import { BehaveGPT, DEFAULT_CONFIG, countParameters } from '../model/behavegpt';
+import { DEFAULT_TRAIN_OPTIONS, trainModel, type TrainOptions } from '../train/trainer';
+import { OBJECTIVES, type ObjectiveName, type ObjectiveSpec } from '../train/losses';
+import { buildConfig, buildVocabularies } from '../train/recipe';
 import { evaluateModel } from '../train/evaluate';
 import { DEFAULT_DATA_DIR, loadRegion } from '../node/data';
 import { initNodeBackend } from '../node/tf';
@@ -26,6 +26,11 @@ const USAGE = `Usage: npm run pretrain -- [options]
   --batch N  --lr X  --dropout X  --layers N  --heads N  --behavior-dim N  --context N
   --label-smoothing X --weight-decay X
   --no-context        context-free ablation (behavior stream only)
+  --objective ce|dro|logit-adjusted|class-balanced   (default ce)
+  --tau X             logit-adjustment strength (default 1)
+  --beta X            class-balanced beta (default 0.999)
+  --dro-radius X --dro-tail-mix X --dro-ema X --dro-max-weight X   (see docs/DRO.md)
+  --select-by loss|weighted_recall@1|macro_recall@5   valid criterion for early stopping
   --name NAME         model name in the manifest`;
 
 const flags = parseFlags(
@@ -47,6 +52,14 @@ const flags = parseFlags(
     'label-smoothing': { type: 'string' },
     'weight-decay': { type: 'string' },
     'no-context': { type: 'boolean' },
+    objective: { type: 'string' },
+    tau: { type: 'string' },
+    beta: { type: 'string' },
+    'dro-radius': { type: 'string' },
+    'dro-tail-mix': { type: 'string' },
+    'dro-ema': { type: 'string' },
+    'dro-max-weight': { type: 'string' },
+    'select-by': { type: 'string' },
     name: { type: 'string' },
   },
   USAGE,
@@ -63,29 +76,43 @@ const log = loadRegion(region, flags.data ?? DEFAULT_DATA_DIR);
 const train = splitSequences(log.sequences, 'train');
 const valid = splitSequences(log.sequences, 'valid');
 const test = splitSequences(log.sequences, 'test');
-const behaviors = Vocabulary.fromNames(train.flatMap((s) => s.events.map((e) => e.behavior)), [PAD, BOS, UNK]);
-const locations = Vocabulary.fromNames(train.flatMap((s) => s.events.map((e) => e.location)), []).extend([UNKNOWN_LOCATION]);
+const { behaviors, locations } = buildVocabularies(train);
 
-const config: BehaveGPTConfig = {
-  ...DEFAULT_CONFIG,
-  numBehaviors: behaviors.size,
-  numLocations: locations.size,
-  specialBehaviorIds: [PAD, BOS, UNK].map((t) => behaviors.id(t)),
+function objectiveFromFlags(f: typeof flags): ObjectiveSpec {
+  const name = (f.objective ?? 'ce') as ObjectiveName;
+  if (!OBJECTIVES.includes(name)) throw new Error(`--objective: "${name}" is not one of ${OBJECTIVES.join(', ')}`);
+  const dro = {
+    ...(f['dro-radius'] !== undefined && { radius: numberFlag(f['dro-radius'], 'dro-radius', 0) }),
+    ...(f['dro-tail-mix'] !== undefined && { tailMix: numberFlag(f['dro-tail-mix'], 'dro-tail-mix', 0) }),
+    ...(f['dro-ema'] !== undefined && { emaRate: numberFlag(f['dro-ema'], 'dro-ema', 0) }),
+    ...(f['dro-max-weight'] !== undefined && { maxWeight: numberFlag(f['dro-max-weight'], 'dro-max-weight', 0) }),
+  };
+  return {
+    name,
+    labelSmoothing: numberFlag(f['label-smoothing'], 'label-smoothing', 0),
+    ...(f.tau !== undefined && { tau: numberFlag(f.tau, 'tau', 1) }),
+    ...(f.beta !== undefined && { beta: numberFlag(f.beta, 'beta', 0.999) }),
+    ...(name === 'dro' && { dro }),
+  };
+}
+
+const config = buildConfig(behaviors, locations, {
   contextLength: numberFlag(flags.context, 'context', DEFAULT_CONFIG.contextLength),
   numLayers: numberFlag(flags.layers, 'layers', DEFAULT_CONFIG.numLayers),
   numHeads: numberFlag(flags.heads, 'heads', DEFAULT_CONFIG.numHeads),
   behaviorDim: numberFlag(flags['behavior-dim'], 'behavior-dim', DEFAULT_CONFIG.behaviorDim),
   dropout: numberFlag(flags.dropout, 'dropout', DEFAULT_CONFIG.dropout),
   useContext: !flags['no-context'],
-};
-const options = {
+});
+const options: TrainOptions = {
   ...DEFAULT_TRAIN_OPTIONS,
+  selectBy: (flags['select-by'] ?? DEFAULT_TRAIN_OPTIONS.selectBy) as TrainOptions['selectBy'],
   seed,
   epochs: numberFlag(flags.epochs, 'epochs', DEFAULT_TRAIN_OPTIONS.epochs),
   patience: numberFlag(flags.patience, 'patience', DEFAULT_TRAIN_OPTIONS.patience),
   batchSize: numberFlag(flags.batch, 'batch', DEFAULT_TRAIN_OPTIONS.batchSize),
   learningRate: numberFlag(flags.lr, 'lr', DEFAULT_TRAIN_OPTIONS.learningRate),
-  labelSmoothing: numberFlag(flags['label-smoothing'], 'label-smoothing', DEFAULT_TRAIN_OPTIONS.labelSmoothing),
+  objective: objectiveFromFlags(flags),
   weightDecay: numberFlag(flags['weight-decay'], 'weight-decay', DEFAULT_TRAIN_OPTIONS.weightDecay),
 };
 
@@ -123,7 +150,7 @@ const testResult = await evaluateModel(model, test, behaviors, locations);
 const round = (m: Record<string, number>) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, Math.round(v * 1e4) / 1e4]));
 const training = {
   data: { source: 'Samsung SmartThings action logs (Jeon et al., CIKM 2022)', region, trainSequences: train.length, validSequences: valid.length },
-  objective: 'cross-entropy',
+  objective: options.objective,
   seed,
   options: { ...options, onProgress: undefined },
   steps: result.steps,

@@ -22,7 +22,7 @@ export interface BehaveGPTConfig {
   numLocations: number;
   /** Token ids that are never predicted (<pad>, <bos>, <unk>). */
   specialBehaviorIds: number[];
-  /** Maximum tokens per example (<bos> + events). */
+  /** Maximum tokens per example: <bos> + events, so a query sees contextLength − 1 events of history. */
   contextLength: number;
   behaviorDim: number;
   weekdayDim: number;
@@ -41,7 +41,7 @@ export interface BehaveGPTConfig {
 }
 
 export const DEFAULT_CONFIG: Omit<BehaveGPTConfig, 'numBehaviors' | 'numLocations' | 'specialBehaviorIds'> = {
-  contextLength: 32,
+  contextLength: 33,
   behaviorDim: 48,
   weekdayDim: 8,
   slotDim: 8,

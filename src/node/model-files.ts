@@ -1,5 +1,5 @@
 /** Reading and writing model folders (model.json + shards) on disk. */
-import { mkdirSync, readFileSync, writeFileSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { modelFromArtifacts, serializeModel, validateManifest, type LoadedModel, type SerializeOptions } from '../model/weights';
 
@@ -9,6 +9,8 @@ export async function saveModelDir(
   options: SerializeOptions = {},
 ): Promise<{ manifestPath: string; bytes: number }> {
   mkdirSync(dir, { recursive: true });
+  // Shards of an earlier export would be left behind with other names: remove them.
+  for (const f of readdirSync(dir)) if (f === 'model.json' || /^weights-shard\d+of\d+\.bin$/.test(f)) rmSync(join(dir, f));
   const { manifest, shards } = await serializeModel(loaded, options);
   const paths = manifest.weightsManifest[0].paths;
   shards.forEach((s, i) => writeFileSync(join(dir, paths[i]), s));

@@ -10,7 +10,7 @@ import { createRng } from '../core/random';
 import type { Vocabulary } from '../core/vocab';
 import type { BehaveGPT } from '../model/behavegpt';
 import { evaluateModel, type EvaluationResult } from './evaluate';
-import { crossEntropy, type CrossEntropyOptions } from './losses';
+import { countTargets, createObjective, type ObjectiveSpec } from './losses';
 import { AdamW, cosineSchedule } from './optimizer';
 
 export interface TrainOptions {
@@ -22,7 +22,7 @@ export interface TrainOptions {
   /** Epochs without valid improvement before stopping. */
   patience: number;
   seed: number;
-  labelSmoothing: number;
+  objective: ObjectiveSpec;
   /** Which valid figure picks the best epoch (lower loss, or higher metric). */
   selectBy: 'loss' | 'weighted_recall@1' | 'macro_recall@5';
   /** Only parameters for which this is true are trained (all when omitted). */
@@ -39,7 +39,7 @@ export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
   weightDecay: 0.05,
   patience: 4,
   seed: 0,
-  labelSmoothing: 0,
+  objective: { name: 'ce' },
   selectBy: 'loss',
 };
 
@@ -68,9 +68,6 @@ export interface TrainResult {
   cancelled: boolean;
 }
 
-/** Builds the loss options an objective needs for this vocabulary (hook for long-tail objectives). */
-export type ObjectiveFactory = (behaviors: Vocabulary) => CrossEntropyOptions & { dispose?: () => void };
-
 function score(result: EvaluationResult, selectBy: TrainOptions['selectBy']): number {
   return selectBy === 'loss' ? -result.loss : result.metrics[selectBy];
 }
@@ -82,7 +79,6 @@ export async function trainModel(
   behaviors: Vocabulary,
   locations: Vocabulary,
   options: Partial<TrainOptions> = {},
-  objective?: ObjectiveFactory,
 ): Promise<TrainResult> {
   const o: TrainOptions = { ...DEFAULT_TRAIN_OPTIONS, ...options };
   const rng = createRng(o.seed);
@@ -91,8 +87,7 @@ export async function trainModel(
   const totalSteps = stepsPerEpoch * o.epochs;
   const variables = new Map([...model.params].filter(([name]) => (o.trainable ? o.trainable(name) : true)));
   const optimizer = new AdamW(o.learningRate, { weightDecay: o.weightDecay });
-  const smoothingClasses = tf.tensor1d(behaviors.tokens.map((_, i) => (behaviors.isSpecial(i) ? 0 : 1)), 'float32');
-  const lossOptions = objective ? objective(behaviors) : {};
+  const objective = createObjective(o.objective, countTargets(train, (n) => behaviors.id(n), behaviors.size), (i) => behaviors.isSpecial(i));
   const snapshot = () => new Map([...model.params].map(([name, v]) => [name, tf.clone(v)]));
   const restore = (saved: Map<string, tf.Tensor>) => {
     for (const [name, t] of saved) model.params.get(name)!.assign(t);
@@ -122,11 +117,9 @@ export async function trainModel(
         const batch = encodeBatch(group, behaviors, locations);
         optimizer.learningRate = cosineSchedule(step, totalSteps, o.warmupSteps, o.learningRate);
         const seed = Math.floor(rng() * 2 ** 31);
-        const { value, grads } = tf.variableGrads(
-          () => crossEntropy(model.logits(batch, { training: true, seed }), batch.targets, { ...lossOptions, labelSmoothing: o.labelSmoothing, smoothingClasses }),
-          [...variables.values()],
-        );
+        const { value, grads } = tf.variableGrads(() => objective.loss(model.logits(batch, { training: true, seed }), batch.targets), [...variables.values()]);
         optimizer.apply(variables, grads).dispose();
+        await objective.afterStep();
         Object.values(grads).forEach((g) => g.dispose());
         const loss = (await value.data())[0];
         value.dispose();
@@ -180,8 +173,7 @@ export async function trainModel(
     disposeAll(initial);
     disposeAll(bestWeights);
     optimizer.dispose();
-    smoothingClasses.dispose();
-    lossOptions.dispose?.();
+    objective.dispose();
   }
   return {
     bestEpoch,

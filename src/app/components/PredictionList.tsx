@@ -46,7 +46,7 @@ export function PredictionList({ result, k, actual, placeholder }: Props) {
             >
               <span className="rank">{i + 1}</span>
               <span className="behavior" title={p.behavior}>
-                {p.behavior}
+                <span className="name">{p.behavior}</span>
                 {hit && <span className="badge">actual</span>}
               </span>
               <span className="bar" aria-hidden="true">

@@ -102,10 +102,10 @@ export function ReplayView() {
         <>
           <div className="stepper" role="group" aria-label="Step">
             <button type="button" onClick={first} disabled={step <= 1} data-testid="replay-first" aria-label="First step">
-              ⏮
+              «
             </button>
             <button type="button" onClick={prev} disabled={step <= 1} data-testid="replay-prev" aria-label="Previous step">
-              ◀
+              ‹
             </button>
             <input
               type="range"
@@ -118,10 +118,10 @@ export function ReplayView() {
               disabled={last_t <= 1}
             />
             <button type="button" onClick={next} disabled={step >= last_t} data-testid="replay-next" aria-label="Next step">
-              ▶
+              ›
             </button>
             <button type="button" onClick={last} disabled={step >= last_t} data-testid="replay-last" aria-label="Last step">
-              ⏭
+              »
             </button>
             <output data-testid="replay-step" data-step={step} data-last={last_t} aria-live="polite">
               t = {step} of {last_t}

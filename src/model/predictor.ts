@@ -1,0 +1,48 @@
+/** A loaded model ready to answer "what comes next": the object the app and the benchmarks hold. */
+import { encodeQuery } from '../core/batch';
+import type { BehaviorEvent, EventContext } from '../core/events';
+import { topK } from '../core/sampling';
+import type { BackendChoice, ModelSummary, Prediction } from './pipeline-types';
+import type { LoadedModel } from './weights';
+
+export class Predictor {
+  readonly summary: ModelSummary;
+  readonly backend: BackendChoice;
+  private readonly loaded: LoadedModel;
+  private readonly exclude: Set<number>;
+
+  constructor(loaded: LoadedModel, backend: BackendChoice, weightBytesStored: number) {
+    this.loaded = loaded;
+    this.backend = backend;
+    const { manifest, behaviors, locations, model } = loaded;
+    this.exclude = new Set(model.config.specialBehaviorIds);
+    const quantized = manifest.weightsManifest.some((g) => g.weights.some((w) => w.quantization));
+    this.summary = {
+      name: manifest.name,
+      parameters: model.parameterCount,
+      weightBytes: weightBytesStored,
+      quantization: quantized ? 'uint8' : 'float32',
+      contextLength: model.config.contextLength,
+      behaviors: behaviors.tokens.filter((_, i) => !behaviors.isSpecial(i)),
+      locations: [...locations.tokens],
+      training: manifest.training,
+    };
+  }
+
+  /** Full probability vector over the vocabulary for the event after `history`. */
+  async probabilities(history: readonly BehaviorEvent[], next: EventContext): Promise<Float32Array> {
+    const { model, behaviors, locations } = this.loaded;
+    const { batch, position } = encodeQuery(history, next, behaviors, locations, model.config.contextLength);
+    return model.probabilities(batch, [position]);
+  }
+
+  /** The k most likely next behaviors, most likely first. History longer than the context slides. */
+  async predictNext(history: readonly BehaviorEvent[], next: EventContext, k = 5): Promise<Prediction[]> {
+    const probs = await this.probabilities(history, next);
+    return topK(probs, k, this.exclude).map((id) => ({ behavior: this.loaded.behaviors.name(id), probability: probs[id] }));
+  }
+
+  dispose(): void {
+    this.loaded.model.dispose();
+  }
+}
