@@ -8,6 +8,7 @@ import { bucketBatches, encodeBatch, toExamples, type Example } from '../core/ba
 import type { BehaviorSequence } from '../core/events';
 import { MISS, rankOf, rankingMetrics, type MetricSet, type RankedTarget } from '../core/metrics';
 import type { Vocabulary } from '../core/vocab';
+import { knownId } from '../core/baselines';
 import type { BehaveGPT } from '../model/behavegpt';
 
 export interface EvaluationResult {
@@ -49,9 +50,8 @@ export async function evaluateModel(
         const position = ex.offset + t;
         if (t < ex.firstTarget || position < minPosition || !includeTarget(event.behavior)) return;
         const row = values.subarray((b * batch.length + t) * V, (b * batch.length + t + 1) * V);
-        const known = behaviors.has(event.behavior) && !behaviors.isSpecial(behaviors.id(event.behavior));
-        if (known) {
-          const id = behaviors.id(event.behavior);
+        const id = knownId(behaviors, event.behavior);
+        if (id >= 0) {
           targets.push({ behavior: event.behavior, rank: rankOf(row, id, candidates) });
           nllSum -= Math.log(Math.max(row[id], 1e-12));
           nllCount++;

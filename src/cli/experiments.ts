@@ -1,0 +1,310 @@
+/**
+ * Regenerates the next-behavior evaluation: baselines, BehaveGPT with each objective, the
+ * context-free ablation, on US and Spain, 3 seeds; writes docs/RESULTS.md and docs/results.json.
+ * Resumable: finished runs (results/runs/*.json) are skipped.
+ *
+ *   npm run experiments                       # everything, in order (hours on 2 cores)
+ *   npm run experiments -- --phase tune --shard 0/2 & npm run experiments -- --phase tune --shard 1/2
+ *   npm run experiments -- --phase main --shard 0/2 & npm run experiments -- --phase main --shard 1/2
+ *   npm run experiments -- --phase report
+ */
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { isRefresh } from '../core/events';
+import { splitSequences, type Region } from '../core/data';
+import { behaviorCounts, fitMarkov, fitPopularity, fitTimePopularity, type Scorer } from '../core/baselines';
+import { fullMetrics, rankTargets } from '../core/evaluation';
+import { headBehaviors, type MetricSet } from '../core/metrics';
+import { aggregateMetrics, mergeRows, parseResults, RESULT_METRICS, type ResultRow } from '../core/results';
+import { buildVocabularies } from '../train/recipe';
+import { DEFAULT_CONFIG } from '../model/behavegpt';
+import type { ObjectiveSpec } from '../train/losses';
+import { DEFAULT_DATA_DIR, loadRegion } from '../node/data';
+import { initNodeBackend } from '../node/tf';
+import { runId, runOne, readRecord, type DatasetSplits, type RunRecord, type RunSpec } from '../node/experiments';
+import { formatDuration, gitCommit, parseFlags } from './args';
+
+const USAGE = `Usage: npm run experiments -- [--phase all|tune|main|report] [--shard I/N] [--datasets us,sp] [--seeds N]
+  --records DIR   run records (default results/runs)     --models DIR   weights (default runs/models)`;
+const flags = parseFlags(
+  {
+    phase: { type: 'string' },
+    shard: { type: 'string' },
+    datasets: { type: 'string' },
+    seeds: { type: 'string' },
+    records: { type: 'string' },
+    models: { type: 'string' },
+    data: { type: 'string' },
+  },
+  USAGE,
+);
+const phase = flags.phase ?? 'all';
+const [shardIndex, shardCount] = (flags.shard ?? '0/1').split('/').map(Number);
+const datasets = (flags.datasets ?? 'us,sp').split(',') as Region[];
+const SEEDS = Array.from({ length: Number(flags.seeds ?? 3) }, (_, i) => i);
+const RECORDS = flags.records ?? 'results/runs';
+const MODELS = flags.models ?? 'runs/models';
+const TUNE_DATASET: Region = 'us';
+const commit = gitCommit();
+
+/** Hyperparameter candidates per long-tail objective, chosen on US valid (seed 0). */
+const CANDIDATES: Record<'dro' | 'logit-adjusted' | 'class-balanced', ObjectiveSpec[]> = {
+  dro: [
+    { name: 'dro', dro: { radius: 0.03, tailMix: 0.02 } },
+    { name: 'dro', dro: { radius: 0.1, tailMix: 0 } },
+    { name: 'dro', dro: { radius: 0.1, tailMix: 0.05 } },
+    { name: 'dro', dro: { radius: 0.3, tailMix: 0 } },
+  ],
+  'logit-adjusted': [
+    { name: 'logit-adjusted', tau: 0.5 },
+    { name: 'logit-adjusted', tau: 1 },
+  ],
+  'class-balanced': [
+    { name: 'class-balanced', beta: 0.99 },
+    { name: 'class-balanced', beta: 0.999 },
+  ],
+};
+const CE: ObjectiveSpec = { name: 'ce' };
+
+const dataCache = new Map<string, DatasetSplits>();
+function data(dataset: string): DatasetSplits {
+  let d = dataCache.get(dataset);
+  if (!d) {
+    const log = loadRegion(dataset as Region, flags.data ?? DEFAULT_DATA_DIR);
+    d = { train: splitSequences(log.sequences, 'train'), valid: splitSequences(log.sequences, 'valid'), test: splitSequences(log.sequences, 'test') };
+    dataCache.set(dataset, d);
+  }
+  return d;
+}
+
+const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
+
+function tunePlan(): RunSpec[] {
+  return [CE, ...Object.values(CANDIDATES).flat()].map((objective) => ({ dataset: TUNE_DATASET, model: 'behavegpt', objective, seed: 0 }));
+}
+
+/**
+ * The valid-set rule, the same for every long-tail objective: the highest valid macro recall@5
+ * among candidates whose valid weighted recall@1 is within 1 point of cross-entropy's; when none
+ * is, the candidate closest to that bound.
+ */
+function selectObjective(name: keyof typeof CANDIDATES): { spec: ObjectiveSpec; why: string } {
+  const ce = readRecord(RECORDS, runId({ dataset: TUNE_DATASET, model: 'behavegpt', objective: CE, seed: 0 }));
+  const runs = CANDIDATES[name].map((spec) => ({ spec, record: readRecord(RECORDS, runId({ dataset: TUNE_DATASET, model: 'behavegpt', objective: spec, seed: 0 })) }));
+  const missing = runs.filter((r) => !r.record);
+  if (!ce || missing.length) throw new Error(`tuning for ${name} is not finished (run --phase tune first)`);
+  const bound = ce.valid['weighted_recall@1'] - 0.01;
+  const ok = runs.filter((r) => r.record!.valid['weighted_recall@1'] >= bound);
+  const best = ok.length
+    ? ok.reduce((a, b) => (b.record!.valid['macro_recall@5'] > a.record!.valid['macro_recall@5'] ? b : a))
+    : runs.reduce((a, b) => (b.record!.valid['weighted_recall@1'] > a.record!.valid['weighted_recall@1'] ? b : a));
+  const why = ok.length ? 'best valid macro R@5 within 1 point of CE valid R@1' : 'no candidate within 1 point of CE valid R@1: closest one';
+  return { spec: best.spec, why };
+}
+
+function mainPlan(): RunSpec[] {
+  const chosen = (['dro', 'logit-adjusted', 'class-balanced'] as const).map((n) => selectObjective(n).spec);
+  const plan: RunSpec[] = [];
+  for (const dataset of datasets) {
+    for (const seed of SEEDS) {
+      for (const objective of [CE, ...chosen]) plan.push({ dataset, model: 'behavegpt', objective, seed });
+      plan.push({ dataset, model: 'context-free', objective: CE, seed });
+    }
+  }
+  return plan;
+}
+
+async function runPlan(plan: RunSpec[]): Promise<void> {
+  const mine = plan.filter((_, i) => i % shardCount === shardIndex);
+  const todo = mine.filter((s) => !readRecord(RECORDS, runId(s)));
+  log(`${todo.length} of ${mine.length} runs to do (shard ${shardIndex}/${shardCount}); records in ${RECORDS}`);
+  const t0 = performance.now();
+  for (const [i, spec] of todo.entries()) {
+    log(`run ${i + 1}/${todo.length}: ${runId(spec)}`);
+    await runOne(spec, data(spec.dataset), { recordsDir: RECORDS, modelsDir: MODELS, commit, log });
+    const elapsed = (performance.now() - t0) / 1000;
+    log(`progress ${i + 1}/${todo.length}, elapsed ${formatDuration(elapsed)}, ETA ${formatDuration((elapsed / (i + 1)) * (todo.length - i - 1))}`);
+  }
+}
+
+// --- Report ----------------------------------------------------------------------------------
+
+const MODEL_LABEL: Record<string, string> = {
+  ce: 'BehaveGPT (cross-entropy)',
+  dro: 'BehaveGPT (DRO)',
+  'logit-adjusted': 'BehaveGPT (logit-adjusted CE)',
+  'class-balanced': 'BehaveGPT (class-balanced CE)',
+};
+
+function baselineRows(dataset: Region): ResultRow[] {
+  const { train, test } = data(dataset);
+  const { behaviors } = buildVocabularies(train);
+  const head = headBehaviors(behaviorCounts(train));
+  const scorers: Scorer[] = [fitPopularity(train, behaviors), fitTimePopularity(train, behaviors), fitMarkov(train, behaviors, 1), fitMarkov(train, behaviors, 2)];
+  const rows: ResultRow[] = [];
+  for (const scorer of scorers) {
+    const targets = rankTargets(scorer, test, behaviors);
+    for (const [set, list] of [['all', targets], ['no-refresh', targets.filter((t) => !isRefresh(t.behavior))]] as const) {
+      const { metrics } = aggregateMetrics([fullMetrics(list, head)]);
+      rows.push({ task: 'next-behavior', dataset, targets: set, model: scorer.name, objective: 'none', seeds: 0, metrics });
+    }
+  }
+  return rows;
+}
+
+function neuralRows(records: RunRecord[]): ResultRow[] {
+  const groups = new Map<string, RunRecord[]>();
+  for (const r of records) {
+    const key = runId({ ...r.spec, seed: 0 });
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  const rows: ResultRow[] = [];
+  for (const runs of groups.values()) {
+    const spec = runs[0].spec;
+    const model = spec.model === 'context-free' ? 'Context-free transformer (CE)' : MODEL_LABEL[spec.objective.name];
+    for (const set of ['all', 'no-refresh'] as const) {
+      const { metrics, std } = aggregateMetrics(runs.map((r) => r.test[set]));
+      rows.push({
+        task: 'next-behavior',
+        dataset: spec.dataset,
+        targets: set,
+        model,
+        objective: spec.objective.name,
+        hyperparameters: spec.objective,
+        seeds: runs.length,
+        parameters: runs[0].parameters,
+        metrics,
+        std,
+      });
+    }
+  }
+  return rows;
+}
+
+const pct = (x: number) => (x * 100).toFixed(2);
+
+function table(rows: ResultRow[]): string {
+  const keys = RESULT_METRICS;
+  const head = `| model | seeds | ${keys.join(' | ')} |\n|---|---|${keys.map(() => '---').join('|')}|`;
+  const body = rows.map((r) => {
+    const cells = keys.map((k) => (r.metrics[k] === undefined ? '–' : r.std && r.seeds! > 1 ? `${pct(r.metrics[k])} ± ${pct(r.std[k])}` : pct(r.metrics[k])));
+    return `| ${r.model} | ${r.seeds || '–'} | ${cells.join(' | ')} |`;
+  });
+  return [head, ...body].join('\n');
+}
+
+function targetChecks(rows: ResultRow[]): string[] {
+  const us = rows.filter((r) => r.dataset === 'us' && r.targets === 'all');
+  const find = (objective: string, context = true) => us.find((r) => r.objective === objective && (context ? !r.model.startsWith('Context-free') : r.model.startsWith('Context-free')));
+  const dro = find('dro');
+  const ce = find('ce');
+  const la = find('logit-adjusted');
+  const cb = find('class-balanced');
+  if (!dro || !ce || !la || !cb) return ['Targets: not all runs are finished.'];
+  const baselines = us.filter((r) => r.objective === 'none' || r.model.startsWith('Context-free'));
+  const lines: string[] = [];
+  const check = (ok: boolean, text: string) => lines.push(`- ${ok ? '**met**' : '**MISSED**'}: ${text}`);
+  for (const k of ['macro_recall@1', 'macro_recall@5'] as const) {
+    const rivals = [ce, ...baselines];
+    const best = rivals.reduce((a, b) => (b.metrics[k] > a.metrics[k] ? b : a));
+    const gain = dro.metrics[k] / best.metrics[k] - 1;
+    check(gain >= 0.1, `DRO ${k} ${pct(dro.metrics[k])} vs best of CE and baselines (${best.model}) ${pct(best.metrics[k])}: ${(gain * 100).toFixed(1)}% relative (target ≥ +10%)`);
+  }
+  for (const k of ['weighted_recall@1', 'weighted_recall@5'] as const) {
+    const diff = (dro.metrics[k] - ce.metrics[k]) * 100;
+    check(diff >= -1, `DRO ${k} ${pct(dro.metrics[k])} vs CE ${pct(ce.metrics[k])}: ${diff.toFixed(2)} points (target ≥ −1)`);
+  }
+  for (const rival of [la, cb]) {
+    check(dro.metrics['macro_recall@5'] >= rival.metrics['macro_recall@5'], `DRO macro_recall@5 ${pct(dro.metrics['macro_recall@5'])} vs ${rival.model} ${pct(rival.metrics['macro_recall@5'])}`);
+  }
+  const neural = [ce, dro, la, cb];
+  const bestNeural = neural.reduce((a, b) => (b.metrics['weighted_recall@1'] > a.metrics['weighted_recall@1'] ? b : a));
+  const bestBaseline = baselines.reduce((a, b) => (b.metrics['weighted_recall@1'] > a.metrics['weighted_recall@1'] ? b : a));
+  check(
+    bestNeural.metrics['weighted_recall@1'] > bestBaseline.metrics['weighted_recall@1'],
+    `best BehaveGPT weighted_recall@1 (${bestNeural.model}) ${pct(bestNeural.metrics['weighted_recall@1'])} vs best baseline (${bestBaseline.model}) ${pct(bestBaseline.metrics['weighted_recall@1'])}`,
+  );
+  return lines;
+}
+
+function tuningTable(): string {
+  const ce = readRecord(RECORDS, runId({ dataset: TUNE_DATASET, model: 'behavegpt', objective: CE, seed: 0 }));
+  const lines = ['| objective | hyperparameters | valid R@1 | valid macro R@5 | test R@1 | test macro R@1 | test macro R@5 | test tail R@5 | chosen |', '|---|---|---|---|---|---|---|---|---|'];
+  const chosen = new Set((['dro', 'logit-adjusted', 'class-balanced'] as const).map((n) => JSON.stringify(selectObjective(n).spec)));
+  for (const spec of [CE, ...Object.values(CANDIDATES).flat()]) {
+    const r = spec === CE ? ce : readRecord(RECORDS, runId({ dataset: TUNE_DATASET, model: 'behavegpt', objective: spec, seed: 0 }));
+    if (!r) continue;
+    const { name, ...hp } = spec;
+    lines.push(
+      `| ${name} | ${JSON.stringify(hp).replace(/"/g, '')} | ${pct(r.valid['weighted_recall@1'])} | ${pct(r.valid['macro_recall@5'])} | ${pct(r.test.all['weighted_recall@1'])} | ${pct(r.test.all['macro_recall@1'])} | ${pct(r.test.all['macro_recall@5'])} | ${pct(r.test.all['tail_recall@5'])} | ${chosen.has(JSON.stringify(spec)) ? 'yes' : ''} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+function report(): void {
+  const plan = mainPlan();
+  const records = plan.map((s) => readRecord(RECORDS, runId(s))).filter((r): r is RunRecord => r !== null);
+  log(`report: ${records.length} of ${plan.length} main runs finished`);
+  const rows = [...datasets.flatMap((d) => baselineRows(d)), ...neuralRows(records)];
+  const resultsPath = 'docs/results.json';
+  const existing = existsSync(resultsPath) ? parseResults(JSON.parse(readFileSync(resultsPath, 'utf8')), resultsPath) : [];
+  mkdirSync('docs', { recursive: true });
+  writeFileSync(resultsPath, JSON.stringify(mergeRows(existing, 'next-behavior', rows), null, 1) + '\n');
+  const selections = (['dro', 'logit-adjusted', 'class-balanced'] as const).map((n) => {
+    const s = selectObjective(n);
+    return `- ${n}: \`${JSON.stringify(s.spec)}\` (${s.why})`;
+  });
+  const sections: string[] = [];
+  for (const dataset of datasets) {
+    for (const set of ['all', 'no-refresh'] as const) {
+      const title = `${dataset === 'us' ? 'US' : dataset === 'sp' ? 'Spain' : dataset} test, ${set === 'all' ? 'all targets' : 'without `:refresh refresh` targets'}`;
+      sections.push(`### ${title}\n\n${table(rows.filter((r) => r.dataset === dataset && r.targets === set))}`);
+    }
+  }
+  const md = `# Next-behavior prediction results
+
+Generated by \`npm run experiments\` on ${new Date().toISOString().slice(0, 10)}, commit \`${commit}\`. Numbers are percentages on the **test**
+split; every model, epoch and hyperparameter was chosen on **valid**. Neural rows: mean ± sample standard
+deviation over ${SEEDS.length} seeds (${SEEDS.join(', ')}). Raw per-run records: \`results/runs/*.json\`; machine-readable rows: \`docs/results.json\`.
+
+## Protocol
+
+- For every test sequence and every position t ≥ 1, predict event t from events 0..t−1 plus the weekday, 3-hour slot and
+  location of event t. Sequences longer than the context (${DEFAULT_CONFIG.contextLength} tokens) are scored in sliding windows; every target is scored once.
+- Full ranking of **all** behaviors of the training vocabulary (no negative sampling). A test behavior never seen in training
+  is a miss. Ties count against the target.
+- weighted recall@k = hit rate over targets; macro recall@k = per-behavior recall averaged uniformly over the behaviors
+  present among the targets; NDCG@10; MRR; head / tail recall@5 = hit rate@5 over targets whose behavior is / is not among
+  the most frequent training behaviors covering 80% of training events (behaviors unseen in training count as tail).
+- "no-refresh" drops targets whose behavior ends in \`:refresh refresh\` (automatic status polling) from scoring; they remain in
+  the history.
+- Baselines (src/core/baselines.ts) use the same evaluator: global popularity; popularity given the target's weekday × slot
+  (backoff to global); first- and second-order Markov chains with interpolated backoff.
+- Neural models: the shipped BehaveGPT architecture (src/model/behavegpt.ts), trained from scratch per dataset with AdamW,
+  early stopping on valid cross-entropy (patience 4). The context-free transformer is the same model without the weekday,
+  slot and location streams (SASRec-like). Objectives: docs/DRO.md.
+
+## Hyperparameters chosen on US valid (seed 0)
+
+${selections.join('\n')}
+
+The same choice is used for Spain.
+
+${tuningTable()}
+
+## Targets (US test, all targets)
+
+${targetChecks(rows).join('\n')}
+
+## Tables
+
+${sections.join('\n\n')}
+`;
+  writeFileSync('docs/RESULTS.md', md);
+  log('wrote docs/RESULTS.md and docs/results.json');
+}
+
+await initNodeBackend('wasm');
+if (phase === 'tune' || phase === 'all') await runPlan(tunePlan());
+if (phase === 'main' || phase === 'all') await runPlan(mainPlan());
+if (phase === 'report' || phase === 'all') report();

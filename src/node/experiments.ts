@@ -1,0 +1,133 @@
+/**
+ * A resumable experiment runner: each run (dataset × model × objective × seed) trains with early
+ * stopping on valid, is evaluated on test, and is saved as one JSON record; a rerun skips runs
+ * whose record exists. Records are small and committed; model weights go to an ignored folder.
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { isRefresh, type BehaviorSequence } from '../core/events';
+import { behaviorCounts } from '../core/baselines';
+import { fullMetrics } from '../core/evaluation';
+import { headBehaviors, type MetricSet } from '../core/metrics';
+import { BehaveGPT, type BehaveGPTConfig } from '../model/behavegpt';
+import type { ObjectiveSpec } from '../train/losses';
+import { evaluateModel } from '../train/evaluate';
+import { buildConfig, buildVocabularies } from '../train/recipe';
+import { trainModel, type TrainOptions } from '../train/trainer';
+import { saveModelDir } from './model-files';
+
+export interface DatasetSplits {
+  train: BehaviorSequence[];
+  valid: BehaviorSequence[];
+  test: BehaviorSequence[];
+}
+
+export interface RunSpec {
+  dataset: string;
+  /** 'behavegpt' (four streams) or 'context-free' (behavior stream only, SASRec-like). */
+  model: 'behavegpt' | 'context-free';
+  objective: ObjectiveSpec;
+  seed: number;
+  config?: Partial<BehaveGPTConfig>;
+  train?: Partial<Omit<TrainOptions, 'objective' | 'seed' | 'onProgress' | 'signal' | 'trainable'>>;
+}
+
+export interface RunRecord {
+  id: string;
+  spec: RunSpec;
+  parameters: number;
+  valid: MetricSet & { loss: number };
+  test: { all: MetricSet; 'no-refresh': MetricSet };
+  testLoss: number;
+  bestEpoch: number;
+  epochsRun: number;
+  steps: number;
+  seconds: number;
+  date: string;
+  commit: string;
+}
+
+/** A readable, unique id for a spec: every setting that changes the result is in it. */
+export function runId(spec: RunSpec): string {
+  const o = spec.objective;
+  const parts = [spec.dataset, spec.model, o.name];
+  if (o.tau !== undefined) parts.push(`tau${o.tau}`);
+  if (o.beta !== undefined) parts.push(`beta${o.beta}`);
+  if (o.labelSmoothing) parts.push(`ls${o.labelSmoothing}`);
+  for (const [k, v] of Object.entries(o.dro ?? {}).sort()) parts.push(`${k}${v}`);
+  for (const [k, v] of Object.entries(spec.config ?? {}).sort()) parts.push(`${k}${v}`);
+  for (const [k, v] of Object.entries(spec.train ?? {}).sort()) parts.push(`${k}${v}`);
+  parts.push(`s${spec.seed}`);
+  return parts.join('-').replace(/[^A-Za-z0-9_.@-]/g, '_');
+}
+
+export function readRecord(dir: string, id: string): RunRecord | null {
+  const path = join(dir, `${id}.json`);
+  return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as RunRecord) : null;
+}
+
+export interface RunOptions {
+  recordsDir: string;
+  /** Where trained weights (float32) are kept, or undefined to not keep them. */
+  modelsDir?: string;
+  commit: string;
+  log?: (line: string) => void;
+}
+
+/** Trains and evaluates one run, or returns its saved record. */
+export async function runOne(spec: RunSpec, data: DatasetSplits, options: RunOptions): Promise<RunRecord> {
+  const id = runId(spec);
+  const existing = readRecord(options.recordsDir, id);
+  if (existing) return existing;
+  const log = options.log ?? (() => {});
+  const { behaviors, locations } = buildVocabularies(data.train);
+  const config = buildConfig(behaviors, locations, { ...spec.config, useContext: spec.model === 'behavegpt' });
+  const model = BehaveGPT.create(config, spec.seed);
+  try {
+    const t0 = performance.now();
+    let lastLog = 0;
+    const result = await trainModel(model, data.train, data.valid, behaviors, locations, {
+      ...spec.train,
+      objective: spec.objective,
+      seed: spec.seed,
+      onProgress: (p) => {
+        if (p.kind === 'epoch') log(`${id}: epoch ${p.epoch} valid loss ${p.valid!.loss.toFixed(4)} R@1 ${p.valid!.metrics['weighted_recall@1'].toFixed(4)} macroR@5 ${p.valid!.metrics['macro_recall@5'].toFixed(4)}${p.improved ? ' *' : ''}`);
+        else if (performance.now() - lastLog > 30_000) {
+          lastLog = performance.now();
+          log(`${id}: step ${p.step}/${p.totalSteps} ${p.stepsPerSecond.toFixed(1)} steps/s`);
+        }
+      },
+    });
+    const head = headBehaviors(behaviorCounts(data.train));
+    const evaluation = await evaluateModel(model, data.test, behaviors, locations);
+    const record: RunRecord = {
+      id,
+      spec,
+      parameters: model.parameterCount,
+      valid: { loss: result.best.loss, ...result.best.metrics },
+      test: {
+        all: fullMetrics(evaluation.targets, head),
+        'no-refresh': fullMetrics(evaluation.targets.filter((t) => !isRefresh(t.behavior)), head),
+      },
+      testLoss: evaluation.loss,
+      bestEpoch: result.bestEpoch,
+      epochsRun: result.epochsRun,
+      steps: result.steps,
+      seconds: Math.round((performance.now() - t0) / 1000),
+      date: new Date().toISOString(),
+      commit: options.commit,
+    };
+    if (options.modelsDir) {
+      await saveModelDir(join(options.modelsDir, id), { model, behaviors, locations, name: id, training: { ...record, spec } }, { dtype: 'float32' });
+    }
+    mkdirSync(options.recordsDir, { recursive: true });
+    // Write-then-rename: an interrupted run never leaves a half record that would be skipped.
+    const path = join(options.recordsDir, `${id}.json`);
+    writeFileSync(`${path}.tmp`, JSON.stringify(record, null, 1) + '\n');
+    renameSync(`${path}.tmp`, path);
+    log(`${id}: done in ${record.seconds}s, test R@1 ${record.test.all['weighted_recall@1'].toFixed(4)} macroR@5 ${record.test.all['macro_recall@5'].toFixed(4)}`);
+    return record;
+  } finally {
+    model.dispose();
+  }
+}
