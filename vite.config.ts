@@ -1,7 +1,8 @@
 /// <reference types="node" />
-import { createReadStream, statSync } from 'node:fs';
+import { createReadStream, existsSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import react from '@vitejs/plugin-react';
 import { defineConfig, type Connect, type Plugin } from 'vite';
 
@@ -80,10 +81,16 @@ function smartThingsData(): Plugin {
   };
 }
 
+const root = path.dirname(fileURLToPath(import.meta.url));
+/** The app, plus the benchmark page driven by `npm run bench` when it is there. */
+const pages: Record<string, string> = { main: path.join(root, 'index.html') };
+if (existsSync(path.join(root, 'bench.html'))) pages.bench = path.join(root, 'bench.html');
+
 export default defineConfig({
   plugins: [react(), smartThingsData()],
   build: {
     target: 'es2022',
+    rollupOptions: { input: pages },
     // tfjs is large; the app loads it once. Keep the warning for anything unexpectedly larger.
     chunkSizeWarningLimit: 4096,
   },

@@ -160,7 +160,7 @@ function gelu(x: tf.Tensor2D): tf.Tensor2D {
 /** Embedding lookup as one-hot × table: differentiable on wasm, where gather has no gradient. */
 function embed(ids: tf.Tensor1D, table: tf.Tensor): tf.Tensor2D {
   // oneHot needs depth ≥ 2; a one-row table (e.g. only the unknown location) is a broadcast.
-  const oneHot = table.shape[0] === 1 ? tf.ones([ids.shape[0], 1]) : tf.oneHot(ids, table.shape[0]).toFloat();
+  const oneHot = table.shape[0] === 1 ? tf.ones([ids.shape[0], 1]) : tf.cast(tf.oneHot(ids, table.shape[0]), 'float32');
   return matMulT(oneHot as tf.Tensor2D, table as tf.Tensor2D);
 }
 

@@ -68,6 +68,17 @@ async function digest(text: string): Promise<string> {
   return Array.from(new Uint8Array(hash).slice(0, 8), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
+/** Deletes cached shards of other versions of these files, so the cache holds one copy of a model. */
+async function dropOtherVersions(cache: Cache, urls: string[], version: string): Promise<void> {
+  const current = new Set(urls);
+  for (const request of await cache.keys()) {
+    const url = new URL(request.url);
+    const v = url.searchParams.get('v');
+    url.search = '';
+    if (v !== null && v !== version && current.has(url.href)) await cache.delete(request);
+  }
+}
+
 /** Fetches model.json (network first, cache when offline) and its shards (cache first). */
 export async function fetchModelFiles(
   modelUrl: string,
@@ -114,6 +125,7 @@ export async function fetchModelFiles(
     await cache?.put(key, new Response(buf, { headers: { 'content-type': 'application/octet-stream' } }));
     shards.push(buf);
   }
+  if (cache && !fromCache) await dropOtherVersions(cache, urls, version);
   return { manifestText, shards, fromCache };
 }
 

@@ -28,7 +28,7 @@ function labelIds(targets: Int32Array): tf.Tensor1D {
 export function tokenLosses(logits: tf.Tensor2D, targets: Int32Array, options: TokenLossOptions = {}): { losses: tf.Tensor1D; mask: tf.Tensor1D } {
   const numClasses = logits.shape[1];
   const mask = tf.tensor1d(Array.from(targets, (t) => (t === IGNORE ? 0 : 1)), 'float32');
-  let target = tf.oneHot(labelIds(targets), numClasses).toFloat();
+  let target: tf.Tensor = tf.cast(tf.oneHot(labelIds(targets), numClasses), 'float32');
   const eps = options.labelSmoothing ?? 0;
   if (eps > 0) {
     if (!options.smoothingClasses) throw new Error('label smoothing needs smoothingClasses');
@@ -46,7 +46,7 @@ export function reduceLosses(losses: tf.Tensor1D, mask: tf.Tensor1D, targets: In
   let weights: tf.Tensor1D = mask;
   if (classWeights) {
     // One-hot × weights rather than gather: gather has no gradient on wasm.
-    const w = tf.sum(tf.mul(tf.oneHot(labelIds(targets), classWeights.shape[0]).toFloat(), classWeights), -1);
+    const w = tf.sum(tf.mul(tf.cast(tf.oneHot(labelIds(targets), classWeights.shape[0]), 'float32'), classWeights), -1);
     weights = tf.mul(w, mask);
   }
   return tf.div(tf.sum(tf.mul(losses, weights)), tf.maximum(tf.sum(weights), 1e-8)) as tf.Scalar;

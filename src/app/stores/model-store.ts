@@ -59,12 +59,7 @@ export const useModelStore = create<ModelState>()((set, get) => ({
     });
     const t0 = performance.now();
     try {
-      const [{ loadPredictor }] = await Promise.all([
-        import('../../model/pipeline'),
-        // TEMPORARY (reported to the lead): src/model/behavegpt.ts calls the chained op
-        // `.toFloat()`, which tfjs-core alone does not register in the browser.
-        import('@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops'),
-      ]);
+      const { loadPredictor } = await import('../../model/pipeline');
       const predictor = await loadPredictor(url, {
         backend,
         onProgress: (progress) => {
