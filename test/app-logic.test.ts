@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { parseBehaviorLog } from '../../core/data';
-import { createLatestRunner } from '../lib/latest';
-import { backendFromSearch } from '../lib/query';
-import { rankIn, splitRecall } from '../lib/format';
-import { loadReplayData, replayable } from '../lib/replay-data';
-import { clampStep, useReplayStore } from '../stores/replay-store';
-import { useComposeStore } from '../stores/compose-store';
+import { parseBehaviorLog } from '../src/core/data';
+import { createLatestRunner } from '../src/app/lib/latest';
+import { backendFromSearch } from '../src/app/lib/query';
+import { rankIn, splitRecall } from '../src/app/lib/format';
+import { loadReplayData, replayable } from '../src/app/lib/replay-data';
+import { clampStep, useReplayStore } from '../src/app/stores/replay-store';
+import { useComposeStore } from '../src/app/stores/compose-store';
 
 describe('createLatestRunner', () => {
   beforeEach(() => vi.useFakeTimers());
