@@ -1,5 +1,5 @@
 /// <reference types="node" />
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -82,9 +82,8 @@ function smartThingsData(): Plugin {
 }
 
 const root = path.dirname(fileURLToPath(import.meta.url));
-/** The app, plus the benchmark page driven by `npm run bench` when it is there. */
-const pages: Record<string, string> = { main: path.join(root, 'index.html') };
-if (existsSync(path.join(root, 'bench.html'))) pages.bench = path.join(root, 'bench.html');
+/** The app, plus the benchmark page driven by `npm run bench`. */
+const pages = { main: path.join(root, 'index.html'), bench: path.join(root, 'bench.html') };
 
 export default defineConfig({
   plugins: [react(), smartThingsData()],

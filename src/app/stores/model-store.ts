@@ -27,17 +27,14 @@ export interface ModelState {
 
 let loadId = 0;
 
+/** What a load resets: nothing of a previous model survives into the next one. */
+const UNLOADED = { progress: null, fromCache: null, predictor: null, backend: null, summary: null, error: null, loadMs: null } as const;
+
 export const useModelStore = create<ModelState>()((set, get) => ({
   status: 'idle',
   url: '',
   requestedBackend: 'auto',
-  progress: null,
-  fromCache: null,
-  predictor: null,
-  backend: null,
-  summary: null,
-  error: null,
-  loadMs: null,
+  ...UNLOADED,
 
   load: async (url, backend) => {
     const current = get();
@@ -46,16 +43,11 @@ export const useModelStore = create<ModelState>()((set, get) => ({
     const id = ++loadId;
     current.predictor?.dispose();
     set({
+      ...UNLOADED,
       status: 'loading',
       url,
       requestedBackend: backend,
       progress: { stage: 'download', loaded: 0, total: 0, message: 'loading TensorFlow.js' },
-      fromCache: null,
-      predictor: null,
-      backend: null,
-      summary: null,
-      error: null,
-      loadMs: null,
     });
     const t0 = performance.now();
     try {
