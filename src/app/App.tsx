@@ -4,11 +4,15 @@ import { useModelStore } from './stores/model-store';
 import { ModelHeader } from './components/ModelHeader';
 import { ReplayView } from './components/ReplayView';
 import { TypeView } from './components/TypeView';
+import { EvaluationView } from './components/EvaluationView';
 
 export const MODEL_URL = `${import.meta.env.BASE_URL}models/behavegpt-us/model.json`;
 
-/** Top-level sections; Generate, Fine-tune and Scaling will join Predict here. */
-const SECTIONS = [{ id: 'predict', label: 'Predict' }] as const;
+/** Top-level sections; Generate, Fine-tune and Scaling will join Predict and Evaluation here. */
+const SECTIONS = [
+  { id: 'predict', label: 'Predict', testId: 'section-predict' },
+  { id: 'evaluation', label: 'Evaluation', testId: 'tab-evaluation' },
+] as const;
 type SectionId = (typeof SECTIONS)[number]['id'];
 
 const PREDICT_TABS = [
@@ -21,10 +25,18 @@ function initialTab(): PredictTab {
   return location.hash === '#type' ? 'type' : 'replay';
 }
 
+function initialSection(): SectionId {
+  return location.hash === '#evaluation' ? 'evaluation' : 'predict';
+}
+
+function setHash(hash: string) {
+  history.replaceState(null, '', `${location.pathname}${location.search}#${hash}`);
+}
+
 export function App() {
   const load = useModelStore((s) => s.load);
   const [backendParam] = useState(() => backendFromSearch(location.search));
-  const [section, setSection] = useState<SectionId>('predict');
+  const [section, setSection] = useState<SectionId>(initialSection);
   const [tab, setTab] = useState<PredictTab>(initialTab);
 
   useEffect(() => {
@@ -33,7 +45,11 @@ export function App() {
 
   const chooseTab = (id: PredictTab) => {
     setTab(id);
-    history.replaceState(null, '', `${location.pathname}${location.search}#${id}`);
+    setHash(id);
+  };
+  const chooseSection = (id: SectionId) => {
+    setSection(id);
+    setHash(id === 'predict' ? tab : id);
   };
 
   return (
@@ -52,8 +68,8 @@ export function App() {
               id={`section-${s.id}`}
               aria-selected={section === s.id}
               aria-controls={`panel-${s.id}`}
-              onClick={() => setSection(s.id)}
-              data-testid={`section-${s.id}`}
+              onClick={() => chooseSection(s.id)}
+              data-testid={s.testId}
             >
               {s.label}
             </button>
@@ -69,35 +85,44 @@ export function App() {
       <ModelHeader />
 
       <main id={`panel-${section}`} role="tabpanel" aria-labelledby={`section-${section}`}>
-        <div className="subtabs" role="tablist" aria-label="Predict mode">
-          {PREDICT_TABS.map((t) => (
-            <button
-              key={t.id}
-              type="button"
-              role="tab"
-              id={`tab-${t.id}`}
-              aria-selected={tab === t.id}
-              aria-controls={`tabpanel-${t.id}`}
-              onClick={() => chooseTab(t.id)}
-              data-testid={`tab-${t.id}`}
-            >
-              {t.label}
-            </button>
-          ))}
-        </div>
-        {PREDICT_TABS.map((t) => (
-          <section
-            key={t.id}
-            id={`tabpanel-${t.id}`}
-            role="tabpanel"
-            aria-labelledby={`tab-${t.id}`}
-            hidden={tab !== t.id}
-            className="panel"
-          >
-            <p className="hint">{t.hint}</p>
-            {tab === t.id && (t.id === 'replay' ? <ReplayView /> : <TypeView />)}
+        {section === 'predict' ? (
+          <>
+            <div className="subtabs" role="tablist" aria-label="Predict mode">
+              {PREDICT_TABS.map((t) => (
+                <button
+                  key={t.id}
+                  type="button"
+                  role="tab"
+                  id={`tab-${t.id}`}
+                  aria-selected={tab === t.id}
+                  aria-controls={`tabpanel-${t.id}`}
+                  onClick={() => chooseTab(t.id)}
+                  data-testid={`tab-${t.id}`}
+                >
+                  {t.label}
+                </button>
+              ))}
+            </div>
+            {PREDICT_TABS.map((t) => (
+              <section
+                key={t.id}
+                id={`tabpanel-${t.id}`}
+                role="tabpanel"
+                aria-labelledby={`tab-${t.id}`}
+                hidden={tab !== t.id}
+                className="panel"
+              >
+                <p className="hint">{t.hint}</p>
+                {tab === t.id && (t.id === 'replay' ? <ReplayView /> : <TypeView />)}
+              </section>
+            ))}
+          </>
+        ) : (
+          <section className="panel standalone" aria-label="Evaluation">
+            <p className="hint">How BehaveGPT and the baselines predict the next behavior on held-out test sequences.</p>
+            <EvaluationView />
           </section>
-        ))}
+        )}
       </main>
 
       <footer className="app-footer muted small">

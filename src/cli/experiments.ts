@@ -281,7 +281,7 @@ deviation over ${SEEDS.length} seeds (${SEEDS.join(', ')}). Raw per-run records:
 - Baselines (src/core/baselines.ts) use the same evaluator: global popularity; popularity given the target's weekday × slot
   (backoff to global); first- and second-order Markov chains with interpolated backoff.
 - Neural models: the shipped BehaveGPT architecture (src/model/behavegpt.ts), trained from scratch per dataset with AdamW,
-  early stopping on valid cross-entropy (patience 4). The context-free transformer is the same model without the weekday,
+  early stopping on valid cross-entropy (at most 24 epochs, cosine schedule, patience 5). The context-free transformer is the same model without the weekday,
   slot and location streams (SASRec-like). Objectives: docs/DRO.md.
 
 ## Hyperparameters chosen on US valid (seed 0)

@@ -32,12 +32,12 @@ export interface TrainOptions {
 }
 
 export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
-  epochs: 40,
+  epochs: 24,
   batchSize: 64,
   learningRate: 3e-3,
   warmupSteps: 100,
   weightDecay: 0.05,
-  patience: 4,
+  patience: 5,
   seed: 0,
   objective: { name: 'ce' },
   selectBy: 'loss',

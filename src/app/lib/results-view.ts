@@ -74,6 +74,23 @@ export function selectRows(rows: readonly ResultRow[], dataset: string, targets:
   return evalRows(rows).filter((r) => r.dataset === dataset && targetsOf(r) === targets);
 }
 
+export interface Selection {
+  dataset: string;
+  targets: TargetSet;
+}
+
+/**
+ * The selection actually shown: the requested one where it has rows, else the first dataset
+ * present and the first target set present for it; null when there are no next-behavior rows.
+ */
+export function resolveSelection(rows: readonly ResultRow[], dataset: string | null, targets: TargetSet): Selection | null {
+  const datasets = datasetsIn(rows);
+  if (datasets.length === 0) return null;
+  const d = dataset !== null && datasets.includes(dataset) ? dataset : datasets[0];
+  const sets = targetSetsIn(rows, d);
+  return { dataset: d, targets: sets.includes(targets) ? targets : sets[0] };
+}
+
 function value(row: ResultRow, key: string): number | undefined {
   const v = row.metrics[key];
   return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
