@@ -7,6 +7,7 @@
  *   npm run experiments -- --phase tune --shard 0/2 & npm run experiments -- --phase tune --shard 1/2
  *   npm run experiments -- --phase main --shard 0/2 & npm run experiments -- --phase main --shard 1/2
  *   npm run experiments -- --phase report
+ *   npm run experiments -- --phase ship      # best US DRO run → the app's model
  */
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { isRefresh } from '../core/events';
@@ -21,9 +22,11 @@ import type { ObjectiveSpec } from '../train/losses';
 import { DEFAULT_DATA_DIR, loadRegion } from '../node/data';
 import { initNodeBackend } from '../node/tf';
 import { runId, runOne, readRecord, type DatasetSplits, type RunRecord, type RunSpec } from '../node/experiments';
+import { loadModelDir, saveModelDir } from '../node/model-files';
 import { formatDuration, gitCommit, parseFlags } from './args';
+import { join } from 'node:path';
 
-const USAGE = `Usage: npm run experiments -- [--phase all|tune|main|report] [--shard I/N] [--datasets us,sp] [--seeds N]
+const USAGE = `Usage: npm run experiments -- [--phase all|tune|main|report|ship] [--shard I/N] [--datasets us,sp] [--seeds N]
   --records DIR   run records (default results/runs)     --models DIR   weights (default runs/models)`;
 const flags = parseFlags(
   {
@@ -304,7 +307,42 @@ ${sections.join('\n\n')}
   log('wrote docs/RESULTS.md and docs/results.json');
 }
 
+/**
+ * Ships the best DRO model on US (highest valid macro recall@5 over seeds): int8 for the app in
+ * public/models/behavegpt-us, float32 reference in models/behavegpt-us-fp32.
+ */
+async function ship(): Promise<void> {
+  const runs = mainPlan()
+    .filter((s) => s.dataset === 'us' && s.model === 'behavegpt' && s.objective.name === 'dro')
+    .map((s) => readRecord(RECORDS, runId(s)))
+    .filter((r): r is RunRecord => r !== null);
+  if (runs.length === 0) throw new Error('no finished US DRO run to ship');
+  const best = runs.reduce((a, b) => (b.valid['macro_recall@5'] > a.valid['macro_recall@5'] ? b : a));
+  const loaded = loadModelDir(join(MODELS, best.id));
+  const training = {
+    data: { source: 'Samsung SmartThings action logs (Jeon et al., CIKM 2022)', region: 'us', split: 'train; early stopping on valid' },
+    run: best.id,
+    objective: best.spec.objective,
+    seed: best.spec.seed,
+    steps: best.steps,
+    epochs: best.epochsRun,
+    bestEpoch: best.bestEpoch,
+    seconds: best.seconds,
+    valid: best.valid,
+    test: best.test.all,
+    testNoRefresh: best.test['no-refresh'],
+    commit: best.commit,
+    date: best.date,
+  };
+  for (const [dir, dtype] of [['public/models/behavegpt-us', 'uint8'], ['models/behavegpt-us-fp32', 'float32']] as const) {
+    const { manifestPath, bytes } = await saveModelDir(dir, { ...loaded, name: 'behavegpt-us', training }, { dtype });
+    log(`shipped ${best.id} → ${manifestPath} (${bytes} weight bytes, ${dtype})`);
+  }
+  loaded.model.dispose();
+}
+
 await initNodeBackend('wasm');
 if (phase === 'tune' || phase === 'all') await runPlan(tunePlan());
 if (phase === 'main' || phase === 'all') await runPlan(mainPlan());
 if (phase === 'report' || phase === 'all') report();
+if (phase === 'ship' || phase === 'all') await ship();

@@ -160,8 +160,8 @@ export function EvaluationView() {
         </table>
       </div>
       <p className="muted small">
-        Percentages on the test split; ± is the standard deviation over seeds. Bold: the best value in each column. Baselines are
-        deterministic (no seeds). Full protocol: <code>docs/RESULTS.md</code>.
+        Test split; ± is the standard deviation over seeds (baselines are deterministic). Bold: the best value in each column;
+        highlighted row: the model this app ships. Protocol: <code>docs/RESULTS.md</code>.
       </p>
 
       <section className="headtail" data-testid="eval-headtail" aria-labelledby="headtail-title">
