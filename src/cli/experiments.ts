@@ -341,8 +341,21 @@ async function ship(): Promise<void> {
   loaded.model.dispose();
 }
 
+/** The main plan needs the tuning results; a main shard started early waits for the tune shards. */
+async function mainPlanWhenTuned(): Promise<RunSpec[]> {
+  for (;;) {
+    try {
+      return mainPlan();
+    } catch (e) {
+      if (!/tuning .* is not finished/.test((e as Error).message)) throw e;
+      log(`${(e as Error).message}; waiting for the tune shards`);
+      await new Promise((resolve) => setTimeout(resolve, 30_000));
+    }
+  }
+}
+
 await initNodeBackend('wasm');
 if (phase === 'tune' || phase === 'all') await runPlan(tunePlan());
-if (phase === 'main' || phase === 'all') await runPlan(mainPlan());
+if (phase === 'main' || phase === 'all') await runPlan(await mainPlanWhenTuned());
 if (phase === 'report' || phase === 'all') report();
 if (phase === 'ship' || phase === 'all') await ship();
