@@ -1,17 +1,20 @@
 import { useEffect, useState } from 'react';
 import { backendFromSearch } from './lib/query';
 import { useModelStore } from './stores/model-store';
+import { MODEL_URL } from './lib/model-url';
 import { ModelHeader } from './components/ModelHeader';
 import { ReplayView } from './components/ReplayView';
 import { TypeView } from './components/TypeView';
 import { EvaluationView } from './components/EvaluationView';
+import { FinetuneView, ModelPicker } from './components/FinetuneView';
 
-export const MODEL_URL = `${import.meta.env.BASE_URL}models/behavegpt-us/model.json`;
+export { MODEL_URL };
 
-/** Top-level sections; Generate, Fine-tune and Scaling will join Predict and Evaluation here. */
+/** Top-level sections; Generate and Scaling will join these. */
 const SECTIONS = [
   { id: 'predict', label: 'Predict', testId: 'section-predict' },
   { id: 'evaluation', label: 'Evaluation', testId: 'tab-evaluation' },
+  { id: 'finetune', label: 'Fine-tune', testId: 'tab-finetune' },
 ] as const;
 type SectionId = (typeof SECTIONS)[number]['id'];
 
@@ -26,7 +29,9 @@ function initialTab(): PredictTab {
 }
 
 function initialSection(): SectionId {
-  return location.hash === '#evaluation' ? 'evaluation' : 'predict';
+  if (location.hash === '#evaluation') return 'evaluation';
+  if (location.hash === '#finetune') return 'finetune';
+  return 'predict';
 }
 
 function setHash(hash: string) {
@@ -87,6 +92,7 @@ export function App() {
       <main id={`panel-${section}`} role="tabpanel" aria-labelledby={`section-${section}`}>
         {section === 'predict' ? (
           <>
+            <ModelPicker />
             <div className="subtabs" role="tablist" aria-label="Predict mode">
               {PREDICT_TABS.map((t) => (
                 <button
@@ -117,10 +123,18 @@ export function App() {
               </section>
             ))}
           </>
-        ) : (
+        ) : section === 'evaluation' ? (
           <section className="panel standalone" aria-label="Evaluation">
             <p className="hint">How BehaveGPT and the baselines predict the next behavior on held-out test sequences.</p>
             <EvaluationView />
+          </section>
+        ) : (
+          <section className="panel standalone" aria-label="Fine-tune">
+            <p className="hint">
+              Adapt the foundation model to your own behavior log, on this device: nothing is uploaded, and the adapted model is kept in this
+              browser.
+            </p>
+            <FinetuneView />
           </section>
         )}
       </main>

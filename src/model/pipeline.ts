@@ -13,7 +13,7 @@ import { UNKNOWN_LOCATION, type BehaviorEvent, type EventContext } from '../core
 import { chooseBackend } from './backend';
 import { Predictor } from './predictor';
 import type { BackendName, LoadProgress } from './pipeline-types';
-import { modelFromArtifacts, validateManifest, weightBytes, type LoadedModel } from './weights';
+import { modelFromArtifacts, validateManifest, weightBytes, type LoadedModel, type ModelManifest } from './weights';
 
 export { Predictor } from './predictor';
 export type { BackendChoice, BackendName, LoadProgress, ModelSummary, Prediction } from './pipeline-types';
@@ -141,39 +141,63 @@ function warmupQuery(loaded: LoadedModel): { history: BehaviorEvent[]; next: Eve
   return { history, next: { weekday: 2, slot: 5, location: UNKNOWN_LOCATION } };
 }
 
-export async function loadPredictor(modelUrl: string, options: PipelineOptions = {}): Promise<Predictor> {
-  const { onProgress = () => {} } = options;
-  const { shards, manifestText, fromCache } = await fetchModelFiles(modelUrl, options);
-  const manifest = validateManifest(JSON.parse(manifestText), modelUrl);
-  const stored = shards.reduce((s, b) => s + b.byteLength, 0);
-  // Each candidate backend is timed with its own copy of the model (tensors live on a backend).
-  const measure = async () => {
-    const candidate = modelFromArtifacts(manifest, shards);
-    try {
-      const { model, behaviors, locations } = candidate;
-      const { history, next } = warmupQuery(candidate);
-      const { batch, position } = encodeQuery(history, next, behaviors, locations, model.config.contextLength);
-      for (let i = 0; i < 3; i++) await model.probabilities(batch, [position]);
-      const times: number[] = [];
-      for (let i = 0; i < 5; i++) {
-        const t0 = performance.now();
-        await model.probabilities(batch, [position]);
-        times.push(performance.now() - t0);
-      }
-      return times.sort((a, b) => a - b)[2];
-    } finally {
-      candidate.model.dispose();
+/**
+ * Median latency (ms) of one full-context prediction on the current backend, with a fresh copy
+ * of the model (tensors live on a backend): what chooseBackend compares. Shared by the page and
+ * the fine-tuning worker.
+ */
+export async function measurePrediction(manifest: ModelManifest, shards: ArrayBuffer[]): Promise<number> {
+  const candidate = modelFromArtifacts(manifest, shards);
+  try {
+    const { model, behaviors, locations } = candidate;
+    const { history, next } = warmupQuery(candidate);
+    const { batch, position } = encodeQuery(history, next, behaviors, locations, model.config.contextLength);
+    for (let i = 0; i < 3; i++) await model.probabilities(batch, [position]);
+    const times: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const t0 = performance.now();
+      await model.probabilities(batch, [position]);
+      times.push(performance.now() - t0);
     }
-  };
+    return times.sort((a, b) => a - b)[2];
+  } finally {
+    candidate.model.dispose();
+  }
+}
+
+/** Model files already in memory: a manifest's text and its shards in manifest path order. */
+export interface ModelFiles {
+  manifestText: string;
+  shards: ArrayBuffer[];
+}
+
+/**
+ * A predictor from model files in memory (e.g. an adapted model kept in IndexedDB). `source`
+ * names the files in error messages.
+ */
+export async function loadPredictorFromFiles(
+  files: ModelFiles,
+  source: string,
+  options: Omit<PipelineOptions, 'cache'> & { fromCache?: boolean } = {},
+): Promise<Predictor> {
+  const { onProgress = () => {}, fromCache } = options;
+  const { shards, manifestText } = files;
+  const manifest = validateManifest(JSON.parse(manifestText), source);
+  const stored = shards.reduce((s, b) => s + b.byteLength, 0);
   const backend = await chooseBackend({
     preferred: options.backend ?? 'auto',
-    measure,
+    measure: () => measurePrediction(manifest, shards),
     onStage: (message) => onProgress({ stage: 'backend', loaded: 0, total: 0, message, fromCache }),
   });
   onProgress({ stage: 'init', loaded: 0, total: 1, message: `building model on ${backend.name}`, fromCache });
   const loaded = modelFromArtifacts(manifest, shards);
   onProgress({ stage: 'ready', loaded: 1, total: 1, message: `ready on ${backend.name}`, fromCache });
   return new Predictor(loaded, backend, stored);
+}
+
+export async function loadPredictor(modelUrl: string, options: PipelineOptions = {}): Promise<Predictor> {
+  const { manifestText, shards, fromCache } = await fetchModelFiles(modelUrl, options);
+  return loadPredictorFromFiles({ manifestText, shards }, modelUrl, { backend: options.backend, onProgress: options.onProgress, fromCache });
 }
 
 export { tf };

@@ -1,4 +1,5 @@
 import { useModelStore } from '../stores/model-store';
+import { adaptedIdOf } from '../stores/adapted-store';
 import { formatBytes, formatCount, formatPercent, splitRecall, type SplitRecall } from '../lib/format';
 
 const STAGE_LABELS: Record<string, string> = {
@@ -94,7 +95,7 @@ export function ModelHeader() {
             <div>
               <dt>Loaded</dt>
               <dd data-testid="model-cache" data-from-cache={String(fromCache === true)}>
-                {fromCache ? 'from the Cache API' : 'from the network'}
+                {adaptedIdOf(url) !== null ? 'from this device (IndexedDB)' : fromCache ? 'from the Cache API' : 'from the network'}
                 {loadMs !== null && ` in ${(loadMs / 1000).toFixed(1)} s`}
               </dd>
             </div>

@@ -1,10 +1,11 @@
 /**
  * The model: loading progress, the predictor, the backend it runs on, or the error that stopped
  * it. The pipeline (and with it TensorFlow.js) is imported on first load, so the page paints
- * before the large chunk arrives.
+ * before the large chunk arrives. A model comes from a URL (the shipped one) or from files in
+ * memory (an adapted model from IndexedDB); `url` names either.
  */
 import { create } from 'zustand';
-import type { Predictor } from '../../model/pipeline';
+import type { ModelFiles, PipelineOptions, Predictor } from '../../model/pipeline';
 import type { BackendChoice, BackendName, LoadProgress, ModelSummary } from '../../model/pipeline-types';
 
 export type ModelStatus = 'idle' | 'loading' | 'ready' | 'error';
@@ -23,6 +24,8 @@ export interface ModelState {
   /** Milliseconds from the start of loading to ready. */
   loadMs: number | null;
   load: (url: string, backend: BackendName | 'auto') => Promise<void>;
+  /** Loads model files from memory; `key` names them (e.g. `idb:<id>`) and plays the role of the URL. */
+  loadFiles: (key: string, files: () => Promise<ModelFiles>, backend: BackendName | 'auto') => Promise<void>;
 }
 
 let loadId = 0;
@@ -30,13 +33,9 @@ let loadId = 0;
 /** What a load resets: nothing of a previous model survives into the next one. */
 const UNLOADED = { progress: null, fromCache: null, predictor: null, backend: null, summary: null, error: null, loadMs: null } as const;
 
-export const useModelStore = create<ModelState>()((set, get) => ({
-  status: 'idle',
-  url: '',
-  requestedBackend: 'auto',
-  ...UNLOADED,
-
-  load: async (url, backend) => {
+export const useModelStore = create<ModelState>()((set, get) => {
+  /** One load at a time, latest wins: a superseded load's predictor is disposed unseen. */
+  const start = async (url: string, backend: BackendName | 'auto', open: (options: PipelineOptions) => Promise<Predictor>) => {
     const current = get();
     // Already loading or loaded with the same settings (e.g. React StrictMode's second effect).
     if ((current.status === 'loading' || current.status === 'ready') && current.url === url && current.requestedBackend === backend) return;
@@ -51,8 +50,7 @@ export const useModelStore = create<ModelState>()((set, get) => ({
     });
     const t0 = performance.now();
     try {
-      const { loadPredictor } = await import('../../model/pipeline');
-      const predictor = await loadPredictor(url, {
+      const predictor = await open({
         backend,
         onProgress: (progress) => {
           if (id !== loadId) return;
@@ -74,5 +72,20 @@ export const useModelStore = create<ModelState>()((set, get) => ({
       if (id !== loadId) return;
       set({ status: 'error', error: e instanceof Error ? e.message : String(e) });
     }
-  },
-}));
+  };
+
+  return {
+    status: 'idle',
+    url: '',
+    requestedBackend: 'auto',
+    ...UNLOADED,
+
+    load: (url, backend) =>
+      start(url, backend, async (options) => (await import('../../model/pipeline')).loadPredictor(url, options)),
+    loadFiles: (key, files, backend) =>
+      start(key, backend, async (options) => {
+        const { loadPredictorFromFiles } = await import('../../model/pipeline');
+        return loadPredictorFromFiles(await files(), key, options);
+      }),
+  };
+});

@@ -1,0 +1,251 @@
+/**
+ * Fine-tune: the imported data and its summary, the run settings, the run's live state, and the
+ * worker that trains. The page only parses, posts and draws; training is the worker's. An
+ * import that fails leaves the previous data in place; a run that fails or is cancelled leaves
+ * every model as it was (only a finished run saves a new model).
+ */
+import { create } from 'zustand';
+import type { ParsedLog } from '../../core/data';
+import type { BehaviorSequence } from '../../core/events';
+import { summarizeImport, type ImportSummary } from '../../core/finetune';
+import type { MetricSet } from '../../core/metrics';
+import { Vocabulary } from '../../core/vocab';
+import type { BackendChoice } from '../../model/pipeline-types';
+import {
+  DEFAULT_FINETUNE_SETTINGS,
+  type FinetuneSettings,
+  type FromWorker,
+  type PreparedInfo,
+  type ProgressPoint,
+  type ToWorker,
+} from '../../train/finetune-protocol';
+import { BUNDLED_DATASETS, fetchBundled, readLogFile, type BundledDataset } from '../lib/finetune-data';
+import { newModelId } from '../lib/model-store-idb';
+import { MODEL_URL } from '../lib/model-url';
+import { useAdaptedStore } from './adapted-store';
+import { useModelStore } from './model-store';
+
+export interface ImportedData {
+  name: string;
+  sequences: BehaviorSequence[];
+  summary: ImportSummary;
+}
+
+export type RunStatus = 'idle' | 'starting' | 'running' | 'cancelling' | 'done' | 'cancelled' | 'error';
+
+export interface RunState {
+  status: RunStatus;
+  stage: string;
+  backend: BackendChoice | null;
+  info: PreparedInfo | null;
+  progress: ProgressPoint | null;
+  /** Loss of every step, for the curve. */
+  losses: number[];
+  /** End-of-epoch points with held-out figures. */
+  epochs: ProgressPoint[];
+  before: MetricSet | null;
+  after: MetricSet | null;
+  error: string | null;
+  /** Id of the model the finished run saved. */
+  savedId: string | null;
+}
+
+export interface FinetuneState {
+  data: ImportedData | null;
+  importing: boolean;
+  importError: string | null;
+  settings: FinetuneSettings;
+  run: RunState;
+  importFile: (file: File) => Promise<void>;
+  importBundled: (id: BundledDataset) => Promise<void>;
+  setSettings: (patch: Partial<FinetuneSettings>) => void;
+  start: () => Promise<void>;
+  cancel: () => void;
+}
+
+const IDLE_RUN: RunState = {
+  status: 'idle',
+  stage: '',
+  backend: null,
+  info: null,
+  progress: null,
+  losses: [],
+  epochs: [],
+  before: null,
+  after: null,
+  error: null,
+  savedId: null,
+};
+
+/** A worker that does not answer a cancel within this time is ended (and a new one started next run). */
+const CANCEL_GRACE_MS = 5000;
+
+let worker: Worker | null = null;
+let runId = 0;
+let knownBehaviors: Promise<Vocabulary> | null = null;
+
+/** The shipped model's files (Cache API first): what is adapted, and whose vocabulary decides what is new. */
+async function baseFiles() {
+  const { fetchModelFiles } = await import('../../model/pipeline');
+  return fetchModelFiles(MODEL_URL);
+}
+
+function baseVocabulary(): Promise<Vocabulary> {
+  knownBehaviors ??= baseFiles()
+    .then(({ manifestText }) => Vocabulary.fromJSON(JSON.parse(manifestText).vocabulary.behaviors))
+    .catch((e: unknown) => {
+      knownBehaviors = null;
+      throw e;
+    });
+  return knownBehaviors;
+}
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+export const useFinetuneStore = create<FinetuneState>()((set, get) => {
+  const accept = async (name: string, read: () => Promise<ParsedLog>) => {
+    set({ importing: true, importError: null });
+    try {
+      const [log, known] = await Promise.all([read(), baseVocabulary()]);
+      set({ importing: false, data: { name, sequences: log.sequences, summary: summarizeImport(log, known) } });
+    } catch (e) {
+      // The previous data (and every model) stay as they were.
+      set({ importing: false, importError: message(e) });
+    }
+  };
+
+  const patchRun = (patch: Partial<RunState>) => set((s) => ({ run: { ...s.run, ...patch } }));
+
+  const onMessage = (m: FromWorker) => {
+    if (m.runId !== runId) return; // a message of an earlier (cancelled) run
+    switch (m.type) {
+      case 'stage':
+        patchRun({ stage: m.message });
+        return;
+      case 'backend':
+        patchRun({ backend: m.backend, status: get().run.status === 'starting' ? 'running' : get().run.status });
+        return;
+      case 'prepared':
+        patchRun({ info: m.info });
+        return;
+      case 'evaluated':
+        patchRun(m.which === 'before' ? { before: m.metrics } : { after: m.metrics });
+        return;
+      case 'progress': {
+        const p = m.progress;
+        set((s) => ({
+          run: {
+            ...s.run,
+            status: s.run.status === 'cancelling' ? 'cancelling' : 'running',
+            progress: p,
+            losses: p.kind === 'step' ? [...s.run.losses, p.loss] : s.run.losses,
+            epochs: p.kind === 'epoch' ? [...s.run.epochs, p] : s.run.epochs,
+          },
+        }));
+        return;
+      }
+      case 'cancelled':
+        patchRun({ status: 'cancelled', stage: 'cancelled: no model was changed' });
+        return;
+      case 'error':
+        patchRun({ status: 'error', error: m.message });
+        return;
+      case 'done': {
+        const { outcome } = m;
+        const id = newModelId();
+        const data = get().data;
+        const name = JSON.parse(outcome.files.manifestText).name as string;
+        patchRun({ stage: 'saving on this device', before: outcome.before, after: outcome.after });
+        useAdaptedStore
+          .getState()
+          .save({
+            id,
+            name,
+            createdAt: Date.now(),
+            dataName: data?.name ?? '',
+            manifestText: outcome.files.manifestText,
+            shards: outcome.files.shards,
+            metrics: { before: outcome.before, after: outcome.after },
+          })
+          .then(
+            () => patchRun({ status: 'done', stage: 'saved on this device', savedId: id }),
+            (e: unknown) => patchRun({ status: 'error', error: `the adapted model could not be saved: ${message(e)}` }),
+          );
+        return;
+      }
+    }
+  };
+
+  const ensureWorker = (): Worker => {
+    if (worker) return worker;
+    const w = new Worker(new URL('../worker/finetune.worker.ts', import.meta.url), { type: 'module' });
+    w.onmessage = (event: MessageEvent<FromWorker>) => onMessage(event.data);
+    w.onerror = (event) => {
+      event.preventDefault();
+      patchRun({ status: 'error', error: `the training worker failed: ${event.message || 'unknown error'}` });
+      w.terminate();
+      if (worker === w) worker = null;
+    };
+    worker = w;
+    return w;
+  };
+
+  return {
+    data: null,
+    importing: false,
+    importError: null,
+    settings: DEFAULT_FINETUNE_SETTINGS,
+    run: IDLE_RUN,
+
+    importFile: (file) => accept(file.name, () => readLogFile(file)),
+    importBundled: (id) => accept(BUNDLED_DATASETS.find((d) => d.id === id)?.label ?? id, () => fetchBundled(id)),
+    setSettings: (patch) => set((s) => ({ settings: { ...s.settings, ...patch } })),
+
+    start: async () => {
+      const { data, settings, run } = get();
+      if (!data || ['starting', 'running', 'cancelling'].includes(run.status)) return;
+      const id = ++runId;
+      set({ run: { ...IDLE_RUN, status: 'starting', stage: 'reading the base model' } });
+      try {
+        const base = await baseFiles();
+        if (id !== runId) return;
+        if (get().run.status === 'cancelling') {
+          runId++;
+          patchRun({ status: 'cancelled', stage: 'cancelled: no model was changed' });
+          return;
+        }
+        const baseName = JSON.parse(base.manifestText).name as string;
+        const message: ToWorker = {
+          type: 'start',
+          runId: id,
+          base: { manifestText: base.manifestText, shards: base.shards },
+          sequences: data.sequences,
+          dataName: data.name,
+          name: `${baseName} + ${data.name} (${new Date().toLocaleString('en-GB')})`,
+          settings: { ...settings, backend: useModelStore.getState().requestedBackend },
+        };
+        ensureWorker().postMessage(message, base.shards);
+      } catch (e) {
+        if (id === runId) patchRun({ status: 'error', error: message(e) });
+      }
+    },
+
+    cancel: () => {
+      const { run } = get();
+      if (!['starting', 'running'].includes(run.status)) return;
+      const id = runId;
+      patchRun({ status: 'cancelling', stage: 'cancelling…' });
+      worker?.postMessage({ type: 'cancel', runId: id } satisfies ToWorker);
+      setTimeout(() => {
+        if (id !== runId || get().run.status !== 'cancelling') return;
+        // The worker is busy outside a training step (backend start, evaluation): end it.
+        worker?.terminate();
+        worker = null;
+        runId++;
+        patchRun({ status: 'cancelled', stage: 'cancelled: no model was changed' });
+      }, CANCEL_GRACE_MS);
+    },
+  };
+});

@@ -1,0 +1,108 @@
+/**
+ * The typed messages between the Fine-tune tab and its training worker. Plain data only
+ * (structured clone); shards travel as transferable ArrayBuffers.
+ */
+import type { BehaviorSequence } from '../core/events';
+import type { MetricSet } from '../core/metrics';
+import type { BackendChoice, BackendName } from '../model/pipeline-types';
+
+/** Which parameters fine-tuning updates. */
+export type TrainableParts = 'all' | 'head+embeddings';
+export type FinetuneObjective = 'dro' | 'ce';
+
+export interface FinetuneSettings {
+  epochs: number;
+  learningRate: number;
+  objective: FinetuneObjective;
+  trainable: TrainableParts;
+  /** Share of the imported sequences held out for the before/after evaluation. */
+  heldOutFraction: number;
+  batchSize: number;
+  seed: number;
+  backend: BackendName | 'auto';
+}
+
+export const DEFAULT_FINETUNE_SETTINGS: FinetuneSettings = {
+  epochs: 3,
+  learningRate: 1e-3,
+  objective: 'dro',
+  trainable: 'all',
+  heldOutFraction: 0.2,
+  batchSize: 32,
+  seed: 0,
+  backend: 'auto',
+};
+
+/** Model files in memory: model.json text and its shards in manifest path order. */
+export interface ModelFilesMessage {
+  manifestText: string;
+  shards: ArrayBuffer[];
+}
+
+export interface StartMessage {
+  type: 'start';
+  runId: number;
+  /** The model to adapt. */
+  base: ModelFilesMessage;
+  sequences: BehaviorSequence[];
+  /** Where the data came from (file name or bundled data set), recorded in the model. */
+  dataName: string;
+  /** Name of the adapted model. */
+  name: string;
+  settings: FinetuneSettings;
+}
+
+export interface CancelMessage {
+  type: 'cancel';
+  runId: number;
+}
+
+export type ToWorker = StartMessage | CancelMessage;
+
+/** One point of the live progress (a training step, or the end of an epoch with its held-out figures). */
+export interface ProgressPoint {
+  kind: 'step' | 'epoch';
+  epoch: number;
+  step: number;
+  totalSteps: number;
+  loss: number;
+  stepsPerSecond: number;
+  tokensPerSecond: number;
+  etaSeconds: number;
+  learningRate: number;
+  heldOut?: MetricSet & { loss: number };
+}
+
+export interface PreparedInfo {
+  trainSequences: number;
+  heldOutSequences: number;
+  heldOutTargets: number;
+  newBehaviors: string[];
+  parameters: number;
+  trainableParameters: number;
+}
+
+export interface FinetuneOutcome {
+  files: ModelFilesMessage;
+  before: MetricSet;
+  after: MetricSet;
+  epochsRun: number;
+  bestEpoch: number;
+  steps: number;
+  seconds: number;
+}
+
+export type FromWorker =
+  | { type: 'stage'; runId: number; message: string }
+  | { type: 'backend'; runId: number; backend: BackendChoice }
+  | { type: 'prepared'; runId: number; info: PreparedInfo }
+  | { type: 'evaluated'; runId: number; which: 'before' | 'after'; metrics: MetricSet }
+  | { type: 'progress'; runId: number; progress: ProgressPoint }
+  | { type: 'done'; runId: number; outcome: FinetuneOutcome }
+  | { type: 'cancelled'; runId: number }
+  | { type: 'error'; runId: number; message: string };
+
+/** Parameter names trained with `parts` ('head+embeddings': input embeddings, target context and head). */
+export function isTrainable(parts: TrainableParts, name: string): boolean {
+  return parts === 'all' || name.startsWith('embed.') || name.startsWith('target.') || name.startsWith('head.');
+}

@@ -1,0 +1,170 @@
+/**
+ * One on-device fine-tuning run, as the worker executes it (and the unit tests call it in
+ * Node): base model from its files → new behaviors added to the vocabulary → held-out split by
+ * sequence → base evaluated → trained (DRO by default) → adapted model serialized (int8) and
+ * evaluated as stored. Nothing here touches the page; `post` carries every message out.
+ */
+import { toExamples } from '../core/batch';
+import { fitLocations, newBehaviors, splitBySequence } from '../core/finetune';
+import type { MetricSet } from '../core/metrics';
+import { countParameters } from '../model/behavegpt';
+import { extendVocabulary } from '../model/extend';
+import type { BackendChoice } from '../model/pipeline-types';
+import { modelFromArtifacts, serializeModel, validateManifest, type LoadedModel, type ModelManifest } from '../model/weights';
+import { evaluateModel } from './evaluate';
+import { isTrainable, type FromWorker, type StartMessage } from './finetune-protocol';
+import { trainModel } from './trainer';
+
+export type Post = (message: FromWorker, transfer?: Transferable[]) => void;
+
+/** Starts the backend the run trains on; `measure` times one prediction on the current backend. */
+export type PrepareBackend = (manifest: ModelManifest, shards: ArrayBuffer[]) => Promise<BackendChoice>;
+
+/** Warm-up of at most a tenth of the run: fine-tuning runs are short, the pretraining 100 steps would be most of one. */
+function warmupFor(totalSteps: number): number {
+  return Math.max(1, Math.min(100, Math.ceil(totalSteps / 10)));
+}
+
+function evaluationTargets(metrics: MetricSet): number {
+  return metrics.targets ?? 0;
+}
+
+export async function runFinetune(request: StartMessage, post: Post, signal: AbortSignal, prepareBackend: PrepareBackend): Promise<void> {
+  const { runId, settings } = request;
+  const stage = (message: string) => post({ type: 'stage', runId, message });
+  const manifest = validateManifest(JSON.parse(request.base.manifestText), 'base model');
+  const shards = request.base.shards;
+
+  stage('choosing a backend');
+  const backend = await prepareBackend(manifest, shards);
+  post({ type: 'backend', runId, backend });
+
+  let base: LoadedModel | null = null;
+  let adapted: LoadedModel | null = null;
+  let stored: LoadedModel | null = null;
+  try {
+    base = modelFromArtifacts(manifest, shards);
+    const sequences = fitLocations(request.sequences, base.locations);
+    const added = newBehaviors(
+      sequences.flatMap((s) => s.events.map((e) => e.behavior)),
+      base.behaviors,
+    );
+    const { train, heldOut } = splitBySequence(sequences, settings.heldOutFraction, settings.seed);
+    if (toExamples(train, base.model.config.contextLength).length === 0) throw new Error('no training events after the held-out split');
+
+    stage('evaluating the base model on the held-out sequences');
+    // The base model cannot name new behaviors: their targets count as misses, as they should.
+    const before = (await evaluateModel(base.model, heldOut, base.behaviors, base.locations)).metrics;
+    post({ type: 'evaluated', runId, which: 'before', metrics: before });
+
+    adapted = await extendVocabulary(base, added);
+    if (adapted === base) base = null; // same object: dispose once
+    const config = adapted.model.config;
+    post({
+      type: 'prepared',
+      runId,
+      info: {
+        trainSequences: train.length,
+        heldOutSequences: heldOut.length,
+        heldOutTargets: evaluationTargets(before),
+        newBehaviors: added,
+        parameters: countParameters(config),
+        trainableParameters: countParameters(config, (n) => isTrainable(settings.trainable, n)),
+      },
+    });
+
+    stage('training');
+    const totalSteps = Math.ceil(toExamples(train, config.contextLength).length / settings.batchSize) * settings.epochs;
+    const result = await trainModel(adapted.model, train, heldOut, adapted.behaviors, adapted.locations, {
+      epochs: settings.epochs,
+      batchSize: settings.batchSize,
+      learningRate: settings.learningRate,
+      warmupSteps: warmupFor(totalSteps),
+      // Every epoch the person asked for runs; the best one on held-out is kept.
+      patience: settings.epochs,
+      seed: settings.seed,
+      objective: { name: settings.objective },
+      selectBy: 'loss',
+      trainable: (name) => isTrainable(settings.trainable, name),
+      signal,
+      onProgress: (p) =>
+        post({
+          type: 'progress',
+          runId,
+          progress: {
+            kind: p.kind,
+            epoch: p.epoch,
+            step: p.step,
+            totalSteps: p.totalSteps,
+            loss: p.loss,
+            stepsPerSecond: p.stepsPerSecond,
+            tokensPerSecond: p.tokensPerSecond,
+            etaSeconds: p.etaSeconds,
+            learningRate: p.learningRate,
+            heldOut: p.valid ? { ...p.valid.metrics, loss: p.valid.loss } : undefined,
+          },
+        }),
+    });
+    // trainModel has put the pre-training weights back; nothing is serialized or kept.
+    if (result.cancelled) {
+      post({ type: 'cancelled', runId });
+      return;
+    }
+
+    stage('saving the adapted model');
+    const training = {
+      ...manifest.training,
+      base: manifest.name,
+      finetune: {
+        data: request.dataName,
+        date: new Date().toISOString(),
+        backend: backend.name,
+        settings,
+        newBehaviors: added,
+        trainSequences: train.length,
+        heldOutSequences: heldOut.length,
+        epochsRun: result.epochsRun,
+        bestEpoch: result.bestEpoch,
+        steps: result.steps,
+        seconds: result.seconds,
+        before,
+      },
+    };
+    // The pretraining figures describe the base model on SmartThings splits, not this one.
+    delete (training as Record<string, unknown>).valid;
+    delete (training as Record<string, unknown>).test;
+    const { manifest: outManifest, shards: outShards } = await serializeModel(
+      { model: adapted.model, behaviors: adapted.behaviors, locations: adapted.locations, name: request.name, training },
+      { dtype: 'uint8' },
+    );
+    const buffers = outShards.map((s) => s.buffer.slice(s.byteOffset, s.byteOffset + s.byteLength) as ArrayBuffer);
+
+    stage('evaluating the adapted model on the held-out sequences');
+    // Evaluated as stored (int8), so the numbers shown are those of the model that is kept.
+    stored = modelFromArtifacts(outManifest, buffers);
+    const after = (await evaluateModel(stored.model, heldOut, stored.behaviors, stored.locations)).metrics;
+    post({ type: 'evaluated', runId, which: 'after', metrics: after });
+    (outManifest.training.finetune as Record<string, unknown>).after = after;
+
+    post(
+      {
+        type: 'done',
+        runId,
+        outcome: {
+          files: { manifestText: JSON.stringify(outManifest), shards: buffers },
+          before,
+          after,
+          epochsRun: result.epochsRun,
+          bestEpoch: result.bestEpoch,
+          steps: result.steps,
+          seconds: result.seconds,
+        },
+      },
+      buffers,
+    );
+  } finally {
+    base?.model.dispose();
+    adapted?.model.dispose();
+    stored?.model.dispose();
+  }
+}

@@ -1,0 +1,279 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initNodeBackend, tf } from '../src/node/tf';
+import { parseBehaviorLog } from '../src/core/data';
+import { encodeBatch } from '../src/core/batch';
+import { UNKNOWN_LOCATION, type BehaviorSequence } from '../src/core/events';
+import { fitLocations, newBehaviors, splitBySequence, summarizeImport } from '../src/core/finetune';
+import { BehaveGPT } from '../src/model/behavegpt';
+import { extendVocabulary } from '../src/model/extend';
+import { modelFromArtifacts, serializeModel, validateManifest, type LoadedModel } from '../src/model/weights';
+import { DEFAULT_FINETUNE_SETTINGS, isTrainable, type FromWorker, type StartMessage } from '../src/train/finetune-protocol';
+import { runFinetune } from '../src/train/finetune';
+import { trainModel } from '../src/train/trainer';
+import { behaviors, event, events, locations, toyConfig } from './helpers';
+
+beforeAll(async () => {
+  await initNodeBackend('wasm');
+});
+
+function sequences(n: number, length = 6): BehaviorSequence[] {
+  return Array.from({ length: n }, (_, i) => ({ id: `s${i}`, events: events(length, i) }));
+}
+
+/** Larger weights than the 0.02 initialiser, so logits differ clearly between behaviors. */
+function toyLoaded(seed = 3): LoadedModel {
+  const model = BehaveGPT.create(toyConfig(), seed);
+  let i = 0;
+  for (const v of model.params.values()) v.assign(tf.randomNormal(v.shape, 0, 0.3, 'float32', seed + i++));
+  return { model, behaviors, locations, manifest: { name: 'toy' } as LoadedModel['manifest'] };
+}
+
+async function logitsAt(loaded: LoadedModel, history: BehaviorSequence['events']): Promise<Float32Array> {
+  const batch = encodeBatch([{ events: history, firstTarget: 0, sequenceId: 'q', offset: 0 }], loaded.behaviors, loaded.locations);
+  const t = tf.tidy(() => loaded.model.logits(batch));
+  const values = (await t.data()) as Float32Array;
+  t.dispose();
+  return values;
+}
+
+/** Rows of `values` ([positions, width]) cut to the first `keep` columns. */
+function columns(values: Float32Array, width: number, keep: number): number[][] {
+  const rows: number[][] = [];
+  for (let r = 0; r < values.length / width; r++) rows.push(Array.from(values.subarray(r * width, r * width + keep)));
+  return rows;
+}
+
+function softmax(row: number[]): number[] {
+  const m = Math.max(...row);
+  const e = row.map((x) => Math.exp(x - m));
+  const s = e.reduce((a, b) => a + b, 0);
+  return e.map((x) => x / s);
+}
+
+function maxAbsDiff(a: number[][], b: number[][]): number {
+  let m = 0;
+  a.forEach((row, i) => row.forEach((x, j) => (m = Math.max(m, Math.abs(x - b[i][j])))));
+  return m;
+}
+
+describe('splitBySequence', () => {
+  const seqs = sequences(20);
+
+  it('splits by whole sequence, deterministically, with the requested share held out', () => {
+    const a = splitBySequence(seqs, 0.2, 7);
+    const b = splitBySequence(seqs, 0.2, 7);
+    expect(a).toEqual(b);
+    expect(a.heldOut).toHaveLength(4);
+    expect(a.train).toHaveLength(16);
+    const trainIds = new Set(a.train.map((s) => s.id));
+    expect(a.heldOut.every((s) => !trainIds.has(s.id))).toBe(true);
+    // Sequences go over whole: the same objects, events untouched.
+    for (const s of [...a.train, ...a.heldOut]) expect(seqs).toContain(s);
+    expect(new Set([...trainIds, ...a.heldOut.map((s) => s.id)]).size).toBe(20);
+    // Another seed holds out other sequences.
+    expect(splitBySequence(seqs, 0.2, 8).heldOut.map((s) => s.id)).not.toEqual(a.heldOut.map((s) => s.id));
+  });
+
+  it('holds out at least one sequence and keeps at least one for training', () => {
+    expect(splitBySequence(sequences(3), 0.01).heldOut).toHaveLength(1);
+    expect(splitBySequence(sequences(3), 0.99).train).toHaveLength(1);
+    expect(splitBySequence(sequences(1), 0.2)).toEqual({ train: sequences(1), heldOut: [] });
+    expect(() => splitBySequence(seqs, 1)).toThrow(/fraction/);
+  });
+});
+
+describe('import summary', () => {
+  it('counts behaviors new to the model, matched by name', () => {
+    const csv = [
+      'sequence_id,step,weekday,time_slot,behavior',
+      'a,0,0,1,Light:switch on',
+      'a,1,0,1,Robot:clean start',
+      'b,0,2,3,Robot:clean start',
+      'b,1,2,3,Light:dim',
+    ].join('\n');
+    const summary = summarizeImport(parseBehaviorLog(csv, 'mine.csv'), behaviors);
+    expect(summary.newBehaviors).toEqual(['Light:dim', 'Robot:clean start']);
+    expect(summary.newBehaviorEvents).toBe(3);
+    expect(summary.events).toBe(4);
+    expect(summary.usableSequences).toBe(2);
+    expect(newBehaviors(['Light:switch on'], behaviors)).toEqual([]);
+  });
+
+  it('maps unknown locations to the unknown place', () => {
+    const [s] = fitLocations([{ id: 'a', events: [event(0, { location: 'garage' }), event(1, { location: 'home' })] }], locations);
+    expect(s.events.map((e) => e.location)).toEqual([UNKNOWN_LOCATION, 'home']);
+  });
+});
+
+describe('extendVocabulary', () => {
+  const added = ['Light:dim', 'Robot:clean start'];
+
+  it('keeps the old behaviors’ logits, their order and relative probabilities before training', async () => {
+    const base = toyLoaded();
+    const extended = await extendVocabulary(base, [...added, 'Light:switch on']);
+    expect(extended.behaviors.size).toBe(behaviors.size + 2);
+    expect(extended.behaviors.tokens.slice(0, behaviors.size)).toEqual(behaviors.tokens);
+    expect(extended.model.config.numBehaviors).toBe(behaviors.size + 2);
+    const history = events(8);
+    const V = behaviors.size;
+    const old = columns(await logitsAt(base, history), V, V);
+    const now = columns(await logitsAt(extended, history), V + 2, V);
+    expect(maxAbsDiff(old, now)).toBeLessThan(1e-5);
+    const real = (row: number[]) => row.slice(3); // specials carry −1e9
+    expect(maxAbsDiff(old.map((r) => softmax(real(r))), now.map((r) => softmax(real(r))))).toBeLessThan(1e-6);
+    base.model.dispose();
+    extended.model.dispose();
+  });
+
+  it('with a very low new bias, old probabilities are identical within 1e-6', async () => {
+    const base = toyLoaded(5);
+    const extended = await extendVocabulary(base, added, { newBias: -30 });
+    const history = events(8, 2);
+    const V = behaviors.size;
+    const old = columns(await logitsAt(base, history), V, V).map(softmax);
+    const now = columns(await logitsAt(extended, history), V + 2, V + 2).map(softmax);
+    expect(maxAbsDiff(old, now.map((r) => r.slice(0, V)))).toBeLessThan(1e-6);
+    base.model.dispose();
+    extended.model.dispose();
+  });
+
+  it('initialises new rows from the same device, else from all behaviors, and the bias at the lowest known bias', async () => {
+    const base = toyLoaded(7);
+    const extended = await extendVocabulary(base, added);
+    const V = behaviors.size;
+    const d = base.model.config.behaviorDim;
+    const H = base.model.config.headHidden;
+    const emb = Array.from(await base.model.params.get('embed.behavior')!.data());
+    const emb2 = Array.from(await extended.model.params.get('embed.behavior')!.data());
+    const w = Array.from(await base.model.params.get('head.out.w')!.data());
+    const w2 = Array.from(await extended.model.params.get('head.out.w')!.data());
+    const b = Array.from(await base.model.params.get('head.out.b')!.data());
+    const b2 = Array.from(await extended.model.params.get('head.out.b')!.data());
+    const row = (values: number[], id: number) => values.slice(id * d, (id + 1) * d);
+    const mean = (rows: number[][]) => rows[0].map((_, j) => rows.reduce((s, r) => s + r[j], 0) / rows.length);
+    const lights = ['Light:switch on', 'Light:switch off'].map((n) => behaviors.id(n));
+    const realIds = behaviors.tokens.map((_, i) => i).filter((i) => !behaviors.isSpecial(i));
+    const dim = extended.behaviors.id('Light:dim');
+    const robot = extended.behaviors.id('Robot:clean start');
+    const close = (a: number[], e: number[]) => a.forEach((x, i) => expect(x).toBeCloseTo(e[i], 5));
+    close(row(emb2, dim), mean(lights.map((id) => row(emb, id))));
+    close(row(emb2, robot), mean(realIds.map((id) => row(emb, id))));
+    for (let h = 0; h < H; h++) {
+      expect(w2[h * (V + 2) + dim]).toBeCloseTo((w[h * V + lights[0]] + w[h * V + lights[1]]) / 2, 5);
+      expect(w2[h * (V + 2) + robot]).toBe(0);
+    }
+    const lowest = Math.min(...realIds.map((id) => b[id]));
+    expect(b2[dim]).toBeCloseTo(lowest, 6);
+    expect(b2[robot]).toBeCloseTo(lowest, 6);
+    // Nothing new: the same model back.
+    expect(await extendVocabulary(base, ['Light:switch on'])).toBe(base);
+    base.model.dispose();
+    extended.model.dispose();
+  });
+});
+
+describe('fine-tuning', () => {
+  it('cancel restores the previous weights', async () => {
+    const base = toyLoaded(9);
+    const extended = await extendVocabulary(base, ['Robot:clean start']);
+    base.model.dispose();
+    const seqs = sequences(12, 10).map((s, i) => ({ ...s, events: s.events.map((e, t) => (t % 3 === i % 3 ? { ...e, behavior: 'Robot:clean start' } : e)) }));
+    const before = new Map(await Promise.all([...extended.model.params].map(async ([n, v]) => [n, Array.from(await v.data())] as const)));
+    const controller = new AbortController();
+    let steps = 0;
+    const result = await trainModel(extended.model, seqs, seqs.slice(0, 2), extended.behaviors, extended.locations, {
+      epochs: 5,
+      batchSize: 2,
+      warmupSteps: 1,
+      learningRate: 1e-2,
+      objective: { name: 'dro' },
+      signal: controller.signal,
+      onProgress: (p) => {
+        if (p.kind === 'step' && ++steps === 3) controller.abort();
+      },
+    });
+    expect(result.cancelled).toBe(true);
+    expect(result.steps).toBe(3);
+    for (const [name, v] of extended.model.params) expect(Array.from(await v.data())).toEqual(before.get(name));
+    extended.model.dispose();
+  });
+
+  it('trains in a run: new behavior added, before/after on held-out sequences, adapted model in the weights format', async () => {
+    const base = toyLoaded(11);
+    const { manifest, shards } = await serializeModel({ ...base, name: 'toy', training: { valid: { 'weighted_recall@1': 0.5 } } });
+    base.model.dispose();
+    const seqs = sequences(10, 8).map((s) => ({ ...s, events: s.events.map((e, t) => (t % 2 ? { ...e, behavior: 'Robot:clean start' } : e)) }));
+    const messages: FromWorker[] = [];
+    const request: StartMessage = {
+      type: 'start',
+      runId: 4,
+      base: { manifestText: JSON.stringify(manifest), shards: shards.map((s) => s.slice().buffer) },
+      sequences: seqs,
+      dataName: 'mine.csv',
+      name: 'toy (adapted)',
+      settings: { ...DEFAULT_FINETUNE_SETTINGS, epochs: 2, batchSize: 4, learningRate: 1e-2, trainable: 'head+embeddings' },
+    };
+    await runFinetune(request, (m) => messages.push(m), new AbortController().signal, async () => ({ name: 'wasm', reason: 'test', measuredMs: {} }));
+    const types = messages.map((m) => m.type);
+    expect(types).not.toContain('error');
+    expect(types.at(-1)).toBe('done');
+    expect(messages.every((m) => m.runId === 4)).toBe(true);
+    const prepared = messages.find((m) => m.type === 'prepared')!;
+    if (prepared.type !== 'prepared') throw new Error('unreachable');
+    expect(prepared.info.newBehaviors).toEqual(['Robot:clean start']);
+    expect(prepared.info.heldOutSequences).toBe(2);
+    expect(prepared.info.trainableParameters).toBeLessThan(prepared.info.parameters);
+    expect(messages.filter((m) => m.type === 'progress' && m.progress.kind === 'epoch')).toHaveLength(2);
+    const done = messages.at(-1)!;
+    if (done.type !== 'done') throw new Error('unreachable');
+    const { before, after, files } = done.outcome;
+    // The base model cannot name the new behavior: half the held-out targets are misses.
+    expect(before['weighted_recall@5']).toBeLessThanOrEqual(0.5 + 1e-9);
+    expect(after.targets).toBe(before.targets);
+    for (const k of ['weighted_recall@1', 'weighted_recall@5', 'macro_recall@1', 'macro_recall@5']) expect(after[k]).toBeGreaterThanOrEqual(0);
+    const adaptedManifest = validateManifest(JSON.parse(files.manifestText));
+    expect(adaptedManifest.name).toBe('toy (adapted)');
+    expect(adaptedManifest.vocabulary.behaviors.tokens).toContain('Robot:clean start');
+    expect(adaptedManifest.training.valid).toBeUndefined();
+    expect((adaptedManifest.training.finetune as { data: string }).data).toBe('mine.csv');
+    const loaded = modelFromArtifacts(adaptedManifest, files.shards);
+    expect(loaded.model.config.numBehaviors).toBe(behaviors.size + 1);
+    loaded.model.dispose();
+  });
+
+  it('a cancelled run posts "cancelled" and no model', async () => {
+    const base = toyLoaded(13);
+    const { manifest, shards } = await serializeModel({ ...base, name: 'toy', training: {} });
+    base.model.dispose();
+    const controller = new AbortController();
+    const messages: FromWorker[] = [];
+    await runFinetune(
+      {
+        type: 'start',
+        runId: 1,
+        base: { manifestText: JSON.stringify(manifest), shards: shards.map((s) => s.slice().buffer) },
+        sequences: sequences(10, 8),
+        dataName: 'x',
+        name: 'x',
+        settings: { ...DEFAULT_FINETUNE_SETTINGS, epochs: 3, batchSize: 2 },
+      },
+      (m) => {
+        messages.push(m);
+        if (m.type === 'progress') controller.abort();
+      },
+      controller.signal,
+      async () => ({ name: 'wasm', reason: 'test', measuredMs: {} }),
+    );
+    expect(messages.at(-1)?.type).toBe('cancelled');
+    expect(messages.some((m) => m.type === 'done')).toBe(false);
+  });
+
+  it('trains the head and embeddings only when asked', () => {
+    expect(isTrainable('head+embeddings', 'embed.behavior')).toBe(true);
+    expect(isTrainable('head+embeddings', 'target.slot')).toBe(true);
+    expect(isTrainable('head+embeddings', 'head.out.w')).toBe(true);
+    expect(isTrainable('head+embeddings', 'block0.attn.qkv.w')).toBe(false);
+    expect(isTrainable('head+embeddings', 'lnf.gamma')).toBe(false);
+    expect(isTrainable('all', 'block0.attn.qkv.w')).toBe(true);
+  });
+});
