@@ -55,7 +55,10 @@ const CANDIDATES: Record<'dro' | 'logit-adjusted' | 'class-balanced', ObjectiveS
     { name: 'dro', dro: { radius: 0.03, tailMix: 0.02 } },
     { name: 'dro', dro: { radius: 0.1, tailMix: 0 } },
     { name: 'dro', dro: { radius: 0.1, tailMix: 0.05 } },
-    { name: 'dro', dro: { radius: 0.3, tailMix: 0 } },
+    // A small cap on q/p intersects the KL ball with a CVaR-type set: many tail classes move a little.
+    { name: 'dro', dro: { radius: 0.1, tailMix: 0.05, maxWeight: 3 } },
+    { name: 'dro', dro: { radius: 0.3, tailMix: 0.05, maxWeight: 3 } },
+    { name: 'dro', dro: { radius: 1, tailMix: 0.1, maxWeight: 2 } },
   ],
   'logit-adjusted': [
     { name: 'logit-adjusted', tau: 0.5 },
