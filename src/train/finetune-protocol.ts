@@ -2,6 +2,7 @@
  * The typed messages between the Fine-tune tab and its training worker. Plain data only
  * (structured clone); shards travel as transferable ArrayBuffers.
  */
+import type { TrainProgress } from './trainer';
 import type { BehaviorSequence } from '../core/events';
 import type { MetricSet } from '../core/metrics';
 import type { BackendChoice, BackendName } from '../model/pipeline-types';
@@ -60,18 +61,7 @@ export interface CancelMessage {
 export type ToWorker = StartMessage | CancelMessage;
 
 /** One point of the live progress (a training step, or the end of an epoch with its held-out figures). */
-export interface ProgressPoint {
-  kind: 'step' | 'epoch';
-  epoch: number;
-  step: number;
-  totalSteps: number;
-  loss: number;
-  stepsPerSecond: number;
-  tokensPerSecond: number;
-  etaSeconds: number;
-  learningRate: number;
-  heldOut?: MetricSet & { loss: number };
-}
+export type ProgressPoint = Omit<TrainProgress, 'valid' | 'improved'> & { heldOut?: MetricSet & { loss: number } };
 
 export interface PreparedInfo {
   trainSequences: number;
