@@ -61,10 +61,12 @@ const CANDIDATES: Record<'dro' | 'logit-adjusted' | 'class-balanced', ObjectiveS
     { name: 'dro', dro: { radius: 1, tailMix: 0.1, maxWeight: 2 } },
   ],
   'logit-adjusted': [
+    { name: 'logit-adjusted', tau: 0.25 },
     { name: 'logit-adjusted', tau: 0.5 },
     { name: 'logit-adjusted', tau: 1 },
   ],
   'class-balanced': [
+    { name: 'class-balanced', beta: 0.9 },
     { name: 'class-balanced', beta: 0.99 },
     { name: 'class-balanced', beta: 0.999 },
   ],
