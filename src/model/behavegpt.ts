@@ -170,6 +170,24 @@ export interface ForwardOptions {
   seed?: number;
   /** Only these token positions reach the head (flat indices into B×T); all when omitted. */
   positions?: tf.Tensor1D;
+  /**
+   * Keys/values of earlier tokens of the same (single) sequence: the batch's tokens continue
+   * it at position `past.length`. Incremental decoding costs one position per new event.
+   */
+  past?: DecodeState;
+  /** Receives this call's keys/values (past ones included) for the next incremental step. */
+  onState?: (state: DecodeState) => void;
+}
+
+/** Per-layer attention keys and values of the tokens seen so far, each [heads, length, headDim]. */
+export interface DecodeState {
+  keys: tf.Tensor3D[];
+  values: tf.Tensor3D[];
+  length: number;
+}
+
+export function disposeDecodeState(state: DecodeState): void {
+  for (const t of [...state.keys, ...state.values]) t.dispose();
 }
 
 export class BehaveGPT {
@@ -234,7 +252,9 @@ export class BehaveGPT {
     const c = this.config;
     const B = batch.batchSize;
     const T = batch.length;
-    if (T > c.contextLength) throw new Error(`BehaveGPT: ${T} tokens exceed the context length ${c.contextLength}`);
+    const past = options.past?.length ?? 0;
+    if (past + T > c.contextLength) throw new Error(`BehaveGPT: ${past + T} tokens exceed the context length ${c.contextLength}`);
+    if (options.past && B !== 1) throw new Error('BehaveGPT: incremental decoding takes one sequence at a time');
     const d = modelWidth(c);
     const H = c.numHeads;
     const dh = d / H;
@@ -250,25 +270,33 @@ export class BehaveGPT {
       streams.push(embed(ids(batch.slots), this.p('embed.slot')));
       if (c.locationDim > 0) streams.push(embed(ids(batch.locations), this.p('embed.location')));
     }
-    const positionEmb = tf.tile(tf.slice(this.p('embed.position'), [0, 0], [T, d]), [B, 1]);
+    const positionEmb = tf.tile(tf.slice(this.p('embed.position'), [past, 0], [T, d]), [B, 1]);
     let x = drop(tf.add(streams.length > 1 ? tf.concat(streams, 1) : streams[0], positionEmb)) as tf.Tensor2D;
 
-    // Causal mask, additive: 0 where key ≤ query, −1e9 after.
+    // Causal mask over past + new keys, additive: 0 where key ≤ query, −1e9 after.
+    const S = past + T;
     const causal = tf.tensor2d(
-      Float32Array.from({ length: T * T }, (_, i) => (i % T <= Math.floor(i / T) ? 0 : -1e9)),
-      [T, T],
+      Float32Array.from({ length: T * S }, (_, i) => (i % S <= past + Math.floor(i / S) ? 0 : -1e9)),
+      [T, S],
     );
     const toHeads = (m: tf.Tensor2D) =>
       tf.reshape(tf.transpose(tf.reshape(m, [B, T, H, dh]), [0, 2, 1, 3]), [B * H, T, dh]) as tf.Tensor3D;
+    const state: DecodeState = { keys: [], values: [], length: S };
 
     for (let l = 0; l < c.numLayers; l++) {
       const p = `block${l}.`;
       const h = layerNorm(x, this.p(p + 'ln1.gamma'), this.p(p + 'ln1.beta'));
       const qkv = dense(h, this.p(p + 'attn.qkv.w'), this.p(p + 'attn.qkv.b'));
       const [q, k, v] = tf.split(qkv, 3, 1) as tf.Tensor2D[];
-      const scores = tf.add(tf.mul(batchMatMulT(toHeads(q), tf.transpose(toHeads(k), [0, 2, 1])), 1 / Math.sqrt(dh)), causal);
+      const keys = options.past ? tf.concat([options.past.keys[l], toHeads(k)], 1) : toHeads(k);
+      const values = options.past ? tf.concat([options.past.values[l], toHeads(v)], 1) : toHeads(v);
+      if (options.onState) {
+        state.keys.push(tf.keep(keys));
+        state.values.push(tf.keep(values));
+      }
+      const scores = tf.add(tf.mul(batchMatMulT(toHeads(q), tf.transpose(keys, [0, 2, 1])), 1 / Math.sqrt(dh)), causal);
       const att = drop(tf.softmax(scores));
-      const y = batchMatMulT(att as tf.Tensor3D, toHeads(v));
+      const y = batchMatMulT(att as tf.Tensor3D, values);
       const merged = tf.reshape(tf.transpose(tf.reshape(y, [B, H, T, dh]), [0, 2, 1, 3]), [B * T, d]) as tf.Tensor2D;
       x = tf.add(x, drop(dense(merged, this.p(p + 'attn.out.w'), this.p(p + 'attn.out.b'))));
       const h2 = layerNorm(x, this.p(p + 'ln2.gamma'), this.p(p + 'ln2.beta'));
@@ -276,6 +304,7 @@ export class BehaveGPT {
       x = tf.add(x, drop(ff));
     }
     x = layerNorm(x, this.p('lnf.gamma'), this.p('lnf.beta'));
+    options.onState?.(state);
 
     // Head: hidden state + embeddings of the predicted event's weekday, slot and location.
     let rows = x;
@@ -308,6 +337,23 @@ export class BehaveGPT {
     const probs = tf.tidy(() => tf.softmax(this.logits(batch, { positions: tf.tensor1d(positions, 'int32') })));
     try {
       return (await probs.data()) as Float32Array;
+    } finally {
+      probs.dispose();
+    }
+  }
+
+  /**
+   * Incremental decoding: probabilities for the last token of `batch` (one sequence) given
+   * `past`, and the state extended by the batch's tokens. The caller owns both states (dispose
+   * the old one when done with it). Matches a full forward pass over the same window.
+   */
+  async decode(batch: Batch, past?: DecodeState): Promise<{ probabilities: Float32Array; state: DecodeState }> {
+    let state: DecodeState | undefined;
+    const probs = tf.tidy(() =>
+      tf.softmax(this.logits(batch, { past, onState: (s) => (state = s), positions: tf.tensor1d([batch.length - 1], 'int32') })),
+    );
+    try {
+      return { probabilities: (await probs.data()) as Float32Array, state: state! };
     } finally {
       probs.dispose();
     }
