@@ -59,6 +59,9 @@ const CANDIDATES: Record<'dro' | 'logit-adjusted' | 'class-balanced', ObjectiveS
     { name: 'dro', dro: { radius: 0.1, tailMix: 0.05, maxWeight: 3 } },
     { name: 'dro', dro: { radius: 0.3, tailMix: 0.05, maxWeight: 3 } },
     { name: 'dro', dro: { radius: 1, tailMix: 0.1, maxWeight: 2 } },
+    // A larger tail mix moves the centre of the ball towards balanced classes (more room for the tail).
+    { name: 'dro', dro: { radius: 0.05, tailMix: 0.3, maxWeight: 10 } },
+    { name: 'dro', dro: { radius: 0.05, tailMix: 0.6, maxWeight: 10 } },
   ],
   'logit-adjusted': [
     { name: 'logit-adjusted', tau: 0.25 },
