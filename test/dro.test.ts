@@ -97,3 +97,14 @@ describe('objectives', () => {
     dro.dispose();
   });
 });
+
+describe('effective-number prior', () => {
+  it('centres the ball on the class-balanced distribution', () => {
+    const counts = [0, 900, 100];
+    const state = new DroState(counts, { radius: 0, tailMix: 0, priorBeta: 0.99 });
+    const w = (n: number) => (n * 0.01) / (1 - 0.99 ** n);
+    expect(state.reference[1]).toBeCloseTo(w(900) / (w(900) + w(100)), 10);
+    // Radius 0: the weights are the class-balanced ratio π/p, larger for the rarer class.
+    expect(state.weights()[2] / state.weights()[1]).toBeCloseTo((1 - 0.99 ** 900) / (1 - 0.99 ** 100), 6);
+  });
+});

@@ -62,6 +62,9 @@ const CANDIDATES: Record<'dro' | 'logit-adjusted' | 'class-balanced', ObjectiveS
     // A larger tail mix moves the centre of the ball towards balanced classes (more room for the tail).
     { name: 'dro', dro: { radius: 0.05, tailMix: 0.3, maxWeight: 10 } },
     { name: 'dro', dro: { radius: 0.05, tailMix: 0.6, maxWeight: 10 } },
+    // The ball centred on the class-balanced (effective-number) distribution: radius 0 would be class-balanced CE.
+    { name: 'dro', dro: { radius: 0.02, tailMix: 0, priorBeta: 0.99 } },
+    { name: 'dro', dro: { radius: 0.05, tailMix: 0, priorBeta: 0.99 } },
   ],
   'logit-adjusted': [
     { name: 'logit-adjusted', tau: 0.25 },

@@ -11,9 +11,9 @@
  * q = π. See Namkoong & Duchi (NeurIPS 2016), Hu & Hong (2013) for the KL dual, and
  * Sagawa et al. (ICLR 2020) for online class/group DRO with moving loss estimates.
  *
- * Tail room: π = (1 − α)·p + α·uniform mixes the empirical label distribution p with the
- * uniform one, so rare classes start from a floor and can move further within the same
- * radius; α = 0 keeps π = p.
+ * Tail room: π = (1 − α)·p̃ + α·uniform mixes the centre p̃ (the empirical label distribution p,
+ * or its class-balanced "effective number" reweighting) with the uniform one, so rare classes
+ * start from a floor and can move further within the same radius; α = 0 keeps π = p̃.
  */
 
 /** KL(q‖π) in nats; terms with q_c = 0 contribute 0. */
@@ -64,6 +64,11 @@ export interface DroOptions {
   emaRate: number;
   /** Upper bound on a class's loss weight q_c / p_c (variance control). */
   maxWeight: number;
+  /**
+   * Centre the ball on the class-balanced distribution of Cui et al. (2019) instead of p:
+   * π_c ∝ p_c · (1 − β) / (1 − β^n_c), the "effective number" prior; 0 keeps p.
+   */
+  priorBeta?: number;
 }
 
 export const DEFAULT_DRO: DroOptions = { radius: 0.5, tailMix: 0.1, emaRate: 0.05, maxWeight: 20 };
@@ -87,7 +92,10 @@ export class DroState {
     this.empirical = Float64Array.from(classCounts, (n) => n / total);
     const seen = this.empirical.filter((p) => p > 0).length;
     const a = this.options.tailMix;
-    this.reference = this.empirical.map((p) => (p > 0 ? (1 - a) * p + a / seen : 0));
+    const beta = this.options.priorBeta ?? 0;
+    const prior = beta > 0 ? Float64Array.from(classCounts, (n) => (n > 0 ? (n * (1 - beta)) / (1 - beta ** n) : 0)) : this.empirical;
+    const priorSum = prior.reduce((x, y) => x + y, 0);
+    this.reference = prior.map((p) => (p > 0 ? (1 - a) * (p / priorSum) + a / seen : 0));
     // Start every class at the loss of a uniform guess: no class is favoured before data.
     this.losses = this.empirical.map((p) => (p > 0 ? Math.log(seen) : 0));
   }
