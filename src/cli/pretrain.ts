@@ -29,7 +29,7 @@ const USAGE = `Usage: npm run pretrain -- [options]
   --objective ce|dro|logit-adjusted|class-balanced   (default ce)
   --tau X             logit-adjustment strength (default 1)
   --beta X            class-balanced beta (default 0.999)
-  --dro-radius X --dro-tail-mix X --dro-ema X --dro-max-weight X   (see docs/DRO.md)
+  --dro-radius X --dro-tail-mix X --dro-ema X --dro-max-weight X --dro-prior-beta X   (see docs/DRO.md)
   --select-by loss|weighted_recall@1|macro_recall@5   valid criterion for early stopping
   --name NAME         model name in the manifest`;
 
@@ -59,6 +59,7 @@ const flags = parseFlags(
     'dro-tail-mix': { type: 'string' },
     'dro-ema': { type: 'string' },
     'dro-max-weight': { type: 'string' },
+    'dro-prior-beta': { type: 'string' },
     'select-by': { type: 'string' },
     name: { type: 'string' },
   },
@@ -86,6 +87,7 @@ function objectiveFromFlags(f: typeof flags): ObjectiveSpec {
     ...(f['dro-tail-mix'] !== undefined && { tailMix: numberFlag(f['dro-tail-mix'], 'dro-tail-mix', 0) }),
     ...(f['dro-ema'] !== undefined && { emaRate: numberFlag(f['dro-ema'], 'dro-ema', 0) }),
     ...(f['dro-max-weight'] !== undefined && { maxWeight: numberFlag(f['dro-max-weight'], 'dro-max-weight', 0) }),
+    ...(f['dro-prior-beta'] !== undefined && { priorBeta: numberFlag(f['dro-prior-beta'], 'dro-prior-beta', 0) }),
   };
   return {
     name,
