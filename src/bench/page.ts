@@ -3,7 +3,7 @@
  * through the app's own pipeline, and next-behavior latency on a forced backend.
  */
 import { loadPredictor, MODEL_CACHE, tf, type BackendName } from '../model/pipeline';
-import { UNKNOWN_LOCATION } from '../core/events';
+import { fullContextQuery } from '../model/predictor';
 
 export const MODEL_URL = `${import.meta.env.BASE_URL}models/behavegpt-us/model.json`;
 
@@ -23,9 +23,7 @@ async function load(backend: BackendName | 'auto'): Promise<{ ms: number; fromCa
 
 async function latency(backend: BackendName, runs: number, contextEvents: number): Promise<{ times: number[]; tensorsBefore: number; tensorsAfter: number; backend: string }> {
   const predictor = await loadPredictor(MODEL_URL, { backend });
-  const names = predictor.summary.behaviors;
-  const history = Array.from({ length: contextEvents }, (_, i) => ({ behavior: names[(i * 7) % names.length], weekday: i % 7, slot: i % 8, location: UNKNOWN_LOCATION }));
-  const next = { weekday: 4, slot: 6, location: UNKNOWN_LOCATION };
+  const { history, next } = fullContextQuery(predictor.summary.behaviors, contextEvents);
   for (let i = 0; i < 20; i++) await predictor.predictNext(history, next, 5);
   const tensorsBefore = tf.memory().numTensors;
   const times: number[] = [];

@@ -11,11 +11,11 @@ import { initNodeBackend, tf } from '../node/tf';
 import { loadModelDir } from '../node/model-files';
 import { DEFAULT_DATA_DIR, loadRegion } from '../node/data';
 import { splitSequences } from '../core/data';
-import { UNKNOWN_LOCATION } from '../core/events';
 import { bucketBatches, encodeBatch, toExamples } from '../core/batch';
-import { Predictor } from '../model/predictor';
+import { fullContextQuery, Predictor } from '../model/predictor';
 import { serializeModel, weightBytes } from '../model/weights';
-import { crossEntropy } from '../train/losses';
+import { createObjective } from '../train/losses';
+import { trainStep } from '../train/trainer';
 import { AdamW } from '../train/optimizer';
 import { gitCommit, parseFlags } from './args';
 
@@ -84,8 +84,7 @@ record('weight bytes int8 / float32', 'n/a', 'ratio', [int8Bytes / fp32Bytes], '
 
 // --- Node latency per backend and memory ------------------------------------------------------
 const names = loaded.behaviors.tokens.filter((_, i) => !loaded.behaviors.isSpecial(i));
-const history = Array.from({ length: CONTEXT_EVENTS }, (_, i) => ({ behavior: names[(i * 7) % names.length], weekday: i % 7, slot: i % 8, location: UNKNOWN_LOCATION }));
-const next = { weekday: 4, slot: 6, location: UNKNOWN_LOCATION };
+const { history, next } = fullContextQuery(names, CONTEXT_EVENTS);
 for (const backend of ['wasm', 'cpu'] as const) {
   await initNodeBackend(backend);
   const onBackend = loadModelDir(MODEL_DIR);
@@ -118,7 +117,7 @@ if (existsSync(DEFAULT_DATA_DIR)) {
   const model = loadModelDir(MODEL_DIR);
   const batches = bucketBatches(toExamples(train, model.model.config.contextLength), 64, () => 0.5).slice(0, 60);
   const optimizer = new AdamW(1e-4);
-  const vars = model.model.params;
+  const objective = createObjective({ name: 'ce' }, model.behaviors.counts, (i) => model.behaviors.isSpecial(i));
   const stepsPerSecond: number[] = [];
   const tokensPerSecond: number[] = [];
   let b = 0;
@@ -128,11 +127,7 @@ if (existsSync(DEFAULT_DATA_DIR)) {
     for (let s = 0; s < 15; s++) {
       const batch = encodeBatch(batches[b++ % batches.length], model.behaviors, model.locations);
       tokens += batch.batchSize * batch.length;
-      const { value, grads } = tf.variableGrads(() => crossEntropy(model.model.logits(batch, { training: true, seed: s }), batch.targets), [...vars.values()]);
-      optimizer.apply(vars, grads).dispose();
-      await value.data();
-      value.dispose();
-      Object.values(grads).forEach((g) => g.dispose());
+      await trainStep(model.model, model.model.params, optimizer, objective, batch, s);
     }
     const seconds = (performance.now() - t0) / 1000;
     if (run > 0) {
@@ -143,6 +138,7 @@ if (existsSync(DEFAULT_DATA_DIR)) {
   record('training steps/s (batch 64, US train)', 'wasm', 'steps/s', stepsPerSecond, `Node ${process.version}, ${cpuName}`);
   record('training tokens/s (US train)', 'wasm', 'tokens/s', tokensPerSecond, `Node ${process.version}, ${cpuName}`);
   optimizer.dispose();
+  objective.dispose();
   model.model.dispose();
 } else console.log(`training throughput skipped: no data folder at ${DEFAULT_DATA_DIR}`);
 

@@ -9,11 +9,10 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { encodeQuery } from '../core/batch';
-import { UNKNOWN_LOCATION, type BehaviorEvent, type EventContext } from '../core/events';
 import { chooseBackend } from './backend';
-import { Predictor } from './predictor';
+import { fullContextQuery, Predictor } from './predictor';
 import type { BackendName, LoadProgress } from './pipeline-types';
-import { modelFromArtifacts, validateManifest, weightBytes, type LoadedModel, type ModelManifest } from './weights';
+import { modelFromArtifacts, validateManifest, weightBytes, type ModelManifest } from './weights';
 
 export { Predictor } from './predictor';
 export type { BackendChoice, BackendName, LoadProgress, ModelSummary, Prediction } from './pipeline-types';
@@ -129,18 +128,6 @@ export async function fetchModelFiles(
   return { manifestText, shards, fromCache };
 }
 
-/** A realistic query for warm-up timing: a full context of events. */
-function warmupQuery(loaded: LoadedModel): { history: BehaviorEvent[]; next: EventContext } {
-  const names = loaded.behaviors.tokens.filter((_, i) => !loaded.behaviors.isSpecial(i));
-  const history = Array.from({ length: loaded.model.config.contextLength - 1 }, (_, i) => ({
-    behavior: names[i % names.length],
-    weekday: i % 7,
-    slot: i % 8,
-    location: UNKNOWN_LOCATION,
-  }));
-  return { history, next: { weekday: 2, slot: 5, location: UNKNOWN_LOCATION } };
-}
-
 /**
  * Median latency (ms) of one full-context prediction on the current backend, with a fresh copy
  * of the model (tensors live on a backend): what chooseBackend compares. Shared by the page and
@@ -150,7 +137,8 @@ export async function measurePrediction(manifest: ModelManifest, shards: ArrayBu
   const candidate = modelFromArtifacts(manifest, shards);
   try {
     const { model, behaviors, locations } = candidate;
-    const { history, next } = warmupQuery(candidate);
+    const names = behaviors.tokens.filter((_, i) => !behaviors.isSpecial(i));
+    const { history, next } = fullContextQuery(names, model.config.contextLength - 1);
     const { batch, position } = encodeQuery(history, next, behaviors, locations, model.config.contextLength);
     for (let i = 0; i < 3; i++) await model.probabilities(batch, [position]);
     const times: number[] = [];

@@ -1,6 +1,6 @@
 /** A loaded model ready to answer "what comes next": the object the app and the benchmarks hold. */
 import { encodeQuery } from '../core/batch';
-import type { BehaviorEvent, EventContext } from '../core/events';
+import { UNKNOWN_LOCATION, type BehaviorEvent, type EventContext } from '../core/events';
 import { topK } from '../core/sampling';
 import type { BackendChoice, ModelSummary, Prediction } from './pipeline-types';
 import type { LoadedModel } from './weights';
@@ -45,4 +45,18 @@ export class Predictor {
   dispose(): void {
     this.loaded.model.dispose();
   }
+}
+
+/**
+ * A synthetic full-context query for timing (backend warm-up and benchmarks): `events` events
+ * cycling through the behaviors, weekdays and slots, and a fixed time for the next event.
+ */
+export function fullContextQuery(behaviorNames: readonly string[], events: number): { history: BehaviorEvent[]; next: EventContext } {
+  const history = Array.from({ length: events }, (_, i) => ({
+    behavior: behaviorNames[(i * 7) % behaviorNames.length],
+    weekday: i % 7,
+    slot: i % 8,
+    location: UNKNOWN_LOCATION,
+  }));
+  return { history, next: { weekday: 4, slot: 6, location: UNKNOWN_LOCATION } };
 }

@@ -4,13 +4,13 @@
  * restores the best weights. Runs in Node (wasm) and in a web worker.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { bucketBatches, encodeBatch, toExamples } from '../core/batch';
+import { bucketBatches, encodeBatch, toExamples, type Batch } from '../core/batch';
 import type { BehaviorSequence } from '../core/events';
 import { createRng } from '../core/random';
 import type { Vocabulary } from '../core/vocab';
 import type { BehaveGPT } from '../model/behavegpt';
 import { evaluateModel, type EvaluationResult } from './evaluate';
-import { countTargets, createObjective, type ObjectiveSpec } from './losses';
+import { countTargets, createObjective, type Objective, type ObjectiveSpec } from './losses';
 import { AdamW, cosineSchedule } from './optimizer';
 
 export interface TrainOptions {
@@ -68,6 +68,24 @@ export interface TrainResult {
   cancelled: boolean;
 }
 
+/** One optimizer step on a batch; returns its loss. Shared by training and the throughput benchmark. */
+export async function trainStep(
+  model: BehaveGPT,
+  variables: ReadonlyMap<string, tf.Variable>,
+  optimizer: AdamW,
+  objective: Objective,
+  batch: Batch,
+  seed: number,
+): Promise<number> {
+  const { value, grads } = tf.variableGrads(() => objective.loss(model.logits(batch, { training: true, seed }), batch.targets), [...variables.values()]);
+  optimizer.apply(variables, grads).dispose();
+  Object.values(grads).forEach((g) => g.dispose());
+  await objective.afterStep();
+  const loss = (await value.data())[0];
+  value.dispose();
+  return loss;
+}
+
 function score(result: EvaluationResult, selectBy: TrainOptions['selectBy']): number {
   return selectBy === 'loss' ? -result.loss : result.metrics[selectBy];
 }
@@ -117,12 +135,7 @@ export async function trainModel(
         const batch = encodeBatch(group, behaviors, locations);
         optimizer.learningRate = cosineSchedule(step, totalSteps, o.warmupSteps, o.learningRate);
         const seed = Math.floor(rng() * 2 ** 31);
-        const { value, grads } = tf.variableGrads(() => objective.loss(model.logits(batch, { training: true, seed }), batch.targets), [...variables.values()]);
-        optimizer.apply(variables, grads).dispose();
-        await objective.afterStep();
-        Object.values(grads).forEach((g) => g.dispose());
-        const loss = (await value.data())[0];
-        value.dispose();
+        const loss = await trainStep(model, variables, optimizer, objective, batch, seed);
         lossSum += loss;
         lossCount++;
         step++;
