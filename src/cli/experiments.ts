@@ -11,7 +11,7 @@
  */
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { isRefresh } from '../core/events';
-import { splitSequences, type Region } from '../core/data';
+import type { Region } from '../core/data';
 import { behaviorCounts, fitMarkov, fitPopularity, fitTimePopularity, type Scorer } from '../core/baselines';
 import { fullMetrics, rankTargets } from '../core/evaluation';
 import { headBehaviors, type MetricSet } from '../core/metrics';
@@ -19,7 +19,7 @@ import { aggregateMetrics, mergeRows, parseResults, RESULT_METRICS, type ResultR
 import { buildVocabularies } from '../train/recipe';
 import { DEFAULT_CONFIG } from '../model/behavegpt';
 import type { ObjectiveSpec } from '../train/losses';
-import { DEFAULT_DATA_DIR, loadRegion } from '../node/data';
+import { DEFAULT_DATA_DIR, loadSplits } from '../node/data';
 import { initNodeBackend } from '../node/tf';
 import { runId, runOne, readRecord, type DatasetSplits, type RunRecord, type RunSpec } from '../node/experiments';
 import { loadModelDir, saveModelDir } from '../node/model-files';
@@ -79,16 +79,7 @@ const CANDIDATES: Record<'dro' | 'logit-adjusted' | 'class-balanced', ObjectiveS
 };
 const CE: ObjectiveSpec = { name: 'ce' };
 
-const dataCache = new Map<string, DatasetSplits>();
-function data(dataset: string): DatasetSplits {
-  let d = dataCache.get(dataset);
-  if (!d) {
-    const log = loadRegion(dataset as Region, flags.data ?? DEFAULT_DATA_DIR);
-    d = { train: splitSequences(log.sequences, 'train'), valid: splitSequences(log.sequences, 'valid'), test: splitSequences(log.sequences, 'test') };
-    dataCache.set(dataset, d);
-  }
-  return d;
-}
+const data = (dataset: string): DatasetSplits => loadSplits(dataset as Region, flags.data ?? DEFAULT_DATA_DIR);
 
 const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
 

@@ -5,7 +5,7 @@
  *   npm run pretrain -- --region us --out public/models/behavegpt-us
  */
 import { splitSequences, REGIONS, type Region } from '../core/data';
-import { BehaveGPT, DEFAULT_CONFIG, countParameters } from '../model/behavegpt';
+import { BehaveGPT, DEFAULT_CONFIG, countParameters, isEmbeddingParameter } from '../model/behavegpt';
 import { DEFAULT_TRAIN_OPTIONS, trainModel, type TrainOptions } from '../train/trainer';
 import { OBJECTIVES, type ObjectiveName, type ObjectiveSpec } from '../train/losses';
 import { buildConfig, buildVocabularies } from '../train/recipe';
@@ -123,7 +123,7 @@ console.log(
     `valid ${valid.length}; ${behaviors.size - 3} behaviors; backend ${backend}; seed ${seed}`,
 );
 const model = BehaveGPT.create(config, seed);
-console.log(`model: ${model.parameterCount} parameters (${countParameters(config, (n) => !n.startsWith('embed.') && !n.startsWith('target.') && n !== 'head.out.w')} non-embedding)`);
+console.log(`model: ${model.parameterCount} parameters (${countParameters(config, (n) => !isEmbeddingParameter(n))} non-embedding)`);
 const fmt = (x: number) => x.toFixed(4);
 let lastPrint = 0;
 const result = await trainModel(model, train, valid, behaviors, locations, {

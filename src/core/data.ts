@@ -18,6 +18,7 @@ import {
   type BehaviorSequence,
   type Split,
 } from './events';
+import { createRng, shuffle } from './random';
 
 export const REGIONS = ['us', 'fr', 'sp'] as const;
 export type Region = (typeof REGIONS)[number];
@@ -170,6 +171,19 @@ export function summarizeLog(log: ParsedLog): LogSummary {
 
 export function splitSequences(sequences: readonly BehaviorSequence[], split: Split): BehaviorSequence[] {
   return sequences.filter((s) => s.split === split);
+}
+
+/**
+ * A fraction of whole sequences, chosen by one fixed permutation so that smaller fractions are
+ * subsets of larger ones (nested data sizes for scaling and few-data experiments). At least one
+ * sequence; file order kept.
+ */
+export function nestedSubset(sequences: readonly BehaviorSequence[], fraction: number, seed = 0): BehaviorSequence[] {
+  if (!(fraction > 0 && fraction <= 1)) throw new Error(`nestedSubset: fraction ${fraction} is not in (0, 1]`);
+  if (fraction === 1) return [...sequences];
+  const count = Math.max(1, Math.round(fraction * sequences.length));
+  const chosen = new Set(shuffle(sequences.map((_, i) => i), createRng(seed)).slice(0, count));
+  return sequences.filter((_, i) => chosen.has(i));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -110,6 +110,15 @@ export function parameterSpecs(c: BehaveGPTConfig): Map<string, ParamSpec> {
   return specs;
 }
 
+/**
+ * Embedding-like parameters: the input and target-context tables and the output layer over
+ * behaviors. Scaling laws count the rest ("non-embedding", Kaplan et al., 2020), since these
+ * grow with the vocabulary, not with the model's capacity to compute.
+ */
+export function isEmbeddingParameter(name: string): boolean {
+  return name.startsWith('embed.') || name.startsWith('target.') || name === 'head.out.w' || name === 'head.out.b';
+}
+
 export function countParameters(c: BehaveGPTConfig, include: (name: string) => boolean = () => true): number {
   let n = 0;
   for (const [name, s] of parameterSpecs(c)) if (include(name)) n += s.shape.reduce((a, b) => a * b, 1);

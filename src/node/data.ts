@@ -12,10 +12,12 @@ import {
   formatBytes,
   parseBehaviorLog,
   REGIONS,
+  splitSequences,
   type ParsedLog,
   type ParseOptions,
   type Region,
 } from '../core/data';
+import type { BehaviorSequence } from '../core/events';
 
 const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -93,4 +95,17 @@ function deepFreeze(log: ParsedLog): ParsedLog {
   Object.freeze(log.sequences);
   Object.freeze(log.behaviors);
   return Object.freeze(log);
+}
+
+/** A region's train/valid/test sequences, read once per process and folder. */
+const splitsCache = new Map<string, { train: BehaviorSequence[]; valid: BehaviorSequence[]; test: BehaviorSequence[] }>();
+export function loadSplits(region: Region, dataDir: string = DEFAULT_DATA_DIR): { train: BehaviorSequence[]; valid: BehaviorSequence[]; test: BehaviorSequence[] } {
+  const key = `${dataDir}\0${region}`;
+  let splits = splitsCache.get(key);
+  if (!splits) {
+    const log = loadRegion(region, dataDir);
+    splits = { train: splitSequences(log.sequences, 'train'), valid: splitSequences(log.sequences, 'valid'), test: splitSequences(log.sequences, 'test') };
+    splitsCache.set(key, splits);
+  }
+  return splits;
 }

@@ -9,7 +9,9 @@ import { isRefresh, type BehaviorSequence } from '../core/events';
 import { behaviorCounts } from '../core/baselines';
 import { fullMetrics } from '../core/evaluation';
 import { headBehaviors, type MetricSet } from '../core/metrics';
-import { BehaveGPT, type BehaveGPTConfig } from '../model/behavegpt';
+import { BehaveGPT, countParameters, isEmbeddingParameter, type BehaveGPTConfig } from '../model/behavegpt';
+import { nestedSubset } from '../core/data';
+import { toExamples } from '../core/batch';
 import type { ObjectiveSpec } from '../train/losses';
 import { evaluateModel } from '../train/evaluate';
 import { buildConfig, buildVocabularies } from '../train/recipe';
@@ -28,6 +30,8 @@ export interface RunSpec {
   model: 'behavegpt' | 'context-free';
   objective: ObjectiveSpec;
   seed: number;
+  /** Share of the train split's sequences used (nested subsets; see nestedSubset). All when omitted. */
+  fraction?: number;
   config?: Partial<BehaveGPTConfig>;
   train?: Partial<Omit<TrainOptions, 'objective' | 'seed' | 'onProgress' | 'signal' | 'trainable'>>;
 }
@@ -36,6 +40,11 @@ export interface RunRecord {
   id: string;
   spec: RunSpec;
   parameters: number;
+  /** Parameters outside embeddings and the output layer (absent in records older than the scaling grid). */
+  nonEmbeddingParameters?: number;
+  /** Training targets (events) in the train subset, and targets processed over all epochs. */
+  trainTargets?: number;
+  targetsSeen?: number;
   valid: MetricSet & { loss: number };
   test: { all: MetricSet; 'no-refresh': MetricSet };
   testLoss: number;
@@ -57,6 +66,7 @@ export function runId(spec: RunSpec): string {
   for (const [k, v] of Object.entries(o.dro ?? {}).sort()) parts.push(`${k}${v}`);
   for (const [k, v] of Object.entries(spec.config ?? {}).sort()) parts.push(`${k}${v}`);
   for (const [k, v] of Object.entries(spec.train ?? {}).sort()) parts.push(`${k}${v}`);
+  if (spec.fraction !== undefined && spec.fraction !== 1) parts.push(`frac${spec.fraction}`);
   parts.push(`s${spec.seed}`);
   return parts.join('-').replace(/[^A-Za-z0-9_.@-]/g, '_');
 }
@@ -80,13 +90,15 @@ export async function runOne(spec: RunSpec, data: DatasetSplits, options: RunOpt
   const existing = readRecord(options.recordsDir, id);
   if (existing) return existing;
   const log = options.log ?? (() => {});
+  const train = spec.fraction === undefined ? data.train : nestedSubset(data.train, spec.fraction);
+  // The vocabulary comes from the whole train split, so every fraction ranks and scores the same label set.
   const { behaviors, locations } = buildVocabularies(data.train);
   const config = buildConfig(behaviors, locations, { ...spec.config, useContext: spec.model === 'behavegpt' });
   const model = BehaveGPT.create(config, spec.seed);
   try {
     const t0 = performance.now();
     let lastLog = 0;
-    const result = await trainModel(model, data.train, data.valid, behaviors, locations, {
+    const result = await trainModel(model, train, data.valid, behaviors, locations, {
       ...spec.train,
       objective: spec.objective,
       seed: spec.seed,
@@ -98,12 +110,16 @@ export async function runOne(spec: RunSpec, data: DatasetSplits, options: RunOpt
         }
       },
     });
-    const head = headBehaviors(behaviorCounts(data.train));
+    const head = headBehaviors(behaviorCounts(train));
+    const trainTargets = countTrainTargets(train, config.contextLength);
     const evaluation = await evaluateModel(model, data.test, behaviors, locations);
     const record: RunRecord = {
       id,
       spec,
       parameters: model.parameterCount,
+      nonEmbeddingParameters: countParameters(config, (n) => !isEmbeddingParameter(n)),
+      trainTargets,
+      targetsSeen: trainTargets * result.epochsRun,
       valid: { loss: result.best.loss, ...result.best.metrics },
       test: {
         all: fullMetrics(evaluation.targets, head),
@@ -130,4 +146,9 @@ export async function runOne(spec: RunSpec, data: DatasetSplits, options: RunOpt
   } finally {
     model.dispose();
   }
+}
+
+/** Targets one epoch trains on: every event of every window that counts (the trainer's examples). */
+export function countTrainTargets(train: readonly BehaviorSequence[], contextLength: number): number {
+  return toExamples(train, contextLength).reduce((n, e) => n + e.events.length - e.firstTarget, 0);
 }
