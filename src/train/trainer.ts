@@ -19,6 +19,8 @@ export interface TrainOptions {
   learningRate: number;
   warmupSteps: number;
   weightDecay: number;
+  /** At least this many optimizer steps: small data gets more epochs (early stopping still applies). */
+  minSteps?: number;
   /** Epochs without valid improvement before stopping. */
   patience: number;
   seed: number;
@@ -102,7 +104,8 @@ export async function trainModel(
   const rng = createRng(o.seed);
   const examples = toExamples(train, model.config.contextLength);
   const stepsPerEpoch = Math.ceil(examples.length / o.batchSize);
-  const totalSteps = stepsPerEpoch * o.epochs;
+  const epochs = Math.max(o.epochs, Math.ceil((o.minSteps ?? 0) / stepsPerEpoch));
+  const totalSteps = stepsPerEpoch * epochs;
   const variables = new Map([...model.params].filter(([name]) => (o.trainable ? o.trainable(name) : true)));
   const optimizer = new AdamW(o.learningRate, { weightDecay: o.weightDecay });
   const objective = createObjective(o.objective, countTargets(train, (n) => behaviors.id(n), behaviors.size), (i) => behaviors.isSpecial(i));
@@ -124,7 +127,7 @@ export async function trainModel(
   let cancelled = false;
   let epoch = 0;
   try {
-    for (epoch = 1; epoch <= o.epochs; epoch++) {
+    for (epoch = 1; epoch <= epochs; epoch++) {
       let lossSum = 0;
       let lossCount = 0;
       for (const group of bucketBatches(examples, o.batchSize, rng)) {
@@ -190,7 +193,7 @@ export async function trainModel(
   }
   return {
     bestEpoch,
-    epochsRun: Math.min(epoch, o.epochs),
+    epochsRun: Math.min(epoch, epochs),
     steps: step,
     seconds: (performance.now() - start) / 1000,
     best,
