@@ -127,7 +127,7 @@ if (existsSync(DEFAULT_DATA_DIR)) {
     for (let s = 0; s < 15; s++) {
       const batch = encodeBatch(batches[b++ % batches.length], model.behaviors, model.locations);
       tokens += batch.batchSize * batch.length;
-      await trainStep(model.model, model.model.params, optimizer, objective, batch, s);
+      await trainStep(model.model, [{ variables: model.model.params, optimizer }], objective, batch, s);
     }
     const seconds = (performance.now() - t0) / 1000;
     if (run > 0) {

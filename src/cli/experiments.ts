@@ -7,7 +7,8 @@
  *   npm run experiments -- --phase tune --shard 0/2 & npm run experiments -- --phase tune --shard 1/2
  *   npm run experiments -- --phase main --shard 0/2 & npm run experiments -- --phase main --shard 1/2
  *   npm run experiments -- --phase report
- *   npm run experiments -- --phase ship      # best US DRO run → the app's model
+ *   npm run experiments -- --phase time-head --shard 0/2 & npm run experiments -- --phase time-head --shard 1/2
+ *   npm run experiments -- --phase ship      # best US DRO run, with its time head → the app's model
  */
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { isRefresh } from '../core/events';
@@ -26,7 +27,7 @@ import { loadModelDir, saveModelDir } from '../node/model-files';
 import { formatDuration, gitCommit, parseFlags } from './args';
 import { join } from 'node:path';
 
-const USAGE = `Usage: npm run experiments -- [--phase all|tune|main|report|ship] [--shard I/N] [--datasets us,sp] [--seeds N]
+const USAGE = `Usage: npm run experiments -- [--phase all|tune|main|report|time-head|ship] [--shard I/N] [--datasets us,sp] [--seeds N]
   --records DIR   run records (default results/runs)     --models DIR   weights (default runs/models)`;
 const flags = parseFlags(
   {
@@ -310,16 +311,37 @@ ${sections.join('\n\n')}
 }
 
 /**
- * Ships the best DRO model on US (highest valid macro recall@5 over seeds): int8 for the app in
- * public/models/behavegpt-us, float32 reference in models/behavegpt-us-fp32.
+ * Ships the best DRO model on US (highest valid macro recall@5 over seeds), retrained with the
+ * time head that generation needs: detached (the behavior model trains exactly as the evaluated
+ * run) and joint (its gradient shapes the shared layers), the joint one kept only if its valid
+ * behavior loss is lower. int8 for the app in public/models/behavegpt-us, float32 reference in
+ * models/behavegpt-us-fp32.
  */
-async function ship(): Promise<void> {
+function bestDroRun(): RunRecord {
   const runs = mainPlan()
     .filter((s) => s.dataset === 'us' && s.model === 'behavegpt' && s.objective.name === 'dro')
     .map((s) => readRecord(RECORDS, runId(s)))
     .filter((r): r is RunRecord => r !== null);
   if (runs.length === 0) throw new Error('no finished US DRO run to ship');
-  const best = runs.reduce((a, b) => (b.valid['macro_recall@5'] > a.valid['macro_recall@5'] ? b : a));
+  return runs.reduce((a, b) => (b.valid['macro_recall@5'] > a.valid['macro_recall@5'] ? b : a));
+}
+
+/** The shipped run retrained with a time head, detached and joint (docs/GENERATION.md). */
+function timeHeadPlan(): RunSpec[] {
+  const spec = bestDroRun().spec;
+  const withTime: RunSpec = { ...spec, config: { ...spec.config, timeHead: true } };
+  return [withTime, { ...withTime, train: { ...withTime.train, timeHead: { weight: 1, detached: false } } }];
+}
+
+async function ship(): Promise<void> {
+  const base = bestDroRun();
+  const [detached, joint] = timeHeadPlan().map((s) => readRecord(RECORDS, runId(s)));
+  if (!detached || !joint) throw new Error('the time-head runs are not finished (run --phase time-head first)');
+  for (const r of [detached, joint]) {
+    log(`${r.id}: valid loss ${r.valid.loss.toFixed(4)} R@1 ${pct(r.valid['weighted_recall@1'])} macro R@5 ${pct(r.valid['macro_recall@5'])}; time accuracy valid ${pct(r.time!.valid.accuracy)} test ${pct(r.time!.test.accuracy)}`);
+  }
+  if (detached.test.all['weighted_recall@1'] !== base.test.all['weighted_recall@1']) log(`note: the detached time head changed the behavior model (test R@1 ${pct(detached.test.all['weighted_recall@1'])} vs ${pct(base.test.all['weighted_recall@1'])})`);
+  const best = joint.valid.loss < detached.valid.loss ? joint : detached;
   const loaded = loadModelDir(join(MODELS, best.id));
   const training = {
     data: { source: 'Samsung SmartThings action logs (Jeon et al., CIKM 2022)', region: 'us', split: 'train; early stopping on valid' },
@@ -333,6 +355,7 @@ async function ship(): Promise<void> {
     valid: best.valid,
     test: best.test.all,
     testNoRefresh: best.test['no-refresh'],
+    time: best.time,
     commit: best.commit,
     date: best.date,
   };
@@ -360,4 +383,5 @@ await initNodeBackend('wasm');
 if (phase === 'tune' || phase === 'all') await runPlan(tunePlan());
 if (phase === 'main' || phase === 'all') await runPlan(await mainPlanWhenTuned());
 if (phase === 'report' || phase === 'all') report();
+if (phase === 'time-head' || phase === 'all') await runPlan(timeHeadPlan());
 if (phase === 'ship' || phase === 'all') await ship();

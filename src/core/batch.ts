@@ -8,6 +8,7 @@
  */
 import { BOS, PAD, type Vocabulary } from './vocab';
 import { shuffle, type Rng } from './random';
+import { slotDelta } from './time';
 import { NUM_SLOTS, NUM_WEEKDAYS, type BehaviorEvent, type BehaviorSequence, type EventContext } from './events';
 
 /** Index used for "unknown" weekday / slot (the <bos> token has no time). */
@@ -125,6 +126,20 @@ export function encodeQuery(
   const events = [...kept, { behavior: PAD, ...next }];
   const batch = encodeBatch([{ events, firstTarget: events.length, sequenceId: 'query', offset: 0 }], behaviors, locations, events.length);
   return { batch, position: kept.length };
+}
+
+/**
+ * Targets of the time head: at each token that has a previous event and a counted target, the
+ * slot delta from the previous event to the target event (core/time.ts); IGNORE elsewhere
+ * (<bos>, padding, already-scored window positions).
+ */
+export function timeTargets(batch: Batch): Int32Array {
+  const out = new Int32Array(batch.targets.length).fill(IGNORE);
+  for (let i = 0; i < out.length; i++) {
+    if (batch.targets[i] === IGNORE || batch.weekdays[i] === UNKNOWN_WEEKDAY || batch.targetWeekdays[i] === UNKNOWN_WEEKDAY) continue;
+    out[i] = slotDelta({ weekday: batch.weekdays[i], slot: batch.slots[i] }, { weekday: batch.targetWeekdays[i], slot: batch.targetSlots[i] });
+  }
+  return out;
 }
 
 /** Groups examples into batches of similar length (less padding), in a shuffled order. */

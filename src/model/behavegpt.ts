@@ -13,6 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { NUM_SLOTS, NUM_WEEKDAYS } from '../core/events';
+import { NUM_SLOT_DELTAS } from '../core/time';
 import type { Batch } from '../core/batch';
 import { createRng, normal } from '../core/random';
 
@@ -38,6 +39,14 @@ export interface BehaveGPTConfig {
   dropout: number;
   /** False gives the context-free ablation (SASRec-like): behavior stream only. */
   useContext: boolean;
+  /**
+   * A second head that predicts when the next event happens (its 3-hour-slot delta, 0–55, see
+   * core/time.ts) from the same hidden state, so generated trajectories carry times. Absent in
+   * models trained before it existed.
+   */
+  timeHead?: boolean;
+  /** Hidden size of the time head (default 64). */
+  timeHidden?: number;
 }
 
 export const DEFAULT_CONFIG: Omit<BehaveGPTConfig, 'numBehaviors' | 'numLocations' | 'specialBehaviorIds'> = {
@@ -107,6 +116,14 @@ export function parameterSpecs(c: BehaveGPTConfig): Map<string, ParamSpec> {
   add('head.fc.b', [c.headHidden], 0);
   add('head.out.w', [c.headHidden, c.numBehaviors], std);
   add('head.out.b', [c.numBehaviors], 0);
+  // Last, so that adding the time head leaves every other parameter's seeded initialisation unchanged.
+  if (c.timeHead) {
+    const hiddenSize = c.timeHidden ?? 64;
+    add('time.fc.w', [d, hiddenSize], std);
+    add('time.fc.b', [hiddenSize], 0);
+    add('time.out.w', [hiddenSize, NUM_SLOT_DELTAS], std);
+    add('time.out.b', [NUM_SLOT_DELTAS], 0);
+  }
   return specs;
 }
 
@@ -152,6 +169,11 @@ const batchMatMulT = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.GradSa
   };
 }) as never) as unknown as (a: tf.Tensor3D, b: tf.Tensor3D) => tf.Tensor3D;
 
+/** Identity whose gradient is zero: a head trained on features without changing them. */
+const stopGradient = tf.customGrad(((x: tf.Tensor) => ({ value: tf.clone(x), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) })) as never) as unknown as (
+  x: tf.Tensor2D,
+) => tf.Tensor2D;
+
 function dense(x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
   return tf.add(matMulT(x, w as tf.Tensor2D), b);
 }
@@ -186,6 +208,14 @@ export interface ForwardOptions {
   past?: DecodeState;
   /** Receives this call's keys/values (past ones included) for the next incremental step. */
   onState?: (state: DecodeState) => void;
+  /** Time-head training only: its gradient does not reach the shared layers (see docs/GENERATION.md). */
+  detachTime?: boolean;
+}
+
+/** Both heads' logits at the same positions; `time` only for models with a time head. */
+export interface ModelOutputs {
+  behavior: tf.Tensor2D;
+  time?: tf.Tensor2D;
 }
 
 /** Per-layer attention keys and values of the tokens seen so far, each [heads, length, headDim]. */
@@ -258,6 +288,39 @@ export class BehaveGPT {
    * order, or only `options.positions`. Call inside tf.tidy (or dispose the result).
    */
   logits(batch: Batch, options: ForwardOptions = {}): tf.Tensor2D {
+    return this.outputs(batch, options, false).behavior;
+  }
+
+  /** Behavior logits and, with `withTime` and a time head, next-time logits. Call inside tf.tidy. */
+  outputs(batch: Batch, options: ForwardOptions = {}, withTime = true): ModelOutputs {
+    const c = this.config;
+    const drop = this.dropper(options);
+    const ids = (a: Int32Array) => tf.tensor1d(a, 'int32');
+    const x = this.hidden(batch, options, drop);
+    let rows = x;
+    let targetWeekdays = ids(batch.targetWeekdays);
+    let targetSlots = ids(batch.targetSlots);
+    let targetLocations = ids(batch.targetLocations);
+    if (options.positions) {
+      rows = tf.gather(x, options.positions);
+      targetWeekdays = tf.gather(targetWeekdays, options.positions);
+      targetSlots = tf.gather(targetSlots, options.positions);
+      targetLocations = tf.gather(targetLocations, options.positions);
+    }
+    const behavior = this.behaviorHead(rows, targetWeekdays, targetSlots, targetLocations, drop);
+    if (!withTime || !c.timeHead) return { behavior };
+    return { behavior, time: this.timeHead(options.detachTime ? stopGradient(rows) : rows) };
+  }
+
+  /** Dropout with a per-call seed sequence (only when training). */
+  private dropper(options: ForwardOptions): <R extends tf.Tensor>(x: R) => R {
+    const rate = options.training ? this.config.dropout : 0;
+    let seed = options.seed ?? 0;
+    return <R extends tf.Tensor>(x: R): R => (rate > 0 ? (tf.dropout(x, rate, undefined, seed++) as R) : x);
+  }
+
+  /** The shared layers: final hidden states [B·T, width] (after the last layer norm). */
+  private hidden(batch: Batch, options: ForwardOptions, drop: <R extends tf.Tensor>(x: R) => R): tf.Tensor2D {
     const c = this.config;
     const B = batch.batchSize;
     const T = batch.length;
@@ -267,9 +330,6 @@ export class BehaveGPT {
     const d = modelWidth(c);
     const H = c.numHeads;
     const dh = d / H;
-    const training = options.training ?? false;
-    let seed = options.seed ?? 0;
-    const drop = <R extends tf.Tensor>(x: R): R => (training && c.dropout > 0 ? (tf.dropout(x, c.dropout, undefined, seed++) as R) : x);
     const ids = (a: Int32Array) => tf.tensor1d(a, 'int32');
 
     // Input: concatenated stream embeddings + position.
@@ -312,21 +372,19 @@ export class BehaveGPT {
       const ff = dense(gelu(dense(h2, this.p(p + 'mlp.fc.w'), this.p(p + 'mlp.fc.b'))), this.p(p + 'mlp.proj.w'), this.p(p + 'mlp.proj.b'));
       x = tf.add(x, drop(ff));
     }
-    x = layerNorm(x, this.p('lnf.gamma'), this.p('lnf.beta'));
     options.onState?.(state);
+    return layerNorm(x, this.p('lnf.gamma'), this.p('lnf.beta'));
+  }
 
-    // Head: hidden state + embeddings of the predicted event's weekday, slot and location.
-    let rows = x;
-    let targetWeekdays = ids(batch.targetWeekdays);
-    let targetSlots = ids(batch.targetSlots);
-    let targetLocations = ids(batch.targetLocations);
-    if (options.positions) {
-      rows = tf.gather(x, options.positions);
-      targetWeekdays = tf.gather(targetWeekdays, options.positions);
-      targetSlots = tf.gather(targetSlots, options.positions);
-      targetLocations = tf.gather(targetLocations, options.positions);
-    }
-    const headIn = c.useContext
+  /** Behavior head: hidden state + embeddings of the predicted event's weekday, slot and location. */
+  private behaviorHead(
+    rows: tf.Tensor2D,
+    targetWeekdays: tf.Tensor1D,
+    targetSlots: tf.Tensor1D,
+    targetLocations: tf.Tensor1D,
+    drop: <R extends tf.Tensor>(x: R) => R = (x) => x,
+  ): tf.Tensor2D {
+    const headIn = this.config.useContext
       ? tf.concat(
           [
             rows,
@@ -339,6 +397,11 @@ export class BehaveGPT {
       : rows;
     const hidden = drop(gelu(dense(headIn as tf.Tensor2D, this.p('head.fc.w'), this.p('head.fc.b'))));
     return tf.add(dense(hidden, this.p('head.out.w'), this.p('head.out.b')), this.logitMask);
+  }
+
+  /** Time head: logits over the slot delta to the next event, from the hidden state alone. */
+  private timeHead(rows: tf.Tensor2D): tf.Tensor2D {
+    return dense(gelu(dense(rows, this.p('time.fc.w'), this.p('time.fc.b'))), this.p('time.out.w'), this.p('time.out.b'));
   }
 
   /** Probabilities over behaviors at the given flat positions, read back asynchronously. */
@@ -363,6 +426,40 @@ export class BehaveGPT {
     );
     try {
       return { probabilities: (await probs.data()) as Float32Array, state: state! };
+    } finally {
+      probs.dispose();
+    }
+  }
+
+  /**
+   * One generation step: runs the batch's tokens (one sequence) on top of `past` and returns the
+   * last token's hidden state (kept; the caller disposes it) with the time head's distribution
+   * over the slot delta to the next event. The behavior distribution, which depends on the next
+   * event's time, comes from `behaviorProbabilities` once that time is chosen.
+   */
+  async step(batch: Batch, past?: DecodeState): Promise<{ hidden: tf.Tensor2D; time: Float32Array | null; state: DecodeState }> {
+    let state: DecodeState | undefined;
+    const [hidden, time] = tf.tidy(() => {
+      const x = this.hidden(batch, { past, onState: (s) => (state = s) }, (t) => t);
+      const last = tf.slice(x, [batch.length - 1, 0], [1, x.shape[1]]);
+      return this.config.timeHead ? [last, tf.softmax(this.timeHead(last))] : [last];
+    }) as [tf.Tensor2D, tf.Tensor2D | undefined];
+    try {
+      return { hidden, time: time ? ((await time.data()) as Float32Array) : null, state: state! };
+    } finally {
+      time?.dispose();
+    }
+  }
+
+  /** Behavior distribution from a hidden state (from `step`) for a next event at the given context ids. */
+  async behaviorProbabilities(hidden: tf.Tensor2D, next: { weekday: number; slot: number; location: number }): Promise<Float32Array> {
+    const probs = tf.tidy(() =>
+      tf.softmax(
+        this.behaviorHead(hidden, tf.tensor1d([next.weekday], 'int32'), tf.tensor1d([next.slot], 'int32'), tf.tensor1d([next.location], 'int32')),
+      ),
+    );
+    try {
+      return (await probs.data()) as Float32Array;
     } finally {
       probs.dispose();
     }

@@ -13,7 +13,7 @@ import { BehaveGPT, countParameters, isEmbeddingParameter, type BehaveGPTConfig 
 import { nestedSubset } from '../core/data';
 import { toExamples } from '../core/batch';
 import type { ObjectiveSpec } from '../train/losses';
-import { evaluateModel } from '../train/evaluate';
+import { evaluateModel, type TimeHeadMetrics } from '../train/evaluate';
 import { buildConfig, buildVocabularies } from '../train/recipe';
 import { trainModel, type TrainOptions } from '../train/trainer';
 import { saveModelDir } from './model-files';
@@ -46,6 +46,8 @@ export interface RunRecord {
   trainTargets?: number;
   targetsSeen?: number;
   valid: MetricSet & { loss: number };
+  /** Time head on valid (best epoch) and test, for models that have one. */
+  time?: { valid: TimeHeadMetrics; test: TimeHeadMetrics };
   test: { all: MetricSet; 'no-refresh': MetricSet };
   testLoss: number;
   bestEpoch: number;
@@ -65,7 +67,7 @@ export function runId(spec: RunSpec): string {
   if (o.labelSmoothing) parts.push(`ls${o.labelSmoothing}`);
   for (const [k, v] of Object.entries(o.dro ?? {}).sort()) parts.push(`${k}${v}`);
   for (const [k, v] of Object.entries(spec.config ?? {}).sort()) parts.push(`${k}${v}`);
-  for (const [k, v] of Object.entries(spec.train ?? {}).sort()) parts.push(`${k}${v}`);
+  for (const [k, v] of Object.entries(spec.train ?? {}).sort()) parts.push(typeof v === 'object' ? `${k}-${Object.entries(v).map(([a, b]) => `${a}${b}`).join('-')}` : `${k}${v}`);
   if (spec.fraction !== undefined && spec.fraction !== 1) parts.push(`frac${spec.fraction}`);
   parts.push(`s${spec.seed}`);
   return parts.join('-').replace(/[^A-Za-z0-9_.@-]/g, '_');
@@ -126,6 +128,7 @@ export async function runOne(spec: RunSpec, data: DatasetSplits, options: RunOpt
         'no-refresh': fullMetrics(evaluation.targets.filter((t) => !isRefresh(t.behavior)), head),
       },
       testLoss: evaluation.loss,
+      ...(evaluation.time && result.best.time ? { time: { valid: result.best.time, test: evaluation.time } } : {}),
       bestEpoch: result.bestEpoch,
       epochsRun: result.epochsRun,
       steps: result.steps,

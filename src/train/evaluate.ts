@@ -4,7 +4,9 @@
  * behaviors of the model's vocabulary. A target behavior unknown to the model is a miss.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { bucketBatches, encodeBatch, toExamples, type Example } from '../core/batch';
+import { bucketBatches, encodeBatch, IGNORE, timeTargets, toExamples, type Batch, type Example } from '../core/batch';
+import { NUM_SLOTS } from '../core/events';
+import { addSlots, NUM_SLOT_DELTAS } from '../core/time';
 import type { BehaviorSequence } from '../core/events';
 import { MISS, rankOf, rankingMetrics, type MetricSet, type RankedTarget } from '../core/metrics';
 import type { Vocabulary } from '../core/vocab';
@@ -16,6 +18,20 @@ export interface EvaluationResult {
   /** Mean cross-entropy (nats) over targets the model can name. */
   loss: number;
   targets: RankedTarget[];
+  /** Time head (models that have one): next-event slot-delta accuracy and cross-entropy. */
+  time?: TimeHeadMetrics;
+}
+
+export interface TimeHeadMetrics {
+  /** Share of targets whose (weekday, slot) is the time head's most likely one. */
+  accuracy: number;
+  /** Share whose 3-hour slot of the day (any weekday) is the most likely slot under the head. */
+  slotAccuracy: number;
+  /** Mean cross-entropy (nats) of the true slot delta. */
+  loss: number;
+  count: number;
+  /** Reference: share of targets in the same weekday and slot as the previous event. */
+  sameSlotShare: number;
 }
 
 export interface EvaluateOptions {
@@ -39,11 +55,19 @@ export async function evaluateModel(
   const targets: RankedTarget[] = [];
   let nllSum = 0;
   let nllCount = 0;
+  const time = { hits: 0, slotHits: 0, nll: 0, count: 0, same: 0 };
   for (const group of bucketBatches(examples, batchSize)) {
     const batch = encodeBatch(group, behaviors, locations);
-    const probs = tf.tidy(() => tf.softmax(model.logits(batch)));
+    const [probs, timeProbs] = tf.tidy(() => {
+      const out = model.outputs(batch);
+      return out.time ? [tf.softmax(out.behavior), tf.softmax(out.time)] : [tf.softmax(out.behavior)];
+    });
     const values = (await probs.data()) as Float32Array;
     probs.dispose();
+    if (timeProbs) {
+      scoreTime((await timeProbs.data()) as Float32Array, batch, time);
+      timeProbs.dispose();
+    }
     const V = behaviors.size;
     group.forEach((ex: Example, b) => {
       ex.events.forEach((event, t) => {
@@ -61,5 +85,33 @@ export async function evaluateModel(
       });
     });
   }
-  return { metrics: rankingMetrics(targets), loss: nllCount ? nllSum / nllCount : NaN, targets };
+  const result: EvaluationResult = { metrics: rankingMetrics(targets), loss: nllCount ? nllSum / nllCount : NaN, targets };
+  if (time.count > 0) {
+    result.time = { accuracy: time.hits / time.count, slotAccuracy: time.slotHits / time.count, loss: time.nll / time.count, count: time.count, sameSlotShare: time.same / time.count };
+  }
+  return result;
+}
+
+/** Accumulates the time head's hits and log-loss over a batch's counted time targets. */
+function scoreTime(probs: Float32Array, batch: Batch, acc: { hits: number; slotHits: number; nll: number; count: number; same: number }): void {
+  const targets = timeTargets(batch);
+  for (let i = 0; i < targets.length; i++) {
+    const delta = targets[i];
+    if (delta === IGNORE) continue;
+    const row = probs.subarray(i * NUM_SLOT_DELTAS, (i + 1) * NUM_SLOT_DELTAS);
+    const from = { weekday: batch.weekdays[i], slot: batch.slots[i] };
+    let best = 0;
+    const bySlot = new Float64Array(NUM_SLOTS);
+    for (let k = 0; k < NUM_SLOT_DELTAS; k++) {
+      if (row[k] > row[best]) best = k;
+      bySlot[addSlots(from, k).slot] += row[k];
+    }
+    let bestSlot = 0;
+    for (let k = 1; k < NUM_SLOTS; k++) if (bySlot[k] > bySlot[bestSlot]) bestSlot = k;
+    acc.hits += best === delta ? 1 : 0;
+    acc.slotHits += bestSlot === batch.targetSlots[i] ? 1 : 0;
+    acc.nll -= Math.log(Math.max(row[delta], 1e-12));
+    acc.same += delta === 0 ? 1 : 0;
+    acc.count++;
+  }
 }

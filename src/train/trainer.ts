@@ -1,16 +1,17 @@
 /**
  * The training loop, separate from the model: shuffled length-bucketed batches, AdamW with
  * warm-up + cosine schedule, evaluation on valid after every epoch, early stopping that
- * restores the best weights. Runs in Node (wasm) and in a web worker.
+ * restores the best weights (with no valid sequences nothing is selected: the last epoch is
+ * kept). Runs in Node (wasm) and in a web worker.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { bucketBatches, encodeBatch, toExamples, type Batch } from '../core/batch';
+import { bucketBatches, encodeBatch, timeTargets, toExamples, type Batch } from '../core/batch';
 import type { BehaviorSequence } from '../core/events';
 import { createRng } from '../core/random';
 import type { Vocabulary } from '../core/vocab';
 import type { BehaveGPT } from '../model/behavegpt';
 import { evaluateModel, type EvaluationResult } from './evaluate';
-import { countTargets, createObjective, type Objective, type ObjectiveSpec } from './losses';
+import { countTargets, createObjective, crossEntropy, type Objective, type ObjectiveSpec } from './losses';
 import { AdamW, cosineSchedule } from './optimizer';
 
 export interface TrainOptions {
@@ -27,6 +28,8 @@ export interface TrainOptions {
   objective: ObjectiveSpec;
   /** Which valid figure picks the best epoch (lower loss, or higher metric). */
   selectBy: 'loss' | 'weighted_recall@1' | 'macro_recall@5';
+  /** Loss weight of the time head and whether its gradient stops at the shared layers (models with a time head). */
+  timeHead: TimeHeadTraining;
   /** Only parameters for which this is true are trained (all when omitted). */
   trainable?: (name: string) => boolean;
   signal?: AbortSignal;
@@ -43,7 +46,24 @@ export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
   seed: 0,
   objective: { name: 'ce' },
   selectBy: 'loss',
+  timeHead: { weight: 1, detached: true },
 };
+
+export interface TimeHeadTraining {
+  weight: number;
+  /**
+   * Detached: the time head learns from the shared hidden states without changing them, and has
+   * its own optimizer (its own gradient clipping), so the behavior model trains exactly as
+   * without it. Joint: one loss, one optimizer, gradients flow into the shared layers.
+   */
+  detached: boolean;
+}
+
+/** Variables updated by one optimizer. */
+export interface OptimizerGroup {
+  variables: ReadonlyMap<string, tf.Variable>;
+  optimizer: AdamW;
+}
 
 export interface TrainProgress {
   kind: 'step' | 'epoch';
@@ -73,19 +93,37 @@ export interface TrainResult {
 /** One optimizer step on a batch; returns its loss. Shared by training and the throughput benchmark. */
 export async function trainStep(
   model: BehaveGPT,
-  variables: ReadonlyMap<string, tf.Variable>,
-  optimizer: AdamW,
+  groups: readonly OptimizerGroup[],
   objective: Objective,
   batch: Batch,
   seed: number,
+  timeHead: TimeHeadTraining = DEFAULT_TRAIN_OPTIONS.timeHead,
 ): Promise<number> {
-  const { value, grads } = tf.variableGrads(() => objective.loss(model.logits(batch, { training: true, seed }), batch.targets), [...variables.values()]);
-  optimizer.apply(variables, grads).dispose();
+  const all = groups.flatMap((g) => [...g.variables.values()]);
+  const { value, grads } = tf.variableGrads(() => {
+    const out = model.outputs(batch, { training: true, seed, detachTime: timeHead.detached });
+    const loss = objective.loss(out.behavior, batch.targets);
+    return out.time ? tf.add(loss, tf.mul(crossEntropy(out.time, timeTargets(batch)), timeHead.weight)) : loss;
+  }, all);
+  for (const g of groups) {
+    // variableGrads keys gradients by the variables' own (tfjs) names.
+    const mine = Object.fromEntries([...g.variables.values()].map((v) => [v.name, grads[v.name]]));
+    g.optimizer.apply(g.variables, mine).dispose();
+  }
   Object.values(grads).forEach((g) => g.dispose());
   await objective.afterStep();
   const loss = (await value.data())[0];
   value.dispose();
   return loss;
+}
+
+/** The trained variables split into optimizer groups: the time head gets its own when detached. */
+function optimizerGroups(model: BehaveGPT, o: TrainOptions): OptimizerGroup[] {
+  const variables = new Map([...model.params].filter(([name]) => (o.trainable ? o.trainable(name) : true)));
+  const make = (vars: Map<string, tf.Variable>) => ({ variables: vars, optimizer: new AdamW(o.learningRate, { weightDecay: o.weightDecay }) });
+  if (!model.config.timeHead || !o.timeHead.detached) return [make(variables)];
+  const isTime = (name: string) => name.startsWith('time.');
+  return [make(new Map([...variables].filter(([n]) => !isTime(n)))), make(new Map([...variables].filter(([n]) => isTime(n))))].filter((g) => g.variables.size > 0);
 }
 
 function score(result: EvaluationResult, selectBy: TrainOptions['selectBy']): number {
@@ -106,8 +144,7 @@ export async function trainModel(
   const stepsPerEpoch = Math.ceil(examples.length / o.batchSize);
   const epochs = Math.max(o.epochs, Math.ceil((o.minSteps ?? 0) / stepsPerEpoch));
   const totalSteps = stepsPerEpoch * epochs;
-  const variables = new Map([...model.params].filter(([name]) => (o.trainable ? o.trainable(name) : true)));
-  const optimizer = new AdamW(o.learningRate, { weightDecay: o.weightDecay });
+  const groups = optimizerGroups(model, o);
   const objective = createObjective(o.objective, countTargets(train, (n) => behaviors.id(n), behaviors.size), (i) => behaviors.isSpecial(i));
   const snapshot = () => new Map([...model.params].map(([name, v]) => [name, tf.clone(v)]));
   const restore = (saved: Map<string, tf.Tensor>) => {
@@ -136,9 +173,10 @@ export async function trainModel(
           break;
         }
         const batch = encodeBatch(group, behaviors, locations);
-        optimizer.learningRate = cosineSchedule(step, totalSteps, o.warmupSteps, o.learningRate);
+        const learningRate = cosineSchedule(step, totalSteps, o.warmupSteps, o.learningRate);
+        for (const g of groups) g.optimizer.learningRate = learningRate;
         const seed = Math.floor(rng() * 2 ** 31);
-        const loss = await trainStep(model, variables, optimizer, objective, batch, seed);
+        const loss = await trainStep(model, groups, objective, batch, seed, o.timeHead);
         lossSum += loss;
         lossCount++;
         step++;
@@ -153,12 +191,13 @@ export async function trainModel(
           stepsPerSecond: step / seconds,
           tokensPerSecond: tokens / seconds,
           etaSeconds: ((totalSteps - step) * seconds) / step,
-          learningRate: optimizer.learningRate,
+          learningRate: groups[0].optimizer.learningRate,
         });
       }
       if (cancelled) break;
       const result = await evaluateModel(model, valid, behaviors, locations);
-      const improved = score(result, o.selectBy) > score(best, o.selectBy) || bestEpoch === 0;
+      // No valid sequences: nothing to select on, every epoch counts as the best so far (the last is kept).
+      const improved = valid.length === 0 || bestEpoch === 0 || score(result, o.selectBy) > score(best, o.selectBy);
       history.push({ epoch, trainLoss: lossSum / Math.max(1, lossCount), validLoss: result.loss, valid: result.metrics });
       if (improved) {
         best = result;
@@ -177,7 +216,7 @@ export async function trainModel(
         stepsPerSecond: step / seconds,
         tokensPerSecond: tokens / seconds,
         etaSeconds: ((totalSteps - step) * seconds) / step,
-        learningRate: optimizer.learningRate,
+        learningRate: groups[0].optimizer.learningRate,
         valid: result,
         improved,
       });
@@ -188,7 +227,7 @@ export async function trainModel(
   } finally {
     disposeAll(initial);
     disposeAll(bestWeights);
-    optimizer.dispose();
+    groups.forEach((g) => g.optimizer.dispose());
     objective.dispose();
   }
   return {
