@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { lazy, Suspense, useEffect, useState } from 'react';
 import { backendFromSearch } from './lib/query';
 import { useModelStore } from './stores/model-store';
 import { MODEL_URL } from './lib/model-url';
@@ -10,11 +10,15 @@ import { FinetuneView, ModelPicker } from './components/FinetuneView';
 
 export { MODEL_URL };
 
-/** Top-level sections; Generate and Scaling will join these. */
+/** Loaded when the tab is first opened: the report, its chart specs and (later still) the chart library stay out of the main bundle. */
+const ScalingView = lazy(() => import('./components/ScalingView').then((m) => ({ default: m.ScalingView })));
+
+/** Top-level sections; Generate will join these. */
 const SECTIONS = [
   { id: 'predict', label: 'Predict', testId: 'section-predict' },
   { id: 'evaluation', label: 'Evaluation', testId: 'tab-evaluation' },
   { id: 'finetune', label: 'Fine-tune', testId: 'tab-finetune' },
+  { id: 'scaling', label: 'Scaling', testId: 'tab-scaling' },
 ] as const;
 type SectionId = (typeof SECTIONS)[number]['id'];
 
@@ -31,6 +35,7 @@ function initialTab(): PredictTab {
 function initialSection(): SectionId {
   if (location.hash === '#evaluation') return 'evaluation';
   if (location.hash === '#finetune') return 'finetune';
+  if (location.hash === '#scaling') return 'scaling';
   return 'predict';
 }
 
@@ -127,6 +132,13 @@ export function App() {
           <section className="panel standalone" aria-label="Evaluation">
             <p className="hint">How BehaveGPT and the baselines predict the next behavior on held-out test sequences.</p>
             <EvaluationView />
+          </section>
+        ) : section === 'scaling' ? (
+          <section className="panel standalone" aria-label="Scaling">
+            <p className="hint">How test loss falls with model size and training data: the grid of cross-entropy runs and the fitted scaling law.</p>
+            <Suspense fallback={<p className="muted small">Loading…</p>}>
+              <ScalingView />
+            </Suspense>
           </section>
         ) : (
           <section className="panel standalone" aria-label="Fine-tune">

@@ -4,6 +4,7 @@ import { UNKNOWN_LOCATION, type BehaviorEvent, type EventContext } from '../core
 import { topK } from '../core/sampling';
 import type { BackendChoice, ModelSummary, Prediction } from './pipeline-types';
 import type { LoadedModel } from './weights';
+import { canGenerate, generateTrajectory, type GenerateOptions, type GeneratedEvent } from './generate';
 
 export class Predictor {
   readonly summary: ModelSummary;
@@ -40,6 +41,16 @@ export class Predictor {
   async predictNext(history: readonly BehaviorEvent[], next: EventContext, k = 5): Promise<Prediction[]> {
     const probs = await this.probabilities(history, next);
     return topK(probs, k, this.exclude).map((id) => ({ behavior: this.loaded.behaviors.name(id), probability: probs[id] }));
+  }
+
+  /** Whether the model has the time head that trajectory generation needs. */
+  get canGenerate(): boolean {
+    return canGenerate(this.loaded.model);
+  }
+
+  /** Streams a generated trajectory event by event (see model/generate.ts); stop with options.signal or by leaving the loop. */
+  generate(options: GenerateOptions): AsyncGenerator<GeneratedEvent> {
+    return generateTrajectory(this.loaded, options);
   }
 
   dispose(): void {
