@@ -25,6 +25,7 @@ import { initNodeBackend } from '../node/tf';
 import { runId, runOne, readRecord, type DatasetSplits, type RunRecord, type RunSpec } from '../node/experiments';
 import { loadModelDir, saveModelDir } from '../node/model-files';
 import { formatDuration, gitCommit, parseFlags } from './args';
+import { markedSections } from '../node/report-sections';
 import { join } from 'node:path';
 
 const USAGE = `Usage: npm run experiments -- [--phase all|tune|main|report|time-head|ship] [--shard I/N] [--datasets us,sp] [--seeds N]
@@ -306,7 +307,9 @@ ${targetChecks(rows).join('\n')}
 
 ${sections.join('\n\n')}
 `;
-  writeFileSync('docs/RESULTS.md', md);
+  // Sections written by other commands (generation, adaptation) are kept.
+  const kept = existsSync('docs/RESULTS.md') ? markedSections(readFileSync('docs/RESULTS.md', 'utf8')) : [];
+  writeFileSync('docs/RESULTS.md', [md.trimEnd(), ...kept].join('\n\n') + '\n');
   log('wrote docs/RESULTS.md and docs/results.json');
 }
 

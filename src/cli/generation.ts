@@ -1,0 +1,126 @@
+/**
+ * Realism of generated trajectories: for every test sequence longer than the prefix, continue
+ * its first `--prefix` events with as many generated events as the real sequence has left, by
+ * BehaveGPT (the shipped model, sampled at temperature 1 without filtering) and by two
+ * non-neural generators; compare the pooled continuations with the real ones (core/realism.ts).
+ * Writes the "generation" rows of docs/results.json and its section of docs/RESULTS.md.
+ *
+ *   npm run generation [-- --model public/models/behavegpt-us --prefix 5 --seeds 3]
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { type Region } from '../core/data';
+import { fitMarkov, fitTimePopularity, behaviorCounts } from '../core/baselines';
+import { headBehaviors } from '../core/metrics';
+import { createRng } from '../core/random';
+import { fitSlotDeltas, generateWithBaseline, realismMetrics, REALISM_METRICS, type Continuation } from '../core/realism';
+import { aggregateMetrics, mergeRows, parseResults, type ResultRow } from '../core/results';
+import { generateAll } from '../model/generate';
+import { DEFAULT_DATA_DIR, loadSplits } from '../node/data';
+import { loadModelDir } from '../node/model-files';
+import { writeSection } from '../node/report-sections';
+import { initNodeBackend } from '../node/tf';
+import { formatDuration, gitCommit, numberFlag, parseFlags } from './args';
+
+const USAGE = `Usage: npm run generation -- [--model DIR] [--dataset us] [--prefix N] [--seeds N] [--limit N] [--data DIR]
+  --limit N   only the first N eligible test sequences (quick checks; the report uses all)`;
+const flags = parseFlags(
+  { model: { type: 'string' }, dataset: { type: 'string' }, prefix: { type: 'string' }, seeds: { type: 'string' }, limit: { type: 'string' }, data: { type: 'string' } },
+  USAGE,
+);
+const modelDir = flags.model ?? 'public/models/behavegpt-us';
+const dataset = (flags.dataset ?? 'us') as Region;
+const prefixLength = numberFlag(flags.prefix, 'prefix', 5);
+const seeds = Array.from({ length: numberFlag(flags.seeds, 'seeds', 3) }, (_, i) => i);
+const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
+
+await initNodeBackend('wasm');
+const { train, test } = loadSplits(dataset, flags.data ?? DEFAULT_DATA_DIR);
+const loaded = loadModelDir(modelDir);
+const head = headBehaviors(behaviorCounts(train));
+let eligible = test.filter((s) => s.events.length > prefixLength);
+if (flags.limit) eligible = eligible.slice(0, numberFlag(flags.limit, 'limit', eligible.length));
+const real: Continuation[] = eligible.map((s) => ({ prefix: s.events.slice(0, prefixLength), events: s.events.slice(prefixLength) }));
+const totalEvents = real.reduce((n, c) => n + c.events.length, 0);
+log(`${eligible.length} test sequences, prefix ${prefixLength}, ${totalEvents} events to generate per generator and seed`);
+
+const markov = fitMarkov(train, loaded.behaviors, 2);
+const markovDeltas = fitSlotDeltas(train, 'previous-behavior');
+const popularity = fitTimePopularity(train, loaded.behaviors);
+const globalDeltas = fitSlotDeltas(train, 'none');
+
+type Generator = { name: string; continue: (c: Continuation, seed: number) => Promise<Continuation> };
+const generators: Generator[] = [
+  {
+    name: `BehaveGPT (${loaded.manifest.name})`,
+    continue: async (c, seed) => ({ prefix: c.prefix, events: await generateAll(loaded, { prefix: c.prefix, maxEvents: c.events.length, seed, sampling: { temperature: 1 } }) }),
+  },
+  {
+    name: 'Markov-2 generator',
+    continue: async (c, seed) => ({ prefix: c.prefix, events: generateWithBaseline(markov, markovDeltas, loaded.behaviors, c.prefix, c.events.length, createRng(seed)) }),
+  },
+  {
+    name: 'Context-popularity sampler',
+    continue: async (c, seed) => ({ prefix: c.prefix, events: generateWithBaseline(popularity, globalDeltas, loaded.behaviors, c.prefix, c.events.length, createRng(seed)) }),
+  },
+];
+
+const rows: ResultRow[] = [];
+const timings: Record<string, number> = {};
+for (const g of generators) {
+  const perSeed: Record<string, number>[] = [];
+  const t0 = performance.now();
+  for (const seed of seeds) {
+    const generated: Continuation[] = [];
+    for (const [i, c] of real.entries()) generated.push(await g.continue(c, seed * 1_000_003 + i));
+    perSeed.push(realismMetrics(generated, real, head));
+  }
+  timings[g.name] = (performance.now() - t0) / 1000 / seeds.length;
+  const { metrics, std } = aggregateMetrics(perSeed, REALISM_METRICS);
+  rows.push({ task: 'generation', dataset, model: g.name, seeds: seeds.length, prefix: prefixLength, sequences: real.length, events: totalEvents, metrics, std });
+  log(`${g.name}: ${REALISM_METRICS.map((k) => `${k} ${metrics[k].toFixed(4)}`).join(', ')} (${formatDuration(timings[g.name])} per seed)`);
+}
+const reference = realismMetrics(real, real, head);
+rows.push({ task: 'generation', dataset, model: 'Real continuations (reference)', seeds: 0, prefix: prefixLength, sequences: real.length, events: totalEvents, metrics: reference });
+
+if (!flags.limit) {
+  const resultsPath = 'docs/results.json';
+  const existing = existsSync(resultsPath) ? parseResults(JSON.parse(readFileSync(resultsPath, 'utf8')), resultsPath) : [];
+  writeFileSync(resultsPath, JSON.stringify(mergeRows(existing, 'generation', rows), null, 1) + '\n');
+  writeSection('docs/RESULTS.md', 'generation', markdown());
+  log('wrote the generation rows of docs/results.json and its section of docs/RESULTS.md');
+}
+
+function markdown(): string {
+  const model = rows[0];
+  const fmt = (r: ResultRow, k: string) => `${r.metrics[k].toFixed(4)}${r.std?.[k] !== undefined ? ` ± ${r.std[k].toFixed(4)}` : ''}`;
+  const table = rows.map((r) => `| ${r.model} | ${REALISM_METRICS.map((k) => fmt(r, k)).join(' | ')} |`).join('\n');
+  const markovRow = rows[1];
+  const checks = (['jsd_behavior', 'jsd_transition', 'jsd_time'] as const).map(
+    (k) => `- ${k}: BehaveGPT ${model.metrics[k].toFixed(4)} vs Markov ${markovRow.metrics[k].toFixed(4)} → ${model.metrics[k] < markovRow.metrics[k] ? 'met (lower)' : '**MISSED**'}`,
+  );
+  const time = loaded.manifest.training?.time as { test?: { accuracy: number; slotAccuracy: number; sameSlotShare: number; loss: number } } | undefined;
+  return `## Long-term generation (${dataset.toUpperCase()} test)
+
+Generated by \`npm run generation\` on ${new Date().toISOString().slice(0, 10)}, commit \`${gitCommit()}\`, model \`${modelDir}\`. For each of the
+${real.length} test sequences longer than ${prefixLength} events, the first ${prefixLength} events are the prefix and each generator continues them with as many
+events as the real sequence has left (${totalEvents} events per generator and seed); times come from each generator too. Mean ± std over
+${seeds.length} sampling seeds. Jensen–Shannon divergences in bits between the pooled generated and real continuations (lower is better);
+distinct-n = distinct behavior n-grams / all n-grams inside continuations; tail share = share of events whose behavior is outside
+the head (most frequent training behaviors covering 80% of training events). The last row is the real data itself: its distinct-n
+and tail share are what a realistic generator should approach. Design: docs/GENERATION.md.
+
+- BehaveGPT: the time head samples the slot delta to the next event, then the behavior head samples the behavior at that time
+  (temperature 1, no top-k/top-p), key/value cache on.
+- Markov-2 generator: behavior from the second-order Markov chain of the prediction baselines (interpolated backoff), slot delta
+  from the training deltas given the previous behavior (backoff to all deltas).
+- Context-popularity sampler: slot delta from all training deltas, behavior from the popularity at the new weekday × slot.
+
+| generator | ${REALISM_METRICS.join(' | ')} |
+|---|${REALISM_METRICS.map(() => '---').join('|')}|
+${table}
+
+Target (model JSDs below the Markov generator's on behaviors, transitions and time):
+${checks.join('\n')}
+${time?.test ? `\nTime head of the model on test (next event's weekday × slot, 56 classes): accuracy ${(time.test.accuracy * 100).toFixed(2)}%, slot-of-day accuracy ${(time.test.slotAccuracy * 100).toFixed(2)}%, cross-entropy ${time.test.loss.toFixed(3)} nats; ${(time.test.sameSlotShare * 100).toFixed(2)}% of next events fall in the same weekday and slot as the previous one (the "nothing changes" guess).\n` : ''}
+Generation speed: ${Object.entries(timings).map(([k, v]) => `${k} ${(totalEvents / v).toFixed(0)} events/s`).join('; ')} (Node, wasm, this run; the benchmark command measures rollouts properly).`;
+}
