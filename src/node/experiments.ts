@@ -16,7 +16,12 @@ import type { ObjectiveSpec } from '../train/losses';
 import { evaluateModel, type TimeHeadMetrics } from '../train/evaluate';
 import { buildConfig, buildVocabularies } from '../train/recipe';
 import { trainModel, type TrainOptions } from '../train/trainer';
-import { saveModelDir } from './model-files';
+import { loadModelDir, saveModelDir } from './model-files';
+import { basename } from 'node:path';
+import { newBehaviors } from '../core/finetune';
+import { extendVocabulary } from '../model/extend';
+import { createRng, shuffle } from '../core/random';
+import type { Vocabulary } from '../core/vocab';
 
 export interface DatasetSplits {
   train: BehaviorSequence[];
@@ -33,6 +38,16 @@ export interface RunSpec {
   /** Share of the train split's sequences used (nested subsets; see nestedSubset). All when omitted. */
   fraction?: number;
   config?: Partial<BehaveGPTConfig>;
+  /**
+   * Fine-tune this pretrained model folder instead of training from scratch: behaviors of the
+   * train split it does not know are added (model/extend.ts). With train.epochs 0 it is scored
+   * as it is (zero-shot), without new behaviors.
+   */
+  init?: string;
+  /** Behaviors whose events are removed from the train split: the model never sees them. */
+  withhold?: string[];
+  /** Train only on train sequences that together hold ≥ k examples of each behavior (drawn at random, fixed per seed 0). */
+  kShot?: { behaviors: string[]; k: number };
   train?: Partial<Omit<TrainOptions, 'objective' | 'seed' | 'onProgress' | 'signal' | 'trainable'>>;
 }
 
@@ -48,7 +63,8 @@ export interface RunRecord {
   valid: MetricSet & { loss: number };
   /** Time head on valid (best epoch) and test, for models that have one. */
   time?: { valid: TimeHeadMetrics; test: TimeHeadMetrics };
-  test: { all: MetricSet; 'no-refresh': MetricSet };
+  /** all / no-refresh; with `withhold` or `kShot` also new-behaviors / old-behaviors (targets of those behaviors or not). */
+  test: { all: MetricSet; 'no-refresh': MetricSet; 'new-behaviors'?: MetricSet; 'old-behaviors'?: MetricSet };
   testLoss: number;
   bestEpoch: number;
   epochsRun: number;
@@ -69,6 +85,9 @@ export function runId(spec: RunSpec): string {
   for (const [k, v] of Object.entries(spec.config ?? {}).sort()) parts.push(`${k}${v}`);
   for (const [k, v] of Object.entries(spec.train ?? {}).sort()) parts.push(typeof v === 'object' ? `${k}-${Object.entries(v).map(([a, b]) => `${a}${b}`).join('-')}` : `${k}${v}`);
   if (spec.fraction !== undefined && spec.fraction !== 1) parts.push(`frac${spec.fraction}`);
+  if (spec.init) parts.push(`from-${basename(spec.init)}`);
+  if (spec.withhold) parts.push(`withhold${spec.withhold.length}`);
+  if (spec.kShot) parts.push(`k${spec.kShot.k}of${spec.kShot.behaviors.length}`);
   parts.push(`s${spec.seed}`);
   return parts.join('-').replace(/[^A-Za-z0-9_.@-]/g, '_');
 }
@@ -92,11 +111,11 @@ export async function runOne(spec: RunSpec, data: DatasetSplits, options: RunOpt
   const existing = readRecord(options.recordsDir, id);
   if (existing) return existing;
   const log = options.log ?? (() => {});
-  const train = spec.fraction === undefined ? data.train : nestedSubset(data.train, spec.fraction);
-  // The vocabulary comes from the whole train split, so every fraction ranks and scores the same label set.
-  const { behaviors, locations } = buildVocabularies(data.train);
-  const config = buildConfig(behaviors, locations, { ...spec.config, useContext: spec.model === 'behavegpt' });
-  const model = BehaveGPT.create(config, spec.seed);
+  const full = spec.withhold ? withholdBehaviors(data.train, new Set(spec.withhold)) : data.train;
+  let train = spec.fraction === undefined ? full : nestedSubset(full, spec.fraction);
+  if (spec.kShot) train = kShotSequences(train, spec.kShot.behaviors, spec.kShot.k);
+  const { model, behaviors, locations } = await initialModel(spec, full);
+  const config = model.config;
   try {
     const t0 = performance.now();
     let lastLog = 0;
@@ -114,6 +133,7 @@ export async function runOne(spec: RunSpec, data: DatasetSplits, options: RunOpt
     });
     const head = headBehaviors(behaviorCounts(train));
     const trainTargets = countTrainTargets(train, config.contextLength);
+    const groups = spec.withhold ?? spec.kShot?.behaviors;
     const evaluation = await evaluateModel(model, data.test, behaviors, locations);
     const record: RunRecord = {
       id,
@@ -126,6 +146,12 @@ export async function runOne(spec: RunSpec, data: DatasetSplits, options: RunOpt
       test: {
         all: fullMetrics(evaluation.targets, head),
         'no-refresh': fullMetrics(evaluation.targets.filter((t) => !isRefresh(t.behavior)), head),
+        ...(groups
+          ? {
+              'new-behaviors': fullMetrics(evaluation.targets.filter((t) => groups.includes(t.behavior)), head),
+              'old-behaviors': fullMetrics(evaluation.targets.filter((t) => !groups.includes(t.behavior)), head),
+            }
+          : {}),
       },
       testLoss: evaluation.loss,
       ...(evaluation.time && result.best.time ? { time: { valid: result.best.time, test: evaluation.time } } : {}),
@@ -154,4 +180,46 @@ export async function runOne(spec: RunSpec, data: DatasetSplits, options: RunOpt
 /** Targets one epoch trains on: every event of every window that counts (the trainer's examples). */
 export function countTrainTargets(train: readonly BehaviorSequence[], contextLength: number): number {
   return toExamples(train, contextLength).reduce((n, e) => n + e.events.length - e.firstTarget, 0);
+}
+
+/** The model a run starts from: fresh (vocabulary of the whole train split), or a pretrained one extended with the split's new behaviors. */
+async function initialModel(spec: RunSpec, train: readonly BehaviorSequence[]): Promise<{ model: BehaveGPT; behaviors: Vocabulary; locations: Vocabulary }> {
+  if (!spec.init) {
+    // The vocabulary comes from the whole train split, so every fraction ranks and scores the same label set.
+    const { behaviors, locations } = buildVocabularies(train);
+    const config = buildConfig(behaviors, locations, { ...spec.config, useContext: spec.model === 'behavegpt' });
+    return { model: BehaveGPT.create(config, spec.seed), behaviors, locations };
+  }
+  const base = loadModelDir(spec.init);
+  if (spec.train?.epochs === 0) return base;
+  const added = newBehaviors(train.flatMap((s) => s.events.map((e) => e.behavior)), base.behaviors);
+  return extendVocabulary(base, added);
+}
+
+/** The train split without the events of `behaviors` (sequences left empty are dropped). */
+export function withholdBehaviors(train: readonly BehaviorSequence[], behaviors: ReadonlySet<string>): BehaviorSequence[] {
+  return train.map((s) => ({ ...s, events: s.events.filter((e) => !behaviors.has(e.behavior)) })).filter((s) => s.events.length > 0);
+}
+
+/**
+ * Sequences that together hold at least k events of each behavior: for each behavior in turn,
+ * sequences containing it are added in a fixed random order until it has k (fewer if the split
+ * has fewer). Deterministic; a sequence is used once.
+ */
+export function kShotSequences(train: readonly BehaviorSequence[], behaviors: readonly string[], k: number): BehaviorSequence[] {
+  const order = shuffle(train.map((_, i) => i), createRng(12345));
+  const chosen = new Set<number>();
+  const count = (b: string) => [...chosen].reduce((n, i) => n + train[i].events.filter((e) => e.behavior === b).length, 0);
+  for (const b of behaviors) {
+    let have = count(b);
+    for (const i of order) {
+      if (have >= k) break;
+      if (chosen.has(i)) continue;
+      const n = train[i].events.filter((e) => e.behavior === b).length;
+      if (n === 0) continue;
+      chosen.add(i);
+      have += n;
+    }
+  }
+  return train.filter((_, i) => chosen.has(i));
 }
