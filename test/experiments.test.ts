@@ -1,9 +1,10 @@
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend } from '../src/node/tf';
-import { runId, runOne, type RunSpec } from '../src/node/experiments';
+import { countTrainTargets, kShotSequences, runId, runOne, withholdBehaviors, type RunSpec } from '../src/node/experiments';
+import { nestedSubset } from '../src/core/data';
 import { aggregateMetrics, mergeRows, parseResults } from '../src/core/results';
 import { events } from './helpers';
 
@@ -42,9 +43,63 @@ describe('experiment runner (unit size)', () => {
       { ...base, objective: { name: 'dro' as const, dro: { radius: 0.1 } } },
       { ...base, objective: { name: 'dro' as const, dro: { radius: 0.3 } } },
       { ...base, objective: { name: 'logit-adjusted' as const, tau: 1 } },
+      { ...base, fraction: 0.5 },
+      { ...base, fraction: 0.5, train: { minSteps: 3000 } },
+      { ...base, train: { timeHead: { weight: 1, detached: false } } },
+      { ...base, init: 'runs/models/us-x-s1' },
+      { ...base, withhold: ['a', 'b'] },
+      { ...base, kShot: { behaviors: ['a', 'b'], k: 5 } },
+      { ...base, kShot: { behaviors: ['a', 'b'], k: 20 } },
     ].map(runId);
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids[0]).toBe('us-behavegpt-ce-s0');
+    // Records written before a setting existed keep their ids: the full split is no fraction.
+    expect(runId({ ...base, fraction: 1 })).toBe('us-behavegpt-ce-s0');
+    expect(ids[9]).toBe('us-behavegpt-ce-from-us-x-s1-s0');
+  });
+
+  it('resumes a scaling-style grid without redoing finished cells', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'grid-'));
+    const cells: RunSpec[] = [0.5, 1].map((fraction) => ({ dataset: 'toy', model: 'behavegpt', objective: { name: 'ce' }, seed: 0, fraction, config: tiny, train: { epochs: 1, batchSize: 8 } }));
+    const trained: string[] = [];
+    const log = (l: string) => l.includes('done in') && trained.push(l.split(':')[0]);
+    await runOne(cells[0], data, { recordsDir: dir, commit: 'test', log });
+    // "Interrupted" here; the rerun of the whole grid trains only the missing cell.
+    for (const cell of cells) await runOne(cell, data, { recordsDir: dir, commit: 'test', log });
+    expect(trained).toEqual([runId(cells[0]), runId(cells[1])]);
+    const half = JSON.parse(readFileSync(join(dir, `${runId(cells[0])}.json`), 'utf8'));
+    expect(half.trainTargets).toBe(countTrainTargets(nestedSubset(data.train, 0.5), tiny.contextLength));
+    expect(half.trainTargets).toBeLessThan(countTrainTargets(data.train, tiny.contextLength));
+    expect(half.targetsSeen).toBe(half.trainTargets * half.epochsRun);
+  }, 60_000);
+});
+
+describe('data subsets for scaling and adaptation', () => {
+  it('nested fractions are subsets of each other and keep whole sequences', () => {
+    const seqsAll = seqs(100, 0);
+    const quarter = nestedSubset(seqsAll, 0.25);
+    const half = nestedSubset(seqsAll, 0.5);
+    expect(quarter).toHaveLength(25);
+    expect(half).toHaveLength(50);
+    const halfIds = new Set(half.map((s) => s.id));
+    expect(quarter.every((s) => halfIds.has(s.id))).toBe(true);
+    expect(nestedSubset(seqsAll, 0.001)).toHaveLength(1);
+    expect(() => nestedSubset(seqsAll, 0)).toThrow('nestedSubset: fraction 0 is not in (0, 1]');
+  });
+
+  it('withholding removes every event of the behaviors; k-shot sets hold ≥ k examples of each', () => {
+    const train = seqs(60, 0);
+    const name = train[0].events[0].behavior;
+    const other = train[0].events[1].behavior;
+    const withheld = withholdBehaviors(train, new Set([name]));
+    expect(withheld.flatMap((s) => s.events).some((e) => e.behavior === name)).toBe(false);
+    expect(withheld.flatMap((s) => s.events).length).toBe(train.flatMap((s) => s.events).filter((e) => e.behavior !== name).length);
+    for (const k of [1, 5, 20]) {
+      const chosen = kShotSequences(train, [name, other], k);
+      for (const b of [name, other]) expect(chosen.flatMap((s) => s.events).filter((e) => e.behavior === b).length).toBeGreaterThanOrEqual(k);
+      expect(chosen.length).toBeLessThan(train.length);
+    }
+    expect(kShotSequences(train, [name], 5).map((s) => s.id)).toEqual(kShotSequences(train, [name], 5).map((s) => s.id));
   });
 });
 
