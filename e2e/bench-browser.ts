@@ -5,11 +5,22 @@
 import { build, preview } from 'vite';
 import { chromium } from '@playwright/test';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from './chromium';
+import type { FinetuneBenchRun } from '../src/bench/page';
 
 type Latency = { times: number[]; tensorsBefore: number; tensorsAfter: number; backend: string } | { error: string };
+type FinetuneRuns = { runs: FinetuneBenchRun[] } | { error: string };
 
-export async function runBrowserBench(options: { runs: number; contextEvents: number; loads?: number }) {
-  const { runs, contextEvents, loads = 7 } = options;
+export interface FinetuneBenchOptions {
+  /** Train events of the one epoch (the data is cut to give about this many). */
+  trainEvents: number;
+  /** Repetitions per backend (each in a fresh page and worker). */
+  repetitions: Partial<Record<'webgpu' | 'wasm' | 'webgl' | 'cpu', number>>;
+  /** A run still training after this many seconds is cancelled and its figure marked capped. */
+  maxSeconds: Partial<Record<'webgpu' | 'wasm' | 'webgl' | 'cpu', number>>;
+}
+
+export async function runBrowserBench(options: { runs: number; contextEvents: number; loads?: number; latency?: boolean; finetune?: FinetuneBenchOptions }) {
+  const { runs, contextEvents, loads = 7, latency: measureLatency = true, finetune } = options;
   await build({ logLevel: 'warn' });
   const server = await preview({ preview: { port: 4174, strictPort: true, host: '127.0.0.1' }, logLevel: 'warn' });
   const url = 'http://127.0.0.1:4174/bench.html';
@@ -17,7 +28,7 @@ export async function runBrowserBench(options: { runs: number; contextEvents: nu
   try {
     const cold: number[] = [];
     const cached: number[] = [];
-    for (let i = 0; i < loads; i++) {
+    for (let i = 0; i < (measureLatency ? loads : 0); i++) {
       // A fresh context has an empty HTTP cache and Cache API: a first visit.
       const context = await browser.newContext();
       const page = await context.newPage();
@@ -34,7 +45,7 @@ export async function runBrowserBench(options: { runs: number; contextEvents: nu
       await context.close();
     }
     const latency: Record<string, Latency> = {};
-    for (const backend of ['webgpu', 'wasm', 'webgl', 'cpu'] as const) {
+    for (const backend of measureLatency ? (['webgpu', 'wasm', 'webgl', 'cpu'] as const) : []) {
       const context = await browser.newContext();
       const page = await context.newPage();
       await page.goto(url);
@@ -48,7 +59,33 @@ export async function runBrowserBench(options: { runs: number; contextEvents: nu
       }
       await context.close();
     }
-    return { version: browser.version(), cold, cached, latency };
+    const finetuneRuns: Record<string, FinetuneRuns> = {};
+    for (const backend of finetune ? (['wasm', 'cpu', 'webgl', 'webgpu'] as const) : []) {
+      const { trainEvents, repetitions, maxSeconds } = finetune!;
+      const result: FinetuneBenchRun[] = [];
+      try {
+        for (let r = 0; r < (repetitions[backend] ?? 1); r++) {
+          const context = await browser.newContext();
+          const page = await context.newPage();
+          try {
+            await page.goto(url);
+            await page.waitForSelector('body[data-ready="true"]');
+            const run = await page.evaluate(([b, e, s]) => window.behavegptBench.finetune(b, e, s), [backend, trainEvents, maxSeconds[backend] ?? 600] as const);
+            console.log(
+              `  fine-tune ${backend} run ${r + 1}: ${run.steps}/${run.totalSteps} steps, ${run.trainEvents} train events, ${run.seconds.toFixed(1)} s, ` +
+                `${Math.round(run.eventsPerSecond)} events/s${run.capped ? ' (capped)' : ''}`,
+            );
+            result.push(run);
+          } finally {
+            await context.close();
+          }
+        }
+        finetuneRuns[backend] = { runs: result };
+      } catch (e) {
+        finetuneRuns[backend] = result.length ? { runs: result } : { error: (e as Error).message.split('\n')[0] };
+      }
+    }
+    return { version: browser.version(), cold, cached, latency, finetune: finetuneRuns };
   } finally {
     await browser.close();
     await new Promise<void>((resolve) => server.httpServer.close(() => resolve()));

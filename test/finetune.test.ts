@@ -3,11 +3,11 @@ import { initNodeBackend, tf } from '../src/node/tf';
 import { parseBehaviorLog } from '../src/core/data';
 import { encodeBatch } from '../src/core/batch';
 import { UNKNOWN_LOCATION, type BehaviorSequence } from '../src/core/events';
-import { fitLocations, newBehaviors, splitBySequence, summarizeImport } from '../src/core/finetune';
+import { fitLocations, MIN_SEQUENCES_FOR_VALIDATION, newBehaviors, splitForFinetune, summarizeImport } from '../src/core/finetune';
 import { BehaveGPT } from '../src/model/behavegpt';
 import { extendVocabulary } from '../src/model/extend';
 import { modelFromArtifacts, serializeModel, validateManifest, type LoadedModel } from '../src/model/weights';
-import { DEFAULT_FINETUNE_SETTINGS, isTrainable, type FromWorker, type StartMessage } from '../src/train/finetune-protocol';
+import { buildStartMessage, DEFAULT_FINETUNE_SETTINGS, isTrainable, type FromWorker, type StartMessage } from '../src/train/finetune-protocol';
 import { runFinetune } from '../src/train/finetune';
 import { trainModel } from '../src/train/trainer';
 import { behaviors, event, events, locations, toyConfig } from './helpers';
@@ -56,29 +56,75 @@ function maxAbsDiff(a: number[][], b: number[][]): number {
   return m;
 }
 
-describe('splitBySequence', () => {
+describe('splitForFinetune', () => {
   const seqs = sequences(20);
+  const fractions = { heldOutFraction: 0.2, validationFraction: 0.1, seed: 7 };
+  const ids = (part: readonly BehaviorSequence[]) => part.map((s) => s.id);
 
-  it('splits by whole sequence, deterministically, with the requested share held out', () => {
-    const a = splitBySequence(seqs, 0.2, 7);
-    const b = splitBySequence(seqs, 0.2, 7);
-    expect(a).toEqual(b);
+  it('splits into train / validation / held-out by whole sequence: disjoint, covering everything, deterministic', () => {
+    const a = splitForFinetune(seqs, fractions);
+    expect(splitForFinetune(seqs, fractions)).toEqual(a);
     expect(a.heldOut).toHaveLength(4);
-    expect(a.train).toHaveLength(16);
-    const trainIds = new Set(a.train.map((s) => s.id));
-    expect(a.heldOut.every((s) => !trainIds.has(s.id))).toBe(true);
-    // Sequences go over whole: the same objects, events untouched.
-    for (const s of [...a.train, ...a.heldOut]) expect(seqs).toContain(s);
-    expect(new Set([...trainIds, ...a.heldOut.map((s) => s.id)]).size).toBe(20);
-    // Another seed holds out other sequences.
-    expect(splitBySequence(seqs, 0.2, 8).heldOut.map((s) => s.id)).not.toEqual(a.heldOut.map((s) => s.id));
+    expect(a.validation).toHaveLength(2);
+    expect(a.train).toHaveLength(14);
+    expect(a.unused).toEqual([]);
+    expect(a.selection).toBe('validation');
+    expect(a.note).toBeNull();
+    const all = [...ids(a.train), ...ids(a.validation), ...ids(a.heldOut)];
+    expect(all).toHaveLength(20);
+    expect(new Set(all)).toEqual(new Set(ids(seqs)));
+    // Sequences go over whole: the same objects, events untouched, file order kept in each part.
+    for (const part of [a.train, a.validation, a.heldOut]) {
+      for (const s of part) expect(seqs).toContain(s);
+      expect(part.map((s) => seqs.indexOf(s))).toEqual([...part.map((s) => seqs.indexOf(s))].sort((x, y) => x - y));
+    }
+    // Another seed picks other sequences; the held-out part does not depend on the validation share.
+    expect(ids(splitForFinetune(seqs, { ...fractions, seed: 8 }).heldOut)).not.toEqual(ids(a.heldOut));
+    expect(ids(splitForFinetune(seqs, { ...fractions, validationFraction: 0.3 }).heldOut)).toEqual(ids(a.heldOut));
   });
 
-  it('holds out at least one sequence and keeps at least one for training', () => {
-    expect(splitBySequence(sequences(3), 0.01).heldOut).toHaveLength(1);
-    expect(splitBySequence(sequences(3), 0.99).train).toHaveLength(1);
-    expect(splitBySequence(sequences(1), 0.2)).toEqual({ train: sequences(1), heldOut: [] });
-    expect(() => splitBySequence(seqs, 1)).toThrow(/fraction/);
+  it('puts sequences of a single event in no part', () => {
+    const withShort = [...sequences(8), { id: 'one', events: events(1) }];
+    const split = splitForFinetune(withShort, fractions);
+    expect(ids(split.unused)).toEqual(['one']);
+    expect(split.train.length + split.validation.length + split.heldOut.length).toBe(8);
+  });
+
+  it('small imports: no validation part (last epoch kept, said so), held-out never reused for selection', () => {
+    for (let n = 2; n < MIN_SEQUENCES_FOR_VALIDATION; n++) {
+      const split = splitForFinetune(sequences(n), fractions);
+      expect(split.validation).toEqual([]);
+      expect(split.heldOut).toHaveLength(1);
+      expect(split.train).toHaveLength(n - 1);
+      expect(split.selection).toBe('last-epoch');
+      expect(split.note).toMatch(/too few for a validation part.*last one is kept/);
+    }
+    const five = splitForFinetune(sequences(MIN_SEQUENCES_FOR_VALIDATION), fractions);
+    expect([five.train.length, five.validation.length, five.heldOut.length]).toEqual([3, 1, 1]);
+    expect(five.selection).toBe('validation');
+    const off = splitForFinetune(seqs, { ...fractions, validationFraction: 0 });
+    expect(off.validation).toEqual([]);
+    expect(off.selection).toBe('last-epoch');
+    expect(off.note).toMatch(/switched off/);
+    const one = splitForFinetune(sequences(1), fractions);
+    expect(one).toMatchObject({ validation: [], heldOut: [], selection: 'last-epoch' });
+    expect(one.note).toMatch(/at least two sequences/);
+    expect(() => splitForFinetune(seqs, { ...fractions, heldOutFraction: 1 })).toThrow(/fraction/);
+    expect(() => splitForFinetune(seqs, { ...fractions, validationFraction: 0.8 })).toThrow(/fraction/);
+  });
+
+  it('the worker request carries the same split, and refuses data with nothing to hold out', () => {
+    const base = { manifestText: '{}', shards: [] };
+    const settings = { ...DEFAULT_FINETUNE_SETTINGS, seed: 7 };
+    const request = buildStartMessage({ runId: 1, base, data: { name: 'mine.csv', sequences: seqs }, name: 'x', settings });
+    const split = splitForFinetune(seqs, settings);
+    expect(request.split).toEqual({ train: split.train, validation: split.validation, heldOut: split.heldOut, selection: 'validation' });
+    const held = new Set(ids(request.split.heldOut));
+    expect(request.split.validation.some((s) => held.has(s.id))).toBe(false);
+    expect(request.split.train.some((s) => held.has(s.id))).toBe(false);
+    expect(() => buildStartMessage({ runId: 2, base, data: { name: 'tiny.csv', sequences: sequences(1) }, name: 'x', settings })).toThrow(
+      /tiny\.csv: 1 usable sequence/,
+    );
   });
 });
 
@@ -204,15 +250,13 @@ describe('fine-tuning', () => {
     base.model.dispose();
     const seqs = sequences(10, 8).map((s) => ({ ...s, events: s.events.map((e, t) => (t % 2 ? { ...e, behavior: 'Robot:clean start' } : e)) }));
     const messages: FromWorker[] = [];
-    const request: StartMessage = {
-      type: 'start',
+    const request: StartMessage = buildStartMessage({
       runId: 4,
       base: { manifestText: JSON.stringify(manifest), shards: shards.map((s) => s.slice().buffer) },
-      sequences: seqs,
-      dataName: 'mine.csv',
+      data: { name: 'mine.csv', sequences: seqs },
       name: 'toy (adapted)',
       settings: { ...DEFAULT_FINETUNE_SETTINGS, epochs: 2, batchSize: 4, learningRate: 1e-2, trainable: 'head+embeddings' },
-    };
+    });
     await runFinetune(request, (m) => messages.push(m), new AbortController().signal, async () => ({ name: 'wasm', reason: 'test', measuredMs: {} }));
     const types = messages.map((m) => m.type);
     expect(types).not.toContain('error');
@@ -221,7 +265,7 @@ describe('fine-tuning', () => {
     const prepared = messages.find((m) => m.type === 'prepared')!;
     if (prepared.type !== 'prepared') throw new Error('unreachable');
     expect(prepared.info.newBehaviors).toEqual(['Robot:clean start']);
-    expect(prepared.info.heldOutSequences).toBe(2);
+    expect(prepared.info).toMatchObject({ trainSequences: 7, validationSequences: 1, heldOutSequences: 2, selection: 'validation' });
     expect(prepared.info.trainableParameters).toBeLessThan(prepared.info.parameters);
     expect(messages.filter((m) => m.type === 'progress' && m.progress.kind === 'epoch')).toHaveLength(2);
     const done = messages.at(-1)!;
@@ -248,15 +292,13 @@ describe('fine-tuning', () => {
     const controller = new AbortController();
     const messages: FromWorker[] = [];
     await runFinetune(
-      {
-        type: 'start',
+      buildStartMessage({
         runId: 1,
         base: { manifestText: JSON.stringify(manifest), shards: shards.map((s) => s.slice().buffer) },
-        sequences: sequences(10, 8),
-        dataName: 'x',
+        data: { name: 'x', sequences: sequences(10, 8) },
         name: 'x',
         settings: { ...DEFAULT_FINETUNE_SETTINGS, epochs: 3, batchSize: 2 },
-      },
+      }),
       (m) => {
         messages.push(m);
         if (m.type === 'progress') controller.abort();
@@ -266,6 +308,80 @@ describe('fine-tuning', () => {
     );
     expect(messages.at(-1)?.type).toBe('cancelled');
     expect(messages.some((m) => m.type === 'done')).toBe(false);
+  });
+
+  /** A toy base model's files, as the worker receives them. */
+  async function toyFiles(seed: number) {
+    const base = toyLoaded(seed);
+    const { manifest, shards } = await serializeModel({ ...base, name: 'toy', training: {} });
+    base.model.dispose();
+    return { manifestText: JSON.stringify(manifest), shards: shards.map((s) => s.slice().buffer) };
+  }
+
+  const wasm = async () => ({ name: 'wasm' as const, reason: 'test', measuredMs: {} });
+  const targetsOf = (part: readonly BehaviorSequence[]) => part.reduce((n, s) => n + s.events.length - 1, 0);
+
+  it('picks the epoch on validation only: held-out sequences are scored for before/after and nowhere else', async () => {
+    // Every sequence a different length, so the number of scored targets says which sequences were scored.
+    const seqs = Array.from({ length: 12 }, (_, i) => ({ id: `s${i}`, events: events(3 + i, i) }));
+    const request = buildStartMessage({
+      runId: 2,
+      base: await toyFiles(15),
+      data: { name: 'lengths.csv', sequences: seqs },
+      name: 'x',
+      settings: { ...DEFAULT_FINETUNE_SETTINGS, epochs: 2, batchSize: 4, seed: 3 },
+    });
+    const { train, validation, heldOut } = request.split;
+    const held = new Set(heldOut.map((s) => s.id));
+    expect(validation.length).toBeGreaterThan(0);
+    expect([...train, ...validation].some((s) => held.has(s.id))).toBe(false);
+    expect(targetsOf(validation)).not.toBe(targetsOf(heldOut));
+    const messages: FromWorker[] = [];
+    await runFinetune(request, (m) => messages.push(m), new AbortController().signal, wasm);
+    expect(messages.at(-1)?.type).toBe('done');
+    const epochs = messages.flatMap((m) => (m.type === 'progress' && m.progress.kind === 'epoch' ? [m.progress] : []));
+    expect(epochs).toHaveLength(2);
+    // Epoch selection scored exactly the validation targets...
+    for (const e of epochs) expect(e.validation?.targets).toBe(targetsOf(validation));
+    // ...and the before/after report exactly the held-out ones.
+    const evaluated = messages.flatMap((m) => (m.type === 'evaluated' ? [m.metrics.targets] : []));
+    expect(evaluated).toEqual([targetsOf(heldOut), targetsOf(heldOut)]);
+    const done = messages.at(-1)!;
+    if (done.type !== 'done') throw new Error('unreachable');
+    const record = validateManifest(JSON.parse(done.outcome.files.manifestText)).training.finetune as Record<string, unknown>;
+    expect(record).toMatchObject({ trainSequences: train.length, validationSequences: validation.length, heldOutSequences: heldOut.length, selection: 'validation' });
+  });
+
+  it('a small import has no validation part: every epoch runs, the last is kept, held-out is not used for selection', async () => {
+    const seqs = Array.from({ length: 4 }, (_, i) => ({ id: `s${i}`, events: events(6 + i, i) }));
+    const request = buildStartMessage({
+      runId: 3,
+      base: await toyFiles(17),
+      data: { name: 'small.csv', sequences: seqs },
+      name: 'x',
+      settings: { ...DEFAULT_FINETUNE_SETTINGS, epochs: 3, batchSize: 4 },
+    });
+    expect(request.split.selection).toBe('last-epoch');
+    expect(request.split.validation).toEqual([]);
+    const messages: FromWorker[] = [];
+    await runFinetune(request, (m) => messages.push(m), new AbortController().signal, wasm);
+    const done = messages.at(-1)!;
+    if (done.type !== 'done') throw new Error(`run ended with ${JSON.stringify(done)}`);
+    expect(done.outcome.epochsRun).toBe(3);
+    expect(done.outcome.bestEpoch).toBe(3);
+    const epochs = messages.flatMap((m) => (m.type === 'progress' && m.progress.kind === 'epoch' ? [m.progress] : []));
+    expect(epochs.every((e) => e.validation === undefined)).toBe(true);
+    const prepared = messages.find((m) => m.type === 'prepared');
+    expect(prepared?.type === 'prepared' && prepared.info).toMatchObject({ trainSequences: 3, validationSequences: 0, heldOutSequences: 1, selection: 'last-epoch' });
+  });
+
+  it('the worker refuses parts that share a sequence', async () => {
+    const seqs = sequences(10, 6);
+    const request = buildStartMessage({ runId: 5, base: await toyFiles(19), data: { name: 'x', sequences: seqs }, name: 'x', settings: DEFAULT_FINETUNE_SETTINGS });
+    const leaky: StartMessage = { ...request, split: { ...request.split, validation: [...request.split.validation, request.split.heldOut[0]] } };
+    const messages: FromWorker[] = [];
+    await expect(runFinetune(leaky, (m) => messages.push(m), new AbortController().signal, wasm)).rejects.toThrow(/in both the heldOut and the validation part|in both the validation and the heldOut part/);
+    expect(messages).toEqual([]);
   });
 
   it('trains the head and embeddings only when asked', () => {

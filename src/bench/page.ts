@@ -1,9 +1,16 @@
 /**
  * Benchmark hooks for `npm run bench` (which drives this page in Chromium): model load time
- * through the app's own pipeline, and next-behavior latency on a forced backend.
+ * through the app's own pipeline, next-behavior latency on a forced backend, and fine-tuning
+ * throughput in the app's own fine-tune worker.
  */
-import { loadPredictor, MODEL_CACHE, tf, type BackendName } from '../model/pipeline';
+import { parseBehaviorLog } from '../core/data';
+import { UNKNOWN_LOCATION, type BehaviorSequence } from '../core/events';
+import { splitForFinetune } from '../core/finetune';
+import { createRng } from '../core/random';
+import { gunzipResponse } from '../app/lib/replay-data';
+import { fetchModelFiles, loadPredictor, MODEL_CACHE, tf, type BackendName } from '../model/pipeline';
 import { fullContextQuery } from '../model/predictor';
+import { buildStartMessage, DEFAULT_FINETUNE_SETTINGS, type FinetuneSettings, type FromWorker } from '../train/finetune-protocol';
 
 export const MODEL_URL = `${import.meta.env.BASE_URL}models/behavegpt-us/model.json`;
 
@@ -37,10 +44,132 @@ async function latency(backend: BackendName, runs: number, contextEvents: number
   return { times, tensorsBefore, tensorsAfter, backend: tf.getBackend() };
 }
 
-declare global {
-  interface Window {
-    behavegptBench: { load: typeof load; latency: typeof latency; clearModelCache: typeof clearModelCache };
+/** Where the fine-tuning data comes from: SmartThings Spain from the data folder (read now, via the data route), else synthetic. */
+const FINETUNE_DATA_URL = `${import.meta.env.BASE_URL}data/smartthings/sp.csv.gz`;
+
+/** Synthetic sequences over the model's behaviors (seeded): used when the data folder is absent. */
+function syntheticSequences(behaviors: readonly string[], count: number, length = 12): BehaviorSequence[] {
+  const rng = createRng(1);
+  return Array.from({ length: count }, (_, s) => {
+    const weekday = Math.floor(rng() * 7);
+    let slot = Math.floor(rng() * 8);
+    return {
+      id: `synthetic-${s}`,
+      events: Array.from({ length }, () => {
+        if (rng() < 0.2) slot = (slot + 1) % 8;
+        return { behavior: behaviors[Math.floor(rng() * behaviors.length)], weekday, slot, location: UNKNOWN_LOCATION };
+      }),
+    };
+  });
+}
+
+/**
+ * The first sequences of the data (file order) whose train part, split as the app splits, holds
+ * at least `trainEvents` events: the run's one epoch is over about that many events.
+ */
+function takeForTrainEvents(all: readonly BehaviorSequence[], trainEvents: number, settings: FinetuneSettings): BehaviorSequence[] {
+  const events = (seqs: readonly BehaviorSequence[]) => seqs.reduce((n, s) => n + s.events.length, 0);
+  const share = 1 - settings.heldOutFraction - settings.validationFraction;
+  let k = 1;
+  for (let total = 0; k < all.length && total < trainEvents / share; k++) total += all[k - 1].events.length;
+  for (; k <= all.length; k += 5) {
+    const picked = all.slice(0, k);
+    if (events(splitForFinetune(picked, settings).train) >= trainEvents) return picked;
+  }
+  throw new Error(`the data holds too few events for a ${trainEvents}-event train part`);
+}
+
+async function finetuneData(behaviors: readonly string[], trainEvents: number, settings: FinetuneSettings): Promise<{ name: string; sequences: BehaviorSequence[] }> {
+  const res = await fetch(FINETUNE_DATA_URL);
+  if (res.ok) {
+    const log = parseBehaviorLog(await gunzipResponse(res), 'sp.csv.gz');
+    return { name: 'SmartThings Spain (data folder)', sequences: takeForTrainEvents(log.sequences, trainEvents, settings) };
+  }
+  const count = Math.ceil(trainEvents / 12 / (1 - settings.heldOutFraction - settings.validationFraction)) + 20;
+  return { name: 'synthetic (no data folder)', sequences: takeForTrainEvents(syntheticSequences(behaviors, count), trainEvents, settings) };
+}
+
+export interface FinetuneBenchRun {
+  backend: string;
+  reason: string;
+  data: string;
+  trainSequences: number;
+  trainEvents: number;
+  /** Optimizer steps run, of the epoch's total. */
+  steps: number;
+  totalSteps: number;
+  /** Training time of the steps run, measured in the worker (no evaluation). */
+  seconds: number;
+  /** Train events per second (a capped run: the share of the epoch's events its steps covered). */
+  eventsPerSecond: number;
+  tokensPerSecond: number;
+  /** Stopped (cancelled) after maxSeconds before the epoch ended. */
+  capped: boolean;
+}
+
+/**
+ * One epoch of fine-tuning in the app's fine-tune worker (the same module the Fine-tune tab
+ * starts, the same request builder) on a forced backend, over about `trainEvents` train events.
+ * The run is timed from the worker's own step progress; after the epoch's last step (or after
+ * `maxSeconds` of training, then cancelled) the worker is ended: saving is not timed.
+ */
+async function finetune(backend: BackendName, trainEvents: number, maxSeconds: number): Promise<FinetuneBenchRun> {
+  const settings: FinetuneSettings = { ...DEFAULT_FINETUNE_SETTINGS, epochs: 1, backend };
+  const base = await fetchModelFiles(MODEL_URL);
+  const behaviors = (JSON.parse(base.manifestText).vocabulary.behaviors.tokens as string[]).filter((b) => b.includes(':'));
+  const data = await finetuneData(behaviors, trainEvents, settings);
+  const request = buildStartMessage({ runId: 1, base: { manifestText: base.manifestText, shards: base.shards }, data, name: 'bench', settings });
+  const events = request.split.train.reduce((n, s) => n + s.events.length, 0);
+  const worker = new Worker(new URL('../app/worker/finetune.worker.ts', import.meta.url), { type: 'module' });
+  try {
+    return await new Promise<FinetuneBenchRun>((resolve, reject) => {
+      let chosen = { name: backend as string, reason: '' };
+      let last: { step: number; totalSteps: number; seconds: number; tokensPerSecond: number } | null = null;
+      let capped = false;
+      const finish = () => {
+        if (!last) return reject(new Error('no training step was reported'));
+        const covered = capped ? (events * last.step) / last.totalSteps : events;
+        resolve({
+          backend: chosen.name,
+          reason: chosen.reason,
+          data: data.name,
+          trainSequences: request.split.train.length,
+          trainEvents: events,
+          steps: last.step,
+          totalSteps: last.totalSteps,
+          seconds: last.seconds,
+          eventsPerSecond: covered / last.seconds,
+          tokensPerSecond: last.tokensPerSecond,
+          capped,
+        });
+      };
+      worker.onerror = (e) => reject(new Error(`fine-tune worker: ${e.message}`));
+      worker.onmessage = (event: MessageEvent<FromWorker>) => {
+        const m = event.data;
+        if (m.type === 'backend') chosen = { name: m.backend.name, reason: m.backend.reason };
+        else if (m.type === 'error') reject(new Error(m.message));
+        else if (m.type === 'cancelled') finish();
+        else if (m.type === 'progress' && m.progress.kind === 'step') {
+          const p = m.progress;
+          last = { step: p.step, totalSteps: p.totalSteps, seconds: p.step / p.stepsPerSecond, tokensPerSecond: p.tokensPerSecond };
+          if (p.step === p.totalSteps) finish();
+          else if (!capped && last.seconds > maxSeconds) {
+            capped = true;
+            worker.postMessage({ type: 'cancel', runId: 1 });
+          }
+        }
+      };
+      worker.postMessage(request, request.base.shards);
+    });
+  } finally {
+    worker.terminate();
   }
 }
-window.behavegptBench = { load, latency, clearModelCache };
+
+declare global {
+  interface Window {
+    behavegptBench: { load: typeof load; latency: typeof latency; clearModelCache: typeof clearModelCache; finetune: typeof finetune };
+  }
+}
+window.behavegptBench = { load, latency, clearModelCache, finetune };
 document.body.dataset.ready = 'true';

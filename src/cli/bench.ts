@@ -4,9 +4,16 @@
  *
  *   npm run bench               # Node (wasm, cpu) and Chromium (webgpu, wasm, webgl, cpu)
  *   npm run bench -- --node-only
+ *   npm run bench -- --only finetune   # re-measure some parts, keep the other figures of the file
+ *
+ * Parts: size, node (latency, memory), training (Node throughput), browser (load, latency),
+ * finetune (one epoch in the app's fine-tune worker per backend, Chromium). A run without
+ * --only writes the file afresh; with --only, figures it measures replace those with the same
+ * name, backend and runtime, and every other figure is kept with its own date and commit.
  */
-import { writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import { writeFileSync, mkdirSync, existsSync, readFileSync } from 'node:fs';
 import { execSync } from 'node:child_process';
+import { cpus, loadavg } from 'node:os';
 import { initNodeBackend, tf } from '../node/tf';
 import { loadModelDir } from '../node/model-files';
 import { DEFAULT_DATA_DIR, loadRegion } from '../node/data';
@@ -19,12 +26,41 @@ import { trainStep } from '../train/trainer';
 import { AdamW } from '../train/optimizer';
 import { gitCommit, parseFlags } from './args';
 
-const USAGE = 'Usage: npm run bench -- [--node-only] [--runs N] [--model DIR] [--out docs/bench.json]';
-const flags = parseFlags({ 'node-only': { type: 'boolean' }, runs: { type: 'string' }, model: { type: 'string' }, out: { type: 'string' } }, USAGE);
+const USAGE = 'Usage: npm run bench -- [--node-only] [--only size,node,training,browser,finetune] [--runs N] [--finetune-events N] [--model DIR] [--out docs/bench.json]';
+const flags = parseFlags(
+  {
+    'node-only': { type: 'boolean' },
+    only: { type: 'string' },
+    runs: { type: 'string' },
+    'finetune-events': { type: 'string' },
+    model: { type: 'string' },
+    out: { type: 'string' },
+  },
+  USAGE,
+);
+const PARTS = ['size', 'node', 'training', 'browser', 'finetune'] as const;
+type Part = (typeof PARTS)[number];
+const only = flags.only?.split(',').map((p) => p.trim()) ?? null;
+for (const p of only ?? []) {
+  if (!(PARTS as readonly string[]).includes(p)) {
+    console.error(`--only: unknown part "${p}" (parts: ${PARTS.join(', ')})\n\n${USAGE}`);
+    process.exit(2);
+  }
+}
+const BROWSER_PARTS: readonly Part[] = ['browser', 'finetune'];
+/** Whether this run measures `part`. */
+function part(p: Part): boolean {
+  if (only) return only.includes(p);
+  return !(flags['node-only'] && BROWSER_PARTS.includes(p));
+}
+/** Train events of the fine-tuning benchmark's one epoch (the issue's target: 10,000 in under 30 s on wasm). */
+const FINETUNE_EVENTS = Number(flags['finetune-events'] ?? 10_000);
 const MODEL_DIR = flags.model ?? 'public/models/behavegpt-us';
 const LATENCY_RUNS = Number(flags.runs ?? 100);
 const CONTEXT_EVENTS = 32;
 const date = new Date().toISOString();
+/** Other work on the machine slows every figure: the 1-minute load average at the start is noted with the fine-tuning figures. */
+const startLoad = loadavg()[0];
 const commit = gitCommit();
 
 interface Figure {
@@ -80,12 +116,12 @@ const int8Bytes = weightBytes(loaded.manifest);
 const fp32 = await serializeModel({ ...loaded, name: '', training: {} }, { dtype: 'float32' });
 const fp32Bytes = fp32.shards.reduce((s, b) => s + b.length, 0);
 console.log(`model ${loaded.manifest.name}: ${loaded.model.parameterCount} parameters; weights int8 ${int8Bytes} B vs float32 ${fp32Bytes} B`);
-record('weight bytes int8 / float32', 'n/a', 'ratio', [int8Bytes / fp32Bytes], 'file', { text: '≤ 0.30', ok: (m) => m <= 0.3 });
+if (part('size')) record('weight bytes int8 / float32', 'n/a', 'ratio', [int8Bytes / fp32Bytes], 'file', { text: '≤ 0.30', ok: (m) => m <= 0.3 });
 
 // --- Node latency per backend and memory ------------------------------------------------------
 const names = loaded.behaviors.tokens.filter((_, i) => !loaded.behaviors.isSpecial(i));
 const { history, next } = fullContextQuery(names, CONTEXT_EVENTS);
-for (const backend of ['wasm', 'cpu'] as const) {
+for (const backend of part('node') ? (['wasm', 'cpu'] as const) : []) {
   await initNodeBackend(backend);
   const onBackend = loadModelDir(MODEL_DIR);
   const predictor = new Predictor(onBackend, { name: backend, reason: 'node', measuredMs: {} }, int8Bytes);
@@ -112,7 +148,7 @@ for (const backend of ['wasm', 'cpu'] as const) {
 
 // --- Node training throughput -------------------------------------------------------------------
 await initNodeBackend('wasm');
-if (existsSync(DEFAULT_DATA_DIR)) {
+if (part('training') && existsSync(DEFAULT_DATA_DIR)) {
   const train = splitSequences(loadRegion('us').sequences, 'train');
   const model = loadModelDir(MODEL_DIR);
   const batches = bucketBatches(toExamples(train, model.model.config.contextLength), 64, () => 0.5).slice(0, 60);
@@ -140,15 +176,25 @@ if (existsSync(DEFAULT_DATA_DIR)) {
   optimizer.dispose();
   objective.dispose();
   model.model.dispose();
-} else console.log(`training throughput skipped: no data folder at ${DEFAULT_DATA_DIR}`);
+} else if (part('training')) console.log(`training throughput skipped: no data folder at ${DEFAULT_DATA_DIR}`);
 
-// --- Browser: load time and latency per backend -------------------------------------------------
-if (!flags['node-only']) {
+// --- Browser: load time and latency per backend; fine-tuning throughput in the worker -------------
+if (part('browser') || part('finetune')) {
   const { runBrowserBench } = await import('../../e2e/bench-browser');
-  const browser = await runBrowserBench({ runs: LATENCY_RUNS, contextEvents: CONTEXT_EVENTS });
+  const browser = await runBrowserBench({
+    runs: LATENCY_RUNS,
+    contextEvents: CONTEXT_EVENTS,
+    latency: part('browser'),
+    // Software WebGPU (SwiftShader) and the plain-JS cpu backend are slow: fewer, capped runs.
+    finetune: part('finetune')
+      ? { trainEvents: FINETUNE_EVENTS, repetitions: { wasm: 5, cpu: 3, webgl: 3, webgpu: 1 }, maxSeconds: { wasm: 300, cpu: 120, webgl: 120, webgpu: 60 } }
+      : undefined,
+  });
   const device = `Chromium ${browser.version} headless, ${cpuName}`;
-  record('model load, cold (empty cache)', 'wasm', 'ms', browser.cold, device, { text: '< 1000 ms', ok: (m) => m < 1000 });
-  record('model load, cached (Cache API)', 'wasm', 'ms', browser.cached, device, { text: '< 300 ms', ok: (m) => m < 300 });
+  if (part('browser')) {
+    record('model load, cold (empty cache)', 'wasm', 'ms', browser.cold, device, { text: '< 1000 ms', ok: (m) => m < 1000 });
+    record('model load, cached (Cache API)', 'wasm', 'ms', browser.cached, device, { text: '< 300 ms', ok: (m) => m < 300 });
+  }
   for (const [backend, r] of Object.entries(browser.latency)) {
     if ('error' in r) {
       console.log(`next-behavior latency ${backend}: unavailable (${r.error})`);
@@ -158,28 +204,79 @@ if (!flags['node-only']) {
     record(`next-behavior latency (${CONTEXT_EVENTS} events)`, backend, 'ms', r.times, note, backend === 'wasm' ? { text: '< 5 ms', ok: (m) => m < 5 } : undefined);
     record('tensor count change over latency runs', backend, 'tensors', [r.tensorsAfter - r.tensorsBefore], note, { text: '= 0', ok: (m) => m === 0 });
   }
+  for (const [backend, r] of Object.entries(browser.finetune)) {
+    if ('error' in r) {
+      console.log(`fine-tuning throughput ${backend}: unavailable (${r.error})`);
+      continue;
+    }
+    const runs = r.runs;
+    const first = runs[0];
+    const capped = runs.filter((x) => x.capped);
+    const parts = [
+      device,
+      backend === 'webgpu' ? 'WebGPU on SwiftShader (software adapter)' : null,
+      `app's fine-tune worker, ${first.data}, ${first.trainEvents.toLocaleString('en-US')} train events (${first.trainSequences} sequences), ${first.totalSteps} steps of batch 32`,
+      capped.length
+        ? `capped run${capped.length > 1 ? 's' : ''}: stopped after ${capped.map((x) => `${x.steps} of ${x.totalSteps} steps (${x.seconds.toFixed(0)} s)`).join(', ')}, epoch time extrapolated`
+        : null,
+      first.backend !== backend ? `ran on ${first.backend}` : null,
+    ];
+    parts.push(`load average ${startLoad.toFixed(1)} on ${cpus().length} cores when the benchmark started`);
+    const note = parts.filter(Boolean).join(', ');
+    record('fine-tuning throughput (worker, 1 epoch)', backend, 'events/s', runs.map((x) => x.eventsPerSecond), note);
+    record(
+      'fine-tuning time per 10,000-event epoch (worker)',
+      backend,
+      's',
+      runs.map((x) => 10_000 / x.eventsPerSecond),
+      note,
+      backend === 'wasm' ? { text: '< 30 s', ok: (m) => m < 30 } : undefined,
+    );
+  }
 }
 
 const out = flags.out ?? 'docs/bench.json';
 mkdirSync('docs', { recursive: true });
-writeFileSync(out, JSON.stringify(figures, null, 1) + '\n');
+const written = only ? mergeFigures(existsSync(out) ? (JSON.parse(readFileSync(out, 'utf8')) as Figure[]) : [], figures) : figures;
+writeFileSync(out, JSON.stringify(written, null, 1) + '\n');
 const markdown = out.replace(/\.json$/, '.md');
-writeFileSync(markdown, benchMarkdown(figures));
-console.log(`wrote ${figures.length} figures to ${out} and ${markdown}`);
+writeFileSync(markdown, benchMarkdown(written));
+console.log(`wrote ${figures.length} figures${only ? ` (merged: ${written.length} in all)` : ''} to ${out} and ${markdown}`);
+
+/** Where a figure was measured: Node, Chromium or the file. */
+function runtime(f: Figure): string {
+  return f.device.split(' ')[0];
+}
+
+/** The earlier figures, each replaced in place by this run's figure of the same name, backend and runtime; new ones appended. */
+function mergeFigures(earlier: Figure[], fresh: Figure[]): Figure[] {
+  const key = (f: Figure) => `${f.name}|${f.backend}|${runtime(f)}`;
+  const byKey = new Map(fresh.map((f) => [key(f), f]));
+  const merged = earlier.map((f) => byKey.get(key(f)) ?? f);
+  const present = new Set(merged.map(key));
+  return [...merged, ...fresh.filter((f) => !present.has(key(f)))];
+}
 
 function benchMarkdown(list: Figure[]): string {
   const rows = list.map(
-    (f) => `| ${f.name} | ${f.backend} | ${f.median} ${f.unit} | ${f.min} – ${f.max} | ${f.runs} | ${f.target ? `${f.target}: ${f.met ? 'met' : '**missed**'}` : ''} | ${f.device} |`,
+    (f) =>
+      `| ${f.name} | ${f.backend} | ${f.median} ${f.unit} | ${f.min} – ${f.max} | ${f.runs} | ${f.target ? `${f.target}: ${f.met ? 'met' : '**missed**'}` : ''} | ${f.device} | ${f.date.slice(0, 10)} \`${f.commit}\` |`,
   );
+  const runs = new Set(list.map((f) => `${f.date}|${f.commit}`)).size;
   return `# Benchmarks
 
-Generated by \`npm run bench\` on ${date.slice(0, 10)}, commit \`${commit}\`, model \`${MODEL_DIR}\`; the same figures are in
-\`${out}\`. Medians of the given number of runs (latency: after warm-up, a context of ${CONTEXT_EVENTS} events); all figures of a
-table were measured in the same run. WebGPU in headless Chromium here is SwiftShader, a software adapter: its figure is
-not what a real GPU gives (the app skips software adapters). A missed target is shown, not hidden.
+Generated by \`npm run bench\`, model \`${MODEL_DIR}\`; the same figures are in \`${out}\`. Medians of the given number of runs
+(latency: after warm-up, a context of ${CONTEXT_EVENTS} events). ${
+    runs === 1
+      ? 'All figures were measured in the same run.'
+      : `The figures come from ${runs} runs (\`npm run bench -- --only PART\` re-measures a part and keeps the rest): each row gives its date and commit.`
+  } WebGPU in headless Chromium here is SwiftShader, a software adapter: its figure is not what a real GPU gives (the app
+skips software adapters). Fine-tuning figures: one epoch of the Fine-tune tab's own worker (the same module and request
+builder, default settings: DRO, all parameters, batch 32) on a forced backend, timed from the worker's step progress
+(training steps only, no evaluation); events/s counts the events of the train part. A missed target is shown, not hidden.
 
-| figure | backend | median | min – max | runs | target | where |
-|---|---|---|---|---|---|---|
+| figure | backend | median | min – max | runs | target | where | measured |
+|---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 `;
 }

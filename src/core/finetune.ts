@@ -1,37 +1,96 @@
 /**
  * Pure helpers of on-device fine-tuning (the Fine-tune tab and its worker share them): the
- * held-out split, what an imported log brings that the model does not know, and fitting the
+ * train / validation / held-out split, what an imported log brings that the model does not know, and fitting the
  * log to the model's location vocabulary.
  */
 import { summarizeLog, type LogSummary, type ParsedLog } from './data';
 import { UNKNOWN_LOCATION, type BehaviorSequence } from './events';
 import { createRng, shuffle } from './random';
 
-export interface SequenceSplit {
+/** Shares of the usable sequences that go to the validation and held-out parts. */
+export interface SplitFractions {
+  /** Picks the epoch that is kept (0: no validation part, the last epoch is kept). */
+  validationFraction: number;
+  /** Scores the base and the adapted model for the before/after report; never used in training or selection. */
+  heldOutFraction: number;
+  seed: number;
+}
+
+/** Below this many usable sequences there is no validation part (training would keep too few). */
+export const MIN_SEQUENCES_FOR_VALIDATION = 5;
+
+export interface FinetuneSplit {
+  /** Sequences trained on. */
   train: BehaviorSequence[];
+  /** Sequences that pick the best epoch (early stopping); empty when too few sequences. */
+  validation: BehaviorSequence[];
+  /** Sequences of the before/after report only. */
   heldOut: BehaviorSequence[];
+  /** Sequences of fewer than two events: they have no target, so they are in no part. */
+  unused: BehaviorSequence[];
+  /** How the kept epoch is chosen: lowest validation loss, or the last epoch when there is no validation part. */
+  selection: 'validation' | 'last-epoch';
+  /** Why the split is not three parts (shown in the summary), or null. */
+  note: string | null;
 }
 
 /**
- * Splits whole sequences (never events of one sequence) into train and held-out, so nothing
- * the evaluation scores was seen during training, not even an earlier window of it.
- * Deterministic for a given seed; file order is kept inside each part. The held-out part gets
- * round(fraction × n) sequences, at least one, and train keeps at least one; with fewer than
- * two sequences there is nothing to hold out and everything is train.
+ * Splits an imported log into train / validation / held-out by whole sequences (never events
+ * of one sequence), so nothing the report scores was seen in training or in choosing the
+ * epoch, not even an earlier window of it. One seeded shuffle of the usable sequences
+ * (two or more events): the first round(heldOutFraction × n) are held out (at least one), the
+ * next round(validationFraction × n) are validation (at least one), the rest train (at least
+ * one); file order is kept inside each part. Deterministic for a given seed, and the held-out
+ * part does not depend on the validation share.
+ *
+ * Small imports: with fewer than MIN_SEQUENCES_FOR_VALIDATION usable sequences (or a
+ * validation share of 0) there is no validation part: every epoch runs and the last one is
+ * kept, and `note` says so. The held-out part is never used in its place. With fewer than two
+ * usable sequences nothing can be held out: all are train, and a run cannot start.
  */
-export function splitBySequence(sequences: readonly BehaviorSequence[], fraction: number, seed = 0): SequenceSplit {
-  if (!(fraction > 0 && fraction < 1)) throw new Error(`splitBySequence: fraction ${fraction} is not in (0, 1)`);
-  const n = sequences.length;
-  if (n < 2) return { train: [...sequences], heldOut: [] };
-  const count = Math.min(n - 1, Math.max(1, Math.round(fraction * n)));
+export function splitForFinetune(sequences: readonly BehaviorSequence[], fractions: SplitFractions): FinetuneSplit {
+  const { validationFraction: fv, heldOutFraction: fh, seed } = fractions;
+  if (!(fh > 0 && fh < 1)) throw new Error(`splitForFinetune: held-out fraction ${fh} is not in (0, 1)`);
+  if (!(fv >= 0 && fv < 1 && fv + fh < 1)) throw new Error(`splitForFinetune: validation fraction ${fv} is not in [0, ${1 - fh})`);
+  const usable = sequences.filter((s) => s.events.length >= 2);
+  const unused = sequences.filter((s) => s.events.length < 2);
+  const n = usable.length;
+  if (n < 2) {
+    return {
+      train: usable,
+      validation: [],
+      heldOut: [],
+      unused,
+      selection: 'last-epoch',
+      note: `${n} usable sequence${n === 1 ? '' : 's'}: at least two sequences of two or more events are needed, one to train on and one held out`,
+    };
+  }
+  const heldCount = Math.min(n - 1, Math.max(1, Math.round(fh * n)));
+  let validationCount = 0;
+  let note: string | null = null;
+  if (fv === 0) note = 'no validation part (switched off): every epoch runs and the last one is kept';
+  else if (n < MIN_SEQUENCES_FOR_VALIDATION) {
+    note =
+      `only ${n} usable sequences, too few for a validation part (${MIN_SEQUENCES_FOR_VALIDATION} needed): every epoch runs and the last one ` +
+      'is kept; the held-out part is used only for the before/after report';
+  } else {
+    validationCount = Math.min(n - heldCount - 1, Math.max(1, Math.round(fv * n)));
+    if (validationCount === 0) note = 'the held-out share leaves no room for a validation part: every epoch runs and the last one is kept';
+  }
   const order = shuffle(
-    sequences.map((_, i) => i),
+    usable.map((_, i) => i),
     createRng(seed),
   );
-  const held = new Set(order.slice(0, count));
+  const part = new Map<number, 'heldOut' | 'validation'>();
+  order.slice(0, heldCount).forEach((i) => part.set(i, 'heldOut'));
+  order.slice(heldCount, heldCount + validationCount).forEach((i) => part.set(i, 'validation'));
   return {
-    train: sequences.filter((_, i) => !held.has(i)),
-    heldOut: sequences.filter((_, i) => held.has(i)),
+    train: usable.filter((_, i) => !part.has(i)),
+    validation: usable.filter((_, i) => part.get(i) === 'validation'),
+    heldOut: usable.filter((_, i) => part.get(i) === 'heldOut'),
+    unused,
+    selection: validationCount > 0 ? 'validation' : 'last-epoch',
+    note,
   };
 }
 

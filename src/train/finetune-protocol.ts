@@ -4,6 +4,7 @@
  */
 import type { TrainProgress } from './trainer';
 import type { BehaviorSequence } from '../core/events';
+import { splitForFinetune, type FinetuneSplit } from '../core/finetune';
 import type { MetricSet } from '../core/metrics';
 import type { BackendChoice, BackendName } from '../model/pipeline-types';
 
@@ -16,8 +17,10 @@ export interface FinetuneSettings {
   learningRate: number;
   objective: FinetuneObjective;
   trainable: TrainableParts;
-  /** Share of the imported sequences held out for the before/after evaluation. */
+  /** Share of the imported sequences held out for the before/after evaluation only. */
   heldOutFraction: number;
+  /** Share of the imported sequences that picks the best epoch (0: the last epoch is kept). */
+  validationFraction: number;
   batchSize: number;
   seed: number;
   backend: BackendName | 'auto';
@@ -29,6 +32,7 @@ export const DEFAULT_FINETUNE_SETTINGS: FinetuneSettings = {
   objective: 'dro',
   trainable: 'all',
   heldOutFraction: 0.2,
+  validationFraction: 0.1,
   batchSize: 32,
   seed: 0,
   backend: 'auto',
@@ -45,12 +49,36 @@ export interface StartMessage {
   runId: number;
   /** The model to adapt. */
   base: ModelFilesMessage;
-  sequences: BehaviorSequence[];
+  /**
+   * The imported sequences, already split by whole sequence (splitForFinetune): the worker
+   * trains on `train`, picks the epoch on `validation` and reports before/after on `heldOut`.
+   */
+  split: FinetuneParts;
   /** Where the data came from (file name or bundled data set), recorded in the model. */
   dataName: string;
   /** Name of the adapted model. */
   name: string;
   settings: FinetuneSettings;
+}
+
+/** The three parts of a split, as sent to the worker. */
+export type FinetuneParts = Pick<FinetuneSplit, 'train' | 'validation' | 'heldOut' | 'selection'>;
+
+/**
+ * The worker's start request for a data set: the split is made here, on the page side, so the
+ * summary shows exactly the parts the worker gets. Throws when nothing can be held out.
+ */
+export function buildStartMessage(options: {
+  runId: number;
+  base: ModelFilesMessage;
+  data: { name: string; sequences: readonly BehaviorSequence[] };
+  name: string;
+  settings: FinetuneSettings;
+}): StartMessage {
+  const { runId, base, data, name, settings } = options;
+  const { train, validation, heldOut, selection, note } = splitForFinetune(data.sequences, settings);
+  if (heldOut.length === 0) throw new Error(`cannot fine-tune on ${data.name}: ${note ?? 'nothing to hold out'}`);
+  return { type: 'start', runId, base, split: { train, validation, heldOut, selection }, dataName: data.name, name, settings };
 }
 
 export interface CancelMessage {
@@ -60,13 +88,16 @@ export interface CancelMessage {
 
 export type ToWorker = StartMessage | CancelMessage;
 
-/** One point of the live progress (a training step, or the end of an epoch with its held-out figures). */
-export type ProgressPoint = Omit<TrainProgress, 'valid' | 'improved'> & { heldOut?: MetricSet & { loss: number } };
+/** One point of the live progress (a training step, or the end of an epoch with its validation figures). */
+export type ProgressPoint = Omit<TrainProgress, 'valid' | 'improved'> & { validation?: MetricSet & { loss: number }; improved?: boolean };
 
 export interface PreparedInfo {
   trainSequences: number;
+  validationSequences: number;
   heldOutSequences: number;
   heldOutTargets: number;
+  /** How the kept epoch is chosen. */
+  selection: FinetuneParts['selection'];
   newBehaviors: string[];
   parameters: number;
   trainableParameters: number;

@@ -1,18 +1,21 @@
 /**
  * One on-device fine-tuning run, as the worker executes it (and the unit tests call it in
- * Node): base model from its files → new behaviors added to the vocabulary → held-out split by
- * sequence → base evaluated → trained (DRO by default) → adapted model serialized (int8) and
- * evaluated as stored. Nothing here touches the page; `post` carries every message out.
+ * Node): base model from its files → new behaviors added to the vocabulary → base evaluated on
+ * the held-out part → trained on the train part (DRO by default), the epoch picked on the
+ * validation part → adapted model serialized (int8) and evaluated on the held-out part as
+ * stored. The split by sequence comes with the request (buildStartMessage); the held-out part
+ * is used for the before/after report and nothing else. Nothing here touches the page; `post`
+ * carries every message out.
  */
 import { toExamples } from '../core/batch';
-import { fitLocations, newBehaviors, splitBySequence } from '../core/finetune';
+import { fitLocations, newBehaviors } from '../core/finetune';
 import type { MetricSet } from '../core/metrics';
 import { countParameters } from '../model/behavegpt';
 import { extendVocabulary } from '../model/extend';
 import type { BackendChoice } from '../model/pipeline-types';
 import { modelFromArtifacts, serializeModel, validateManifest, type LoadedModel, type ModelManifest } from '../model/weights';
 import { evaluateModel } from './evaluate';
-import { isTrainable, type FromWorker, type StartMessage } from './finetune-protocol';
+import { isTrainable, type FinetuneParts, type FromWorker, type StartMessage } from './finetune-protocol';
 import { trainModel } from './trainer';
 
 export type Post = (message: FromWorker, transfer?: Transferable[]) => void;
@@ -29,11 +32,26 @@ function evaluationTargets(metrics: MetricSet): number {
   return metrics.targets ?? 0;
 }
 
+/** Refuses a request whose parts share a sequence (by id) or that holds nothing out. */
+function checkParts(split: FinetuneParts): void {
+  const seen = new Map<string, string>();
+  for (const part of ['train', 'validation', 'heldOut'] as const) {
+    for (const s of split[part]) {
+      const other = seen.get(s.id);
+      if (other) throw new Error(`sequence "${s.id}" is in both the ${other} and the ${part} part`);
+      seen.set(s.id, part);
+    }
+  }
+  if (split.heldOut.length === 0) throw new Error('no held-out sequences to compare the models on');
+  if (split.selection === 'validation' && split.validation.length === 0) throw new Error('epoch selection on validation needs validation sequences');
+}
+
 export async function runFinetune(request: StartMessage, post: Post, signal: AbortSignal, prepareBackend: PrepareBackend): Promise<void> {
   const { runId, settings } = request;
   const stage = (message: string) => post({ type: 'stage', runId, message });
   const manifest = validateManifest(JSON.parse(request.base.manifestText), 'base model');
   const shards = request.base.shards;
+  checkParts(request.split);
 
   stage('choosing a backend');
   const backend = await prepareBackend(manifest, shards);
@@ -44,13 +62,15 @@ export async function runFinetune(request: StartMessage, post: Post, signal: Abo
   let stored: LoadedModel | null = null;
   try {
     base = modelFromArtifacts(manifest, shards);
-    const sequences = fitLocations(request.sequences, base.locations);
+    const train = fitLocations(request.split.train, base.locations);
+    const validation = fitLocations(request.split.validation, base.locations);
+    const heldOut = fitLocations(request.split.heldOut, base.locations);
+    const selection: FinetuneParts['selection'] = validation.length > 0 ? 'validation' : 'last-epoch';
     const added = newBehaviors(
-      sequences.flatMap((s) => s.events.map((e) => e.behavior)),
+      [...train, ...validation, ...heldOut].flatMap((s) => s.events.map((e) => e.behavior)),
       base.behaviors,
     );
-    const { train, heldOut } = splitBySequence(sequences, settings.heldOutFraction, settings.seed);
-    if (toExamples(train, base.model.config.contextLength).length === 0) throw new Error('no training events after the held-out split');
+    if (toExamples(train, base.model.config.contextLength).length === 0) throw new Error('no training events after the split');
 
     stage('evaluating the base model on the held-out sequences');
     // The base model cannot name new behaviors: their targets count as misses, as they should.
@@ -65,8 +85,10 @@ export async function runFinetune(request: StartMessage, post: Post, signal: Abo
       runId,
       info: {
         trainSequences: train.length,
+        validationSequences: validation.length,
         heldOutSequences: heldOut.length,
         heldOutTargets: evaluationTargets(before),
+        selection,
         newBehaviors: added,
         parameters: countParameters(config),
         trainableParameters: countParameters(config, (n) => isTrainable(settings.trainable, n)),
@@ -75,12 +97,13 @@ export async function runFinetune(request: StartMessage, post: Post, signal: Abo
 
     stage('training');
     const totalSteps = Math.ceil(toExamples(train, config.contextLength).length / settings.batchSize) * settings.epochs;
-    const result = await trainModel(adapted.model, train, heldOut, adapted.behaviors, adapted.locations, {
+    // The epoch is picked on validation (none: the last epoch is kept); never on held-out.
+    const result = await trainModel(adapted.model, train, validation, adapted.behaviors, adapted.locations, {
       epochs: settings.epochs,
       batchSize: settings.batchSize,
       learningRate: settings.learningRate,
       warmupSteps: warmupFor(totalSteps),
-      // Every epoch the person asked for runs; the best one on held-out is kept.
+      // Every epoch the person asked for runs; the one with the lowest validation loss is kept.
       patience: settings.epochs,
       seed: settings.seed,
       objective: { name: settings.objective },
@@ -101,7 +124,8 @@ export async function runFinetune(request: StartMessage, post: Post, signal: Abo
             tokensPerSecond: p.tokensPerSecond,
             etaSeconds: p.etaSeconds,
             learningRate: p.learningRate,
-            heldOut: p.valid ? { ...p.valid.metrics, loss: p.valid.loss } : undefined,
+            validation: p.valid && validation.length > 0 ? { ...p.valid.metrics, loss: p.valid.loss } : undefined,
+            improved: p.improved,
           },
         }),
     });
@@ -122,7 +146,9 @@ export async function runFinetune(request: StartMessage, post: Post, signal: Abo
         settings,
         newBehaviors: added,
         trainSequences: train.length,
+        validationSequences: validation.length,
         heldOutSequences: heldOut.length,
+        selection,
         epochsRun: result.epochsRun,
         bestEpoch: result.bestEpoch,
         steps: result.steps,

@@ -1,5 +1,6 @@
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { NUM_SLOTS, WEEKDAY_NAMES, slotLabel } from '../../core/events';
+import { splitForFinetune, type FinetuneSplit } from '../../core/finetune';
 import type { MetricSet } from '../../core/metrics';
 import { BUNDLED_DATASETS, download, exportFiles } from '../lib/finetune-data';
 import { formatBytes, formatCount, formatPercent } from '../lib/format';
@@ -91,8 +92,37 @@ function DataImport() {
   );
 }
 
+/** The split the run will use, exactly as the worker request is built (same function, same settings). */
+function useSplit(): FinetuneSplit | null {
+  const data = useFinetuneStore((s) => s.data);
+  const { heldOutFraction, validationFraction, seed } = useFinetuneStore((s) => s.settings);
+  return useMemo(
+    () => (data ? splitForFinetune(data.sequences, { heldOutFraction, validationFraction, seed }) : null),
+    [data, heldOutFraction, validationFraction, seed],
+  );
+}
+
+function SplitSummary({ split }: { split: FinetuneSplit }) {
+  return (
+    <div className="small" data-testid="finetune-split" data-selection={split.selection}>
+      <p>
+        Split by whole sequences (fixed seed): <span data-testid="finetune-split-train">{formatCount(split.train.length)}</span> training ·{' '}
+        <span data-testid="finetune-split-validation">{formatCount(split.validation.length)}</span> validation (picks the epoch that is kept) ·{' '}
+        <span data-testid="finetune-split-heldout">{formatCount(split.heldOut.length)}</span> held out (only for the before/after comparison)
+        {split.unused.length > 0 && ` · ${formatCount(split.unused.length)} of a single event not used`}
+      </p>
+      {split.note && (
+        <p className="warning" data-testid="finetune-split-note">
+          {split.note}
+        </p>
+      )}
+    </div>
+  );
+}
+
 function DataSummary() {
   const data = useFinetuneStore((s) => s.data)!;
+  const split = useSplit();
   const { summary } = data;
   const max = Math.max(1, ...summary.coverage.flat());
   return (
@@ -130,7 +160,7 @@ function DataSummary() {
           {formatCount(summary.newBehaviorEvents)} events)
         </p>
       )}
-      {summary.usableSequences < 2 && <p className="error">At least two sequences of two or more events are needed (one is held out).</p>}
+      {split && <SplitSummary split={split} />}
       <table className="coverage" aria-label="Events per weekday and time slot">
         <thead>
           <tr>
@@ -161,8 +191,9 @@ function DataSummary() {
 
 function Settings() {
   const { settings, setSettings, data, run, start, cancel } = useFinetuneStore();
+  const split = useSplit();
   const busy = ['starting', 'running', 'cancelling'].includes(run.status);
-  const canStart = !!data && data.summary.usableSequences >= 2 && !busy;
+  const canStart = !!data && !!split && split.heldOut.length > 0 && !busy;
   return (
     <section className="ft-block" aria-labelledby="ft-train-title">
       <h3 id="ft-train-title">2. Train on this device</h3>
@@ -232,8 +263,10 @@ function Settings() {
         </div>
       </div>
       <p className="small muted">
-        {formatPercent(settings.heldOutFraction, 0)} of the sequences are held out (whole sequences, chosen with a fixed seed) to compare the base
-        and the adapted model. Training runs in a background worker; the page stays usable, and cancelling leaves every model as it was.
+        {formatPercent(settings.heldOutFraction, 0)} of the sequences are held out to compare the base and the adapted model, and{' '}
+        {formatPercent(settings.validationFraction, 0)} more pick the epoch that is kept (whole sequences, chosen with a fixed seed; the held-out
+        ones are never used for training or choosing). Training runs in a background worker; the page stays usable, and cancelling leaves every
+        model as it was.
       </p>
       <RunProgress run={run} />
     </section>
@@ -277,7 +310,9 @@ function RunProgress({ run }: { run: RunState }) {
       )}
       {run.info && (
         <p className="small muted" data-testid="finetune-info">
-          {run.info.trainSequences} training and {run.info.heldOutSequences} held-out sequences · {formatCount(run.info.trainableParameters)} of{' '}
+          {run.info.trainSequences} training, {run.info.validationSequences} validation and {run.info.heldOutSequences} held-out sequences ·{' '}
+          {run.info.selection === 'validation' ? 'epoch picked on validation' : 'no validation part: the last epoch is kept'} ·{' '}
+          {formatCount(run.info.trainableParameters)} of{' '}
           {formatCount(run.info.parameters)} parameters trained
           {run.info.newBehaviors.length > 0 && ` · ${run.info.newBehaviors.length} new behaviors added`}
         </p>
@@ -297,10 +332,12 @@ function RunProgress({ run }: { run: RunState }) {
           {run.epochs.map((e) => (
             <li key={e.epoch}>
               Epoch {e.epoch}: train loss {e.loss.toFixed(3)}
-              {e.heldOut && e.heldOut.targets > 0 && (
+              {e.validation && e.validation.targets > 0 && (
                 <>
                   {' '}
-                  · held-out loss {e.heldOut.loss.toFixed(3)} · R@1 {formatPercent(e.heldOut['weighted_recall@1'])} · R@5 {formatPercent(e.heldOut['weighted_recall@5'])}
+                  · validation loss {e.validation.loss.toFixed(3)} · R@1 {formatPercent(e.validation['weighted_recall@1'])} · R@5{' '}
+                  {formatPercent(e.validation['weighted_recall@5'])}
+                  {e.improved && ' · best so far'}
                 </>
               )}
             </li>
@@ -379,7 +416,11 @@ function SavedModels() {
       <h3 id="ft-saved-title">3. Adapted models on this device</h3>
       {status === 'error' && <p className="error">Stored models cannot be read: {error}</p>}
       {exportError && <p className="error">Export failed: {exportError}</p>}
-      {status === 'ready' && models.length === 0 && <p className="muted">None yet. A finished run is kept here (IndexedDB) and survives a reload.</p>}
+      {status === 'ready' && models.length === 0 && (
+        <p className="muted" data-testid="adapted-none">
+          None yet. A finished run is kept here (IndexedDB) and survives a reload.
+        </p>
+      )}
       <ul className="adapted-list" data-testid="adapted-list">
         {models.map((m) => (
           <li key={m.id} data-testid="adapted-model" data-id={m.id} data-name={m.name}>

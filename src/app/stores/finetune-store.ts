@@ -12,6 +12,7 @@ import type { MetricSet } from '../../core/metrics';
 import { Vocabulary } from '../../core/vocab';
 import type { BackendChoice } from '../../model/pipeline-types';
 import {
+  buildStartMessage,
   DEFAULT_FINETUNE_SETTINGS,
   type FinetuneSettings,
   type FromWorker,
@@ -217,15 +218,15 @@ export const useFinetuneStore = create<FinetuneState>()((set, get) => {
           return;
         }
         const baseName = JSON.parse(base.manifestText).name as string;
-        const message: ToWorker = {
-          type: 'start',
+        // The split by sequence is made here (the summary shows the same parts): the worker
+        // trains on train, picks the epoch on validation and reports on held-out only.
+        const message: ToWorker = buildStartMessage({
           runId: id,
           base: { manifestText: base.manifestText, shards: base.shards },
-          sequences: data.sequences,
-          dataName: data.name,
+          data,
           name: `${baseName} + ${data.name} (${new Date().toLocaleString('en-GB')})`,
           settings: { ...settings, backend: useModelStore.getState().requestedBackend },
-        };
+        });
         ensureWorker().postMessage(message, base.shards);
       } catch (e) {
         if (id === runId) patchRun({ status: 'error', error: message(e) });
