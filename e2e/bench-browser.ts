@@ -9,6 +9,7 @@ import type { FinetuneBenchRun } from '../src/bench/page';
 
 type Latency = { times: number[]; tensorsBefore: number; tensorsAfter: number; backend: string } | { error: string };
 type FinetuneRuns = { runs: FinetuneBenchRun[] } | { error: string };
+type Rollouts = { rollouts: Record<string, number[]> } | { error: string };
 
 export interface FinetuneBenchOptions {
   /** Train events of the one epoch (the data is cut to give about this many). */
@@ -19,8 +20,8 @@ export interface FinetuneBenchOptions {
   maxSeconds: Partial<Record<'webgpu' | 'wasm' | 'webgl' | 'cpu', number>>;
 }
 
-export async function runBrowserBench(options: { runs: number; contextEvents: number; loads?: number; latency?: boolean; finetune?: FinetuneBenchOptions }) {
-  const { runs, contextEvents, loads = 7, latency: measureLatency = true, finetune } = options;
+export async function runBrowserBench(options: { runs: number; contextEvents: number; loads?: number; latency?: boolean; generation?: number[]; finetune?: FinetuneBenchOptions }) {
+  const { runs, contextEvents, loads = 7, latency: measureLatency = true, generation, finetune } = options;
   await build({ logLevel: 'warn' });
   const server = await preview({ preview: { port: 4174, strictPort: true, host: '127.0.0.1' }, logLevel: 'warn' });
   const url = 'http://127.0.0.1:4174/bench.html';
@@ -59,6 +60,25 @@ export async function runBrowserBench(options: { runs: number; contextEvents: nu
       }
       await context.close();
     }
+    const generationRuns: Record<string, Rollouts> = {};
+    for (const backend of generation ? (['wasm', 'webgl', 'cpu', 'webgpu'] as const) : []) {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      try {
+        await page.goto(url);
+        await page.waitForSelector('body[data-ready="true"]');
+        // Slow backends (software WebGPU, plain-JS cpu, webgl here) get one repetition and skip the 1,000-event recompute.
+        const slow = backend !== 'wasm';
+        generationRuns[backend] = {
+          rollouts: await page.evaluate(([b, lengths, reps, skip]) => window.behavegptBench.generation(b, lengths, reps, skip), [backend, generation!, slow ? 1 : 3, slow ? 1000 : 0] as const),
+        };
+        console.log(`  generation ${backend}: ${JSON.stringify(generationRuns[backend])}`);
+      } catch (e) {
+        generationRuns[backend] = { error: (e as Error).message.split('\n')[0] };
+      } finally {
+        await context.close();
+      }
+    }
     const finetuneRuns: Record<string, FinetuneRuns> = {};
     for (const backend of finetune ? (['wasm', 'cpu', 'webgl', 'webgpu'] as const) : []) {
       const { trainEvents, repetitions, maxSeconds } = finetune!;
@@ -85,7 +105,7 @@ export async function runBrowserBench(options: { runs: number; contextEvents: nu
         finetuneRuns[backend] = result.length ? { runs: result } : { error: (e as Error).message.split('\n')[0] };
       }
     }
-    return { version: browser.version(), cold, cached, latency, finetune: finetuneRuns };
+    return { version: browser.version(), cold, cached, latency, generation: generationRuns, finetune: finetuneRuns };
   } finally {
     await browser.close();
     await new Promise<void>((resolve) => server.httpServer.close(() => resolve()));

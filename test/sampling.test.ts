@@ -44,3 +44,17 @@ describe('sampling', () => {
     expect(sample(probs, rng, { greedy: true })).toBe(1);
   });
 });
+
+describe('unfiltered sampling fast path', () => {
+  it('draws with the same distribution as the filtered path, temperature included', () => {
+    const probs = [0.5, 0.3, 0.15, 0.05];
+    for (const temperature of [1, 0.5, 2, 0.05]) {
+      const dist = samplingDistribution(probs, { temperature }, new Set([0]));
+      const counts = new Array(4).fill(0);
+      const rng = createRng(11);
+      for (let i = 0; i < 20000; i++) counts[sample(probs, rng, { temperature }, new Set([0]))]++;
+      expect(counts[0]).toBe(0);
+      for (let i = 1; i < 4; i++) expect(Math.abs(counts[i] / 20000 - dist[i])).toBeLessThan(0.015);
+    }
+  });
+});

@@ -10,6 +10,7 @@ import { createRng } from '../core/random';
 import { gunzipResponse } from '../app/lib/replay-data';
 import { fetchModelFiles, loadPredictor, MODEL_CACHE, tf, type BackendName } from '../model/pipeline';
 import { fullContextQuery } from '../model/predictor';
+import { timeRollout } from '../model/generate';
 import { buildStartMessage, DEFAULT_FINETUNE_SETTINGS, type FinetuneSettings, type FromWorker } from '../train/finetune-protocol';
 
 export const MODEL_URL = `${import.meta.env.BASE_URL}models/behavegpt-us/model.json`;
@@ -42,6 +43,27 @@ async function latency(backend: BackendName, runs: number, contextEvents: number
   const tensorsAfter = tf.memory().numTensors;
   predictor.dispose();
   return { times, tensorsBefore, tensorsAfter, backend: tf.getBackend() };
+}
+
+/**
+ * Rollouts of each length with and without the key/value cache on a forced backend: ms per
+ * rollout, keyed "events-cache". `skipRecomputeAt` leaves out the recompute rollout of that length.
+ */
+async function generation(backend: BackendName, lengths: number[], repetitions: number, skipRecomputeAt: number): Promise<Record<string, number[]>> {
+  const predictor = await loadPredictor(MODEL_URL, { backend });
+  if (!predictor.canGenerate) throw new Error('the model has no time head');
+  const { history } = fullContextQuery(predictor.summary.behaviors, 8);
+  const loaded = predictor.generationModel;
+  await timeRollout(loaded, history, 32, true, 99);
+  const out: Record<string, number[]> = {};
+  for (const events of lengths)
+    for (const cache of [true, false]) {
+      if (!cache && events === skipRecomputeAt) continue;
+      out[`${events}-${cache}`] = [];
+      for (let r = 0; r < repetitions; r++) out[`${events}-${cache}`].push(await timeRollout(loaded, history, events, cache, r));
+    }
+  predictor.dispose();
+  return out;
 }
 
 /** Where the fine-tuning data comes from: SmartThings Spain from the data folder (read now, via the data route), else synthetic. */
@@ -168,8 +190,8 @@ async function finetune(backend: BackendName, trainEvents: number, maxSeconds: n
 
 declare global {
   interface Window {
-    behavegptBench: { load: typeof load; latency: typeof latency; clearModelCache: typeof clearModelCache; finetune: typeof finetune };
+    behavegptBench: { load: typeof load; latency: typeof latency; clearModelCache: typeof clearModelCache; finetune: typeof finetune; generation: typeof generation };
   }
 }
-window.behavegptBench = { load, latency, clearModelCache, finetune };
+window.behavegptBench = { load, latency, clearModelCache, finetune, generation };
 document.body.dataset.ready = 'true';

@@ -6,7 +6,8 @@
  *   npm run bench -- --node-only
  *   npm run bench -- --only finetune   # re-measure some parts, keep the other figures of the file
  *
- * Parts: size, node (latency, memory), training (Node throughput), browser (load, latency),
+ * Parts: size, node (latency, memory), training (Node throughput), generation (rollouts with and
+ * without the key/value cache, Node and Chromium), browser (load, latency),
  * finetune (one epoch in the app's fine-tune worker per backend, Chromium). A run without
  * --only writes the file afresh; with --only, figures it measures replace those with the same
  * name, backend and runtime, and every other figure is kept with its own date and commit.
@@ -20,13 +21,14 @@ import { DEFAULT_DATA_DIR, loadRegion } from '../node/data';
 import { splitSequences } from '../core/data';
 import { bucketBatches, encodeBatch, toExamples } from '../core/batch';
 import { fullContextQuery, Predictor } from '../model/predictor';
+import { timeRollout } from '../model/generate';
 import { serializeModel, weightBytes } from '../model/weights';
 import { createObjective } from '../train/losses';
 import { trainStep } from '../train/trainer';
 import { AdamW } from '../train/optimizer';
 import { gitCommit, parseFlags } from './args';
 
-const USAGE = 'Usage: npm run bench -- [--node-only] [--only size,node,training,browser,finetune] [--runs N] [--finetune-events N] [--model DIR] [--out docs/bench.json]';
+const USAGE = 'Usage: npm run bench -- [--node-only] [--only size,node,training,generation,browser,finetune] [--runs N] [--finetune-events N] [--model DIR] [--out docs/bench.json]';
 const flags = parseFlags(
   {
     'node-only': { type: 'boolean' },
@@ -38,7 +40,7 @@ const flags = parseFlags(
   },
   USAGE,
 );
-const PARTS = ['size', 'node', 'training', 'browser', 'finetune'] as const;
+const PARTS = ['size', 'node', 'training', 'generation', 'browser', 'finetune'] as const;
 type Part = (typeof PARTS)[number];
 const only = flags.only?.split(',').map((p) => p.trim()) ?? null;
 for (const p of only ?? []) {
@@ -48,6 +50,8 @@ for (const p of only ?? []) {
   }
 }
 const BROWSER_PARTS: readonly Part[] = ['browser', 'finetune'];
+/** Rollout lengths of the generation benchmark (events), with and without the key/value cache. */
+const ROLLOUTS = [256, 1000];
 /** Whether this run measures `part`. */
 function part(p: Part): boolean {
   if (only) return only.includes(p);
@@ -146,6 +150,47 @@ for (const backend of part('node') ? (['wasm', 'cpu'] as const) : []) {
   predictor.dispose();
 }
 
+// --- Generation: events/s of long rollouts, with and without the key/value cache -----------------
+/** Records one backend's rollout timings (ms per rollout) as events/s, with the issue's targets. */
+function recordRollouts(backend: string, rollouts: Record<string, number[]>, device: string): void {
+  for (const events of ROLLOUTS) {
+    for (const cache of [true, false]) {
+      const times = rollouts[`${events}-${cache}`];
+      if (!times?.length) continue;
+      const target = backend === 'wasm' && events === 1000 && cache ? { text: '1,000 events < 1 s', ok: (m: number) => m > 1000 } : undefined;
+      record(`generation ${events} events, ${cache ? 'cached' : 'recompute'}`, backend, 'events/s', times.map((ms) => (events * 1000) / ms), device, target);
+    }
+    const cached = rollouts[`${events}-true`];
+    const recompute = rollouts[`${events}-false`];
+    if (cached?.length && recompute?.length) {
+      const ratio = median(recompute) / median(cached);
+      record(`generation ${events} events, cached speed-up`, backend, '×', [ratio], device, events === 256 ? { text: '≥ 5×', ok: (m) => m >= 5 } : undefined);
+    }
+  }
+}
+
+for (const backend of part('generation') ? (['wasm', 'cpu'] as const) : []) {
+  await initNodeBackend(backend);
+  const onBackend = loadModelDir(MODEL_DIR);
+  if (!onBackend.model.config.timeHead) {
+    console.log('generation skipped: the model has no time head');
+    onBackend.model.dispose();
+    break;
+  }
+  const prefix = fullContextQuery(names, 8).history;
+  await timeRollout(onBackend, prefix, 32, true, 99); // warm-up
+  const rollouts: Record<string, number[]> = {};
+  for (const events of ROLLOUTS)
+    for (const cache of [true, false]) {
+      // The plain-JS cpu backend recomputing 1,000 windows takes minutes: one run there.
+      const repetitions = backend === 'cpu' && !cache ? 1 : 3;
+      rollouts[`${events}-${cache}`] = [];
+      for (let r = 0; r < repetitions; r++) rollouts[`${events}-${cache}`].push(await timeRollout(onBackend, prefix, events, cache, r));
+    }
+  recordRollouts(backend, rollouts, `Node ${process.version}, ${cpuName}`);
+  onBackend.model.dispose();
+}
+
 // --- Node training throughput -------------------------------------------------------------------
 await initNodeBackend('wasm');
 if (part('training') && existsSync(DEFAULT_DATA_DIR)) {
@@ -179,12 +224,13 @@ if (part('training') && existsSync(DEFAULT_DATA_DIR)) {
 } else if (part('training')) console.log(`training throughput skipped: no data folder at ${DEFAULT_DATA_DIR}`);
 
 // --- Browser: load time and latency per backend; fine-tuning throughput in the worker -------------
-if (part('browser') || part('finetune')) {
+if (part('browser') || part('finetune') || (part('generation') && !flags['node-only'])) {
   const { runBrowserBench } = await import('../../e2e/bench-browser');
   const browser = await runBrowserBench({
     runs: LATENCY_RUNS,
     contextEvents: CONTEXT_EVENTS,
     latency: part('browser'),
+    generation: part('generation') && !flags['node-only'] ? ROLLOUTS : undefined,
     // Software WebGPU (SwiftShader) and the plain-JS cpu backend are slow: fewer, capped runs.
     finetune: part('finetune')
       ? { trainEvents: FINETUNE_EVENTS, repetitions: { wasm: 5, cpu: 3, webgl: 3, webgpu: 1 }, maxSeconds: { wasm: 300, cpu: 120, webgl: 120, webgpu: 60 } }
@@ -203,6 +249,13 @@ if (part('browser') || part('finetune')) {
     const note = backend === 'webgpu' ? `${device}, WebGPU on SwiftShader (software adapter)` : device;
     record(`next-behavior latency (${CONTEXT_EVENTS} events)`, backend, 'ms', r.times, note, backend === 'wasm' ? { text: '< 5 ms', ok: (m) => m < 5 } : undefined);
     record('tensor count change over latency runs', backend, 'tensors', [r.tensorsAfter - r.tensorsBefore], note, { text: '= 0', ok: (m) => m === 0 });
+  }
+  for (const [backend, r] of Object.entries(browser.generation)) {
+    if ('error' in r) {
+      console.log(`generation ${backend}: unavailable (${r.error})`);
+      continue;
+    }
+    recordRollouts(backend, r.rollouts, backend === 'webgpu' ? `${device}, WebGPU on SwiftShader (software adapter)` : device);
   }
   for (const [backend, r] of Object.entries(browser.finetune)) {
     if ('error' in r) {

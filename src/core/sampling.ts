@@ -49,10 +49,29 @@ export function samplingDistribution(probs: ArrayLike<number>, options: Sampling
   return out;
 }
 
+/** p^(1/T) over the ids not excluded, normalised (samplingDistribution without filters). */
+function tempered(probs: ArrayLike<number>, temperature: number, exclude: ReadonlySet<number>): Float64Array {
+  if (!(temperature > 0)) throw new Error(`sampling: temperature must be > 0, got ${temperature}`);
+  const out = new Float64Array(probs.length);
+  // In log space relative to the largest, as samplingDistribution: small temperatures do not underflow.
+  let maxLog = -Infinity;
+  if (temperature !== 1) for (let i = 0; i < probs.length; i++) if (!exclude.has(i) && probs[i] > 0) maxLog = Math.max(maxLog, Math.log(probs[i]) / temperature);
+  let total = 0;
+  for (let i = 0; i < probs.length; i++) {
+    if (exclude.has(i) || !(probs[i] > 0)) continue;
+    out[i] = temperature === 1 ? probs[i] : Math.exp(Math.log(probs[i]) / temperature - maxLog);
+    total += out[i];
+  }
+  if (!(total > 0)) throw new Error('sampling: no id has positive probability');
+  for (let i = 0; i < out.length; i++) out[i] /= total;
+  return out;
+}
+
 /** Draws one id from `probs` with the options; `rng` (a seeded PRNG) makes draws reproducible. */
 export function sample(probs: ArrayLike<number>, rng: () => number, options: SamplingOptions = {}, exclude: ReadonlySet<number> = new Set()): number {
   if (options.greedy) return topK(probs, 1, exclude)[0];
-  const dist = samplingDistribution(probs, options, exclude);
+  // No filter: no sorting needed (the generation loop samples every event this way).
+  const dist = (options.topK ?? 0) === 0 && (options.topP ?? 1) === 1 ? tempered(probs, options.temperature ?? 1, exclude) : samplingDistribution(probs, options, exclude);
   let u = rng();
   let last = -1;
   for (let i = 0; i < dist.length; i++) {

@@ -4,13 +4,16 @@
  * CPU side with a seeded PRNG. With the key/value cache each new event costs one position; when
  * the context is full it slides, re-reading the last half of it in one pass.
  */
-import { encodeQuery, encodeStep } from '../core/batch';
+import { encodeQuery } from '../core/batch';
+import { BOS } from '../core/vocab';
+import { bosIds, CpuDecoder, type TokenIds } from './cpu-decoder';
 import { UNKNOWN_LOCATION, type BehaviorEvent, type EventContext } from '../core/events';
 import { createRng } from '../core/random';
 import { sample, type SamplingOptions } from '../core/sampling';
 import { addSlots, type WeekTime } from '../core/time';
 import type { Vocabulary } from '../core/vocab';
-import { disposeDecodeState, type BehaveGPT, type DecodeState } from './behavegpt';
+import type * as tf from '@tensorflow/tfjs-core';
+import { disposeDecodeState, type BehaveGPT } from './behavegpt';
 
 export interface GenerateOptions {
   /** Events to continue (replayed or typed); may be empty. */
@@ -69,55 +72,94 @@ export async function* generateTrajectory(m: GenerationModel, options: GenerateO
   const contextLength = model.config.contextLength;
   const location = options.location ?? options.prefix.at(-1)?.location ?? UNKNOWN_LOCATION;
   const locationId = locations.has(location) ? locations.id(location) : locations.id(UNKNOWN_LOCATION);
-  const useCache = options.cache ?? true;
   const history: BehaviorEvent[] = [...options.prefix];
-  // The placeholder time of a query only feeds the behavior head, which `step` does not run.
-  const placeholder: EventContext = { weekday: 0, slot: 0, location };
-  /** Re-reads the last `events` events of history in one pass. */
-  const prefill = (events: number) => model.step(encodeQuery(history.slice(Math.max(0, history.length - events)), placeholder, behaviors, locations, contextLength).batch);
+  const next = options.cache === false ? recomputingStepper(m, history, location) : await cachedStepper(m, history, locationId);
 
-  let { hidden, time, state } = await prefill(contextLength - 1);
   let last: WeekTime | undefined = options.prefix.at(-1);
   let elapsed = 0;
   try {
-    for (let index = 0; index < options.maxEvents; index++) {
-      if (options.signal?.aborted) return;
-      let next: WeekTime;
-      let timeProbability = 1;
-      if (index === 0 && options.start) {
-        next = options.start;
-      } else {
-        const delta = sample(time!, rng, timeSampling);
-        timeProbability = time![delta];
-        next = addSlots(last!, delta);
-        elapsed += delta;
-      }
-      if (options.horizonSlots !== undefined && elapsed > options.horizonSlots) return;
-      const probs = await model.behaviorProbabilities(hidden, { weekday: next.weekday, slot: next.slot, location: locationId });
-      const id = sample(probs, rng, sampling, exclude);
-      const event: BehaviorEvent = { behavior: behaviors.name(id), weekday: next.weekday, slot: next.slot, location };
-      history.push(event);
-      last = next;
-      hidden.dispose();
-      let advanced: Awaited<ReturnType<BehaveGPT['step']>>;
-      if (!useCache) {
-        disposeDecodeState(state);
-        advanced = await prefill(contextLength - 1);
-      } else if (state.length >= contextLength) {
-        // Full: slide by half, so the next contextLength/2 steps are incremental again.
-        disposeDecodeState(state);
-        advanced = await prefill(Math.floor(contextLength / 2));
-      } else {
-        advanced = await model.step(encodeStep(event, placeholder, behaviors, locations), state);
-        disposeDecodeState(state);
-      }
-      ({ hidden, time, state } = advanced);
-      yield { ...event, index, elapsedSlots: elapsed, probability: probs[id], timeProbability };
+  let state = await next.start();
+  for (let index = 0; index < options.maxEvents; index++) {
+    if (options.signal?.aborted) return;
+    let time: WeekTime;
+    let timeProbability = 1;
+    if (index === 0 && options.start) {
+      time = options.start;
+    } else {
+      const delta = sample(state.time, rng, timeSampling);
+      timeProbability = state.time[delta];
+      time = addSlots(last!, delta);
+      elapsed += delta;
     }
-  } finally {
-    hidden.dispose();
-    disposeDecodeState(state);
+    if (options.horizonSlots !== undefined && elapsed > options.horizonSlots) return;
+    const probs = await state.behaviors({ weekday: time.weekday, slot: time.slot, location: locationId });
+    const id = sample(probs, rng, sampling, exclude);
+    const event: BehaviorEvent = { behavior: behaviors.name(id), weekday: time.weekday, slot: time.slot, location };
+    history.push(event);
+    last = time;
+    state = await next.advance(event);
+    yield { ...event, index, elapsedSlots: elapsed, probability: probs[id], timeProbability };
   }
+  } finally {
+    next.dispose();
+  }
+}
+
+/** After reading the history so far: the next event's time distribution, and its behavior distribution given a time. */
+interface StepState {
+  time: Float32Array;
+  behaviors(next: { weekday: number; slot: number; location: number }): Promise<Float32Array> | Float32Array;
+}
+
+interface Stepper {
+  start(): Promise<StepState>;
+  advance(event: BehaviorEvent): Promise<StepState>;
+  /** Frees what the stepper holds (called however generation ends). */
+  dispose(): void;
+}
+
+/**
+ * Key/value-cached steps on the CPU (model/cpu-decoder.ts): one position per event; when the
+ * context is full it slides, re-reading the last half of it.
+ */
+async function cachedStepper(m: GenerationModel, history: readonly BehaviorEvent[], locationId: number): Promise<Stepper> {
+  const decoder = await CpuDecoder.fromModel(m.model);
+  const { contextLength } = m.model.config;
+  const ids = (e: BehaviorEvent): TokenIds => ({
+    behavior: m.behaviors.id(e.behavior),
+    weekday: e.weekday,
+    slot: e.slot,
+    location: m.locations.has(e.location) ? m.locations.id(e.location) : locationId,
+  });
+  const stateOf = (hidden: Float64Array): StepState => ({ time: decoder.timeProbabilities(hidden), behaviors: (next) => decoder.behaviorProbabilities(hidden, next) });
+  /** <bos> and the last `events` events of history. */
+  const refill = (events: number) => {
+    decoder.reset();
+    let hidden = decoder.push(bosIds(m.behaviors.id(BOS)));
+    for (const e of history.slice(Math.max(0, history.length - events))) hidden = decoder.push(ids(e));
+    return stateOf(hidden);
+  };
+  return {
+    start: async () => refill(contextLength - 1),
+    advance: async (event) => (decoder.length >= contextLength ? refill(Math.floor(contextLength / 2)) : stateOf(decoder.push(ids(event)))),
+    dispose: () => decoder.reset(),
+  };
+}
+
+/** Without a cache: every step re-reads the last contextLength − 1 events with the tfjs model on the current backend. */
+function recomputingStepper(m: GenerationModel, history: readonly BehaviorEvent[], location: string): Stepper {
+  const { model, behaviors, locations } = m;
+  // The placeholder time of a query only feeds the behavior head, which `step` does not run.
+  const placeholder: EventContext = { weekday: 0, slot: 0, location };
+  let hidden: tf.Tensor2D | null = null;
+  const read = async (): Promise<StepState> => {
+    hidden?.dispose();
+    const out = await model.step(encodeQuery(history, placeholder, behaviors, locations, model.config.contextLength).batch);
+    disposeDecodeState(out.state);
+    hidden = out.hidden;
+    return { time: out.time!, behaviors: (next) => model.behaviorProbabilities(out.hidden, next) };
+  };
+  return { start: read, advance: () => read(), dispose: () => hidden?.dispose() };
 }
 
 /** Collects a whole trajectory (Node commands, tests). */
@@ -125,4 +167,16 @@ export async function generateAll(m: GenerationModel, options: GenerateOptions):
   const out: GeneratedEvent[] = [];
   for await (const e of generateTrajectory(m, options)) out.push(e);
   return out;
+}
+
+/**
+ * Times one rollout of `events` events after a synthetic prefix (benchmarks in Node and in the
+ * browser share it): milliseconds from the first step to the last event.
+ */
+export async function timeRollout(m: GenerationModel, prefix: readonly BehaviorEvent[], events: number, cache: boolean, seed: number): Promise<number> {
+  const t0 = performance.now();
+  let n = 0;
+  for await (const _ of generateTrajectory(m, { prefix, maxEvents: events, cache, seed })) n++;
+  if (n !== events) throw new Error(`rollout produced ${n} of ${events} events`);
+  return performance.now() - t0;
 }

@@ -4,7 +4,7 @@ import { UNKNOWN_LOCATION, type BehaviorEvent, type EventContext } from '../core
 import { topK } from '../core/sampling';
 import type { BackendChoice, ModelSummary, Prediction } from './pipeline-types';
 import type { LoadedModel } from './weights';
-import { canGenerate, generateTrajectory, type GenerateOptions, type GeneratedEvent } from './generate';
+import { canGenerate, generateTrajectory, type GenerateOptions, type GeneratedEvent, type GenerationModel } from './generate';
 
 export class Predictor {
   readonly summary: ModelSummary;
@@ -41,6 +41,11 @@ export class Predictor {
   async predictNext(history: readonly BehaviorEvent[], next: EventContext, k = 5): Promise<Prediction[]> {
     const probs = await this.probabilities(history, next);
     return topK(probs, k, this.exclude).map((id) => ({ behavior: this.loaded.behaviors.name(id), probability: probs[id] }));
+  }
+
+  /** The model and vocabularies, for generation helpers such as the benchmarks' timeRollout. */
+  get generationModel(): GenerationModel {
+    return this.loaded;
   }
 
   /** Whether the model has the time head that trajectory generation needs. */

@@ -1,0 +1,204 @@
+/**
+ * Incremental decoding on the CPU in plain JavaScript, with a key/value cache: the generation
+ * fast path. A step of the shipped model is ~0.2 M multiply-adds, far less than the cost of
+ * dispatching its ~70 tensor ops one by one on any tfjs backend (on wasm here a one-token step
+ * cost about as much as a 33-token window), so steps run here and the tfjs model stays the
+ * reference: the same weights, the same formulas as BehaveGPT.outputs (tested equal within 1e-5).
+ */
+import { NUM_SLOTS, NUM_WEEKDAYS } from '../core/events';
+import { NUM_SLOT_DELTAS } from '../core/time';
+import { modelWidth, type BehaveGPT, type BehaveGPTConfig } from './behavegpt';
+
+/** One token's input ids (a history event, or <bos> with unknown weekday/slot). */
+export interface TokenIds {
+  behavior: number;
+  weekday: number;
+  slot: number;
+  location: number;
+}
+
+type Weights = Map<string, Float32Array>;
+const weightCopies = new WeakMap<BehaveGPT, Weights>();
+
+/** y = x·W + b for a row vector x and row-major W [x.length, b.length]. */
+function dense(x: ArrayLike<number>, w: Float32Array, b: Float32Array): Float64Array {
+  const out = Float64Array.from(b);
+  const n = out.length;
+  for (let i = 0; i < x.length; i++) {
+    const xi = x[i];
+    if (xi === 0) continue;
+    const row = i * n;
+    for (let j = 0; j < n; j++) out[j] += xi * w[row + j];
+  }
+  return out;
+}
+
+function layerNorm(x: Float64Array, gamma: Float32Array, beta: Float32Array): Float64Array {
+  const n = x.length;
+  let mean = 0;
+  for (let i = 0; i < n; i++) mean += x[i];
+  mean /= n;
+  let variance = 0;
+  for (let i = 0; i < n; i++) variance += (x[i] - mean) * (x[i] - mean);
+  const inv = 1 / Math.sqrt(variance / n + 1e-5);
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) out[i] = (x[i] - mean) * inv * gamma[i] + beta[i];
+  return out;
+}
+
+/** GELU as the model computes it: x·σ(1.702x). In place. */
+function gelu(x: Float64Array): Float64Array {
+  for (let i = 0; i < x.length; i++) x[i] = x[i] / (1 + Math.exp(-1.702 * x[i]));
+  return x;
+}
+
+function softmax(x: ArrayLike<number>): Float32Array {
+  let max = -Infinity;
+  for (let i = 0; i < x.length; i++) max = Math.max(max, x[i]);
+  const out = new Float32Array(x.length);
+  let sum = 0;
+  for (let i = 0; i < x.length; i++) sum += out[i] = Math.exp(x[i] - max);
+  for (let i = 0; i < x.length; i++) out[i] /= sum;
+  return out;
+}
+
+export class CpuDecoder {
+  readonly config: BehaveGPTConfig;
+  private readonly w: Weights;
+  private readonly keys: Float64Array[];
+  private readonly values: Float64Array[];
+  private readonly special: Set<number>;
+  private count = 0;
+
+  private constructor(config: BehaveGPTConfig, weights: Weights) {
+    this.config = config;
+    this.w = weights;
+    const d = modelWidth(config);
+    this.keys = Array.from({ length: config.numLayers }, () => new Float64Array(config.contextLength * d));
+    this.values = Array.from({ length: config.numLayers }, () => new Float64Array(config.contextLength * d));
+    this.special = new Set(config.specialBehaviorIds);
+  }
+
+  /**
+   * A decoder over a copy of the model's weights, read back once per model and shared by its
+   * decoders (each has its own cache). Training the model afterwards does not reach them.
+   */
+  static async fromModel(model: BehaveGPT): Promise<CpuDecoder> {
+    let weights = weightCopies.get(model);
+    if (!weights) {
+      weights = new Map();
+      for (const [name, v] of model.params) weights.set(name, (await v.data()) as Float32Array);
+      weightCopies.set(model, weights);
+    }
+    return new CpuDecoder(model.config, weights);
+  }
+
+  /** Tokens in the cache. */
+  get length(): number {
+    return this.count;
+  }
+
+  reset(): void {
+    this.count = 0;
+  }
+
+  private p(name: string): Float32Array {
+    const t = this.w.get(name);
+    if (!t) throw new Error(`CpuDecoder: no parameter "${name}"`);
+    return t;
+  }
+
+  /** Row `id` of an embedding table (a one-row table broadcasts, as in the tfjs model). */
+  private row(name: string, id: number, width: number): Float32Array {
+    const table = this.p(name);
+    const r = table.length === width ? 0 : id;
+    return table.subarray(r * width, (r + 1) * width);
+  }
+
+  /** Runs one token at the next position, caching its keys/values; returns its final hidden state. */
+  push(token: TokenIds): Float64Array {
+    const c = this.config;
+    const d = modelWidth(c);
+    const pos = this.count;
+    if (pos >= c.contextLength) throw new Error(`CpuDecoder: ${pos + 1} tokens exceed the context length ${c.contextLength}`);
+    const parts: ArrayLike<number>[] = [this.row('embed.behavior', token.behavior, c.behaviorDim)];
+    if (c.useContext) {
+      parts.push(this.row('embed.weekday', token.weekday, c.weekdayDim), this.row('embed.slot', token.slot, c.slotDim));
+      if (c.locationDim > 0) parts.push(this.row('embed.location', token.location, c.locationDim));
+    }
+    const x = new Float64Array(d);
+    let k = 0;
+    for (const part of parts) for (let i = 0; i < part.length; i++) x[k++] = part[i];
+    const position = this.row('embed.position', pos, d);
+    for (let i = 0; i < d; i++) x[i] += position[i];
+
+    const H = c.numHeads;
+    const dh = d / H;
+    const scale = 1 / Math.sqrt(dh);
+    const scores = new Float64Array(pos + 1);
+    for (let l = 0; l < c.numLayers; l++) {
+      const p = `block${l}.`;
+      const h = layerNorm(x, this.p(p + 'ln1.gamma'), this.p(p + 'ln1.beta'));
+      const qkv = dense(h, this.p(p + 'attn.qkv.w'), this.p(p + 'attn.qkv.b'));
+      const keys = this.keys[l];
+      const values = this.values[l];
+      keys.set(qkv.subarray(d, 2 * d), pos * d);
+      values.set(qkv.subarray(2 * d, 3 * d), pos * d);
+      const merged = new Float64Array(d);
+      for (let head = 0; head < H; head++) {
+        const o = head * dh;
+        let max = -Infinity;
+        for (let t = 0; t <= pos; t++) {
+          const base = t * d + o;
+          let s = 0;
+          for (let i = 0; i < dh; i++) s += qkv[o + i] * keys[base + i];
+          scores[t] = s * scale;
+          if (scores[t] > max) max = scores[t];
+        }
+        let sum = 0;
+        for (let t = 0; t <= pos; t++) sum += scores[t] = Math.exp(scores[t] - max);
+        for (let t = 0; t <= pos; t++) {
+          const a = scores[t] / sum;
+          const base = t * d + o;
+          for (let i = 0; i < dh; i++) merged[o + i] += a * values[base + i];
+        }
+      }
+      const attnOut = dense(merged, this.p(p + 'attn.out.w'), this.p(p + 'attn.out.b'));
+      for (let i = 0; i < d; i++) x[i] += attnOut[i];
+      const h2 = layerNorm(x, this.p(p + 'ln2.gamma'), this.p(p + 'ln2.beta'));
+      const ff = dense(gelu(dense(h2, this.p(p + 'mlp.fc.w'), this.p(p + 'mlp.fc.b'))), this.p(p + 'mlp.proj.w'), this.p(p + 'mlp.proj.b'));
+      for (let i = 0; i < d; i++) x[i] += ff[i];
+    }
+    this.count++;
+    return layerNorm(x, this.p('lnf.gamma'), this.p('lnf.beta'));
+  }
+
+  /** The time head's distribution over slot deltas to the next event. */
+  timeProbabilities(hidden: Float64Array): Float32Array {
+    if (!this.config.timeHead) throw new Error('CpuDecoder: the model has no time head');
+    const logits = dense(gelu(dense(hidden, this.p('time.fc.w'), this.p('time.fc.b'))), this.p('time.out.w'), this.p('time.out.b'));
+    if (logits.length !== NUM_SLOT_DELTAS) throw new Error(`CpuDecoder: time head has ${logits.length} outputs`);
+    return softmax(logits);
+  }
+
+  /** The behavior distribution for a next event at the given weekday/slot/location ids. */
+  behaviorProbabilities(hidden: Float64Array, next: { weekday: number; slot: number; location: number }): Float32Array {
+    const c = this.config;
+    let input: ArrayLike<number> = hidden;
+    if (c.useContext) {
+      const parts = [hidden, this.row('target.weekday', next.weekday, c.targetDim), this.row('target.slot', next.slot, c.targetDim), this.row('target.location', next.location, c.targetDim)];
+      const joined = new Float64Array(parts.reduce((n, part) => n + part.length, 0));
+      let k = 0;
+      for (const part of parts) for (let i = 0; i < part.length; i++) joined[k++] = part[i];
+      input = joined;
+    }
+    const logits = dense(gelu(dense(input, this.p('head.fc.w'), this.p('head.fc.b'))), this.p('head.out.w'), this.p('head.out.b'));
+    for (const id of this.special) logits[id] += -1e9;
+    return softmax(logits);
+  }
+}
+
+/** Ids of <bos>, the first token of every window (as core/batch encodes it). */
+export function bosIds(bosBehavior: number): TokenIds {
+  return { behavior: bosBehavior, weekday: NUM_WEEKDAYS, slot: NUM_SLOTS, location: 0 };
+}
