@@ -22,7 +22,12 @@ export interface TrainOptions {
   weightDecay: number;
   /** At least this many optimizer steps: small data gets more epochs (early stopping still applies). */
   minSteps?: number;
-  /** Epochs without valid improvement before stopping. */
+  /**
+   * Evaluate on valid at the end of an epoch only once this many steps have passed since the
+   * last evaluation (tiny data makes one-step epochs; the last epoch is always evaluated).
+   */
+  evaluateEvery?: number;
+  /** Evaluations without valid improvement before stopping (one per epoch unless evaluateEvery). */
   patience: number;
   seed: number;
   objective: ObjectiveSpec;
@@ -161,6 +166,7 @@ export async function trainModel(
   let step = 0;
   let tokens = 0;
   let sinceBest = 0;
+  let lastEvaluated = 0;
   let cancelled = false;
   let epoch = 0;
   try {
@@ -195,6 +201,8 @@ export async function trainModel(
         });
       }
       if (cancelled) break;
+      if (epoch < epochs && step - lastEvaluated < (o.evaluateEvery ?? 0)) continue;
+      lastEvaluated = step;
       const result = await evaluateModel(model, valid, behaviors, locations);
       // No valid sequences: nothing to select on, every epoch counts as the best so far (the last is kept).
       const improved = valid.length === 0 || bestEpoch === 0 || score(result, o.selectBy) > score(best, o.selectBy);
