@@ -12,10 +12,12 @@ export { MODEL_URL };
 
 /** Loaded when the tab is first opened: the report, its chart specs and (later still) the chart library stay out of the main bundle. */
 const ScalingView = lazy(() => import('./components/ScalingView').then((m) => ({ default: m.ScalingView })));
+const GenerateView = lazy(() => import('./components/GenerateView').then((m) => ({ default: m.GenerateView })));
 
-/** Top-level sections; Generate will join these. */
+/** Top-level sections. */
 const SECTIONS = [
   { id: 'predict', label: 'Predict', testId: 'section-predict' },
+  { id: 'generate', label: 'Generate', testId: 'tab-generate' },
   { id: 'evaluation', label: 'Evaluation', testId: 'tab-evaluation' },
   { id: 'finetune', label: 'Fine-tune', testId: 'tab-finetune' },
   { id: 'scaling', label: 'Scaling', testId: 'tab-scaling' },
@@ -33,6 +35,7 @@ function initialTab(): PredictTab {
 }
 
 function initialSection(): SectionId {
+  if (location.hash === '#generate') return 'generate';
   if (location.hash === '#evaluation') return 'evaluation';
   if (location.hash === '#finetune') return 'finetune';
   if (location.hash === '#scaling') return 'scaling';
@@ -128,6 +131,17 @@ export function App() {
               </section>
             ))}
           </>
+        ) : section === 'generate' ? (
+          <section className="panel standalone" aria-label="Generate">
+            <ModelPicker />
+            <p className="hint">
+              Let the model write a trajectory: continue a replayed or typed sequence (or start from a time alone), event by event, and compare
+              what it generates with real behavior.
+            </p>
+            <Suspense fallback={<p className="muted small">Loading…</p>}>
+              <GenerateView />
+            </Suspense>
+          </section>
         ) : section === 'evaluation' ? (
           <section className="panel standalone" aria-label="Evaluation">
             <p className="hint">How BehaveGPT and the baselines predict the next behavior on held-out test sequences.</p>

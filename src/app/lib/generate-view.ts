@@ -1,0 +1,420 @@
+/**
+ * The Generate view's logic, without React: which events a run continues (the replayed sequence
+ * up to the current step, the typed sequence, or nothing), the generation options a form's
+ * settings stand for, where each event sits on the days × 3-hour-slots timeline, and the
+ * distributions that compare generated events with real ones. Pure.
+ */
+import { NUM_SLOTS, NUM_WEEKDAYS, deviceOf, slotLabel, weekdayLabel, type BehaviorEvent, type BehaviorSequence } from '../../core/events';
+import type { SamplingOptions } from '../../core/sampling';
+import { slotDelta, type WeekTime } from '../../core/time';
+import type { GenerateOptions, GeneratedEvent } from '../../model/generate';
+
+export type GenerateSource = 'replay' | 'typed' | 'empty';
+export type GenerateMode = 'count' | 'horizon';
+
+export const DEFAULT_EVENTS = 50;
+export const MAX_EVENTS = 1000;
+export const MIN_DAYS = 1;
+export const MAX_DAYS = 14;
+export const MAX_TEMPERATURE = 5;
+/** Prefix events the timeline shows before the generated ones: at most this many, … */
+export const TIMELINE_PREFIX_EVENTS = 32;
+/** … and none more than this many days before the start. */
+export const TIMELINE_PREFIX_DAYS = 7;
+
+export interface GenerateSettings {
+  source: GenerateSource;
+  /** Stop after `count` events, or at the horizon of `days` days (at most MAX_EVENTS events). */
+  mode: GenerateMode;
+  count: number;
+  days: number;
+  /**
+   * Whether the first generated event happens at startWeekday/startSlot; otherwise the time
+   * head predicts it from the prefix. An empty prefix always needs it.
+   */
+  fixStart: boolean;
+  startWeekday: number;
+  startSlot: number;
+  temperature: number;
+  /** Keep the k most likely behaviors; 0 = off. */
+  topK: number;
+  /** Nucleus sampling mass; 1 = off. */
+  topP: number;
+  seed: number;
+}
+
+export const DEFAULT_SETTINGS: GenerateSettings = {
+  source: 'replay',
+  mode: 'count',
+  count: DEFAULT_EVENTS,
+  days: 7,
+  fixStart: false,
+  startWeekday: 4,
+  startSlot: 6,
+  temperature: 1,
+  topK: 0,
+  topP: 1,
+  seed: 1,
+};
+
+/** What a run continues, read from the Replay and Type stores. */
+export interface PrefixChoice {
+  source: GenerateSource;
+  prefix: BehaviorEvent[];
+  /** One line for the page, e.g. "12 events of us-0042 (up to step 12)". */
+  description: string;
+  /** Replay only: the real events after the prefix. */
+  continuation: BehaviorEvent[] | null;
+  /** Replay only: the whole real sequence. */
+  sequence: BehaviorSequence | null;
+}
+
+export interface PrefixInputs {
+  replay: { sequence: BehaviorSequence | null; step: number };
+  typed: readonly BehaviorEvent[];
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+export function choosePrefix(source: GenerateSource, inputs: PrefixInputs): PrefixChoice {
+  if (source === 'replay') {
+    const { sequence, step } = inputs.replay;
+    if (!sequence) return { source, prefix: [], description: 'no replayed sequence loaded', continuation: null, sequence: null };
+    const t = Math.min(Math.max(Math.round(step), 0), sequence.events.length);
+    return {
+      source,
+      prefix: sequence.events.slice(0, t),
+      description: `${plural(t, 'event')} of ${sequence.id} (up to step t = ${t}, of ${sequence.events.length})`,
+      continuation: sequence.events.slice(t),
+      sequence,
+    };
+  }
+  if (source === 'typed') {
+    return { source, prefix: [...inputs.typed], description: `${plural(inputs.typed.length, 'typed event')}`, continuation: null, sequence: null };
+  }
+  return { source, prefix: [], description: 'nothing (the trajectory starts from the start time alone)', continuation: null, sequence: null };
+}
+
+const isInt = (x: number) => Number.isInteger(x);
+
+/** What is wrong with the settings for a prefix of `prefixLength` events (empty when nothing is). */
+export function settingsErrors(s: GenerateSettings, prefixLength: number): string[] {
+  const errors: string[] = [];
+  if (s.mode === 'count' && !(isInt(s.count) && s.count >= 1 && s.count <= MAX_EVENTS)) errors.push(`Events: a whole number from 1 to ${MAX_EVENTS}.`);
+  if (s.mode === 'horizon' && !(isInt(s.days) && s.days >= MIN_DAYS && s.days <= MAX_DAYS)) errors.push(`Days: a whole number from ${MIN_DAYS} to ${MAX_DAYS}.`);
+  if (!(s.temperature > 0 && s.temperature <= MAX_TEMPERATURE)) errors.push(`Temperature: above 0, at most ${MAX_TEMPERATURE}.`);
+  if (!(isInt(s.topK) && s.topK >= 0)) errors.push('Top-k: a whole number, 0 for off.');
+  if (!(s.topP > 0 && s.topP <= 1)) errors.push('Top-p: above 0, at most 1 (1 for off).');
+  if (!(isInt(s.seed) && s.seed >= 0 && s.seed <= 0xffffffff)) errors.push('Seed: a whole number ≥ 0.');
+  // Without events to continue the start time is needed, and used whatever fixStart says.
+  if ((s.fixStart || prefixLength === 0) && !(isInt(s.startWeekday) && s.startWeekday >= 0 && s.startWeekday < NUM_WEEKDAYS && isInt(s.startSlot) && s.startSlot >= 0 && s.startSlot < NUM_SLOTS)) {
+    errors.push('Start time: a weekday and a 3-hour slot.');
+  }
+  return errors;
+}
+
+/** A run the settings describe: the generator's options and where its timeline is anchored. */
+export interface RunPlan {
+  options: Omit<GenerateOptions, 'signal'>;
+  /** Time `elapsedSlots` counts from: the start time, else the prefix's last event. */
+  anchor: WeekTime;
+  startGiven: boolean;
+}
+
+export function planRun(s: GenerateSettings, prefix: readonly BehaviorEvent[]): { plan: RunPlan; errors: [] } | { plan: null; errors: string[] } {
+  const errors = settingsErrors(s, prefix.length);
+  if (errors.length) return { plan: null, errors };
+  const startGiven = s.fixStart || prefix.length === 0;
+  const start = startGiven ? { weekday: s.startWeekday, slot: s.startSlot } : undefined;
+  const last = prefix.at(-1)!;
+  const sampling: SamplingOptions = { temperature: s.temperature };
+  if (s.topK > 0) sampling.topK = s.topK;
+  if (s.topP < 1) sampling.topP = s.topP;
+  const options: Omit<GenerateOptions, 'signal'> = {
+    prefix: [...prefix],
+    maxEvents: s.mode === 'count' ? s.count : MAX_EVENTS,
+    sampling,
+    seed: s.seed,
+  };
+  if (start) options.start = start;
+  if (s.mode === 'horizon') options.horizonSlots = s.days * NUM_SLOTS;
+  return { plan: { options, anchor: start ?? { weekday: last.weekday, slot: last.slot }, startGiven }, errors: [] };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Timeline
+
+/** One mark of the timeline chart. */
+export interface TimelineRow {
+  kind: 'prefix' | 'generated';
+  /** Index among the generated events, or the event's step in the prefix. */
+  index: number;
+  behavior: string;
+  device: string;
+  weekday: number;
+  slot: number;
+  weekdayName: string;
+  slotName: string;
+  /** Slots from the anchor's time (negative before it). */
+  offset: number;
+  /** Day relative to the anchor's day (0), negative for earlier days. */
+  day: number;
+  /** Position in the chart: the cell (day, slot) with several events laid out in a small grid. */
+  x: number;
+  y: number;
+  /** Probability of the behavior under the model (generated events only). */
+  probability: number | null;
+  /** Accessible description of the mark. */
+  label: string;
+}
+
+/** Day of an event `offset` slots after a time at `anchorSlot` (its slot of the day), relative to that day. */
+export function dayOf(anchorSlot: number, offset: number): number {
+  return Math.floor((anchorSlot + offset) / NUM_SLOTS);
+}
+
+/** Weekday of relative day `day` when day 0 is `anchorWeekday`. */
+export function weekdayOfDay(anchorWeekday: number, day: number): number {
+  return (((anchorWeekday + day) % NUM_WEEKDAYS) + NUM_WEEKDAYS) % NUM_WEEKDAYS;
+}
+
+/** Offsets (slots from the anchor) of prefix events, walking back from the anchor one gap at a time. */
+export function prefixOffsets(prefix: readonly WeekTime[], anchor: WeekTime, startGiven: boolean): number[] {
+  const out = new Array<number>(prefix.length);
+  if (prefix.length === 0) return out;
+  out[prefix.length - 1] = startGiven ? -slotDelta(prefix[prefix.length - 1], anchor) : 0;
+  for (let i = prefix.length - 2; i >= 0; i--) out[i] = out[i + 1] - slotDelta(prefix[i], prefix[i + 1]);
+  return out;
+}
+
+/** Places `n` marks of one cell on a ceil(√n)-column grid inside the cell (centre ± 0.4). */
+export function cellPosition(k: number, n: number): { dx: number; dy: number } {
+  const cols = Math.ceil(Math.sqrt(n));
+  const rows = Math.ceil(n / cols);
+  const c = k % cols;
+  const r = Math.floor(k / cols);
+  return { dx: -0.4 + (0.8 * (c + 0.5)) / cols, dy: -0.4 + (0.8 * (r + 0.5)) / rows };
+}
+
+export interface TimelineInput {
+  prefix: readonly BehaviorEvent[];
+  generated: readonly GeneratedEvent[];
+  anchor: WeekTime;
+  startGiven: boolean;
+  maxPrefixEvents?: number;
+  maxPrefixDays?: number;
+}
+
+/** Timeline marks: the last prefix events (lighter), then the generated events. */
+export function timelineRows(input: TimelineInput): TimelineRow[] {
+  const { prefix, generated, anchor, startGiven, maxPrefixEvents = TIMELINE_PREFIX_EVENTS, maxPrefixDays = TIMELINE_PREFIX_DAYS } = input;
+  const offsets = prefixOffsets(prefix, anchor, startGiven);
+  const base: Omit<TimelineRow, 'x' | 'y'>[] = [];
+  const describe = (kind: string, index: number, e: BehaviorEvent, day: number) =>
+    `${kind} ${index}: ${e.behavior}, ${weekdayLabel(e.weekday)} ${slotLabel(e.slot)} (day ${day})`;
+  for (let i = Math.max(0, prefix.length - maxPrefixEvents); i < prefix.length; i++) {
+    const day = dayOf(anchor.slot, offsets[i]);
+    if (day < -maxPrefixDays) continue;
+    const e = prefix[i];
+    base.push({
+      kind: 'prefix',
+      index: i,
+      behavior: e.behavior,
+      device: deviceOf(e.behavior),
+      weekday: e.weekday,
+      slot: e.slot,
+      weekdayName: weekdayLabel(e.weekday),
+      slotName: slotLabel(e.slot),
+      offset: offsets[i],
+      day,
+      probability: null,
+      label: describe('prefix event', i, e, day),
+    });
+  }
+  for (const e of generated) {
+    const day = dayOf(anchor.slot, e.elapsedSlots);
+    base.push({
+      kind: 'generated',
+      index: e.index,
+      behavior: e.behavior,
+      device: deviceOf(e.behavior),
+      weekday: e.weekday,
+      slot: e.slot,
+      weekdayName: weekdayLabel(e.weekday),
+      slotName: slotLabel(e.slot),
+      offset: e.elapsedSlots,
+      day,
+      probability: e.probability,
+      label: describe('generated event', e.index, e, day),
+    });
+  }
+  // Several events in one cell: a small grid in order of occurrence.
+  const cells = new Map<string, number[]>();
+  base.forEach((r, i) => {
+    const key = `${r.day}:${r.slot}`;
+    const list = cells.get(key);
+    if (list) list.push(i);
+    else cells.set(key, [i]);
+  });
+  const rows = base as TimelineRow[];
+  for (const members of cells.values()) {
+    members.forEach((i, k) => {
+      const { dx, dy } = cellPosition(k, members.length);
+      rows[i].x = rows[i].day + dx;
+      rows[i].y = rows[i].slot + dy;
+    });
+  }
+  return rows;
+}
+
+/** The days a timeline spans (at least the anchor day). */
+export function dayRange(rows: readonly Pick<TimelineRow, 'day'>[]): [number, number] {
+  let lo = 0;
+  let hi = 0;
+  for (const r of rows) {
+    if (r.day < lo) lo = r.day;
+    if (r.day > hi) hi = r.day;
+  }
+  return [lo, hi];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Distributions: generated vs real
+
+export type TimedBehavior = Pick<BehaviorEvent, 'behavior' | 'weekday' | 'slot'>;
+
+/**
+ * What the comparison charts need of a series of events: counts per device, weekday and slot.
+ * Computed once for a large real reference, and again for the generated events as they stream.
+ */
+export interface SeriesCounts {
+  name: string;
+  total: number;
+  devices: Map<string, number>;
+  weekdays: number[];
+  slots: number[];
+}
+
+export function seriesCounts(name: string, events: readonly TimedBehavior[]): SeriesCounts {
+  const devices = new Map<string, number>();
+  const weekdays = new Array<number>(NUM_WEEKDAYS).fill(0);
+  const slots = new Array<number>(NUM_SLOTS).fill(0);
+  for (const e of events) {
+    const d = deviceOf(e.behavior);
+    devices.set(d, (devices.get(d) ?? 0) + 1);
+    if (e.weekday >= 0 && e.weekday < NUM_WEEKDAYS) weekdays[e.weekday]++;
+    if (e.slot >= 0 && e.slot < NUM_SLOTS) slots[e.slot]++;
+  }
+  return { name, total: events.length, devices, weekdays, slots };
+}
+
+/** One bar of a grouped bar chart: a series' share of a category. */
+export interface ShareRow {
+  series: string;
+  category: string;
+  /** Position of the category on the axis. */
+  order: number;
+  count: number;
+  /** count / events of the series (0 for an empty series). */
+  share: number;
+  /** Events in the series. */
+  total: number;
+}
+
+/** The device chart's last bar: every device outside the top ones (SmartThings has a device named "Other"). */
+export const OTHER = 'all other devices';
+
+function rowsOf(s: SeriesCounts, categories: readonly string[], counts: readonly number[]): ShareRow[] {
+  return categories.map((category, order) => ({
+    series: s.name,
+    category,
+    order,
+    count: counts[order],
+    share: s.total > 0 ? counts[order] / s.total : 0,
+    total: s.total,
+  }));
+}
+
+/**
+ * Devices ordered by their largest share in any series (ties by name), the first `top` kept:
+ * the categories of the device chart.
+ */
+export function topDevices(series: readonly SeriesCounts[], top: number): string[] {
+  const best = new Map<string, number>();
+  for (const s of series) {
+    if (s.total === 0) continue;
+    for (const [device, n] of s.devices) best.set(device, Math.max(best.get(device) ?? 0, n / s.total));
+  }
+  return [...best.entries()]
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .slice(0, top)
+    .map(([d]) => d);
+}
+
+export const DEVICE_CATEGORIES = 10;
+
+/** Device shares per series: the `top` devices, then OTHER for the rest (when any series has some). */
+export function deviceShares(series: readonly SeriesCounts[], top = DEVICE_CATEGORIES): ShareRow[] {
+  const devices = topDevices(series, top);
+  const kept = new Set(devices);
+  const rest = series.some((s) => [...s.devices.keys()].some((d) => !kept.has(d)));
+  const categories = rest ? [...devices, OTHER] : devices;
+  return series.flatMap((s) => {
+    const counts = devices.map((d) => s.devices.get(d) ?? 0);
+    if (rest) counts.push(s.total - counts.reduce((a, b) => a + b, 0));
+    return rowsOf(s, categories, counts);
+  });
+}
+
+export const SLOT_NAMES = Array.from({ length: NUM_SLOTS }, (_, i) => slotLabel(i));
+export const WEEKDAY_CATEGORIES = Array.from({ length: NUM_WEEKDAYS }, (_, i) => weekdayLabel(i));
+
+export function slotShares(series: readonly SeriesCounts[]): ShareRow[] {
+  return series.flatMap((s) => rowsOf(s, SLOT_NAMES, s.slots));
+}
+
+export function weekdayShares(series: readonly SeriesCounts[]): ShareRow[] {
+  return series.flatMap((s) => rowsOf(s, WEEKDAY_CATEGORIES, s.weekdays));
+}
+
+/** Total variation distance between two series' distributions in share rows (½ Σ |p − q|); null if either is empty or absent. */
+export function totalVariation(rows: readonly ShareRow[], a: string, b: string): number | null {
+  const pa = rows.filter((r) => r.series === a);
+  const pb = rows.filter((r) => r.series === b);
+  if (!pa.length || !pb.length || pa[0].total === 0 || pb[0].total === 0) return null;
+  const q = new Map(pb.map((r) => [r.category, r.share]));
+  let sum = 0;
+  for (const r of pa) {
+    sum += Math.abs(r.share - (q.get(r.category) ?? 0));
+    q.delete(r.category);
+  }
+  for (const share of q.values()) sum += share;
+  return sum / 2;
+}
+
+export const GENERATED = 'Generated';
+export const CONTINUATION = 'Real continuation';
+export const WHOLE_SEQUENCE = 'Real sequence';
+
+/** What a run is compared with. */
+export interface RunReference {
+  source: GenerateSource;
+  continuation: readonly BehaviorEvent[] | null;
+  sequence: BehaviorSequence | null;
+}
+
+/**
+ * The real series a run's generated events are compared with: for a replayed sequence its actual
+ * continuation (when there is one) and the whole sequence; otherwise the real data loaded for
+ * Replay (SmartThings test split, or the bundled demo sequences) overall.
+ */
+export function referenceCounts(run: RunReference, realData: { label: string; sequences: readonly BehaviorSequence[] } | null): SeriesCounts[] {
+  if (run.source === 'replay' && run.sequence) {
+    const out: SeriesCounts[] = [];
+    if (run.continuation && run.continuation.length > 0) out.push(seriesCounts(CONTINUATION, run.continuation));
+    out.push(seriesCounts(WHOLE_SEQUENCE, run.sequence.events));
+    return out;
+  }
+  if (!realData) return [];
+  return [seriesCounts(realData.label, realData.sequences.flatMap((s) => s.events))];
+}
