@@ -83,3 +83,21 @@ describe('trajectory generation', () => {
     model.dispose();
   });
 });
+
+describe('sampling correction in generation', () => {
+  beforeAll(async () => {
+    await initNodeBackend('wasm');
+  });
+
+  it('a large negative correction removes a behavior from the samples', async () => {
+    const model = randomModel();
+    const m = { model, behaviors, locations };
+    const banned = behaviors.name(4);
+    const options = { prefix: events(5), maxEvents: 60, seed: 5 };
+    const plain = await generateAll(m, options);
+    const corrected = await generateAll(m, { ...options, behaviorLogCorrection: { [banned]: -50 } });
+    expect(plain.some((e) => e.behavior === banned)).toBe(true);
+    expect(corrected.some((e) => e.behavior === banned)).toBe(false);
+    model.dispose();
+  });
+});

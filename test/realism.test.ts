@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { distinctN, fitSlotDeltas, generateWithBaseline, jensenShannon, realismMetrics } from '../src/core/realism';
+import { distinctN, fitSlotDeltas, generateWithBaseline, jensenShannon, marginalCorrection, realismMetrics } from '../src/core/realism';
 import { fitMarkov } from '../src/core/baselines';
 import { createRng } from '../src/core/random';
 import { slotDelta } from '../src/core/time';
@@ -64,5 +64,24 @@ describe('baseline generators', () => {
     expect(a).toHaveLength(20);
     expect([a[0].weekday, a[0].slot]).toEqual([3, 6]);
     for (const e of a) expect(behaviors.isSpecial(behaviors.id(e.behavior))).toBe(false);
+  });
+});
+
+describe('sampling correction for reweighted models', () => {
+  it('maps the mean predicted distribution back onto the (add-one smoothed) empirical frequencies', () => {
+    const names = behaviors.tokens.filter((_, i) => !behaviors.isSpecial(i));
+    const counts = new Map(names.map((n, i) => [n, (i + 1) * 10]));
+    // A "DRO-like" model that over-predicts rare behaviors: mean prediction uniform.
+    const mean = new Float64Array(behaviors.size);
+    for (const n of names) mean[behaviors.id(n)] = 1 / names.length;
+    const c = marginalCorrection(mean, counts, behaviors);
+    expect(Object.keys(c)).toEqual(names);
+    const total = [...counts.values()].reduce((a, b) => a + b, 0);
+    const corrected = names.map((n) => mean[behaviors.id(n)] * Math.exp(c[n]));
+    const z = corrected.reduce((a, b) => a + b, 0);
+    names.forEach((n, i) => expect(corrected[i] / z).toBeCloseTo((counts.get(n)! + 1) / (total + names.length), 3));
+    // Rarer than predicted → negative correction; more frequent → positive.
+    expect(c[names[0]]).toBeLessThan(0);
+    expect(c[names[names.length - 1]]).toBeGreaterThan(0);
   });
 });

@@ -26,6 +26,8 @@ import { runId, runOne, readRecord, type DatasetSplits, type RunRecord, type Run
 import { loadModelDir, saveModelDir } from '../node/model-files';
 import { formatDuration, gitCommit, parseFlags } from './args';
 import { markedSections } from '../node/report-sections';
+import { meanPredictedDistribution } from '../train/evaluate';
+import { marginalCorrection } from '../core/realism';
 import { join } from 'node:path';
 
 const USAGE = `Usage: npm run experiments -- [--phase all|tune|main|report|time-head|ship] [--shard I/N] [--datasets us,sp] [--seeds N]
@@ -346,6 +348,13 @@ async function ship(): Promise<void> {
   if (detached.test.all['weighted_recall@1'] !== base.test.all['weighted_recall@1']) log(`note: the detached time head changed the behavior model (test R@1 ${pct(detached.test.all['weighted_recall@1'])} vs ${pct(base.test.all['weighted_recall@1'])})`);
   const best = joint.valid.loss < detached.valid.loss ? joint : detached;
   const loaded = loadModelDir(join(MODELS, best.id));
+  // Sampling correction for generation (docs/GENERATION.md): fitted on train, chosen on valid by `npm run generation`.
+  const { train } = data('us');
+  const meanPredicted = await meanPredictedDistribution(loaded.model, train, loaded.behaviors, loaded.locations);
+  const generation = {
+    behaviorLogCorrection: marginalCorrection(meanPredicted, behaviorCounts(train), loaded.behaviors),
+    fittedOn: 'US train: log empirical frequency − log mean predicted probability per behavior',
+  };
   const training = {
     data: { source: 'Samsung SmartThings action logs (Jeon et al., CIKM 2022)', region: 'us', split: 'train; early stopping on valid' },
     run: best.id,
@@ -359,6 +368,7 @@ async function ship(): Promise<void> {
     test: best.test.all,
     testNoRefresh: best.test['no-refresh'],
     time: best.time,
+    generation,
     commit: best.commit,
     date: best.date,
   };

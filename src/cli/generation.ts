@@ -12,6 +12,8 @@ import { type Region } from '../core/data';
 import { fitMarkov, fitTimePopularity, behaviorCounts } from '../core/baselines';
 import { headBehaviors } from '../core/metrics';
 import { createRng } from '../core/random';
+import { slotDelta } from '../core/time';
+import type { BehaviorEvent } from '../core/events';
 import { fitSlotDeltas, generateWithBaseline, realismMetrics, REALISM_METRICS, type Continuation } from '../core/realism';
 import { aggregateMetrics, mergeRows, parseResults, type ResultRow } from '../core/results';
 import { generateAll } from '../model/generate';
@@ -34,14 +36,17 @@ const seeds = Array.from({ length: numberFlag(flags.seeds, 'seeds', 3) }, (_, i)
 const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
 
 await initNodeBackend('wasm');
-const { train, test } = loadSplits(dataset, flags.data ?? DEFAULT_DATA_DIR);
+const { train, valid, test } = loadSplits(dataset, flags.data ?? DEFAULT_DATA_DIR);
 const loaded = loadModelDir(modelDir);
 const head = headBehaviors(behaviorCounts(train));
-let eligible = test.filter((s) => s.events.length > prefixLength);
-if (flags.limit) eligible = eligible.slice(0, numberFlag(flags.limit, 'limit', eligible.length));
-const real: Continuation[] = eligible.map((s) => ({ prefix: s.events.slice(0, prefixLength), events: s.events.slice(prefixLength) }));
+const continuations = (split: typeof test): Continuation[] => {
+  let eligible = split.filter((s) => s.events.length > prefixLength);
+  if (flags.limit) eligible = eligible.slice(0, numberFlag(flags.limit, 'limit', eligible.length));
+  return eligible.map((s) => ({ prefix: s.events.slice(0, prefixLength), events: s.events.slice(prefixLength) }));
+};
+const real = continuations(test);
 const totalEvents = real.reduce((n, c) => n + c.events.length, 0);
-log(`${eligible.length} test sequences, prefix ${prefixLength}, ${totalEvents} events to generate per generator and seed`);
+log(`${real.length} test sequences, prefix ${prefixLength}, ${totalEvents} events to generate per generator and seed`);
 
 const markov = fitMarkov(train, loaded.behaviors, 2);
 const markovDeltas = fitSlotDeltas(train, 'previous-behavior');
@@ -49,11 +54,32 @@ const popularity = fitTimePopularity(train, loaded.behaviors);
 const globalDeltas = fitSlotDeltas(train, 'none');
 
 type Generator = { name: string; continue: (c: Continuation, seed: number) => Promise<Continuation> };
+const shippedCorrection = (loaded.manifest.training.generation as { behaviorLogCorrection?: Record<string, number> } | undefined)?.behaviorLogCorrection;
+const behaveGPT = (correction: Record<string, number> | undefined): Generator['continue'] => async (c, seed) => ({
+  prefix: c.prefix,
+  events: await generateAll(loaded, { prefix: c.prefix, maxEvents: c.events.length, seed, sampling: { temperature: 1 }, behaviorLogCorrection: correction }),
+});
+const variants: Generator[] = [{ name: `BehaveGPT (${loaded.manifest.name}), raw sampling`, continue: behaveGPT(undefined) }];
+if (shippedCorrection) variants.push({ name: `BehaveGPT (${loaded.manifest.name}), corrected sampling`, continue: behaveGPT(shippedCorrection) });
+
+/** Mean of the three target divergences (behaviors, transitions, time) on the valid split, one seed: the selection score. */
+async function validScore(g: Generator): Promise<number> {
+  const validReal = continuations(valid);
+  const generated: Continuation[] = [];
+  for (const [i, c] of validReal.entries()) generated.push(await g.continue(c, 7_000_003 + i));
+  const m = realismMetrics(generated, validReal, head);
+  return (m.jsd_behavior + m.jsd_transition + m.jsd_time) / 3;
+}
+const scores = new Map<string, number>();
+for (const v of variants) {
+  scores.set(v.name, await validScore(v));
+  log(`valid selection score of ${v.name}: ${scores.get(v.name)!.toFixed(5)}`);
+}
+const chosen = variants.reduce((a, b) => (scores.get(b.name)! < scores.get(a.name)! ? b : a));
+log(`chosen on valid: ${chosen.name}`);
+
 const generators: Generator[] = [
-  {
-    name: `BehaveGPT (${loaded.manifest.name})`,
-    continue: async (c, seed) => ({ prefix: c.prefix, events: await generateAll(loaded, { prefix: c.prefix, maxEvents: c.events.length, seed, sampling: { temperature: 1 } }) }),
-  },
+  ...variants,
   {
     name: 'Markov-2 generator',
     continue: async (c, seed) => ({ prefix: c.prefix, events: generateWithBaseline(markov, markovDeltas, loaded.behaviors, c.prefix, c.events.length, createRng(seed)) }),
@@ -63,6 +89,24 @@ const generators: Generator[] = [
     continue: async (c, seed) => ({ prefix: c.prefix, events: generateWithBaseline(popularity, globalDeltas, loaded.behaviors, c.prefix, c.events.length, createRng(seed)) }),
   },
 ];
+
+/** Cross-entropy (nats) and top-1 accuracy of a slot-delta model on every consecutive pair of test events. */
+function deltaScore(model: (history: readonly BehaviorEvent[]) => Float64Array): { loss: number; accuracy: number } {
+  let nll = 0;
+  let hits = 0;
+  let n = 0;
+  for (const { events } of test) {
+    for (let t = 1; t < events.length; t++) {
+      const p = model(events.slice(t - 1, t));
+      const d = slotDelta(events[t - 1], events[t]);
+      nll -= Math.log(Math.max(p[d], 1e-12));
+      hits += p.indexOf(Math.max(...p)) === d ? 1 : 0;
+      n++;
+    }
+  }
+  return { loss: nll / n, accuracy: hits / n };
+}
+const deltaBaselines = { 'all training deltas': deltaScore(globalDeltas), 'deltas given the previous behavior': deltaScore(markovDeltas) };
 
 const rows: ResultRow[] = [];
 const timings: Record<string, number> = {};
@@ -76,7 +120,7 @@ for (const g of generators) {
   }
   timings[g.name] = (performance.now() - t0) / 1000 / seeds.length;
   const { metrics, std } = aggregateMetrics(perSeed, REALISM_METRICS);
-  rows.push({ task: 'generation', dataset, model: g.name, seeds: seeds.length, prefix: prefixLength, sequences: real.length, events: totalEvents, metrics, std });
+  rows.push({ task: 'generation', dataset, model: g.name, seeds: seeds.length, prefix: prefixLength, sequences: real.length, events: totalEvents, metrics, std, ...(g === chosen ? { chosenOnValid: true } : {}) });
   log(`${g.name}: ${REALISM_METRICS.map((k) => `${k} ${metrics[k].toFixed(4)}`).join(', ')} (${formatDuration(timings[g.name])} per seed)`);
 }
 const reference = realismMetrics(real, real, head);
@@ -91,10 +135,10 @@ if (!flags.limit) {
 }
 
 function markdown(): string {
-  const model = rows[0];
+  const model = rows.find((r) => r.model === chosen.name)!;
   const fmt = (r: ResultRow, k: string) => `${r.metrics[k].toFixed(4)}${r.std?.[k] !== undefined ? ` ± ${r.std[k].toFixed(4)}` : ''}`;
   const table = rows.map((r) => `| ${r.model} | ${REALISM_METRICS.map((k) => fmt(r, k)).join(' | ')} |`).join('\n');
-  const markovRow = rows[1];
+  const markovRow = rows.find((r) => r.model === 'Markov-2 generator')!;
   const checks = (['jsd_behavior', 'jsd_transition', 'jsd_time'] as const).map(
     (k) => `- ${k}: BehaveGPT ${model.metrics[k].toFixed(4)} vs Markov ${markovRow.metrics[k].toFixed(4)} → ${model.metrics[k] < markovRow.metrics[k] ? 'met (lower)' : '**MISSED**'}`,
   );
@@ -110,7 +154,10 @@ the head (most frequent training behaviors covering 80% of training events). The
 and tail share are what a realistic generator should approach. Design: docs/GENERATION.md.
 
 - BehaveGPT: the time head samples the slot delta to the next event, then the behavior head samples the behavior at that time
-  (temperature 1, no top-k/top-p), key/value cache on.
+  (temperature 1, no top-k/top-p), key/value cache on. "Raw" samples the model's distribution; "corrected" first adds the
+  shipped per-behavior log correction (fitted on train: empirical frequency over mean predicted probability), which undoes
+  on average the DRO objective's up-weighting of rare behaviors. Chosen on valid (mean of the three target JSDs, one seed):
+  ${[...scores].map(([k, v]) => `${k} ${v.toFixed(5)}`).join('; ')} → **${chosen.name}**; the app samples this way too.
 - Markov-2 generator: behavior from the second-order Markov chain of the prediction baselines (interpolated backoff), slot delta
   from the training deltas given the previous behavior (backoff to all deltas).
 - Context-popularity sampler: slot delta from all training deltas, behavior from the popularity at the new weekday × slot.
@@ -121,6 +168,6 @@ ${table}
 
 Target (model JSDs below the Markov generator's on behaviors, transitions and time):
 ${checks.join('\n')}
-${time?.test ? `\nTime head of the model on test (next event's weekday × slot, 56 classes): accuracy ${(time.test.accuracy * 100).toFixed(2)}%, slot-of-day accuracy ${(time.test.slotAccuracy * 100).toFixed(2)}%, cross-entropy ${time.test.loss.toFixed(3)} nats; ${(time.test.sameSlotShare * 100).toFixed(2)}% of next events fall in the same weekday and slot as the previous one (the "nothing changes" guess).\n` : ''}
+${time?.test ? `\nTime head of the model on test (next event's slot delta, equivalently its weekday × slot; 56 classes): top-1 accuracy ${(time.test.accuracy * 100).toFixed(2)}%, slot-of-day accuracy ${(time.test.slotAccuracy * 100).toFixed(2)}%, cross-entropy ${time.test.loss.toFixed(3)} nats (uniform: ${Math.log(56).toFixed(3)}). ${(time.test.sameSlotShare * 100).toFixed(2)}% of next events fall in the same weekday and slot as the previous one, the most frequent delta, so top-1 accuracy can hardly beat "same slot again"; the head's value is its distribution. Non-neural delta models on the same pairs: ${Object.entries(deltaBaselines).map(([k, v]) => `${k} ${v.loss.toFixed(3)} nats, top-1 ${(v.accuracy * 100).toFixed(2)}%`).join('; ')}.\n` : ''}
 Generation speed: ${Object.entries(timings).map(([k, v]) => `${k} ${(totalEvents / v).toFixed(0)} events/s`).join('; ')} (Node, wasm, this run; the benchmark command measures rollouts properly).`;
 }

@@ -34,6 +34,11 @@ export interface GenerateOptions {
   /** Time sampling (slot deltas); default: the behavior temperature, no filtering. */
   timeSampling?: SamplingOptions;
   seed?: number;
+  /**
+   * Added to the behavior log-probabilities before sampling (core/realism.ts marginalCorrection;
+   * shipped in the manifest as training.generation.behaviorLogCorrection). Names it lacks get 0.
+   */
+  behaviorLogCorrection?: Readonly<Record<string, number>>;
   /** Incremental decoding with the key/value cache (default); false recomputes the window each step. */
   cache?: boolean;
   signal?: AbortSignal;
@@ -73,6 +78,7 @@ export async function* generateTrajectory(m: GenerationModel, options: GenerateO
   const location = options.location ?? options.prefix.at(-1)?.location ?? UNKNOWN_LOCATION;
   const locationId = locations.has(location) ? locations.id(location) : locations.id(UNKNOWN_LOCATION);
   const history: BehaviorEvent[] = [...options.prefix];
+  const correction = options.behaviorLogCorrection ? Float64Array.from(behaviors.tokens, (name) => Math.exp(options.behaviorLogCorrection![name] ?? 0)) : null;
   const next = options.cache === false ? recomputingStepper(m, history, location) : await cachedStepper(m, history, locationId);
 
   let last: WeekTime | undefined = options.prefix.at(-1);
@@ -93,7 +99,7 @@ export async function* generateTrajectory(m: GenerationModel, options: GenerateO
     }
     if (options.horizonSlots !== undefined && elapsed > options.horizonSlots) return;
     const probs = await state.behaviors({ weekday: time.weekday, slot: time.slot, location: locationId });
-    const id = sample(probs, rng, sampling, exclude);
+    const id = sample(correction ? probs.map((p, k) => p * correction[k]) : probs, rng, sampling, exclude);
     const event: BehaviorEvent = { behavior: behaviors.name(id), weekday: time.weekday, slot: time.slot, location };
     history.push(event);
     last = time;

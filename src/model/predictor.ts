@@ -53,9 +53,14 @@ export class Predictor {
     return canGenerate(this.loaded.model);
   }
 
-  /** Streams a generated trajectory event by event (see model/generate.ts); stop with options.signal or by leaving the loop. */
+  /**
+   * Streams a generated trajectory event by event (see model/generate.ts); stop with
+   * options.signal or by leaving the loop. The model's own sampling correction (if its manifest
+   * has one) applies unless options.behaviorLogCorrection replaces it.
+   */
   generate(options: GenerateOptions): AsyncGenerator<GeneratedEvent> {
-    return generateTrajectory(this.loaded, options);
+    const shipped = (this.loaded.manifest.training.generation as { behaviorLogCorrection?: Record<string, number> } | undefined)?.behaviorLogCorrection;
+    return generateTrajectory(this.loaded, { behaviorLogCorrection: shipped, ...options });
   }
 
   dispose(): void {

@@ -115,3 +115,27 @@ function scoreTime(probs: Float32Array, batch: Batch, acc: { hits: number; slotH
     acc.count++;
   }
 }
+
+/**
+ * The model's average predicted distribution over behaviors across every target position of
+ * `sequences` (the same positions as evaluateModel). Compared with the empirical frequencies it
+ * shows how far an objective's reweighting (DRO, class-balanced) moved the model's marginal.
+ */
+export async function meanPredictedDistribution(model: BehaveGPT, sequences: readonly BehaviorSequence[], behaviors: Vocabulary, locations: Vocabulary, batchSize = 128): Promise<Float64Array> {
+  const sum = new Float64Array(behaviors.size);
+  let count = 0;
+  for (const group of bucketBatches(toExamples(sequences, model.config.contextLength), batchSize)) {
+    const batch = encodeBatch(group, behaviors, locations);
+    const probs = tf.tidy(() => tf.softmax(model.logits(batch)));
+    const values = (await probs.data()) as Float32Array;
+    probs.dispose();
+    group.forEach((ex, b) => {
+      for (let t = Math.max(ex.firstTarget, ex.offset === 0 ? 1 : 0); t < ex.events.length; t++) {
+        const row = (b * batch.length + t) * behaviors.size;
+        for (let k = 0; k < behaviors.size; k++) sum[k] += values[row + k];
+        count++;
+      }
+    });
+  }
+  return sum.map((v) => v / Math.max(count, 1));
+}
