@@ -6,7 +6,9 @@ import { initNodeBackend } from '../src/node/tf';
 import { countTrainTargets, kShotSequences, runId, runOne, withholdBehaviors, type RunSpec } from '../src/node/experiments';
 import { nestedSubset } from '../src/core/data';
 import { aggregateMetrics, mergeRows, parseResults } from '../src/core/results';
-import { events } from './helpers';
+import { behaviors, events, locations, toyConfig } from './helpers';
+import { BehaveGPT } from '../src/model/behavegpt';
+import { trainModel } from '../src/train/trainer';
 
 const tiny = { behaviorDim: 8, weekdayDim: 4, slotDim: 4, locationDim: 4, targetDim: 4, numHeads: 2, numLayers: 1, headHidden: 8, contextLength: 12 };
 const seqs = (n: number, offset: number) => Array.from({ length: n }, (_, i) => ({ id: `q${offset + i}`, events: events(6 + (i % 4), i) }));
@@ -119,4 +121,21 @@ describe('results rows', () => {
     expect(rows.map((r) => r.model)).toEqual(['m', 'new']);
     expect(() => parseResults([{ task: 'x', dataset: 'us', metrics: {} }], 'r.json')).toThrow('r.json: row 1, field "model": missing or not a string');
   });
+});
+
+describe('trainer schedule for tiny data', () => {
+  beforeAll(async () => {
+    await initNodeBackend('wasm');
+  });
+
+  it('minSteps adds epochs; evaluateEvery skips evaluations of short epochs but always scores the last', async () => {
+    const model = BehaveGPT.create(toyConfig({ dropout: 0 }), 2);
+    const train = data.train.slice(0, 8); // one batch of 8: one step per epoch
+    const result = await trainModel(model, train, data.valid, behaviors, locations, { epochs: 2, batchSize: 8, minSteps: 10, evaluateEvery: 4, patience: 100, warmupSteps: 1 });
+    expect(result.steps).toBe(10);
+    expect(result.epochsRun).toBe(10);
+    // Evaluated at steps 4, 8 and the final epoch (10).
+    expect(result.history.map((h) => h.epoch)).toEqual([4, 8, 10]);
+    model.dispose();
+  }, 60_000);
 });
