@@ -90,7 +90,7 @@ describe('prefix and run plan', () => {
     const prefix = SEQ.events.slice(0, 3);
     const a = planRun({ ...DEFAULT_SETTINGS, count: 50, seed: 9 }, prefix);
     expect(a.plan).not.toBeNull();
-    expect(a.plan!.options).toEqual({ prefix, maxEvents: 50, sampling: { temperature: 1 }, seed: 9 });
+    expect(a.plan!.options).toEqual({ prefix, maxEvents: 50, sampling: { temperature: 1, topP: 0.95 }, seed: 9 });
     expect(a.plan!.anchor).toEqual({ weekday: 1, slot: 0 });
     expect(a.plan!.startGiven).toBe(false);
 

@@ -33,6 +33,8 @@ const modelDir = flags.model ?? 'public/models/behavegpt-us';
 const dataset = (flags.dataset ?? 'us') as Region;
 const prefixLength = numberFlag(flags.prefix, 'prefix', 5);
 const seeds = Array.from({ length: numberFlag(flags.seeds, 'seeds', 3) }, (_, i) => i);
+const TEMPERATURES = [1, 0.9, 0.8];
+const TOP_P = [1, 0.95, 0.9];
 const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
 
 await initNodeBackend('wasm');
@@ -55,12 +57,15 @@ const globalDeltas = fitSlotDeltas(train, 'none');
 
 type Generator = { name: string; continue: (c: Continuation, seed: number) => Promise<Continuation> };
 const shippedCorrection = (loaded.manifest.training.generation as { behaviorLogCorrection?: Record<string, number> } | undefined)?.behaviorLogCorrection;
-const behaveGPT = (correction: Record<string, number> | undefined): Generator['continue'] => async (c, seed) => ({
+const behaveGPT = (correction: Record<string, number> | undefined, temperature: number, topP: number): Generator['continue'] => async (c, seed) => ({
   prefix: c.prefix,
-  events: await generateAll(loaded, { prefix: c.prefix, maxEvents: c.events.length, seed, sampling: { temperature: 1 }, behaviorLogCorrection: correction }),
+  events: await generateAll(loaded, { prefix: c.prefix, maxEvents: c.events.length, seed, sampling: { temperature, topP }, behaviorLogCorrection: correction }),
 });
-const variants: Generator[] = [{ name: `BehaveGPT (${loaded.manifest.name}), raw sampling`, continue: behaveGPT(undefined) }];
-if (shippedCorrection) variants.push({ name: `BehaveGPT (${loaded.manifest.name}), corrected sampling`, continue: behaveGPT(shippedCorrection) });
+/** Sampling variants chosen among on valid: raw, or corrected at a few temperatures and top-p values. */
+const variants: Generator[] = [{ name: `BehaveGPT (${loaded.manifest.name}), raw, T 1`, continue: behaveGPT(undefined, 1, 1) }];
+if (shippedCorrection)
+  for (const t of TEMPERATURES)
+    for (const p of TOP_P) variants.push({ name: `BehaveGPT (${loaded.manifest.name}), corrected, T ${t}${p < 1 ? `, top-p ${p}` : ''}`, continue: behaveGPT(shippedCorrection, t, p) });
 
 /** Mean of the three target divergences (behaviors, transitions, time) on the valid split, one seed: the selection score. */
 async function validScore(g: Generator): Promise<number> {
@@ -78,8 +83,9 @@ for (const v of variants) {
 const chosen = variants.reduce((a, b) => (scores.get(b.name)! < scores.get(a.name)! ? b : a));
 log(`chosen on valid: ${chosen.name}`);
 
+// On test: the raw and plain corrected samplers for reference, and the one chosen on valid.
 const generators: Generator[] = [
-  ...variants,
+  ...variants.filter((v, i) => i <= 1 || v === chosen),
   {
     name: 'Markov-2 generator',
     continue: async (c, seed) => ({ prefix: c.prefix, events: generateWithBaseline(markov, markovDeltas, loaded.behaviors, c.prefix, c.events.length, createRng(seed)) }),
@@ -154,9 +160,10 @@ the head (most frequent training behaviors covering 80% of training events). The
 and tail share are what a realistic generator should approach. Design: docs/GENERATION.md.
 
 - BehaveGPT: the time head samples the slot delta to the next event, then the behavior head samples the behavior at that time
-  (temperature 1, no top-k/top-p), key/value cache on. "Raw" samples the model's distribution; "corrected" first adds the
-  shipped per-behavior log correction (fitted on train: empirical frequency over mean predicted probability), which undoes
-  on average the DRO objective's up-weighting of rare behaviors. Chosen on valid (mean of the three target JSDs, one seed):
+  (no top-k/top-p; the time delta at the same temperature, as in the app), key/value cache on. "Raw" samples the model's distribution; "corrected" first
+  adds the shipped per-behavior log correction (fitted on train: empirical frequency over mean predicted probability), which
+  undoes on average the DRO objective's up-weighting of rare behaviors; T is the sampling temperature (${TEMPERATURES.join(', ')}), top-p the nucleus (${TOP_P.join(', ')}); test rows for raw, corrected T 1 and the variant chosen on valid.
+  Chosen on valid (mean of the three target JSDs, one seed):
   ${[...scores].map(([k, v]) => `${k} ${v.toFixed(5)}`).join('; ')} → **${chosen.name}**; the app samples this way too.
 - Markov-2 generator: behavior from the second-order Markov chain of the prediction baselines (interpolated backoff), slot delta
   from the training deltas given the previous behavior (backoff to all deltas).
