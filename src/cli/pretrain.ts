@@ -9,7 +9,9 @@ import { BehaveGPT, DEFAULT_CONFIG, countParameters, isEmbeddingParameter } from
 import { DEFAULT_TRAIN_OPTIONS, trainModel, type TrainOptions } from '../train/trainer';
 import { OBJECTIVES, type ObjectiveName, type ObjectiveSpec } from '../train/losses';
 import { buildConfig, buildVocabularies } from '../train/recipe';
-import { evaluateModel } from '../train/evaluate';
+import { evaluateModel, meanPredictedDistribution } from '../train/evaluate';
+import { marginalCorrection } from '../core/realism';
+import { behaviorCounts } from '../core/baselines';
 import { DEFAULT_DATA_DIR, loadRegion } from '../node/data';
 import { initNodeBackend } from '../node/tf';
 import { saveModelDir } from '../node/model-files';
@@ -26,6 +28,7 @@ const USAGE = `Usage: npm run pretrain -- [options]
   --batch N  --lr X  --dropout X  --layers N  --heads N  --behavior-dim N  --context N
   --label-smoothing X --weight-decay X
   --no-context        context-free ablation (behavior stream only)
+  --no-time-head      no time head (the model then cannot generate trajectories; default: a detached time head, docs/GENERATION.md)
   --objective ce|dro|logit-adjusted|class-balanced   (default ce)
   --tau X             logit-adjustment strength (default 1)
   --beta X            class-balanced beta (default 0.999)
@@ -52,6 +55,7 @@ const flags = parseFlags(
     'label-smoothing': { type: 'string' },
     'weight-decay': { type: 'string' },
     'no-context': { type: 'boolean' },
+    'no-time-head': { type: 'boolean' },
     objective: { type: 'string' },
     tau: { type: 'string' },
     beta: { type: 'string' },
@@ -105,6 +109,7 @@ const config = buildConfig(behaviors, locations, {
   behaviorDim: numberFlag(flags['behavior-dim'], 'behavior-dim', DEFAULT_CONFIG.behaviorDim),
   dropout: numberFlag(flags.dropout, 'dropout', DEFAULT_CONFIG.dropout),
   useContext: !flags['no-context'],
+  timeHead: !flags['no-time-head'],
 });
 const options: TrainOptions = {
   ...DEFAULT_TRAIN_OPTIONS,
@@ -162,6 +167,12 @@ const training = {
   backend,
   valid: { loss: Math.round(result.best.loss * 1e4) / 1e4, ...round(result.best.metrics) },
   test: { loss: Math.round(testResult.loss * 1e4) / 1e4, ...round(testResult.metrics) },
+  ...(testResult.time ? { time: { valid: result.best.time, test: testResult.time } } : {}),
+  // Sampling correction for generation (docs/GENERATION.md), fitted on train.
+  generation: {
+    behaviorLogCorrection: marginalCorrection(await meanPredictedDistribution(model, train, behaviors, locations), behaviorCounts(train), behaviors),
+    fittedOn: `${region} train: log empirical frequency − log mean predicted probability per behavior`,
+  },
   commit: gitCommit(),
   date: new Date().toISOString(),
 };

@@ -270,12 +270,18 @@ function reading(r: ScalingReport): string {
   const atBound = (x: number) => x >= 2.99 || x <= 0.001;
   if (atBound(r.law.alpha)) {
     lines.push(
-      `- α sits at its bound (${f3(r.law.alpha)}): the fitted model-size term only models the step up from the smallest size and is flat beyond it. On 96k training events, models above about 15k non-embedding parameters do not lower the test loss at any fraction (they overfit sooner and early stopping ends them earlier), so this grid shows no model-size power law: the data is too small for one. Its α and the size term should not be extrapolated.`,
+      `- α sits at its bound (${f3(r.law.alpha)}): the fitted model-size term only models the step up from the smallest size and is flat beyond it. On 96k training events, models above about 15k non-embedding parameters do not lower the test loss at any fraction (at small fractions their best epoch comes earlier: they overfit sooner), so this grid shows no model-size power law: the data is too small for one. Its α and the size term should not be extrapolated.`,
     );
   } else lines.push(`- Model size: α = ${f3(r.law.alpha)} [${f3(r.law.intervals.alpha.low)}, ${f3(r.law.intervals.alpha.high)}].`);
   lines.push(
     `- Data size is where the law holds: at the largest size, L(D) = ${f3(r.lawD.E)} + ${r.lawD.A.toPrecision(3)}/D^${f3(r.lawD.alpha)} explains ${(r.lawD.r2 * 100).toFixed(1)}% of the variance of log loss over ${fractions.length} fractions (16× in D), and the 2-D fit gives β = ${f3(r.law.beta)} [${f3(r.law.intervals.beta.low)}, ${f3(r.law.intervals.beta.high)}]. Doubling the data lowered the loss at every size; more data, not more parameters, is what this model family needs here.`,
   );
+  const capped = r.cells.filter((c) => c.bestEpoch === c.epochsRun);
+  if (capped.length) {
+    lines.push(
+      `- ${capped.length} of ${r.cells.length} cells had their best epoch at their last one (${capped.map((c) => `${c.size} ${c.fraction} s${c.seed}`).join(', ')}): the epoch cap (24 epochs, or ${MIN_STEPS.toLocaleString('en-US')} steps) ended them while valid loss was still falling, so their loss is slightly pessimistic.`,
+    );
+  }
   lines.push(`- Seed-to-seed spread is large at small fractions (see the table), which is why the intervals are wide; 2 seeds are the minimum for a bootstrap over seeds.`);
   return lines.join('\n');
 }
