@@ -282,7 +282,7 @@ function reading(r: ScalingReport): string {
       `- ${capped.length} of ${r.cells.length} cells had their best epoch at their last one (${capped.map((c) => `${c.size} ${c.fraction} s${c.seed}`).join(', ')}): the epoch cap (24 epochs, or ${MIN_STEPS.toLocaleString('en-US')} steps) ended them while valid loss was still falling, so their loss is slightly pessimistic.`,
     );
   }
-  lines.push(`- Seed-to-seed spread is large at small fractions (see the table), which is why the intervals are wide; 2 seeds are the minimum for a bootstrap over seeds.`);
+  lines.push(`- Seed-to-seed spread is large at small fractions (see the table), which is why the intervals are wide; with 2 seeds a bootstrap over seeds has only three distinct replicates (seed 0 twice, seed 1 twice, both), so each interval is the range of those three fits and an estimate can sit at its edge.`);
   return lines.join('\n');
 }
 
