@@ -211,44 +211,28 @@ export function timelineRows(input: TimelineInput): TimelineRow[] {
   const { prefix, generated, anchor, startGiven, maxPrefixEvents = TIMELINE_PREFIX_EVENTS, maxPrefixDays = TIMELINE_PREFIX_DAYS } = input;
   const offsets = prefixOffsets(prefix, anchor, startGiven);
   const base: Omit<TimelineRow, 'x' | 'y'>[] = [];
-  const describe = (kind: string, index: number, e: BehaviorEvent, day: number) =>
-    `${kind} ${index}: ${e.behavior}, ${weekdayLabel(e.weekday)} ${slotLabel(e.slot)} (day ${day})`;
+  const mark = (kind: 'prefix' | 'generated', index: number, e: BehaviorEvent, offset: number, probability: number | null): Omit<TimelineRow, 'x' | 'y'> => {
+    const day = dayOf(anchor.slot, offset);
+    return {
+      kind,
+      index,
+      behavior: e.behavior,
+      device: deviceOf(e.behavior),
+      weekday: e.weekday,
+      slot: e.slot,
+      weekdayName: weekdayLabel(e.weekday),
+      slotName: slotLabel(e.slot),
+      offset,
+      day,
+      probability,
+      label: `${kind} event ${index}: ${e.behavior}, ${weekdayLabel(e.weekday)} ${slotLabel(e.slot)} (day ${day})`,
+    };
+  };
   for (let i = Math.max(0, prefix.length - maxPrefixEvents); i < prefix.length; i++) {
-    const day = dayOf(anchor.slot, offsets[i]);
-    if (day < -maxPrefixDays) continue;
-    const e = prefix[i];
-    base.push({
-      kind: 'prefix',
-      index: i,
-      behavior: e.behavior,
-      device: deviceOf(e.behavior),
-      weekday: e.weekday,
-      slot: e.slot,
-      weekdayName: weekdayLabel(e.weekday),
-      slotName: slotLabel(e.slot),
-      offset: offsets[i],
-      day,
-      probability: null,
-      label: describe('prefix event', i, e, day),
-    });
+    if (dayOf(anchor.slot, offsets[i]) < -maxPrefixDays) continue;
+    base.push(mark('prefix', i, prefix[i], offsets[i], null));
   }
-  for (const e of generated) {
-    const day = dayOf(anchor.slot, e.elapsedSlots);
-    base.push({
-      kind: 'generated',
-      index: e.index,
-      behavior: e.behavior,
-      device: deviceOf(e.behavior),
-      weekday: e.weekday,
-      slot: e.slot,
-      weekdayName: weekdayLabel(e.weekday),
-      slotName: slotLabel(e.slot),
-      offset: e.elapsedSlots,
-      day,
-      probability: e.probability,
-      label: describe('generated event', e.index, e, day),
-    });
-  }
+  for (const e of generated) base.push(mark('generated', e.index, e, e.elapsedSlots, e.probability));
   // Several events in one cell: a small grid in order of occurrence.
   const cells = new Map<string, number[]>();
   base.forEach((r, i) => {
