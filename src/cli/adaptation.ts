@@ -94,8 +94,32 @@ function chosenLr(target: string, arm: 'fine-tuned' | 'scratch'): number {
 
 const PRETRAIN_WITHOUT: RunSpec = { ...US_RUN, seed: 0, withhold: NEW_BEHAVIORS };
 
-function kShotSpec(k: number, seed: number): RunSpec {
-  return withLr({ dataset: 'us', model: 'behavegpt', objective: DRO, seed, init: modelDir(PRETRAIN_WITHOUT), kShot: { behaviors: NEW_BEHAVIORS, k } }, chosenLr('sp', 'fine-tuned'));
+/**
+ * k-shot fine-tuning is judged on the new behaviors without losing the old ones, which valid
+ * loss (dominated by old behaviors) cannot see: epochs are picked by valid macro recall@5 (every
+ * behavior counts alike), with a short warm-up as the app's fine-tuning uses, and the learning
+ * rate is chosen the same way (k = 20, seed 0).
+ */
+function kShotSpec(k: number, seed: number, learningRate = chosenKShotLr()): RunSpec {
+  return {
+    dataset: 'us',
+    model: 'behavegpt',
+    objective: DRO,
+    seed,
+    init: modelDir(PRETRAIN_WITHOUT),
+    kShot: { behaviors: NEW_BEHAVIORS, k },
+    train: { ...SCHEDULE, learningRate, selectBy: 'macro_recall@5', warmupSteps: 20 },
+  };
+}
+
+function kShotTunePlan(): RunSpec[] {
+  return LEARNING_RATES.map((lr) => kShotSpec(20, 0, lr));
+}
+
+function chosenKShotLr(): number {
+  const runs = LEARNING_RATES.map((lr) => ({ lr, record: readRecord(RECORDS, runId(kShotSpec(20, 0, lr))) }));
+  if (runs.some((r) => !r.record)) throw new Error('learning-rate tuning for k-shot is not finished');
+  return runs.reduce((a, b) => (b.record!.valid['macro_recall@5'] > a.record!.valid['macro_recall@5'] ? b : a)).lr;
 }
 
 function zeroShotSpec(target: string): RunSpec {
@@ -130,7 +154,19 @@ async function kShotPlanWhenPretrained(): Promise<RunSpec[]> {
     log('waiting for the pretraining without the new behaviors');
     await new Promise((resolve) => setTimeout(resolve, 30_000));
   }
-  return KS.flatMap((k) => SEEDS.map((seed) => kShotSpec(k, seed)));
+  return kShotTunePlan();
+}
+
+/** The k-shot runs once their learning rate is chosen: a shard waits for the other's tuning runs. */
+async function kShotPlanWhenTuned(): Promise<RunSpec[]> {
+  for (;;) {
+    try {
+      return KS.flatMap((k) => SEEDS.map((seed) => kShotSpec(k, seed)));
+    } catch {
+      log('waiting for the k-shot learning-rate runs');
+      await new Promise((resolve) => setTimeout(resolve, 20_000));
+    }
+  }
 }
 
 // --- Report ----------------------------------------------------------------------------------
@@ -252,8 +288,9 @@ ${checks.join('\n')}
 
 The US model is pretrained (DRO, seed 0) on the train split with every event of 10 behaviors removed: ${NEW_BEHAVIORS.map((b) => `\`${b}\``).join(', ')}
 (3 head, 7 tail; choice documented in src/cli/adaptation.ts). It is then fine-tuned on the train sequences that hold k examples of
-each (a fixed random draw; sequences keep all their events), with the Spain fine-tuning learning rate. "New": test targets of the 10;
-"old": all other test targets.
+each (a fixed random draw; sequences keep all their events). Unlike the cross-domain runs, the epoch is picked by valid macro recall@5
+(valid loss is dominated by the old behaviors and stops before the new ones are learned), with a 20-step warm-up; learning rate
+${chosenKShotLr()} chosen the same way among ${LEARNING_RATES.join(', ')} (k = 20, seed 0). "New": test targets of the 10; "old": all other test targets.
 
 | model | new: weighted R@1 | new: weighted R@5 | new: macro R@1 | new: macro R@5 | old: weighted R@5 | old: macro R@5 |
 |---|---|---|---|---|---|---|
@@ -267,7 +304,8 @@ ${kChecks.join('\n')}`,
 await initNodeBackend('wasm');
 if (phase === 'tune' || phase === 'all') await runPlan(tunePlan());
 if (phase === 'run' || phase === 'all') {
-  await runPlan(mainPlan());
   await runPlan(await kShotPlanWhenPretrained());
+  await runPlan(await kShotPlanWhenTuned());
+  await runPlan(mainPlan());
 }
 if (phase === 'report' || phase === 'all') report();
