@@ -17,23 +17,32 @@ export interface TokenIds {
   location: number;
 }
 
-type Weights = Map<string, Float32Array>;
+type Weights = Map<string, Float64Array>;
 const weightCopies = new WeakMap<BehaveGPT, Weights>();
 
 /** y = x·W + b for a row vector x and row-major W [x.length, b.length]. */
-function dense(x: ArrayLike<number>, w: Float32Array, b: Float32Array): Float64Array {
-  const out = Float64Array.from(b);
+function dense(x: Float64Array, w: Float64Array, b: Float64Array): Float64Array {
+  const out = new Float64Array(b); // the copy constructor: Float64Array.from goes through the iterator, several times slower
   const n = out.length;
+  const n4 = n - (n % 4);
   for (let i = 0; i < x.length; i++) {
     const xi = x[i];
     if (xi === 0) continue;
     const row = i * n;
-    for (let j = 0; j < n; j++) out[j] += xi * w[row + j];
+    // Unrolled by 4: about a third faster in V8 here.
+    let j = 0;
+    for (; j < n4; j += 4) {
+      out[j] += xi * w[row + j];
+      out[j + 1] += xi * w[row + j + 1];
+      out[j + 2] += xi * w[row + j + 2];
+      out[j + 3] += xi * w[row + j + 3];
+    }
+    for (; j < n; j++) out[j] += xi * w[row + j];
   }
   return out;
 }
 
-function layerNorm(x: Float64Array, gamma: Float32Array, beta: Float32Array): Float64Array {
+function layerNorm(x: Float64Array, gamma: Float64Array, beta: Float64Array): Float64Array {
   const n = x.length;
   let mean = 0;
   for (let i = 0; i < n; i++) mean += x[i];
@@ -87,7 +96,7 @@ export class CpuDecoder {
     let weights = weightCopies.get(model);
     if (!weights) {
       weights = new Map();
-      for (const [name, v] of model.params) weights.set(name, (await v.data()) as Float32Array);
+      for (const [name, v] of model.params) weights.set(name, new Float64Array((await v.data()) as Float32Array));
       weightCopies.set(model, weights);
     }
     return new CpuDecoder(model.config, weights);
@@ -102,14 +111,14 @@ export class CpuDecoder {
     this.count = 0;
   }
 
-  private p(name: string): Float32Array {
+  private p(name: string): Float64Array {
     const t = this.w.get(name);
     if (!t) throw new Error(`CpuDecoder: no parameter "${name}"`);
     return t;
   }
 
   /** Row `id` of an embedding table (a one-row table broadcasts, as in the tfjs model). */
-  private row(name: string, id: number, width: number): Float32Array {
+  private row(name: string, id: number, width: number): Float64Array {
     const table = this.p(name);
     const r = table.length === width ? 0 : id;
     return table.subarray(r * width, (r + 1) * width);
@@ -184,7 +193,7 @@ export class CpuDecoder {
   /** The behavior distribution for a next event at the given weekday/slot/location ids. */
   behaviorProbabilities(hidden: Float64Array, next: { weekday: number; slot: number; location: number }): Float32Array {
     const c = this.config;
-    let input: ArrayLike<number> = hidden;
+    let input = hidden;
     if (c.useContext) {
       const parts = [hidden, this.row('target.weekday', next.weekday, c.targetDim), this.row('target.slot', next.slot, c.targetDim), this.row('target.location', next.location, c.targetDim)];
       const joined = new Float64Array(parts.reduce((n, part) => n + part.length, 0));
