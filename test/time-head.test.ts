@@ -74,14 +74,13 @@ describe('time head', () => {
     const history = events(5);
     const next = { weekday: 3, slot: 2, location: locations.id(history[0].location) };
     const batch = encodeBatch([{ events: [...history, { ...history[0], weekday: 3, slot: 2 }], firstTarget: 0, sequenceId: 'q', offset: 0 }], behaviors, locations);
-    const { hidden, time, state } = await model.step(encodeBatch([{ events: history, firstTarget: 0, sequenceId: 'q', offset: 0 }], behaviors, locations, 6));
+    const { hidden, time } = await model.step(encodeBatch([{ events: history, firstTarget: 0, sequenceId: 'q', offset: 0 }], behaviors, locations, 6));
     const stepped = await model.behaviorProbabilities(hidden, next);
     const full = await model.probabilities(batch, [5]);
     for (let c = 0; c < full.length; c++) expect(Math.abs(full[c] - stepped[c])).toBeLessThan(1e-5);
     expect(time!.length).toBe(56);
     expect(time!.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
     hidden.dispose();
-    for (const t of [...state.keys, ...state.values]) t.dispose();
     model.dispose();
   });
 });

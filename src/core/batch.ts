@@ -154,26 +154,3 @@ export function bucketBatches(examples: readonly Example[], batchSize: number, r
   return batches;
 }
 
-/**
- * One token that continues a sequence in incremental decoding: the input is the last event
- * (none for the first token, which is <bos>) and the target context is the event to predict.
- */
-export function encodeStep(last: BehaviorEvent | null, next: EventContext, behaviors: Vocabulary, locations: Vocabulary): Batch {
-  const events = last ? [last, { behavior: PAD, ...next }] : [{ behavior: PAD, ...next }];
-  const full = encodeBatch([{ events, firstTarget: events.length, sequenceId: 'step', offset: 0 }], behaviors, locations, events.length);
-  // Keep only the final token: for a continuation, earlier tokens are already in the cache.
-  const i = events.length - 1;
-  const pick = (a: Int32Array) => a.slice(i, i + 1);
-  return {
-    batchSize: 1,
-    length: 1,
-    behaviors: pick(full.behaviors),
-    weekdays: pick(full.weekdays),
-    slots: pick(full.slots),
-    locations: pick(full.locations),
-    targetWeekdays: pick(full.targetWeekdays),
-    targetSlots: pick(full.targetSlots),
-    targetLocations: pick(full.targetLocations),
-    targets: pick(full.targets),
-  };
-}

@@ -201,13 +201,6 @@ export interface ForwardOptions {
   seed?: number;
   /** Only these token positions reach the head (flat indices into B×T); all when omitted. */
   positions?: tf.Tensor1D;
-  /**
-   * Keys/values of earlier tokens of the same (single) sequence: the batch's tokens continue
-   * it at position `past.length`. Incremental decoding costs one position per new event.
-   */
-  past?: DecodeState;
-  /** Receives this call's keys/values (past ones included) for the next incremental step. */
-  onState?: (state: DecodeState) => void;
   /** Time-head training only: its gradient does not reach the shared layers (see docs/GENERATION.md). */
   detachTime?: boolean;
 }
@@ -216,17 +209,6 @@ export interface ForwardOptions {
 export interface ModelOutputs {
   behavior: tf.Tensor2D;
   time?: tf.Tensor2D;
-}
-
-/** Per-layer attention keys and values of the tokens seen so far, each [heads, length, headDim]. */
-export interface DecodeState {
-  keys: tf.Tensor3D[];
-  values: tf.Tensor3D[];
-  length: number;
-}
-
-export function disposeDecodeState(state: DecodeState): void {
-  for (const t of [...state.keys, ...state.values]) t.dispose();
 }
 
 export class BehaveGPT {
@@ -324,9 +306,7 @@ export class BehaveGPT {
     const c = this.config;
     const B = batch.batchSize;
     const T = batch.length;
-    const past = options.past?.length ?? 0;
-    if (past + T > c.contextLength) throw new Error(`BehaveGPT: ${past + T} tokens exceed the context length ${c.contextLength}`);
-    if (options.past && B !== 1) throw new Error('BehaveGPT: incremental decoding takes one sequence at a time');
+    if (T > c.contextLength) throw new Error(`BehaveGPT: ${T} tokens exceed the context length ${c.contextLength}`);
     const d = modelWidth(c);
     const H = c.numHeads;
     const dh = d / H;
@@ -339,30 +319,24 @@ export class BehaveGPT {
       streams.push(embed(ids(batch.slots), this.p('embed.slot')));
       if (c.locationDim > 0) streams.push(embed(ids(batch.locations), this.p('embed.location')));
     }
-    const positionEmb = tf.tile(tf.slice(this.p('embed.position'), [past, 0], [T, d]), [B, 1]);
+    const positionEmb = tf.tile(tf.slice(this.p('embed.position'), [0, 0], [T, d]), [B, 1]);
     let x = drop(tf.add(streams.length > 1 ? tf.concat(streams, 1) : streams[0], positionEmb)) as tf.Tensor2D;
 
-    // Causal mask over past + new keys, additive: 0 where key ≤ query, −1e9 after.
-    const S = past + T;
+    // Causal mask, additive: 0 where key ≤ query, −1e9 after.
     const causal = tf.tensor2d(
-      Float32Array.from({ length: T * S }, (_, i) => (i % S <= past + Math.floor(i / S) ? 0 : -1e9)),
-      [T, S],
+      Float32Array.from({ length: T * T }, (_, i) => (i % T <= Math.floor(i / T) ? 0 : -1e9)),
+      [T, T],
     );
     const toHeads = (m: tf.Tensor2D) =>
       tf.reshape(tf.transpose(tf.reshape(m, [B, T, H, dh]), [0, 2, 1, 3]), [B * H, T, dh]) as tf.Tensor3D;
-    const state: DecodeState = { keys: [], values: [], length: S };
 
     for (let l = 0; l < c.numLayers; l++) {
       const p = `block${l}.`;
       const h = layerNorm(x, this.p(p + 'ln1.gamma'), this.p(p + 'ln1.beta'));
       const qkv = dense(h, this.p(p + 'attn.qkv.w'), this.p(p + 'attn.qkv.b'));
       const [q, k, v] = tf.split(qkv, 3, 1) as tf.Tensor2D[];
-      const keys = options.past ? tf.concat([options.past.keys[l], toHeads(k)], 1) : toHeads(k);
-      const values = options.past ? tf.concat([options.past.values[l], toHeads(v)], 1) : toHeads(v);
-      if (options.onState) {
-        state.keys.push(tf.keep(keys));
-        state.values.push(tf.keep(values));
-      }
+      const keys = toHeads(k);
+      const values = toHeads(v);
       const scores = tf.add(tf.mul(batchMatMulT(toHeads(q), tf.transpose(keys, [0, 2, 1])), 1 / Math.sqrt(dh)), causal);
       const att = drop(tf.softmax(scores));
       const y = batchMatMulT(att as tf.Tensor3D, values);
@@ -372,7 +346,6 @@ export class BehaveGPT {
       const ff = dense(gelu(dense(h2, this.p(p + 'mlp.fc.w'), this.p(p + 'mlp.fc.b'))), this.p(p + 'mlp.proj.w'), this.p(p + 'mlp.proj.b'));
       x = tf.add(x, drop(ff));
     }
-    options.onState?.(state);
     return layerNorm(x, this.p('lnf.gamma'), this.p('lnf.beta'));
   }
 
@@ -415,37 +388,20 @@ export class BehaveGPT {
   }
 
   /**
-   * Incremental decoding: probabilities for the last token of `batch` (one sequence) given
-   * `past`, and the state extended by the batch's tokens. The caller owns both states (dispose
-   * the old one when done with it). Matches a full forward pass over the same window.
+   * One generation step without a cache (incremental decoding is model/cpu-decoder.ts): reads
+   * the batch's tokens (one sequence) and returns the last token's hidden state (kept; the
+   * caller disposes it) with the time head's distribution over the slot delta to the next
+   * event. The behavior distribution, which depends on the next event's time, comes from
+   * `behaviorProbabilities` once that time is chosen.
    */
-  async decode(batch: Batch, past?: DecodeState): Promise<{ probabilities: Float32Array; state: DecodeState }> {
-    let state: DecodeState | undefined;
-    const probs = tf.tidy(() =>
-      tf.softmax(this.logits(batch, { past, onState: (s) => (state = s), positions: tf.tensor1d([batch.length - 1], 'int32') })),
-    );
-    try {
-      return { probabilities: (await probs.data()) as Float32Array, state: state! };
-    } finally {
-      probs.dispose();
-    }
-  }
-
-  /**
-   * One generation step: runs the batch's tokens (one sequence) on top of `past` and returns the
-   * last token's hidden state (kept; the caller disposes it) with the time head's distribution
-   * over the slot delta to the next event. The behavior distribution, which depends on the next
-   * event's time, comes from `behaviorProbabilities` once that time is chosen.
-   */
-  async step(batch: Batch, past?: DecodeState): Promise<{ hidden: tf.Tensor2D; time: Float32Array | null; state: DecodeState }> {
-    let state: DecodeState | undefined;
+  async step(batch: Batch): Promise<{ hidden: tf.Tensor2D; time: Float32Array | null }> {
     const [hidden, time] = tf.tidy(() => {
-      const x = this.hidden(batch, { past, onState: (s) => (state = s) }, (t) => t);
+      const x = this.hidden(batch, {}, (t) => t);
       const last = tf.slice(x, [batch.length - 1, 0], [1, x.shape[1]]);
       return this.config.timeHead ? [last, tf.softmax(this.timeHead(last))] : [last];
     }) as [tf.Tensor2D, tf.Tensor2D | undefined];
     try {
-      return { hidden, time: time ? ((await time.data()) as Float32Array) : null, state: state! };
+      return { hidden, time: time ? ((await time.data()) as Float32Array) : null };
     } finally {
       time?.dispose();
     }

@@ -13,7 +13,7 @@ import { sample, type SamplingOptions } from '../core/sampling';
 import { addSlots, type WeekTime } from '../core/time';
 import type { Vocabulary } from '../core/vocab';
 import type * as tf from '@tensorflow/tfjs-core';
-import { disposeDecodeState, type BehaveGPT } from './behavegpt';
+import type { BehaveGPT } from './behavegpt';
 
 export interface GenerateOptions {
   /** Events to continue (replayed or typed); may be empty. */
@@ -161,7 +161,6 @@ function recomputingStepper(m: GenerationModel, history: readonly BehaviorEvent[
   const read = async (): Promise<StepState> => {
     hidden?.dispose();
     const out = await model.step(encodeQuery(history, placeholder, behaviors, locations, model.config.contextLength).batch);
-    disposeDecodeState(out.state);
     hidden = out.hidden;
     return { time: out.time!, behaviors: (next) => model.behaviorProbabilities(out.hidden, next) };
   };
