@@ -26,8 +26,7 @@ import { runId, runOne, readRecord, type DatasetSplits, type RunRecord, type Run
 import { loadModelDir, saveModelDir } from '../node/model-files';
 import { formatDuration, gitCommit, parseFlags } from './args';
 import { markedSections } from '../node/report-sections';
-import { meanPredictedDistribution } from '../train/evaluate';
-import { marginalCorrection } from '../core/realism';
+import { fitGenerationCorrection } from '../train/evaluate';
 import { join } from 'node:path';
 
 const USAGE = `Usage: npm run experiments -- [--phase all|tune|main|report|time-head|ship] [--shard I/N] [--datasets us,sp] [--seeds N]
@@ -349,12 +348,7 @@ async function ship(): Promise<void> {
   const best = joint.valid.loss < detached.valid.loss ? joint : detached;
   const loaded = loadModelDir(join(MODELS, best.id));
   // Sampling correction for generation (docs/GENERATION.md): fitted on train, chosen on valid by `npm run generation`.
-  const { train } = data('us');
-  const meanPredicted = await meanPredictedDistribution(loaded.model, train, loaded.behaviors, loaded.locations);
-  const generation = {
-    behaviorLogCorrection: marginalCorrection(meanPredicted, behaviorCounts(train), loaded.behaviors),
-    fittedOn: 'US train: log empirical frequency − log mean predicted probability per behavior',
-  };
+  const generation = await fitGenerationCorrection(loaded.model, data('us').train, loaded.behaviors, loaded.locations, 'US train');
   const training = {
     data: { source: 'Samsung SmartThings action logs (Jeon et al., CIKM 2022)', region: 'us', split: 'train; early stopping on valid' },
     run: best.id,

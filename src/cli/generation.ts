@@ -16,7 +16,7 @@ import { slotDelta } from '../core/time';
 import type { BehaviorEvent } from '../core/events';
 import { fitSlotDeltas, generateWithBaseline, realismMetrics, REALISM_METRICS, type Continuation } from '../core/realism';
 import { aggregateMetrics, mergeRows, parseResults, type ResultRow } from '../core/results';
-import { generateAll } from '../model/generate';
+import { generateAll, generationCorrection } from '../model/generate';
 import { DEFAULT_DATA_DIR, loadSplits } from '../node/data';
 import { loadModelDir } from '../node/model-files';
 import { writeSection } from '../node/report-sections';
@@ -56,7 +56,7 @@ const popularity = fitTimePopularity(train, loaded.behaviors);
 const globalDeltas = fitSlotDeltas(train, 'none');
 
 type Generator = { name: string; continue: (c: Continuation, seed: number) => Promise<Continuation> };
-const shippedCorrection = (loaded.manifest.training.generation as { behaviorLogCorrection?: Record<string, number> } | undefined)?.behaviorLogCorrection;
+const shippedCorrection = generationCorrection(loaded.manifest);
 const behaveGPT = (correction: Record<string, number> | undefined, temperature: number, topP: number): Generator['continue'] => async (c, seed) => ({
   prefix: c.prefix,
   events: await generateAll(loaded, { prefix: c.prefix, maxEvents: c.events.length, seed, sampling: { temperature, topP }, behaviorLogCorrection: correction }),

@@ -9,9 +9,7 @@ import { BehaveGPT, DEFAULT_CONFIG, countParameters, isEmbeddingParameter } from
 import { DEFAULT_TRAIN_OPTIONS, trainModel, type TrainOptions } from '../train/trainer';
 import { OBJECTIVES, type ObjectiveName, type ObjectiveSpec } from '../train/losses';
 import { buildConfig, buildVocabularies } from '../train/recipe';
-import { evaluateModel, meanPredictedDistribution } from '../train/evaluate';
-import { marginalCorrection } from '../core/realism';
-import { behaviorCounts } from '../core/baselines';
+import { evaluateModel, fitGenerationCorrection } from '../train/evaluate';
 import { DEFAULT_DATA_DIR, loadRegion } from '../node/data';
 import { initNodeBackend } from '../node/tf';
 import { saveModelDir } from '../node/model-files';
@@ -169,10 +167,7 @@ const training = {
   test: { loss: Math.round(testResult.loss * 1e4) / 1e4, ...round(testResult.metrics) },
   ...(testResult.time ? { time: { valid: result.best.time, test: testResult.time } } : {}),
   // Sampling correction for generation (docs/GENERATION.md), fitted on train.
-  generation: {
-    behaviorLogCorrection: marginalCorrection(await meanPredictedDistribution(model, train, behaviors, locations), behaviorCounts(train), behaviors),
-    fittedOn: `${region} train: log empirical frequency − log mean predicted probability per behavior`,
-  },
+  generation: await fitGenerationCorrection(model, train, behaviors, locations, `${region} train`),
   commit: gitCommit(),
   date: new Date().toISOString(),
 };

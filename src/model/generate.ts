@@ -14,6 +14,7 @@ import { addSlots, type WeekTime } from '../core/time';
 import type { Vocabulary } from '../core/vocab';
 import type * as tf from '@tensorflow/tfjs-core';
 import type { BehaveGPT } from './behavegpt';
+import type { ModelManifest } from './weights';
 
 export interface GenerateOptions {
   /** Events to continue (replayed or typed); may be empty. */
@@ -59,6 +60,11 @@ export interface GenerationModel {
   model: BehaveGPT;
   behaviors: Vocabulary;
   locations: Vocabulary;
+}
+
+/** The sampling correction a model file carries (training.generation.behaviorLogCorrection), if any. */
+export function generationCorrection(manifest: ModelManifest): Record<string, number> | undefined {
+  return (manifest.training.generation as { behaviorLogCorrection?: Record<string, number> } | undefined)?.behaviorLogCorrection;
 }
 
 export function canGenerate(model: BehaveGPT): boolean {

@@ -4,7 +4,7 @@ import { UNKNOWN_LOCATION, type BehaviorEvent, type EventContext } from '../core
 import { topK } from '../core/sampling';
 import type { BackendChoice, ModelSummary, Prediction } from './pipeline-types';
 import type { LoadedModel } from './weights';
-import { canGenerate, generateTrajectory, type GenerateOptions, type GeneratedEvent, type GenerationModel } from './generate';
+import { canGenerate, generateTrajectory, generationCorrection, type GenerateOptions, type GeneratedEvent, type GenerationModel } from './generate';
 
 export class Predictor {
   readonly summary: ModelSummary;
@@ -59,8 +59,7 @@ export class Predictor {
    * has one) applies unless options.behaviorLogCorrection replaces it.
    */
   generate(options: GenerateOptions): AsyncGenerator<GeneratedEvent> {
-    const shipped = (this.loaded.manifest.training.generation as { behaviorLogCorrection?: Record<string, number> } | undefined)?.behaviorLogCorrection;
-    return generateTrajectory(this.loaded, { behaviorLogCorrection: shipped, ...options });
+    return generateTrajectory(this.loaded, { behaviorLogCorrection: generationCorrection(this.loaded.manifest), ...options });
   }
 
   dispose(): void {

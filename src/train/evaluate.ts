@@ -10,7 +10,8 @@ import { addSlots, NUM_SLOT_DELTAS } from '../core/time';
 import type { BehaviorSequence } from '../core/events';
 import { MISS, rankOf, rankingMetrics, type MetricSet, type RankedTarget } from '../core/metrics';
 import type { Vocabulary } from '../core/vocab';
-import { knownId } from '../core/baselines';
+import { behaviorCounts, knownId } from '../core/baselines';
+import { marginalCorrection } from '../core/realism';
 import type { BehaveGPT } from '../model/behavegpt';
 
 export interface EvaluationResult {
@@ -138,4 +139,19 @@ export async function meanPredictedDistribution(model: BehaveGPT, sequences: rea
     });
   }
   return sum.map((v) => v / Math.max(count, 1));
+}
+
+/** What a model file carries for generation (training.generation; docs/GENERATION.md). */
+export interface GenerationCorrection {
+  behaviorLogCorrection: Record<string, number>;
+  fittedOn: string;
+}
+
+/** Fits the sampling correction of a (reweighted) model on its train split; `trainName` labels it, e.g. "US train". */
+export async function fitGenerationCorrection(model: BehaveGPT, train: readonly BehaviorSequence[], behaviors: Vocabulary, locations: Vocabulary, trainName: string): Promise<GenerationCorrection> {
+  const meanPredicted = await meanPredictedDistribution(model, train, behaviors, locations);
+  return {
+    behaviorLogCorrection: marginalCorrection(meanPredicted, behaviorCounts(train), behaviors),
+    fittedOn: `${trainName}: log empirical frequency − log mean predicted probability per behavior`,
+  };
 }
