@@ -3,6 +3,7 @@
  * metric (mean ± std over seeds) is written, and which row is the shipped model. Pure.
  */
 import { parseResults, type ResultRow } from '../../core/results';
+import { parseGlobbed } from './globbed-json';
 
 export const EVAL_TASK = 'next-behavior';
 
@@ -34,18 +35,10 @@ export function datasetLabel(dataset: string): string {
 
 export type LoadedResults = { status: 'ok'; rows: ResultRow[] } | { status: 'missing' } | { status: 'invalid'; error: string };
 
-/**
- * The results from `import.meta.glob(..., { eager: true, import: 'default' })`: the first (only)
- * module's value, validated; 'missing' when the glob matched no file.
- */
+/** The results from `import.meta.glob(..., { eager: true, import: 'default' })`, validated. */
 export function resultsFromModules(modules: Record<string, unknown>, file = 'docs/results.json'): LoadedResults {
-  const values = Object.values(modules);
-  if (values.length === 0) return { status: 'missing' };
-  try {
-    return { status: 'ok', rows: parseResults(values[0], file) };
-  } catch (e) {
-    return { status: 'invalid', error: e instanceof Error ? e.message : String(e) };
-  }
+  const loaded = parseGlobbed(modules, (json) => parseResults(json, file));
+  return loaded.status === 'ok' ? { status: 'ok', rows: loaded.value } : loaded;
 }
 
 function targetsOf(row: ResultRow): TargetSet {

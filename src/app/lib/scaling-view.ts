@@ -1,18 +1,14 @@
 /** The Scaling view's reading of docs/scaling.json and its text. Pure. */
 import { predict2D, type Interval, type Law2D } from '../../core/scaling';
 import { parseScalingReport, type ScalingReport } from '../../core/scaling-report';
+import { parseGlobbed } from './globbed-json';
 
 export type LoadedScaling = { status: 'missing' } | { status: 'ok'; report: ScalingReport } | { status: 'invalid'; error: string };
 
 /** docs/scaling.json from an `import.meta.glob` result: missing, invalid, or the report. */
 export function scalingFromModules(modules: Record<string, unknown>, file = 'docs/scaling.json'): LoadedScaling {
-  const values = Object.values(modules);
-  if (values.length === 0) return { status: 'missing' };
-  try {
-    return { status: 'ok', report: parseScalingReport(values[0], file) };
-  } catch (e) {
-    return { status: 'invalid', error: e instanceof Error ? e.message : String(e) };
-  }
+  const loaded = parseGlobbed(modules, (json) => parseScalingReport(json, file));
+  return loaded.status === 'ok' ? { status: 'ok', report: loaded.value } : loaded;
 }
 
 const f3 = (x: number) => x.toFixed(3);
