@@ -63,6 +63,9 @@ function plan(): (RunSpec & { size: string })[] {
 }
 
 const data = () => loadSplits(DATASET, flags.data ?? DEFAULT_DATA_DIR);
+/** Every cell's vocabulary: the whole train split's (as runOne builds it), computed once for the report. */
+let vocabularies: ReturnType<typeof buildVocabularies> | undefined;
+const fullVocabularies = () => (vocabularies ??= buildVocabularies(data().train));
 
 async function run(): Promise<void> {
   const mine = plan().filter((_, i) => i % shardCount === shardIndex);
@@ -82,7 +85,7 @@ async function run(): Promise<void> {
 function cellOf(size: string, record: RunRecord): ScalingCell {
   const fraction = record.spec.fraction ?? 1;
   const train = nestedSubset(data().train, fraction);
-  const { behaviors, locations } = buildVocabularies(data().train);
+  const { behaviors, locations } = fullVocabularies();
   const config = buildConfig(behaviors, locations, { ...record.spec.config, useContext: true });
   const trainTargets = record.trainTargets ?? countTrainTargets(train, config.contextLength);
   return {
@@ -123,7 +126,7 @@ function shippedModel(): ScalingReport['shipped'] {
   if (!record) return undefined;
   const cell = cellOf('shipped', record);
   // Its time head does not take part in behavior prediction: N counts the behavior network only, as for the grid.
-  const { behaviors, locations } = buildVocabularies(data().train);
+  const { behaviors, locations } = fullVocabularies();
   const timeHead = countParameters(buildConfig(behaviors, locations, { ...record.spec.config, useContext: true }), (n) => n.startsWith('time.'));
   return { name: `${manifest.name} (${record.spec.objective.name})`, nonEmbeddingParameters: cell.nonEmbeddingParameters - timeHead, trainTargets: cell.trainTargets, testLoss: record.testLoss };
 }

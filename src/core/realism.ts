@@ -7,7 +7,7 @@
  * prefix's last event → the first generated one included), weekday × slot cells, and devices
  * (the part of the behavior name before ':').
  */
-import { deviceOf, type BehaviorEvent, type BehaviorSequence, type EventContext } from './events';
+import { deviceOf, UNKNOWN_LOCATION, type BehaviorEvent, type BehaviorSequence, type EventContext } from './events';
 import type { Scorer } from './baselines';
 import { sample } from './sampling';
 import { addSlots, NUM_SLOT_DELTAS, slotDelta, weekSlot } from './time';
@@ -144,7 +144,7 @@ export function generateWithBaseline(
 ): BehaviorEvent[] {
   const history = [...prefix];
   const exclude = new Set(vocab.tokens.map((_, i) => i).filter((i) => vocab.isSpecial(i)));
-  const location = prefix.at(-1)?.location ?? start?.location ?? '<unknown>';
+  const location = prefix.at(-1)?.location ?? start?.location ?? UNKNOWN_LOCATION;
   const out: BehaviorEvent[] = [];
   for (let i = 0; i < count; i++) {
     const last = history.at(-1);
