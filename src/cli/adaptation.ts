@@ -148,8 +148,8 @@ async function runPlan(plan: RunSpec[], keepModels = false): Promise<void> {
   }
 }
 
-/** k-shot runs need the model pretrained without the new behaviors: a shard waits for it. */
-async function kShotPlanWhenPretrained(): Promise<RunSpec[]> {
+/** The k-shot learning-rate runs need the model pretrained without the new behaviors: a shard waits for it. */
+async function kShotTunePlanWhenPretrained(): Promise<RunSpec[]> {
   while (!readRecord(RECORDS, runId(PRETRAIN_WITHOUT))) {
     log('waiting for the pretraining without the new behaviors');
     await new Promise((resolve) => setTimeout(resolve, 30_000));
@@ -304,7 +304,9 @@ ${kChecks.join('\n')}`,
 await initNodeBackend('wasm');
 if (phase === 'tune' || phase === 'all') await runPlan(tunePlan());
 if (phase === 'run' || phase === 'all') {
-  await runPlan(await kShotPlanWhenPretrained());
+  // The pretraining without the new behaviors first (shard 0): the k-shot runs start from it.
+  await runPlan([PRETRAIN_WITHOUT]);
+  await runPlan(await kShotTunePlanWhenPretrained());
   await runPlan(await kShotPlanWhenTuned());
   await runPlan(mainPlan());
 }
