@@ -3,7 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend } from '../src/node/tf';
-import { countTrainTargets, kShotSequences, runId, runOne, withholdBehaviors, type RunSpec } from '../src/node/experiments';
+import { countTrainTargets, kShotSequences, kShotWithRehearsal, oldBehaviorsKept, runId, runOne, withholdBehaviors, type RunSpec } from '../src/node/experiments';
+import { alignOutputPrior, evaluateModel, meanPredictedDistribution, type EvaluationResult } from '../src/train/evaluate';
+import { behaviorCounts } from '../src/core/baselines';
+import { PAD } from '../src/core/vocab';
 import { nestedSubset } from '../src/core/data';
 import { aggregateMetrics, mergeRows, parseResults } from '../src/core/results';
 import { behaviors, events, locations, toyConfig } from './helpers';
@@ -52,12 +55,24 @@ describe('experiment runner (unit size)', () => {
       { ...base, withhold: ['a', 'b'] },
       { ...base, kShot: { behaviors: ['a', 'b'], k: 5 } },
       { ...base, kShot: { behaviors: ['a', 'b'], k: 20 } },
+      { ...base, kShot: { behaviors: ['a', 'b'], k: 20, rehearsal: 4 } },
+      { ...base, kShot: { behaviors: ['a', 'b'], k: 20, maxOldDrop: 0.01 } },
+      { ...base, init: 'runs/models/us-x-s1', alignPrior: true },
     ].map(runId);
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids[0]).toBe('us-behavegpt-ce-s0');
     // Records written before a setting existed keep their ids: the full split is no fraction.
     expect(runId({ ...base, fraction: 1 })).toBe('us-behavegpt-ce-s0');
     expect(ids[9]).toBe('us-behavegpt-ce-from-us-x-s1-s0');
+  });
+
+  it('shortens ids that would make too long a file name, keeping them distinct', () => {
+    const long = (k: number): RunSpec => ({ dataset: 'us', model: 'behavegpt', objective: { name: 'dro', dro: { radius: 0.05, tailMix: 0, priorBeta: 0.99 } }, seed: 2, init: `runs/models/${'x'.repeat(200)}`, kShot: { behaviors: ['a'], k } });
+    const [a, b] = [runId(long(5)), runId(long(20))];
+    expect(a).not.toBe(b);
+    expect(a).toMatch(/^us-behavegpt-dro-.*-[0-9a-f]{8}-s2$/);
+    expect(`${a}.json.tmp`.length).toBeLessThanOrEqual(255);
+    expect(runId(long(5))).toBe(a);
   });
 
   it('resumes a scaling-style grid without redoing finished cells', async () => {
@@ -103,6 +118,32 @@ describe('data subsets for scaling and adaptation', () => {
     }
     expect(kShotSequences(train, [name], 5).map((s) => s.id)).toEqual(kShotSequences(train, [name], 5).map((s) => s.id));
   });
+
+  it('rehearsal adds r × as many sequences, none holding the new behaviors, drawn per seed', () => {
+    const name = seqs(1, 0)[0].events[0].behavior;
+    // Two sequences in three lack the behavior.
+    const train = seqs(200, 0).map((s, i) => (i % 3 ? { ...s, events: s.events.filter((e) => e.behavior !== name) } : s));
+    const shots = kShotSequences(train, [name], 3);
+    const mixed = kShotWithRehearsal(train, { behaviors: [name], k: 3, rehearsal: 2 }, 0);
+    expect(mixed.slice(0, shots.length)).toEqual(shots);
+    const replay = mixed.slice(shots.length);
+    expect(replay).toHaveLength(2 * shots.length);
+    expect(replay.some((s) => s.events.some((e) => e.behavior === name))).toBe(false);
+    expect(new Set(mixed.map((s) => s.id)).size).toBe(mixed.length);
+    expect(kShotWithRehearsal(train, { behaviors: [name], k: 3, rehearsal: 2 }, 1).map((s) => s.id)).not.toEqual(mixed.map((s) => s.id));
+    expect(kShotWithRehearsal(train, { behaviors: [name], k: 3 }, 0)).toEqual(shots);
+  });
+});
+
+describe('k-shot epoch eligibility', () => {
+  const result = (targets: [string, number][]): EvaluationResult => ({ metrics: {}, loss: 0, targets: targets.map(([behavior, rank]) => ({ behavior, rank })) });
+  it('keeps an epoch only while old behaviors lose at most maxDrop of weighted recall@5', () => {
+    const kept = oldBehaviorsKept(['new'], 0.1);
+    const initial = result([['a', 1], ['a', 2], ['b', 3], ['b', 9], ['new', 50]]); // old R@5 = 3/4
+    expect(kept(result([['a', 1], ['a', 2], ['b', 9], ['b', 9], ['new', 1]]), initial)).toBe(false); // 2/4: −25 points
+    expect(kept(result([['a', 1], ['a', 2], ['b', 3], ['b', 9], ['new', 1]]), initial)).toBe(true); // same old, new learned
+    expect(kept(result([['a', 1], ['a', 1], ['b', 1], ['b', 1], ['new', 90]]), initial)).toBe(true);
+  });
 });
 
 describe('results rows', () => {
@@ -136,6 +177,100 @@ describe('trainer schedule for tiny data', () => {
     expect(result.epochsRun).toBe(10);
     // Evaluated at steps 4, 8 and the final epoch (10).
     expect(result.history.map((h) => h.epoch)).toEqual([4, 8, 10]);
+    model.dispose();
+  }, 60_000);
+
+  it('with startCompetes the model before training is kept when no epoch beats it on valid', async () => {
+    // A learning rate far too high for the toy model: every trained epoch is worse than the start.
+    const trained = BehaveGPT.create(toyConfig({ dropout: 0 }), 6);
+    await trainModel(trained, data.train, data.valid, behaviors, locations, { epochs: 20, batchSize: 8, patience: 100, learningRate: 1e-2 });
+    const opts = { epochs: 2, batchSize: 8, patience: 100, learningRate: 5, warmupSteps: 1 };
+    const plain = await trainModel(trained, data.train, data.valid, behaviors, locations, { ...opts, seed: 1 });
+    expect(plain.bestEpoch).toBeGreaterThan(0); // the first epoch replaces the start however bad
+    const model = BehaveGPT.create(toyConfig({ dropout: 0 }), 6);
+    await trainModel(model, data.train, data.valid, behaviors, locations, { epochs: 20, batchSize: 8, patience: 100, learningRate: 1e-2 });
+    const before = await Promise.all([...model.params.values()].map((v) => v.data()));
+    const kept = await trainModel(model, data.train, data.valid, behaviors, locations, { ...opts, seed: 1, startCompetes: true });
+    expect(kept.bestEpoch).toBe(0);
+    const after = await Promise.all([...model.params.values()].map((v) => v.data()));
+    after.forEach((a, i) => expect(Array.from(a)).toEqual(Array.from(before[i])));
+    trained.dispose();
+    model.dispose();
+  }, 60_000);
+
+  it('an epoch that is never eligible is never selected: the model stays as before training', async () => {
+    const model = BehaveGPT.create(toyConfig({ dropout: 0 }), 3);
+    const before = await Promise.all([...model.params.values()].map((v) => v.data()));
+    const result = await trainModel(model, data.train, data.valid, behaviors, locations, { epochs: 3, batchSize: 8, patience: 100, learningRate: 1e-2, eligible: () => false });
+    expect(result.steps).toBeGreaterThan(0);
+    expect(result.bestEpoch).toBe(0);
+    const after = await Promise.all([...model.params.values()].map((v) => v.data()));
+    after.forEach((a, i) => expect(Array.from(a)).toEqual(Array.from(before[i])));
+    // Eligible only from epoch 2 on: epoch 1 is skipped even though it is the first trained one.
+    let calls = 0;
+    const late = await trainModel(model, data.train, data.valid, behaviors, locations, { epochs: 3, batchSize: 8, patience: 100, learningRate: 1e-2, eligible: () => ++calls >= 2 });
+    expect(late.bestEpoch).toBeGreaterThanOrEqual(2);
+    model.dispose();
+  }, 60_000);
+});
+
+describe('adapting to another domain', () => {
+  beforeAll(async () => {
+    await initNodeBackend('wasm');
+  });
+
+  it('alignOutputPrior moves the mean predicted distribution to the target frequencies', async () => {
+    const model = BehaveGPT.create(toyConfig({ dropout: 0 }), 4);
+    // A target domain where one behavior dominates.
+    const target = seqs(20, 0).map((s) => ({ ...s, events: s.events.map((e, i) => (i % 4 === 0 ? e : { ...e, behavior: 'Fan:switch on' })) }));
+    const counts = behaviorCounts(target);
+    const total = [...counts.values()].reduce((a, b) => a + b, 0);
+    const gap = async () => {
+      const mean = await meanPredictedDistribution(model, target, behaviors, locations);
+      return Math.abs(mean[behaviors.id('Fan:switch on')] - counts.get('Fan:switch on')! / total);
+    };
+    const before = await gap();
+    const shift = await alignOutputPrior(model, target, behaviors, locations);
+    expect(before).toBeGreaterThan(0.3);
+    expect(await gap()).toBeLessThan(0.05);
+    expect(shift[behaviors.id('Fan:switch on')]).toBeGreaterThan(1);
+    expect(shift[behaviors.id(PAD)]).toBe(0); // special tokens are never shifted
+    model.dispose();
+  }, 60_000);
+
+  it('alignOutputPrior trusts a handful of events less than many with the same frequencies', async () => {
+    const target = seqs(40, 0).map((s) => ({ ...s, events: s.events.map((e, i) => (i % 4 === 0 ? e : { ...e, behavior: 'Fan:switch on' })) }));
+    const shiftWith = async (train: typeof target) => {
+      const model = BehaveGPT.create(toyConfig({ dropout: 0 }), 4);
+      const shift = await alignOutputPrior(model, train, behaviors, locations, { rounds: 1, priorEvents: 30 });
+      model.dispose();
+      return shift[behaviors.id('Fan:switch on')];
+    };
+    const few = await shiftWith(target.slice(0, 1));
+    const many = await shiftWith(target);
+    expect(few).toBeGreaterThan(0);
+    expect(few).toBeLessThan(many * 0.5);
+    // No prior weight: the empirical frequency itself, whatever the amount of data.
+    const model = BehaveGPT.create(toyConfig({ dropout: 0 }), 4);
+    const counts = behaviorCounts(target.slice(0, 1));
+    const total = [...counts.values()].reduce((a, b) => a + b, 0);
+    const mean = await meanPredictedDistribution(model, target.slice(0, 1), behaviors, locations);
+    const shift = await alignOutputPrior(model, target.slice(0, 1), behaviors, locations, { rounds: 1, priorEvents: 0 });
+    const fan = behaviors.id('Fan:switch on');
+    expect(shift[fan]).toBeCloseTo(Math.log(counts.get('Fan:switch on')! / total) - Math.log(mean[fan]), 5);
+    model.dispose();
+  }, 60_000);
+
+  it('evaluateModel ranks only the candidates it is given; a target outside them is a miss', async () => {
+    const model = BehaveGPT.create(toyConfig({ dropout: 0 }), 5);
+    const all = await evaluateModel(model, data.test, behaviors, locations);
+    const fewer = await evaluateModel(model, data.test, behaviors, locations, { candidate: (b) => b !== 'Fan:switch on' });
+    all.targets.forEach((t, i) => {
+      const f = fewer.targets[i];
+      expect(f.behavior).toBe(t.behavior);
+      if (t.behavior === 'Fan:switch on') expect(f.rank).toBe(Number.POSITIVE_INFINITY);
+      else expect(f.rank).toBeLessThanOrEqual(t.rank);
+    });
     model.dispose();
   }, 60_000);
 });

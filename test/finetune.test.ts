@@ -268,6 +268,10 @@ describe('fine-tuning', () => {
     expect(prepared.info).toMatchObject({ trainSequences: 7, validationSequences: 1, heldOutSequences: 2, selection: 'validation' });
     expect(prepared.info.trainableParameters).toBeLessThan(prepared.info.parameters);
     expect(messages.filter((m) => m.type === 'progress' && m.progress.kind === 'epoch')).toHaveLength(2);
+    // The output biases are moved to the data's frequencies after the base is scored and before training.
+    const stages = messages.flatMap((m) => (m.type === 'stage' ? [m.message] : []));
+    expect(stages.indexOf('matching the model to the behavior frequencies of the data')).toBeGreaterThan(stages.indexOf('evaluating the base model on the held-out sequences'));
+    expect(stages.indexOf('matching the model to the behavior frequencies of the data')).toBeLessThan(stages.indexOf('training'));
     const done = messages.at(-1)!;
     if (done.type !== 'done') throw new Error('unreachable');
     const { before, after, files } = done.outcome;

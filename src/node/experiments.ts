@@ -8,12 +8,12 @@ import { join } from 'node:path';
 import { isRefresh, type BehaviorSequence } from '../core/events';
 import { behaviorCounts } from '../core/baselines';
 import { fullMetrics } from '../core/evaluation';
-import { headBehaviors, type MetricSet } from '../core/metrics';
+import { headBehaviors, rankingMetrics, type MetricSet } from '../core/metrics';
 import { BehaveGPT, countParameters, isEmbeddingParameter, type BehaveGPTConfig } from '../model/behavegpt';
 import { nestedSubset } from '../core/data';
 import { toExamples } from '../core/batch';
 import type { ObjectiveSpec } from '../train/losses';
-import { evaluateModel, type TimeHeadMetrics } from '../train/evaluate';
+import { alignOutputPrior, evaluateModel, type EvaluationResult, type TimeHeadMetrics } from '../train/evaluate';
 import { buildConfig, buildVocabularies } from '../train/recipe';
 import { trainModel, type TrainOptions } from '../train/trainer';
 import { loadModelDir, saveModelDir } from './model-files';
@@ -41,14 +41,27 @@ export interface RunSpec {
   /**
    * Fine-tune this pretrained model folder instead of training from scratch: behaviors of the
    * train split it does not know are added (model/extend.ts). With train.epochs 0 it is scored
-   * as it is (zero-shot), without new behaviors.
+   * as it is (zero-shot), without new behaviors (with `kShot`, with them added but untrained).
    */
   init?: string;
+  /**
+   * Test ranks only the behaviors of the (whole) train split: a model that knows more (a base
+   * pretrained elsewhere) ranks the same candidates as one trained on the split alone.
+   */
+  rankTrainBehaviors?: boolean;
+  /** With `init`: shift the output biases to the target train split's behavior frequencies first (alignOutputPrior). */
+  alignPrior?: boolean;
   /** Behaviors whose events are removed from the train split: the model never sees them. */
   withhold?: string[];
-  /** Train only on train sequences that together hold ≥ k examples of each behavior (drawn at random, fixed per seed 0). */
-  kShot?: { behaviors: string[]; k: number };
-  train?: Partial<Omit<TrainOptions, 'objective' | 'seed' | 'onProgress' | 'signal' | 'trainable'>>;
+  /**
+   * Train only on train sequences that together hold ≥ k examples of each behavior (a fixed
+   * random draw). `rehearsal`: also replay this many times as many other train sequences, drawn
+   * at random among those without any of the behaviors (old data the base was pretrained on).
+   * `maxOldDrop`: only epochs whose valid weighted recall@5 on the other behaviors is at most
+   * this much (a fraction, 0.01 = 1 point) below the base model's can be selected.
+   */
+  kShot?: { behaviors: string[]; k: number; rehearsal?: number; maxOldDrop?: number };
+  train?: Partial<Omit<TrainOptions, 'objective' | 'seed' | 'onProgress' | 'signal' | 'trainable' | 'eligible'>>;
 }
 
 export interface RunRecord {
@@ -86,10 +99,28 @@ export function runId(spec: RunSpec): string {
   for (const [k, v] of Object.entries(spec.train ?? {}).sort()) parts.push(typeof v === 'object' ? `${k}-${Object.entries(v).map(([a, b]) => `${a}${b}`).join('-')}` : `${k}${v}`);
   if (spec.fraction !== undefined && spec.fraction !== 1) parts.push(`frac${spec.fraction}`);
   if (spec.init) parts.push(`from-${basename(spec.init)}`);
+  if (spec.alignPrior) parts.push('aligned');
+  if (spec.rankTrainBehaviors) parts.push('rankTrain');
   if (spec.withhold) parts.push(`withhold${spec.withhold.length}`);
-  if (spec.kShot) parts.push(`k${spec.kShot.k}of${spec.kShot.behaviors.length}`);
-  parts.push(`s${spec.seed}`);
-  return parts.join('-').replace(/[^A-Za-z0-9_.@-]/g, '_');
+  if (spec.kShot) {
+    const { k, behaviors, rehearsal, maxOldDrop } = spec.kShot;
+    parts.push(`k${k}of${behaviors.length}`);
+    if (rehearsal) parts.push(`rehearsal${rehearsal}`);
+    if (maxOldDrop !== undefined) parts.push(`maxOldDrop${maxOldDrop}`);
+  }
+  const id = parts.join('-').replace(/[^A-Za-z0-9_.@-]/g, '_');
+  // A long id keeps its readable start plus a hash of the whole (file names stop at 255 bytes).
+  return id.length <= MAX_ID ? `${id}-s${spec.seed}` : `${id.slice(0, MAX_ID - 10)}-${fnv1a(id)}-s${spec.seed}`;
+}
+
+// With "-s<seed>" and ".json.tmp" the name stays under 255 bytes; every id written before this rule was shorter.
+const MAX_ID = 240;
+
+/** 32-bit FNV-1a of a string, as 8 hex digits. */
+function fnv1a(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return h.toString(16).padStart(8, '0');
 }
 
 export function readRecord(dir: string, id: string): RunRecord | null {
@@ -113,16 +144,19 @@ export async function runOne(spec: RunSpec, data: DatasetSplits, options: RunOpt
   const log = options.log ?? (() => {});
   const full = spec.withhold ? withholdBehaviors(data.train, new Set(spec.withhold)) : data.train;
   let train = spec.fraction === undefined ? full : nestedSubset(full, spec.fraction);
-  if (spec.kShot) train = kShotSequences(train, spec.kShot.behaviors, spec.kShot.k);
+  if (spec.kShot) train = kShotWithRehearsal(train, spec.kShot, spec.seed);
   const { model, behaviors, locations } = await initialModel(spec, full);
+  const groups = spec.withhold ?? spec.kShot?.behaviors;
   const config = model.config;
   try {
+    if (spec.alignPrior) await alignOutputPrior(model, train, behaviors, locations);
     const t0 = performance.now();
     let lastLog = 0;
     const result = await trainModel(model, train, data.valid, behaviors, locations, {
       ...spec.train,
       objective: spec.objective,
       seed: spec.seed,
+      ...(spec.kShot?.maxOldDrop !== undefined ? { eligible: oldBehaviorsKept(spec.kShot.behaviors, spec.kShot.maxOldDrop) } : {}),
       onProgress: (p) => {
         if (p.kind === 'epoch') log(`${id}: epoch ${p.epoch} valid loss ${p.valid!.loss.toFixed(4)} R@1 ${p.valid!.metrics['weighted_recall@1'].toFixed(4)} macroR@5 ${p.valid!.metrics['macro_recall@5'].toFixed(4)}${p.improved ? ' *' : ''}`);
         else if (performance.now() - lastLog > 30_000) {
@@ -133,8 +167,8 @@ export async function runOne(spec: RunSpec, data: DatasetSplits, options: RunOpt
     });
     const head = headBehaviors(behaviorCounts(train));
     const trainTargets = countTrainTargets(train, config.contextLength);
-    const groups = spec.withhold ?? spec.kShot?.behaviors;
-    const evaluation = await evaluateModel(model, data.test, behaviors, locations);
+    const trainBehaviors = new Set(full.flatMap((s) => s.events.map((e) => e.behavior)));
+    const evaluation = await evaluateModel(model, data.test, behaviors, locations, spec.rankTrainBehaviors ? { candidate: (b) => trainBehaviors.has(b) } : {});
     const record: RunRecord = {
       id,
       spec,
@@ -191,7 +225,8 @@ async function initialModel(spec: RunSpec, train: readonly BehaviorSequence[]): 
     return { model: BehaveGPT.create(config, spec.seed), behaviors, locations };
   }
   const base = loadModelDir(spec.init);
-  if (spec.train?.epochs === 0) return base;
+  // Zero-shot scores the base as it is; a k-shot spec with 0 epochs scores it with the new behaviors added.
+  if (spec.train?.epochs === 0 && !spec.kShot) return base;
   const added = newBehaviors(train.flatMap((s) => s.events.map((e) => e.behavior)), base.behaviors);
   return extendVocabulary(base, added);
 }
@@ -199,6 +234,23 @@ async function initialModel(spec: RunSpec, train: readonly BehaviorSequence[]): 
 /** The train split without the events of `behaviors` (sequences left empty are dropped). */
 export function withholdBehaviors(train: readonly BehaviorSequence[], behaviors: ReadonlySet<string>): BehaviorSequence[] {
   return train.map((s) => ({ ...s, events: s.events.filter((e) => !behaviors.has(e.behavior)) })).filter((s) => s.events.length > 0);
+}
+
+/** Epoch eligibility: weighted recall@5 on targets outside `behaviors` at most `maxDrop` below the untrained model's. */
+export function oldBehaviorsKept(behaviors: readonly string[], maxDrop: number): (result: EvaluationResult, initial: EvaluationResult) => boolean {
+  const set = new Set(behaviors);
+  const oldRecall5 = (r: EvaluationResult) => rankingMetrics(r.targets.filter((t) => !set.has(t.behavior)))['weighted_recall@5'];
+  return (result, initial) => oldRecall5(result) >= oldRecall5(initial) - maxDrop;
+}
+
+/** The k-shot sequences plus `rehearsal` × as many random train sequences holding none of the behaviors (seeded by `seed`). */
+export function kShotWithRehearsal(train: readonly BehaviorSequence[], kShot: NonNullable<RunSpec['kShot']>, seed: number): BehaviorSequence[] {
+  const shots = kShotSequences(train, kShot.behaviors, kShot.k);
+  if (!kShot.rehearsal) return shots;
+  const set = new Set(kShot.behaviors);
+  const others = train.filter((s) => !s.events.some((e) => set.has(e.behavior)));
+  const replay = shuffle([...others], createRng(1000 + seed)).slice(0, Math.round(kShot.rehearsal * shots.length));
+  return [...shots, ...replay];
 }
 
 /**

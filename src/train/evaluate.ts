@@ -41,6 +41,8 @@ export interface EvaluateOptions {
   minPosition?: number;
   /** Sequences to skip a target of (e.g. refresh events); all counted when omitted. */
   includeTarget?: (behavior: string) => boolean;
+  /** Behaviors that are ranked (all real behaviors of the vocabulary when omitted); a target outside them is a miss. */
+  candidate?: (behavior: string) => boolean;
 }
 
 export async function evaluateModel(
@@ -50,9 +52,9 @@ export async function evaluateModel(
   locations: Vocabulary,
   options: EvaluateOptions = {},
 ): Promise<EvaluationResult> {
-  const { batchSize = 128, minPosition = 1, includeTarget = () => true } = options;
+  const { batchSize = 128, minPosition = 1, includeTarget = () => true, candidate = () => true } = options;
   const examples = toExamples(sequences, model.config.contextLength);
-  const candidates = Int32Array.from(behaviors.tokens.map((_, i) => i).filter((i) => !behaviors.isSpecial(i)));
+  const candidates = Int32Array.from(behaviors.tokens.map((_, i) => i).filter((i) => !behaviors.isSpecial(i) && candidate(behaviors.name(i))));
   const targets: RankedTarget[] = [];
   let nllSum = 0;
   let nllCount = 0;
@@ -75,7 +77,7 @@ export async function evaluateModel(
         const position = ex.offset + t;
         if (t < ex.firstTarget || position < minPosition || !includeTarget(event.behavior)) return;
         const row = values.subarray((b * batch.length + t) * V, (b * batch.length + t + 1) * V);
-        const id = knownId(behaviors, event.behavior);
+        const id = candidate(event.behavior) ? knownId(behaviors, event.behavior) : -1;
         if (id >= 0) {
           targets.push({ behavior: event.behavior, rank: rankOf(row, id, candidates) });
           nllSum -= Math.log(Math.max(row[id], 1e-12));
@@ -154,4 +156,47 @@ export async function fitGenerationCorrection(model: BehaveGPT, train: readonly 
     behaviorLogCorrection: marginalCorrection(meanPredicted, behaviorCounts(train), behaviors),
     fittedOn: `${trainName}: log empirical frequency − log mean predicted probability per behavior`,
   };
+}
+
+/**
+ * Label-shift correction of a model about to be fine-tuned on another domain (the prior
+ * adjustment of Saerens et al., 2002, applied to the output bias): each behavior's bias moves by
+ * log(estimated target frequency) − log(the model's mean predicted probability p̂ on `train`).
+ * The target frequency is the posterior mean under a Dirichlet prior centred on p̂ worth
+ * `priorEvents` events, (n_c + priorEvents·p̂_c) / (N + priorEvents): with thousands of events it
+ * is the empirical frequency, with a few dozen (1% of France) the shift is damped instead of
+ * trusting counts of 0 and 1. Repeated `rounds` times since one step does not match the
+ * marginals exactly. The model then starts fine-tuning with the target's behavior frequencies
+ * instead of the source's (France's most common behaviors are rare in the US), so the first
+ * steps are not spent moving biases. Returns the total shift per behavior id.
+ */
+export async function alignOutputPrior(
+  model: BehaveGPT,
+  train: readonly BehaviorSequence[],
+  behaviors: Vocabulary,
+  locations: Vocabulary,
+  options: { priorEvents?: number; rounds?: number } = {},
+): Promise<Float64Array> {
+  const bias = model.params.get('head.out.b');
+  if (!bias) throw new Error('alignOutputPrior: the model has no "head.out.b"');
+  const real = behaviors.tokens.map((_, i) => i).filter((i) => !behaviors.isSpecial(i));
+  const { priorEvents = real.length, rounds = 2 } = options;
+  const counts = behaviorCounts(train);
+  const total = real.reduce((n, i) => n + (counts.get(behaviors.name(i)) ?? 0), 0);
+  const shift = new Float64Array(behaviors.size);
+  for (let round = 0; round < rounds; round++) {
+    const mean = await meanPredictedDistribution(model, train, behaviors, locations);
+    const values = Float32Array.from((await bias.data()) as Float32Array);
+    for (const i of real) {
+      const predicted = Math.max(mean[i], 1e-9);
+      const target = ((counts.get(behaviors.name(i)) ?? 0) + priorEvents * predicted) / (total + priorEvents);
+      const delta = Math.log(target) - Math.log(predicted);
+      values[i] += delta;
+      shift[i] += delta;
+    }
+    const next = tf.tensor1d(values);
+    bias.assign(next);
+    next.dispose();
+  }
+  return shift;
 }

@@ -1,7 +1,7 @@
 /**
  * One on-device fine-tuning run, as the worker executes it (and the unit tests call it in
- * Node): base model from its files → new behaviors added to the vocabulary → base evaluated on
- * the held-out part → trained on the train part (DRO by default), the epoch picked on the
+ * Node): base model from its files → base evaluated on the held-out part → new behaviors added
+ * to the vocabulary and output biases moved to the data's behavior frequencies → trained on the train part (DRO by default), the epoch picked on the
  * validation part → adapted model serialized (int8) and evaluated on the held-out part as
  * stored. The split by sequence comes with the request (buildStartMessage); the held-out part
  * is used for the before/after report and nothing else. Nothing here touches the page; `post`
@@ -14,7 +14,7 @@ import { countParameters } from '../model/behavegpt';
 import { extendVocabulary } from '../model/extend';
 import type { BackendChoice } from '../model/pipeline-types';
 import { modelFromArtifacts, serializeModel, validateManifest, type LoadedModel, type ModelManifest } from '../model/weights';
-import { evaluateModel } from './evaluate';
+import { alignOutputPrior, evaluateModel } from './evaluate';
 import { isTrainable, type FinetuneParts, type FromWorker, type StartMessage } from './finetune-protocol';
 import { trainModel } from './trainer';
 
@@ -78,7 +78,10 @@ export async function runFinetune(request: StartMessage, post: Post, signal: Abo
     post({ type: 'evaluated', runId, which: 'before', metrics: before });
 
     adapted = await extendVocabulary(base, added);
-    if (adapted === base) base = null; // same object: dispose once
+    if (adapted === base) base = null; // same object: dispose once (the base was already evaluated)
+    // Start from this person's behavior frequencies, not the pretraining data's (docs/FINETUNE.md).
+    stage('matching the model to the behavior frequencies of the data');
+    await alignOutputPrior(adapted.model, train, adapted.behaviors, adapted.locations);
     const config = adapted.model.config;
     post({
       type: 'prepared',

@@ -33,6 +33,18 @@ export interface TrainOptions {
   objective: ObjectiveSpec;
   /** Which valid figure picks the best epoch (lower loss, or higher metric). */
   selectBy: 'loss' | 'weighted_recall@1' | 'macro_recall@5';
+  /**
+   * Epochs for which this is false cannot be selected (a constraint on valid, e.g. "old
+   * behaviors lose at most 1 point"); it sees each evaluation and the one before training.
+   * With no eligible epoch the model stays as it was before training.
+   */
+  eligible?: (result: EvaluationResult, initial: EvaluationResult) => boolean;
+  /**
+   * The model before training competes with the trained epochs (fine-tuning: when no epoch
+   * beats the starting point on valid, the start is kept). Otherwise the first eligible epoch
+   * replaces it whatever its score: a fresh model must train.
+   */
+  startCompetes?: boolean;
   /** Loss weight of the time head and whether its gradient stops at the shared layers (models with a time head). */
   timeHead: TimeHeadTraining;
   /** Only parameters for which this is true are trained (all when omitted). */
@@ -147,7 +159,8 @@ export async function trainModel(
   const rng = createRng(o.seed);
   const examples = toExamples(train, model.config.contextLength);
   const stepsPerEpoch = Math.ceil(examples.length / o.batchSize);
-  const epochs = Math.max(o.epochs, Math.ceil((o.minSteps ?? 0) / stepsPerEpoch));
+  // No training examples: nothing to train (the model is only evaluated).
+  const epochs = stepsPerEpoch === 0 ? 0 : Math.max(o.epochs, Math.ceil((o.minSteps ?? 0) / stepsPerEpoch));
   const totalSteps = stepsPerEpoch * epochs;
   const groups = optimizerGroups(model, o);
   const objective = createObjective(o.objective, countTargets(train, (n) => behaviors.id(n), behaviors.size), (i) => behaviors.isSpecial(i));
@@ -158,7 +171,8 @@ export async function trainModel(
   const disposeAll = (saved: Map<string, tf.Tensor>) => saved.forEach((t) => t.dispose());
 
   const initial = snapshot();
-  let best = await evaluateModel(model, valid, behaviors, locations);
+  const before = await evaluateModel(model, valid, behaviors, locations);
+  let best = before;
   let bestWeights = snapshot();
   let bestEpoch = 0;
   const history: TrainResult['history'] = [];
@@ -205,7 +219,9 @@ export async function trainModel(
       lastEvaluated = step;
       const result = await evaluateModel(model, valid, behaviors, locations);
       // No valid sequences: nothing to select on, every epoch counts as the best so far (the last is kept).
-      const improved = valid.length === 0 || bestEpoch === 0 || score(result, o.selectBy) > score(best, o.selectBy);
+      const eligible = !o.eligible || o.eligible(result, before);
+      const replacesStart = bestEpoch === 0 && !o.startCompetes;
+      const improved = valid.length === 0 || (eligible && (replacesStart || score(result, o.selectBy) > score(best, o.selectBy)));
       history.push({ epoch, trainLoss: lossSum / Math.max(1, lossCount), validLoss: result.loss, valid: result.metrics });
       if (improved) {
         best = result;
