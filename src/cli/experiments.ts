@@ -17,7 +17,7 @@ import { behaviorCounts, fitMarkov, fitPopularity, fitTimePopularity, type Score
 import { fullMetrics, rankTargets } from '../core/evaluation';
 import { headBehaviors, type MetricSet } from '../core/metrics';
 import { aggregateMetrics, mergeRows, parseResults, RESULT_METRICS, type ResultRow } from '../core/results';
-import { buildVocabularies } from '../train/recipe';
+import { buildVocabularies, SIZES } from '../train/recipe';
 import { DEFAULT_CONFIG } from '../model/behavegpt';
 import type { ObjectiveSpec } from '../train/losses';
 import { DEFAULT_DATA_DIR, loadSplits } from '../node/data';
@@ -30,6 +30,7 @@ import { fitGenerationCorrection } from '../train/evaluate';
 import { join } from 'node:path';
 
 const USAGE = `Usage: npm run experiments -- [--phase all|tune|main|report|time-head|ship] [--shard I/N] [--datasets us,sp] [--seeds N]
+  --size NAME     a scaling size (${Object.keys(SIZES).join(', ')}) for every neural run (default: the shipped architecture)
   --records DIR   run records (default results/runs)     --models DIR   weights (default runs/models)`;
 const flags = parseFlags(
   {
@@ -40,6 +41,7 @@ const flags = parseFlags(
     records: { type: 'string' },
     models: { type: 'string' },
     data: { type: 'string' },
+    size: { type: 'string' },
   },
   USAGE,
 );
@@ -51,6 +53,9 @@ const RECORDS = flags.records ?? 'results/runs';
 const MODELS = flags.models ?? 'runs/models';
 const TUNE_DATASET: Region = 'us';
 const commit = gitCommit();
+if (flags.size !== undefined && !(flags.size in SIZES)) throw new Error(`--size: "${flags.size}" is not one of ${Object.keys(SIZES).join(', ')}`);
+/** Architecture overrides of every neural run (none: the shipped architecture, whose records carry no config). */
+const SIZE = flags.size && Object.keys(SIZES[flags.size]).length ? { config: SIZES[flags.size] } : {};
 
 /** Hyperparameter candidates per long-tail objective, chosen on US valid (seed 0). */
 const CANDIDATES: Record<'dro' | 'logit-adjusted' | 'class-balanced', ObjectiveSpec[]> = {
@@ -87,7 +92,7 @@ const data = (dataset: string): DatasetSplits => loadSplits(dataset as Region, f
 const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
 
 function tunePlan(): RunSpec[] {
-  return [CE, ...Object.values(CANDIDATES).flat()].map((objective) => ({ dataset: TUNE_DATASET, model: 'behavegpt', objective, seed: 0 }));
+  return [CE, ...Object.values(CANDIDATES).flat()].map((objective) => ({ dataset: TUNE_DATASET, model: 'behavegpt', objective, seed: 0, ...SIZE }));
 }
 
 /**
@@ -96,8 +101,8 @@ function tunePlan(): RunSpec[] {
  * is, the candidate closest to that bound.
  */
 function selectObjective(name: keyof typeof CANDIDATES): { spec: ObjectiveSpec; why: string } {
-  const ce = readRecord(RECORDS, runId({ dataset: TUNE_DATASET, model: 'behavegpt', objective: CE, seed: 0 }));
-  const runs = CANDIDATES[name].map((spec) => ({ spec, record: readRecord(RECORDS, runId({ dataset: TUNE_DATASET, model: 'behavegpt', objective: spec, seed: 0 })) }));
+  const ce = readRecord(RECORDS, runId({ dataset: TUNE_DATASET, model: 'behavegpt', objective: CE, seed: 0, ...SIZE }));
+  const runs = CANDIDATES[name].map((spec) => ({ spec, record: readRecord(RECORDS, runId({ dataset: TUNE_DATASET, model: 'behavegpt', objective: spec, seed: 0, ...SIZE })) }));
   const missing = runs.filter((r) => !r.record);
   if (!ce || missing.length) throw new Error(`tuning for ${name} is not finished (run --phase tune first)`);
   const bound = ce.valid['weighted_recall@1'] - 0.01;
@@ -114,8 +119,8 @@ function mainPlan(): RunSpec[] {
   const plan: RunSpec[] = [];
   for (const dataset of datasets) {
     for (const seed of SEEDS) {
-      for (const objective of [CE, ...chosen]) plan.push({ dataset, model: 'behavegpt', objective, seed });
-      plan.push({ dataset, model: 'context-free', objective: CE, seed });
+      for (const objective of [CE, ...chosen]) plan.push({ dataset, model: 'behavegpt', objective, seed, ...SIZE });
+      plan.push({ dataset, model: 'context-free', objective: CE, seed, ...SIZE });
     }
   }
   return plan;
@@ -235,11 +240,11 @@ function targetChecks(rows: ResultRow[]): string[] {
 }
 
 function tuningTable(): string {
-  const ce = readRecord(RECORDS, runId({ dataset: TUNE_DATASET, model: 'behavegpt', objective: CE, seed: 0 }));
+  const ce = readRecord(RECORDS, runId({ dataset: TUNE_DATASET, model: 'behavegpt', objective: CE, seed: 0, ...SIZE }));
   const lines = ['| objective | hyperparameters | valid R@1 | valid macro R@5 | test R@1 | test macro R@1 | test macro R@5 | test tail R@5 | chosen |', '|---|---|---|---|---|---|---|---|---|'];
   const chosen = new Set((['dro', 'logit-adjusted', 'class-balanced'] as const).map((n) => JSON.stringify(selectObjective(n).spec)));
   for (const spec of [CE, ...Object.values(CANDIDATES).flat()]) {
-    const r = spec === CE ? ce : readRecord(RECORDS, runId({ dataset: TUNE_DATASET, model: 'behavegpt', objective: spec, seed: 0 }));
+    const r = spec === CE ? ce : readRecord(RECORDS, runId({ dataset: TUNE_DATASET, model: 'behavegpt', objective: spec, seed: 0, ...SIZE }));
     if (!r) continue;
     const { name, ...hp } = spec;
     lines.push(

@@ -17,6 +17,7 @@ import { DEFAULT_DATA_DIR, loadSplits } from '../node/data';
 import { initNodeBackend } from '../node/tf';
 import { countTrainTargets, readRecord, runId, runOne, type RunRecord, type RunSpec } from '../node/experiments';
 import { formatDuration, gitCommit, parseFlags } from './args';
+import { SIZES } from '../train/recipe';
 
 const USAGE = `Usage: npm run scaling -- [--phase all|run|report] [--shard I/N] [--seeds N]
   --records DIR   run records (default results/runs)     --data DIR   SmartThings folder`;
@@ -32,17 +33,6 @@ const DATASET: Region = 'us';
 const commit = gitCommit();
 const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
 
-/**
- * Model sizes, 3.9k → 142k non-embedding parameters (36×). "m" is the shipped architecture
- * (no overrides), so its full-data cells are the cross-entropy runs of the main evaluation.
- * Widths keep the weekday/slot streams; US has one place, so small models drop its stream.
- */
-export const SIZES: Record<string, Partial<BehaveGPTConfig>> = {
-  xs: { behaviorDim: 8, weekdayDim: 4, slotDim: 4, locationDim: 0, targetDim: 4, numLayers: 1, numHeads: 2, headHidden: 16 },
-  s: { behaviorDim: 24, weekdayDim: 4, slotDim: 4, locationDim: 0, targetDim: 8, numLayers: 1, numHeads: 2, headHidden: 48 },
-  'm-': { behaviorDim: 28, weekdayDim: 8, slotDim: 8, locationDim: 4, targetDim: 8, numLayers: 1, numHeads: 2, headHidden: 64 },
-  m: {},
-};
 /** Shares of the train split (nested subsets), 1/16 → 1 (16×). */
 export const FRACTIONS = [0.0625, 0.125, 0.25, 0.5, 1];
 const MIN_STEPS = 3000;

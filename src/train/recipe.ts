@@ -22,3 +22,15 @@ export function buildConfig(behaviors: Vocabulary, locations: Vocabulary, overri
     specialBehaviorIds: [PAD, BOS, UNK].map((t) => behaviors.id(t)),
   };
 }
+
+/**
+ * Model sizes, 3.9k → 142k non-embedding parameters (36×). "m" is the shipped architecture
+ * (no overrides), so its full-data cells are the cross-entropy runs of the main evaluation.
+ * Widths keep the weekday/slot streams; US has one place, so small models drop its stream.
+ */
+export const SIZES: Record<string, Partial<BehaveGPTConfig>> = {
+  xs: { behaviorDim: 8, weekdayDim: 4, slotDim: 4, locationDim: 0, targetDim: 4, numLayers: 1, numHeads: 2, headHidden: 16 },
+  s: { behaviorDim: 24, weekdayDim: 4, slotDim: 4, locationDim: 0, targetDim: 8, numLayers: 1, numHeads: 2, headHidden: 48 },
+  'm-': { behaviorDim: 28, weekdayDim: 8, slotDim: 8, locationDim: 4, targetDim: 8, numLayers: 1, numHeads: 2, headHidden: 64 },
+  m: {},
+};
