@@ -115,7 +115,9 @@ function alignmentEvidence(target: string): string {
     return aligned ? crossDomainSpec(target, 'fine-tuned', 0.1, 0, lr) : rest;
   };
   const loss = (lr: number, aligned: boolean) => readRecord(RECORDS, runId(spec(lr, aligned)))?.valid.loss.toFixed(4) ?? '—';
-  return LEARNING_RATES.map((lr) => `${lr}: ${loss(lr, true)} aligned vs ${loss(lr, false)} not`).join('; ');
+  // The unaligned runs had to keep a trained epoch; the base as it is (zero-shot) is their start.
+  const start = readRecord(RECORDS, runId(zeroShotSpec(target)))?.valid.loss.toFixed(4) ?? '—';
+  return `${LEARNING_RATES.map((lr) => `${lr}: ${loss(lr, true)} aligned vs ${loss(lr, false)} not`).join('; ')}; the base as it is: ${start}`;
 }
 
 const PRETRAIN_WITHOUT: RunSpec = { ...US_RUN, seed: 0, withhold: NEW_BEHAVIORS };
