@@ -7,7 +7,8 @@
  *   sequences holding k = 5, 20, 100 examples of each; recall on the new and the old behaviors.
  *
  * Both arms of every comparison use the shipped DRO objective and the same schedule; learning
- * rates are chosen on each target's valid split (10% data, seed 0). Writes the "cross-domain"
+ * rates are chosen on each target's valid split per arm and data fraction (seed 0), the k-shot
+ * learning rate and rehearsal ratio on US valid (k = 20, seed 0). Writes the "cross-domain"
  * and "new-behavior" rows of docs/results.json and the "adaptation" section of docs/RESULTS.md.
  *
  *   npm run adaptation -- --phase tune     (cross-domain learning rates)
@@ -86,13 +87,11 @@ type Arm = 'fine-tuned' | 'scratch';
  * correction; docs/FINETUNE.md). Both arms rank the same candidates on test: the behaviors of
  * the target's train split (the scratch model knows no others).
  */
-function crossDomainSpec(target: string, arm: Arm, fraction: number, seed: number, learningRate: number, aligned = true): RunSpec {
-  const spec: RunSpec = { dataset: target, model: 'behavegpt', objective: DRO, seed, ...(fraction !== 1 ? { fraction } : {}) };
-  if (arm === 'scratch') return withLr(spec, learningRate);
-  if (!aligned) return withLr({ ...spec, init: modelDir(US_RUN), rankTrainBehaviors: true }, learningRate);
+function crossDomainSpec(target: string, arm: Arm, fraction: number, seed: number, learningRate: number): RunSpec {
+  const spec = withLr({ dataset: target, model: 'behavegpt', objective: DRO, seed, ...(fraction !== 1 ? { fraction } : {}) }, learningRate);
+  if (arm === 'scratch') return spec;
   // The aligned start competes with the trained epochs: fine-tuning that does not beat it on valid is not kept.
-  const tuned = withLr({ ...spec, init: modelDir(US_RUN), alignPrior: true, rankTrainBehaviors: true }, learningRate);
-  return { ...tuned, train: { ...tuned.train, startCompetes: true } };
+  return { ...spec, init: modelDir(US_RUN), alignPrior: true, rankTrainBehaviors: true, train: { ...spec.train, startCompetes: true } };
 }
 
 /** Learning rates are chosen per target, arm and fraction (seed 0): what suits 1% of the data need not suit all of it. */
@@ -109,15 +108,12 @@ function chosenLr(target: string, arm: Arm, fraction: number): number {
 
 /** Valid loss of the fine-tuned arm at 10% data (seed 0) with and without the prior alignment, per learning rate: the evidence for aligning. */
 function alignmentEvidence(target: string): string {
-  // The unaligned runs predate rankTrainBehaviors, which changes test only: their valid loss compares as it is.
-  const spec = (lr: number, aligned: boolean): RunSpec => {
-    const { rankTrainBehaviors: _, ...rest } = crossDomainSpec(target, 'fine-tuned', 0.1, 0, lr, aligned);
-    return aligned ? crossDomainSpec(target, 'fine-tuned', 0.1, 0, lr) : rest;
-  };
-  const loss = (lr: number, aligned: boolean) => readRecord(RECORDS, runId(spec(lr, aligned)))?.valid.loss.toFixed(4) ?? '—';
+  const loss = (spec: RunSpec) => readRecord(RECORDS, runId(spec))?.valid.loss.toFixed(4) ?? '—';
+  // Fine-tuning without alignment, as the earlier runs did (their test ranked every behavior, which valid loss does not see).
+  const unaligned = (lr: number): RunSpec => ({ ...crossDomainSpec(target, 'scratch', 0.1, 0, lr), init: modelDir(US_RUN) });
   // The unaligned runs had to keep a trained epoch; the base as it is (zero-shot) is their start.
-  const start = readRecord(RECORDS, runId(zeroShotSpec(target)))?.valid.loss.toFixed(4) ?? '—';
-  return `${LEARNING_RATES.map((lr) => `${lr}: ${loss(lr, true)} aligned vs ${loss(lr, false)} not`).join('; ')}; the base as it is: ${start}`;
+  const start = loss(zeroShotSpec(target));
+  return `${LEARNING_RATES.map((lr) => `${lr}: ${loss(crossDomainSpec(target, 'fine-tuned', 0.1, 0, lr))} aligned vs ${loss(unaligned(lr))} not`).join('; ')}; the base as it is: ${start}`;
 }
 
 const PRETRAIN_WITHOUT: RunSpec = { ...US_RUN, seed: 0, withhold: NEW_BEHAVIORS };
@@ -164,7 +160,6 @@ function chosenKShotSetting(): KShotSetting {
 /** The pretrained model with the 10 added (docs/FINETUNE.md initialisation), before any training: the k-shot runs' starting point. */
 const K_SHOT_START: RunSpec = { dataset: 'us', model: 'behavegpt', objective: { name: 'ce' }, seed: 0, init: modelDir(PRETRAIN_WITHOUT), kShot: { behaviors: NEW_BEHAVIORS, k: 0 }, train: { epochs: 0 } };
 
-
 function zeroShotSpec(target: string): RunSpec {
   return { dataset: target, model: 'behavegpt', objective: DRO, seed: 0, init: modelDir(US_RUN), rankTrainBehaviors: true, train: { epochs: 0 } };
 }
@@ -203,9 +198,11 @@ async function when(what: string, plan: () => RunSpec[]): Promise<RunSpec[]> {
   }
 }
 
-const pretrained = () => {
+/** The k-shot tuning plan, once the model pretrained without the new behaviors exists (throws before). */
+function kShotTunePlanAfterPretraining(): RunSpec[] {
   if (!readRecord(RECORDS, runId(PRETRAIN_WITHOUT))) throw new Error('not pretrained yet');
-};
+  return [K_SHOT_START, ...kShotTunePlan()];
+}
 
 // --- Report ----------------------------------------------------------------------------------
 
@@ -377,7 +374,7 @@ if (phase === 'tune' || phase === 'all') await runPlan(tunePlan());
 if (phase === 'run' || phase === 'kshot' || phase === 'all') {
   // The pretraining without the new behaviors first (shard 0): the k-shot runs start from it.
   await runPlan([PRETRAIN_WITHOUT]);
-  await runPlan(await when('the pretraining without the new behaviors', () => (pretrained(), [K_SHOT_START, ...kShotTunePlan()])));
+  await runPlan(await when('the pretraining without the new behaviors', kShotTunePlanAfterPretraining));
   await runPlan(await when('the k-shot tuning runs', () => KS.flatMap((k) => SEEDS.map((seed) => kShotSpec(k, seed)))));
 }
 if (phase === 'run' || phase === 'cross' || phase === 'all') {

@@ -91,8 +91,11 @@ const data = (dataset: string): DatasetSplits => loadSplits(dataset as Region, f
 
 const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
 
+/** The seed-0 US run of an objective on which hyperparameters are chosen. */
+const tuneSpec = (objective: ObjectiveSpec): RunSpec => ({ dataset: TUNE_DATASET, model: 'behavegpt', objective, seed: 0, ...SIZE });
+
 function tunePlan(): RunSpec[] {
-  return [CE, ...Object.values(CANDIDATES).flat()].map((objective) => ({ dataset: TUNE_DATASET, model: 'behavegpt', objective, seed: 0, ...SIZE }));
+  return [CE, ...Object.values(CANDIDATES).flat()].map(tuneSpec);
 }
 
 /**
@@ -101,8 +104,8 @@ function tunePlan(): RunSpec[] {
  * is, the candidate closest to that bound.
  */
 function selectObjective(name: keyof typeof CANDIDATES): { spec: ObjectiveSpec; why: string } {
-  const ce = readRecord(RECORDS, runId({ dataset: TUNE_DATASET, model: 'behavegpt', objective: CE, seed: 0, ...SIZE }));
-  const runs = CANDIDATES[name].map((spec) => ({ spec, record: readRecord(RECORDS, runId({ dataset: TUNE_DATASET, model: 'behavegpt', objective: spec, seed: 0, ...SIZE })) }));
+  const ce = readRecord(RECORDS, runId(tuneSpec(CE)));
+  const runs = CANDIDATES[name].map((spec) => ({ spec, record: readRecord(RECORDS, runId(tuneSpec(spec))) }));
   const missing = runs.filter((r) => !r.record);
   if (!ce || missing.length) throw new Error(`tuning for ${name} is not finished (run --phase tune first)`);
   const bound = ce.valid['weighted_recall@1'] - 0.01;
@@ -240,11 +243,11 @@ function targetChecks(rows: ResultRow[]): string[] {
 }
 
 function tuningTable(): string {
-  const ce = readRecord(RECORDS, runId({ dataset: TUNE_DATASET, model: 'behavegpt', objective: CE, seed: 0, ...SIZE }));
+  const ce = readRecord(RECORDS, runId(tuneSpec(CE)));
   const lines = ['| objective | hyperparameters | valid R@1 | valid macro R@5 | test R@1 | test macro R@1 | test macro R@5 | test tail R@5 | chosen |', '|---|---|---|---|---|---|---|---|---|'];
   const chosen = new Set((['dro', 'logit-adjusted', 'class-balanced'] as const).map((n) => JSON.stringify(selectObjective(n).spec)));
   for (const spec of [CE, ...Object.values(CANDIDATES).flat()]) {
-    const r = spec === CE ? ce : readRecord(RECORDS, runId({ dataset: TUNE_DATASET, model: 'behavegpt', objective: spec, seed: 0, ...SIZE }));
+    const r = spec === CE ? ce : readRecord(RECORDS, runId(tuneSpec(spec)));
     if (!r) continue;
     const { name, ...hp } = spec;
     lines.push(

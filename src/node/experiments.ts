@@ -167,8 +167,8 @@ export async function runOne(spec: RunSpec, data: DatasetSplits, options: RunOpt
     });
     const head = headBehaviors(behaviorCounts(train));
     const trainTargets = countTrainTargets(train, config.contextLength);
-    const trainBehaviors = new Set(full.flatMap((s) => s.events.map((e) => e.behavior)));
-    const evaluation = await evaluateModel(model, data.test, behaviors, locations, spec.rankTrainBehaviors ? { candidate: (b) => trainBehaviors.has(b) } : {});
+    const seen = spec.rankTrainBehaviors ? behaviorCounts(full) : null;
+    const evaluation = await evaluateModel(model, data.test, behaviors, locations, seen ? { candidate: (b) => seen.has(b) } : {});
     const record: RunRecord = {
       id,
       spec,

@@ -1,8 +1,8 @@
 /**
  * One on-device fine-tuning run, as the worker executes it (and the unit tests call it in
  * Node): base model from its files → base evaluated on the held-out part → new behaviors added
- * to the vocabulary and output biases moved to the data's behavior frequencies → trained on the train part (DRO by default), the epoch picked on the
- * validation part → adapted model serialized (int8) and evaluated on the held-out part as
+ * to the vocabulary and output biases moved to the data's behavior frequencies → trained on the
+ * train part (DRO by default), the epoch picked on the validation part → adapted model serialized (int8) and evaluated on the held-out part as
  * stored. The split by sequence comes with the request (buildStartMessage); the held-out part
  * is used for the before/after report and nothing else. Nothing here touches the page; `post`
  * carries every message out.

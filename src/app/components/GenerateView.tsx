@@ -15,6 +15,7 @@ import {
   deviceShares,
   referenceCounts,
   settingsErrors,
+  startIsSet,
   seriesCounts,
   slotShares,
   timelineRows,
@@ -116,6 +117,7 @@ function GenerateForm() {
   const choice = useMemo(() => choosePrefix(settings.source, { replay: { sequence, step }, typed }), [settings.source, sequence, step, typed]);
   const errors = settingsErrors(settings, choice.prefix.length);
   const startForced = choice.prefix.length === 0;
+  const startSet = startIsSet(settings, choice.prefix.length);
   const running = status === 'running';
   const cannot = predictor !== null && !predictor.canGenerate;
   const listed = sequences.slice(0, MAX_OPTIONS);
@@ -214,7 +216,7 @@ function GenerateForm() {
           <label className="check">
             <input
               type="checkbox"
-              checked={settings.fixStart || startForced}
+              checked={startSet}
               disabled={startForced}
               onChange={(e) => setSettings({ fixStart: e.target.checked })}
               data-testid="generate-fix-start"
@@ -230,7 +232,7 @@ function GenerateForm() {
               value={settings.startWeekday}
               onChange={(startWeekday) => setSettings({ startWeekday })}
               testId="generate-start-weekday"
-              disabled={!(settings.fixStart || startForced)}
+              disabled={!startSet}
             />
             <label htmlFor="generate-start-slot" className="visually-hidden">
               Start time
@@ -240,7 +242,7 @@ function GenerateForm() {
               value={settings.startSlot}
               onChange={(startSlot) => setSettings({ startSlot })}
               testId="generate-start-slot"
-              disabled={!(settings.fixStart || startForced)}
+              disabled={!startSet}
             />
           </div>
         </fieldset>

@@ -98,6 +98,11 @@ export function choosePrefix(source: GenerateSource, inputs: PrefixInputs): Pref
 
 const isInt = (x: number) => Number.isInteger(x);
 
+/** Whether the run starts at the set time: when asked, and always without events to continue. */
+export function startIsSet(s: GenerateSettings, prefixLength: number): boolean {
+  return s.fixStart || prefixLength === 0;
+}
+
 /** What is wrong with the settings for a prefix of `prefixLength` events (empty when nothing is). */
 export function settingsErrors(s: GenerateSettings, prefixLength: number): string[] {
   const errors: string[] = [];
@@ -107,8 +112,7 @@ export function settingsErrors(s: GenerateSettings, prefixLength: number): strin
   if (!(isInt(s.topK) && s.topK >= 0)) errors.push('Top-k: a whole number, 0 for off.');
   if (!(s.topP > 0 && s.topP <= 1)) errors.push('Top-p: above 0, at most 1 (1 for off).');
   if (!(isInt(s.seed) && s.seed >= 0 && s.seed <= 0xffffffff)) errors.push('Seed: a whole number ≥ 0.');
-  // Without events to continue the start time is needed, and used whatever fixStart says.
-  if ((s.fixStart || prefixLength === 0) && !(isInt(s.startWeekday) && s.startWeekday >= 0 && s.startWeekday < NUM_WEEKDAYS && isInt(s.startSlot) && s.startSlot >= 0 && s.startSlot < NUM_SLOTS)) {
+  if (startIsSet(s, prefixLength) && !(isInt(s.startWeekday) && s.startWeekday >= 0 && s.startWeekday < NUM_WEEKDAYS && isInt(s.startSlot) && s.startSlot >= 0 && s.startSlot < NUM_SLOTS)) {
     errors.push('Start time: a weekday and a 3-hour slot.');
   }
   return errors;
@@ -125,7 +129,7 @@ export interface RunPlan {
 export function planRun(s: GenerateSettings, prefix: readonly BehaviorEvent[]): { plan: RunPlan; errors: [] } | { plan: null; errors: string[] } {
   const errors = settingsErrors(s, prefix.length);
   if (errors.length) return { plan: null, errors };
-  const startGiven = s.fixStart || prefix.length === 0;
+  const startGiven = startIsSet(s, prefix.length);
   const start = startGiven ? { weekday: s.startWeekday, slot: s.startSlot } : undefined;
   const last = prefix.at(-1)!;
   const sampling: SamplingOptions = { temperature: s.temperature };
