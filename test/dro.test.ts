@@ -86,6 +86,24 @@ describe('objectives', () => {
     cb.dispose();
   });
 
+  it('DRO with τ weights logit-adjusted losses: radius 0 equals logit-adjusted CE, and its class losses are the adjusted ones', async () => {
+    const la = createObjective({ name: 'logit-adjusted', tau: 0.5 }, counts, special);
+    const droLa = createObjective({ name: 'dro', tau: 0.5, dro: { radius: 0, tailMix: 0 } }, counts, special);
+    const plainDro = createObjective({ name: 'dro', dro: { radius: 0, tailMix: 0 } }, counts, special);
+    const expected = (await la.loss(logits() as tf.Tensor2D, targets).data())[0];
+    expect((await droLa.loss(logits() as tf.Tensor2D, targets).data())[0]).toBeCloseTo(expected, 6);
+    expect((await plainDro.loss(logits() as tf.Tensor2D, targets).data())[0]).not.toBeCloseTo(expected, 3);
+    // With a radius, the tilt follows the adjusted losses: the two objectives weight classes differently.
+    const tilted = createObjective({ name: 'dro', tau: 0.5, dro: { radius: 0.5, tailMix: 0, emaRate: 1 } }, counts, special);
+    const untilted = createObjective({ name: 'dro', dro: { radius: 0.5, tailMix: 0, emaRate: 1 } }, counts, special);
+    for (const o of [tilted, untilted]) {
+      o.loss(logits() as tf.Tensor2D, targets);
+      await o.afterStep();
+    }
+    expect(tilted.classWeights()![1]).not.toBeCloseTo(untilted.classWeights()![1], 3);
+    [la, droLa, plainDro, tilted, untilted].forEach((o) => o.dispose());
+  });
+
   it('DRO updates its class weights from observed losses after each step', async () => {
     const dro = createObjective({ name: 'dro', dro: { radius: 0.5, tailMix: 0, emaRate: 1 } }, counts, special);
     const before = dro.classWeights()!;

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse, View } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
@@ -90,7 +91,7 @@ describe('prefix and run plan', () => {
     const prefix = SEQ.events.slice(0, 3);
     const a = planRun({ ...DEFAULT_SETTINGS, count: 50, seed: 9 }, prefix);
     expect(a.plan).not.toBeNull();
-    expect(a.plan!.options).toEqual({ prefix, maxEvents: 50, sampling: { temperature: 1, topP: 0.95 }, seed: 9 });
+    expect(a.plan!.options).toEqual({ prefix, maxEvents: 50, sampling: { temperature: 0.9, topP: 0.95 }, seed: 9 });
     expect(a.plan!.anchor).toEqual({ weekday: 1, slot: 0 });
     expect(a.plan!.startGiven).toBe(false);
 
@@ -105,6 +106,17 @@ describe('prefix and run plan', () => {
     const d = planRun({ ...DEFAULT_SETTINGS, fixStart: false, startWeekday: 6, startSlot: 7 }, []);
     expect(d.plan!.options.start).toEqual({ weekday: 6, slot: 7 });
     expect(d.plan!.startGiven).toBe(true);
+  });
+});
+
+describe('default sampling', () => {
+  it('is the sampling chosen on valid by `npm run generation` (docs/results.json), with the model\'s correction', () => {
+    const rows = JSON.parse(readFileSync('docs/results.json', 'utf8')) as { task: string; chosenOnValid?: boolean; sampling?: { corrected: boolean; temperature: number; topP: number } }[];
+    const chosen = rows.filter((r) => r.task === 'generation' && r.chosenOnValid);
+    expect(chosen).toHaveLength(1);
+    // The app's Predictor always applies the model's correction, so only a corrected choice can be the default.
+    expect(chosen[0].sampling).toEqual({ corrected: true, temperature: DEFAULT_SETTINGS.temperature, topP: DEFAULT_SETTINGS.topP });
+    expect(DEFAULT_SETTINGS.topK).toBe(0);
   });
 });
 

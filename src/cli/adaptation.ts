@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import type { Region } from '../core/data';
 import { aggregateMetrics, mergeRows, parseResults, type ResultRow } from '../core/results';
 import type { ObjectiveSpec } from '../train/losses';
+import { SHIPPED_SIZE, SIZES } from '../train/recipe';
 import { DEFAULT_DATA_DIR, loadSplits } from '../node/data';
 import { initNodeBackend } from '../node/tf';
 import { readRecord, runId, runOne, type RunRecord, type RunSpec } from '../node/experiments';
@@ -41,9 +42,20 @@ const commit = gitCommit();
 const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
 const data = (region: string) => loadSplits(region as Region, flags.data ?? DEFAULT_DATA_DIR);
 
-/** The shipped objective (docs/RESULTS.md) and the US run the shipped model's behavior network comes from. */
-const DRO: ObjectiveSpec = { name: 'dro', dro: { radius: 0.05, tailMix: 0, priorBeta: 0.99 } };
-const US_RUN: RunSpec = { dataset: 'us', model: 'behavegpt', objective: DRO, seed: 1 };
+/**
+ * The shipped objective and architecture (docs/RESULTS.md), and the US run the shipped model is
+ * (its time head trained jointly: chosen on valid by \`experiments --phase ship\`); checkShippedBase()
+ * fails when public/models holds another run.
+ */
+const DRO: ObjectiveSpec = { name: 'dro', tau: 0.1, dro: { radius: 0.03, tailMix: 0.02 } };
+const BASE_CONFIG = SIZES[SHIPPED_SIZE];
+const US_RUN: RunSpec = { dataset: 'us', model: 'behavegpt', objective: DRO, seed: 0, config: { ...BASE_CONFIG, timeHead: true }, train: { timeHead: { weight: 1, detached: false } } };
+const SHIPPED_MODEL = 'public/models/behavegpt-us/model.json';
+
+function checkShippedBase(): void {
+  const shipped = (JSON.parse(readFileSync(SHIPPED_MODEL, 'utf8')) as { training?: { run?: string } }).training?.run;
+  if (shipped !== runId(US_RUN)) throw new Error(`${SHIPPED_MODEL}: the shipped model is run ${shipped}, not ${runId(US_RUN)}; update US_RUN in src/cli/adaptation.ts`);
+}
 const TARGETS = ['sp', 'fr'] as const;
 const FRACTIONS = [1, 0.1, 0.01];
 const SEEDS = [0, 1, 2];
@@ -89,14 +101,20 @@ type Arm = 'fine-tuned' | 'scratch';
  */
 function crossDomainSpec(target: string, arm: Arm, fraction: number, seed: number, learningRate: number): RunSpec {
   const spec = withLr({ dataset: target, model: 'behavegpt', objective: DRO, seed, ...(fraction !== 1 ? { fraction } : {}) }, learningRate);
-  if (arm === 'scratch') return spec;
+  if (arm === 'scratch') return { ...spec, config: BASE_CONFIG };
   // The aligned start competes with the trained epochs: fine-tuning that does not beat it on valid is not kept.
   return { ...spec, init: modelDir(US_RUN), alignPrior: true, rankTrainBehaviors: true, train: { ...spec.train, startCompetes: true } };
 }
 
+/** Fine-tuning without the alignment (and without the start competing), for the alignment evidence: 10% data, seed 0. */
+function unalignedSpec(target: string, learningRate: number): RunSpec {
+  return { ...withLr({ dataset: target, model: 'behavegpt', objective: DRO, seed: 0, fraction: 0.1 }, learningRate), init: modelDir(US_RUN) };
+}
+
 /** Learning rates are chosen per target, arm and fraction (seed 0): what suits 1% of the data need not suit all of it. */
 function tunePlan(): RunSpec[] {
-  return TARGETS.flatMap((t) => FRACTIONS.flatMap((f) => (['fine-tuned', 'scratch'] as const).flatMap((arm) => LEARNING_RATES.map((lr) => crossDomainSpec(t, arm, f, 0, lr)))));
+  const grid = TARGETS.flatMap((t) => FRACTIONS.flatMap((f) => (['fine-tuned', 'scratch'] as const).flatMap((arm) => LEARNING_RATES.map((lr) => crossDomainSpec(t, arm, f, 0, lr)))));
+  return [...grid, ...TARGETS.flatMap((t) => LEARNING_RATES.map((lr) => unalignedSpec(t, lr)))];
 }
 
 /** Lowest valid loss among the learning rates (seed 0). */
@@ -109,11 +127,9 @@ function chosenLr(target: string, arm: Arm, fraction: number): number {
 /** Valid loss of the fine-tuned arm at 10% data (seed 0) with and without the prior alignment, per learning rate: the evidence for aligning. */
 function alignmentEvidence(target: string): string {
   const loss = (spec: RunSpec) => readRecord(RECORDS, runId(spec))?.valid.loss.toFixed(4) ?? '—';
-  // Fine-tuning without alignment, as the earlier runs did (their test ranked every behavior, which valid loss does not see).
-  const unaligned = (lr: number): RunSpec => ({ ...crossDomainSpec(target, 'scratch', 0.1, 0, lr), init: modelDir(US_RUN) });
-  // The unaligned runs had to keep a trained epoch; the base as it is (zero-shot) is their start.
+  // The unaligned runs have to keep a trained epoch; the base as it is (zero-shot) is their start.
   const start = loss(zeroShotSpec(target));
-  return `${LEARNING_RATES.map((lr) => `${lr}: ${loss(crossDomainSpec(target, 'fine-tuned', 0.1, 0, lr))} aligned vs ${loss(unaligned(lr))} not`).join('; ')}; the base as it is: ${start}`;
+  return `${LEARNING_RATES.map((lr) => `${lr}: ${loss(crossDomainSpec(target, 'fine-tuned', 0.1, 0, lr))} aligned vs ${loss(unalignedSpec(target, lr))} not`).join('; ')}; the base as it is: ${start}`;
 }
 
 const PRETRAIN_WITHOUT: RunSpec = { ...US_RUN, seed: 0, withhold: NEW_BEHAVIORS };
@@ -328,13 +344,13 @@ function report(): void {
 Generated by \`npm run adaptation\` on ${new Date().toISOString().slice(0, 10)}, commit \`${commit}\`. Percentages on each target's **test** split, mean ± std over
 seeds ${SEEDS.join(', ')}; every choice made on valid. Both arms of each comparison use the shipped DRO objective
 (\`${JSON.stringify(DRO)}\`), AdamW with warm-up + cosine, at least ${SCHEDULE.minSteps} steps, early stopping on the target's valid loss
-(evaluated at epoch ends at most every ${SCHEDULE.evaluateEvery} steps, patience ${SCHEDULE.patience} evaluations). The base is run \`${runId(US_RUN)}\`, the shipped model's behavior network (the shipped file adds a
-detached time head, which does not change behavior predictions). Fine-tuning trains all parameters; behaviors the base does not know are added
+(evaluated at epoch ends at most every ${SCHEDULE.evaluateEvery} steps, patience ${SCHEDULE.patience} evaluations). The base is run \`${runId(US_RUN)}\`, the shipped model (scaling size "${SHIPPED_SIZE}", with its
+time head, trained jointly on US; fine-tuning keeps training that head, detached). Fine-tuning trains all parameters; behaviors the base does not know are added
 by name with the initialisation of docs/FINETUNE.md, then the output biases are moved to the target train split's behavior frequencies
 (\`alignOutputPrior\`, a label-shift correction: France's and Spain's most common behaviors are rare in the US), and this aligned start
 competes with the trained epochs on valid loss (fine-tuning that does not beat it is not kept). Valid loss at 10% data
 (seed 0) with and without it, per learning rate: Spain ${alignmentEvidence('sp')}; France ${alignmentEvidence('fr')}.
-Scratch models use the target train split's vocabulary. Both arms rank the same candidates on test, the behaviors of the whole target train
+Scratch models have the same behavior network (size "${SHIPPED_SIZE}", no time head) and the target train split's vocabulary. Both arms rank the same candidates on test, the behaviors of the whole target train
 split (the fine-tuned model also knows US-only ones; ranking them would add distractors the scratch model never has). Fractions are nested
 subsets of whole train sequences; the vocabulary always comes from the whole target train split. Learning rates are chosen on valid loss
 for each target, arm and fraction (seed 0, among ${LEARNING_RATES.join(', ')}); the tables show the choice, and in brackets how many
@@ -369,6 +385,7 @@ ${kChecks.join('\n')}`,
   log(`wrote the cross-domain / new-behavior rows of ${path} and the adaptation section of docs/RESULTS.md`);
 }
 
+checkShippedBase();
 await initNodeBackend('wasm');
 if (phase === 'tune' || phase === 'all') await runPlan(tunePlan());
 if (phase === 'run' || phase === 'kshot' || phase === 'all') {

@@ -17,7 +17,7 @@ import { behaviorCounts, fitMarkov, fitPopularity, fitTimePopularity, type Score
 import { fullMetrics, rankTargets } from '../core/evaluation';
 import { headBehaviors, type MetricSet } from '../core/metrics';
 import { aggregateMetrics, mergeRows, parseResults, RESULT_METRICS, type ResultRow } from '../core/results';
-import { buildVocabularies, SIZES } from '../train/recipe';
+import { buildVocabularies, SHIPPED_SIZE, SIZES } from '../train/recipe';
 import { DEFAULT_CONFIG } from '../model/behavegpt';
 import type { ObjectiveSpec } from '../train/losses';
 import { DEFAULT_DATA_DIR, loadSplits } from '../node/data';
@@ -30,7 +30,7 @@ import { fitGenerationCorrection } from '../train/evaluate';
 import { join } from 'node:path';
 
 const USAGE = `Usage: npm run experiments -- [--phase all|tune|main|report|time-head|ship] [--shard I/N] [--datasets us,sp] [--seeds N]
-  --size NAME     a scaling size (${Object.keys(SIZES).join(', ')}) for every neural run (default: the shipped architecture)
+  --size NAME     the scaling size (${Object.keys(SIZES).join(', ')}) of every neural run (default ${SHIPPED_SIZE}, the shipped architecture; m = DEFAULT_CONFIG)
   --records DIR   run records (default results/runs)     --models DIR   weights (default runs/models)`;
 const flags = parseFlags(
   {
@@ -53,9 +53,10 @@ const RECORDS = flags.records ?? 'results/runs';
 const MODELS = flags.models ?? 'runs/models';
 const TUNE_DATASET: Region = 'us';
 const commit = gitCommit();
-if (flags.size !== undefined && !(flags.size in SIZES)) throw new Error(`--size: "${flags.size}" is not one of ${Object.keys(SIZES).join(', ')}`);
-/** Architecture overrides of every neural run (none: the shipped architecture, whose records carry no config). */
-const SIZE = flags.size && Object.keys(SIZES[flags.size]).length ? { config: SIZES[flags.size] } : {};
+const sizeName = flags.size ?? SHIPPED_SIZE;
+if (!(sizeName in SIZES)) throw new Error(`--size: "${sizeName}" is not one of ${Object.keys(SIZES).join(', ')}`);
+/** Architecture overrides of every neural run (none for "m": DEFAULT_CONFIG, whose records carry no config). */
+const SIZE = Object.keys(SIZES[sizeName]).length ? { config: SIZES[sizeName] } : {};
 
 /** Hyperparameter candidates per long-tail objective, chosen on US valid (seed 0). */
 const CANDIDATES: Record<'dro' | 'logit-adjusted' | 'class-balanced', ObjectiveSpec[]> = {
@@ -73,6 +74,24 @@ const CANDIDATES: Record<'dro' | 'logit-adjusted' | 'class-balanced', ObjectiveS
     // The ball centred on the class-balanced (effective-number) distribution: radius 0 would be class-balanced CE.
     { name: 'dro', dro: { radius: 0.02, tailMix: 0, priorBeta: 0.99 } },
     { name: 'dro', dro: { radius: 0.05, tailMix: 0, priorBeta: 0.99 } },
+    // Tried at scaling size s: smaller radii and tail mixes, other class-balanced centres.
+    { name: 'dro', dro: { radius: 0.02, tailMix: 0.05 } },
+    { name: 'dro', dro: { radius: 0.03, tailMix: 0.05 } },
+    { name: 'dro', dro: { radius: 0.05, tailMix: 0.02 } },
+    { name: 'dro', dro: { radius: 0.03, tailMix: 0, priorBeta: 0.99 } },
+    { name: 'dro', dro: { radius: 0.05, tailMix: 0, priorBeta: 0.9 } },
+    { name: 'dro', dro: { radius: 0.05, tailMix: 0, priorBeta: 0.95 } },
+    // The worst case over logit-adjusted class losses: the margin of Menon et al. plus the DRO tilt.
+    { name: 'dro', tau: 0.1, dro: { radius: 0.03, tailMix: 0.02 } },
+    { name: 'dro', tau: 0.25, dro: { radius: 0.03, tailMix: 0.02 } },
+    { name: 'dro', tau: 0.25, dro: { radius: 0.05, tailMix: 0.02 } },
+    { name: 'dro', tau: 0.1, dro: { radius: 0.1, tailMix: 0.05, maxWeight: 3 } },
+    { name: 'dro', tau: 0.25, dro: { radius: 0.1, tailMix: 0.05, maxWeight: 3 } },
+    { name: 'dro', tau: 0.25, dro: { radius: 0.02, tailMix: 0 } },
+    { name: 'dro', tau: 0.05, dro: { radius: 0.03, tailMix: 0.02 } },
+    { name: 'dro', tau: 0.1, dro: { radius: 0.02, tailMix: 0.02 } },
+    { name: 'dro', tau: 0.1, dro: { radius: 0.02, tailMix: 0 } },
+    { name: 'dro', tau: 0.1, dro: { radius: 0.05, tailMix: 0.02 } },
   ],
   'logit-adjusted': [
     { name: 'logit-adjusted', tau: 0.25 },
@@ -257,6 +276,14 @@ function tuningTable(): string {
   return lines.join('\n');
 }
 
+/** The architecture of every neural run, as the report names it. */
+function architecture(): string {
+  const which = sizeName === SHIPPED_SIZE ? ', the shipped architecture' : '';
+  if (!SIZE.config) return `BehaveGPT (src/model/behavegpt.ts) with DEFAULT_CONFIG (scaling size "m")${which}`;
+  const dims = Object.entries(SIZE.config).map(([k, v]) => `${k} ${v}`).join(', ');
+  return `BehaveGPT (src/model/behavegpt.ts) at scaling size "${sizeName}" (${dims}; docs/SCALING.md)${which}`;
+}
+
 function report(): void {
   const plan = mainPlan();
   const records = plan.map((s) => readRecord(RECORDS, runId(s))).filter((r): r is RunRecord => r !== null);
@@ -279,7 +306,7 @@ function report(): void {
   }
   const md = `# Next-behavior prediction results
 
-Generated by \`npm run experiments\` on ${new Date().toISOString().slice(0, 10)}, commit \`${commit}\`. Numbers are percentages on the **test**
+Generated by \`npm run experiments${flags.size ? ` -- --size ${flags.size}` : ''}\` on ${new Date().toISOString().slice(0, 10)}, commit \`${commit}\`. Numbers are percentages on the **test**
 split; every model, epoch and hyperparameter was chosen on **valid**. Neural rows: mean ± sample standard
 deviation over ${SEEDS.length} seeds (${SEEDS.join(', ')}). Raw per-run records: \`results/runs/*.json\`; machine-readable rows: \`docs/results.json\`.
 
@@ -296,7 +323,7 @@ deviation over ${SEEDS.length} seeds (${SEEDS.join(', ')}). Raw per-run records:
   the history.
 - Baselines (src/core/baselines.ts) use the same evaluator: global popularity; popularity given the target's weekday × slot
   (backoff to global); first- and second-order Markov chains with interpolated backoff.
-- Neural models: the shipped BehaveGPT architecture (src/model/behavegpt.ts), trained from scratch per dataset with AdamW,
+- Neural models: ${architecture()}, trained from scratch per dataset with AdamW,
   early stopping on valid cross-entropy (at most 24 epochs, cosine schedule, patience 5). The context-free transformer is the same model without the weekday,
   slot and location streams (SASRec-like). Objectives: docs/DRO.md.
 
@@ -304,7 +331,9 @@ deviation over ${SEEDS.length} seeds (${SEEDS.join(', ')}). Raw per-run records:
 
 ${selections.join('\n')}
 
-The same choice is used for Spain.
+The same choice is used for Spain. The table is also the DRO ablation (US, seed 0): the radius ρ, the tail mix α, the
+weight cap, a class-balanced centre (priorBeta) and DRO over logit-adjusted losses (tau) each varied against plain
+cross-entropy and the two comparators (docs/DRO.md).
 
 ${tuningTable()}
 

@@ -55,17 +55,18 @@ const markovDeltas = fitSlotDeltas(train, 'previous-behavior');
 const popularity = fitTimePopularity(train, loaded.behaviors);
 const globalDeltas = fitSlotDeltas(train, 'none');
 
-type Generator = { name: string; continue: (c: Continuation, seed: number) => Promise<Continuation> };
+type Generator = { name: string; continue: (c: Continuation, seed: number) => Promise<Continuation>; sampling?: { corrected: boolean; temperature: number; topP: number } };
 const shippedCorrection = generationCorrection(loaded.manifest);
 const behaveGPT = (correction: Record<string, number> | undefined, temperature: number, topP: number): Generator['continue'] => async (c, seed) => ({
   prefix: c.prefix,
   events: await generateAll(loaded, { prefix: c.prefix, maxEvents: c.events.length, seed, sampling: { temperature, topP }, behaviorLogCorrection: correction }),
 });
 /** Sampling variants chosen among on valid: raw, or corrected at a few temperatures and top-p values. */
-const variants: Generator[] = [{ name: `BehaveGPT (${loaded.manifest.name}), raw, T 1`, continue: behaveGPT(undefined, 1, 1) }];
+const variants: Generator[] = [{ name: `BehaveGPT (${loaded.manifest.name}), raw, T 1`, continue: behaveGPT(undefined, 1, 1), sampling: { corrected: false, temperature: 1, topP: 1 } }];
 if (shippedCorrection)
   for (const t of TEMPERATURES)
-    for (const p of TOP_P) variants.push({ name: `BehaveGPT (${loaded.manifest.name}), corrected, T ${t}${p < 1 ? `, top-p ${p}` : ''}`, continue: behaveGPT(shippedCorrection, t, p) });
+    for (const p of TOP_P)
+      variants.push({ name: `BehaveGPT (${loaded.manifest.name}), corrected, T ${t}${p < 1 ? `, top-p ${p}` : ''}`, continue: behaveGPT(shippedCorrection, t, p), sampling: { corrected: true, temperature: t, topP: p } });
 
 /** Mean of the three target divergences (behaviors, transitions, time) on the valid split, one seed: the selection score. */
 async function validScore(g: Generator): Promise<number> {
@@ -126,7 +127,7 @@ for (const g of generators) {
   }
   timings[g.name] = (performance.now() - t0) / 1000 / seeds.length;
   const { metrics, std } = aggregateMetrics(perSeed, REALISM_METRICS);
-  rows.push({ task: 'generation', dataset, model: g.name, seeds: seeds.length, prefix: prefixLength, sequences: real.length, events: totalEvents, metrics, std, ...(g === chosen ? { chosenOnValid: true } : {}) });
+  rows.push({ task: 'generation', dataset, model: g.name, seeds: seeds.length, prefix: prefixLength, sequences: real.length, events: totalEvents, metrics, std, ...(g.sampling ? { sampling: g.sampling } : {}), ...(g === chosen ? { chosenOnValid: true } : {}) });
   log(`${g.name}: ${REALISM_METRICS.map((k) => `${k} ${metrics[k].toFixed(4)}`).join(', ')} (${formatDuration(timings[g.name])} per seed)`);
 }
 const reference = realismMetrics(real, real, head);

@@ -8,7 +8,7 @@ import { splitSequences, REGIONS, type Region } from '../core/data';
 import { BehaveGPT, DEFAULT_CONFIG, countParameters, isEmbeddingParameter } from '../model/behavegpt';
 import { DEFAULT_TRAIN_OPTIONS, trainModel, type TrainOptions } from '../train/trainer';
 import { OBJECTIVES, type ObjectiveName, type ObjectiveSpec } from '../train/losses';
-import { buildConfig, buildVocabularies } from '../train/recipe';
+import { buildConfig, buildVocabularies, SHIPPED_SIZE, SIZES } from '../train/recipe';
 import { evaluateModel, fitGenerationCorrection } from '../train/evaluate';
 import { DEFAULT_DATA_DIR, loadRegion } from '../node/data';
 import { initNodeBackend } from '../node/tf';
@@ -23,12 +23,14 @@ const USAGE = `Usage: npm run pretrain -- [options]
   --seed N            (default 0)
   --epochs N          maximum epochs (default ${DEFAULT_TRAIN_OPTIONS.epochs})
   --patience N        early-stopping patience in epochs (default ${DEFAULT_TRAIN_OPTIONS.patience})
-  --batch N  --lr X  --dropout X  --layers N  --heads N  --behavior-dim N  --context N
+  --size NAME         architecture: a scaling size (${Object.keys(SIZES).join(', ')}; default ${SHIPPED_SIZE}, the shipped one; m = DEFAULT_CONFIG)
+  --batch N  --lr X  --dropout X  --layers N  --heads N  --behavior-dim N  --context N   (override the size)
   --label-smoothing X --weight-decay X
   --no-context        context-free ablation (behavior stream only)
   --no-time-head      no time head (the model then cannot generate trajectories; default: a detached time head, docs/GENERATION.md)
+  --joint-time-head   train the time head jointly (its gradient reaches the shared layers), as the shipped model
   --objective ce|dro|logit-adjusted|class-balanced   (default ce)
-  --tau X             logit-adjustment strength (default 1)
+  --tau X             logit-adjustment strength (logit-adjusted: default 1; with dro: DRO over adjusted losses, default off)
   --beta X            class-balanced beta (default 0.999)
   --dro-radius X --dro-tail-mix X --dro-ema X --dro-max-weight X --dro-prior-beta X   (see docs/DRO.md)
   --select-by loss|weighted_recall@1|macro_recall@5   valid criterion for early stopping
@@ -46,6 +48,7 @@ const flags = parseFlags(
     batch: { type: 'string' },
     lr: { type: 'string' },
     dropout: { type: 'string' },
+    size: { type: 'string' },
     layers: { type: 'string' },
     heads: { type: 'string' },
     'behavior-dim': { type: 'string' },
@@ -54,6 +57,7 @@ const flags = parseFlags(
     'weight-decay': { type: 'string' },
     'no-context': { type: 'boolean' },
     'no-time-head': { type: 'boolean' },
+    'joint-time-head': { type: 'boolean' },
     objective: { type: 'string' },
     tau: { type: 'string' },
     beta: { type: 'string' },
@@ -100,12 +104,16 @@ function objectiveFromFlags(f: typeof flags): ObjectiveSpec {
   };
 }
 
+const sizeName = flags.size ?? SHIPPED_SIZE;
+if (!(sizeName in SIZES)) throw new Error(`--size: "${sizeName}" is not one of ${Object.keys(SIZES).join(', ')}`);
+const sized = { ...DEFAULT_CONFIG, ...SIZES[sizeName] };
 const config = buildConfig(behaviors, locations, {
-  contextLength: numberFlag(flags.context, 'context', DEFAULT_CONFIG.contextLength),
-  numLayers: numberFlag(flags.layers, 'layers', DEFAULT_CONFIG.numLayers),
-  numHeads: numberFlag(flags.heads, 'heads', DEFAULT_CONFIG.numHeads),
-  behaviorDim: numberFlag(flags['behavior-dim'], 'behavior-dim', DEFAULT_CONFIG.behaviorDim),
-  dropout: numberFlag(flags.dropout, 'dropout', DEFAULT_CONFIG.dropout),
+  ...SIZES[sizeName],
+  contextLength: numberFlag(flags.context, 'context', sized.contextLength),
+  numLayers: numberFlag(flags.layers, 'layers', sized.numLayers),
+  numHeads: numberFlag(flags.heads, 'heads', sized.numHeads),
+  behaviorDim: numberFlag(flags['behavior-dim'], 'behavior-dim', sized.behaviorDim),
+  dropout: numberFlag(flags.dropout, 'dropout', sized.dropout),
   useContext: !flags['no-context'],
   timeHead: !flags['no-time-head'],
 });
@@ -119,7 +127,9 @@ const options: TrainOptions = {
   learningRate: numberFlag(flags.lr, 'lr', DEFAULT_TRAIN_OPTIONS.learningRate),
   objective: objectiveFromFlags(flags),
   weightDecay: numberFlag(flags['weight-decay'], 'weight-decay', DEFAULT_TRAIN_OPTIONS.weightDecay),
+  ...(flags['joint-time-head'] && { timeHead: { weight: 1, detached: false } }),
 };
+if (flags['joint-time-head'] && flags['no-time-head']) throw new Error('--joint-time-head and --no-time-head exclude each other');
 
 console.log(
   `pretrain: ${region} train ${train.length} sequences / ${train.reduce((s, q) => s + q.events.length, 0)} events, ` +

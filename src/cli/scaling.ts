@@ -12,12 +12,11 @@ import { nestedSubset, type Region } from '../core/data';
 import { bootstrapLaw2D, fitLaw1D, fitLaw2D, logR2, predict1D, predict2D, type ScalingPoint } from '../core/scaling';
 import type { ScalingCell, ScalingReport } from '../core/scaling-report';
 import { countParameters, DEFAULT_CONFIG, isEmbeddingParameter, type BehaveGPTConfig } from '../model/behavegpt';
-import { buildConfig, buildVocabularies } from '../train/recipe';
+import { buildConfig, buildVocabularies, SHIPPED_SIZE, SIZES } from '../train/recipe';
 import { DEFAULT_DATA_DIR, loadSplits } from '../node/data';
 import { initNodeBackend } from '../node/tf';
 import { countTrainTargets, readRecord, runId, runOne, type RunRecord, type RunSpec } from '../node/experiments';
 import { formatDuration, gitCommit, parseFlags } from './args';
-import { SIZES } from '../train/recipe';
 
 const USAGE = `Usage: npm run scaling -- [--phase all|run|report] [--shard I/N] [--seeds N]
   --records DIR   run records (default results/runs)     --data DIR   SmartThings folder`;
@@ -200,7 +199,7 @@ epochs were chosen by early stopping on **valid** cross-entropy. Machine-readabl
 ## Method
 
 - Grid: ${Object.keys(SIZES).length} model sizes × ${FRACTIONS.length} train fractions (${FRACTIONS.join(', ')}; nested subsets of whole train sequences, one fixed permutation) × ${SEEDS.length} seeds = ${Object.keys(SIZES).length * FRACTIONS.length * SEEDS.length} cells${missing.length ? `, of which ${missing.length} are not finished yet` : ''}.
-  Sizes (${sizes}); \`m\` is the shipped architecture. All cells: plain cross-entropy, AdamW 3e-3, batch 64, warm-up 100 steps + cosine, at most 24 epochs but at least ${MIN_STEPS.toLocaleString('en-US')} steps (small fractions run more epochs), patience 5 epochs; wall time ${hours.toFixed(2)} h of training on 2 CPU cores (two cells at a time).
+  Sizes (${sizes}); \`${SHIPPED_SIZE}\` is the shipped architecture. All cells: plain cross-entropy, AdamW 3e-3, batch 64, warm-up 100 steps + cosine, at most 24 epochs but at least ${MIN_STEPS.toLocaleString('en-US')} steps (small fractions run more epochs), patience 5 epochs; wall time ${hours.toFixed(2)} h of training on 2 CPU cores (two cells at a time).
 - N = non-embedding parameters (everything except the input/target embedding tables and the output layer over behaviors,
   Kaplan et al. 2020). D = training targets (events) in the subset — unique data, since small subsets are seen for more epochs;
   "targets seen" (D × epochs run) is in the table.

@@ -5,7 +5,8 @@
  * - `ce`: plain cross-entropy (optionally label-smoothed).
  * - `logit-adjusted`: Menon et al. (ICLR 2021), logits + τ·log prior during training only.
  * - `class-balanced`: Cui et al. (CVPR 2019), weights (1 − β) / (1 − β^n_c).
- * - `dro`: class-level DRO (src/core/dro.ts), weights q*_c / p_c from moving per-class losses.
+ * - `dro`: class-level DRO (src/core/dro.ts), weights q*_c / p_c from moving per-class losses;
+ *   with `tau` the per-class losses are logit-adjusted ones (docs/DRO.md, "DRO over logit-adjusted losses").
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { IGNORE } from '../core/batch';
@@ -63,7 +64,7 @@ export const OBJECTIVES: readonly ObjectiveName[] = ['ce', 'dro', 'logit-adjuste
 export interface ObjectiveSpec {
   name: ObjectiveName;
   labelSmoothing?: number;
-  /** Logit adjustment strength τ (Menon et al. use 1). */
+  /** Logit adjustment strength τ (Menon et al. use 1); also allowed with `dro`, whose class losses are then logit-adjusted. */
   tau?: number;
   /** Class-balanced β (Cui et al. use 0.9–0.9999). */
   beta?: number;
@@ -96,13 +97,14 @@ export function createObjective(spec: ObjectiveSpec, classCounts: readonly numbe
   let lastLosses: tf.Tensor1D | null = null;
   let lastTargets: Int32Array | null = null;
 
-  if (spec.name === 'logit-adjusted') {
+  if (spec.name === 'logit-adjusted' || (spec.name === 'dro' && spec.tau)) {
     const tau = spec.tau ?? 1;
     // Unseen classes get the smallest seen prior, not log 0.
     const minCount = Math.min(...classCounts.filter((n, i) => n > 0 && !isSpecial(i)));
     base.logitBias = tf.keep(tf.tensor1d(classCounts.map((n) => tau * Math.log(Math.max(n, minCount) / total)), 'float32'));
     kept.push(base.logitBias);
-  } else if (spec.name === 'class-balanced') {
+  }
+  if (spec.name === 'class-balanced') {
     const beta = spec.beta ?? 0.999;
     const raw = classCounts.map((n, i) => (isSpecial(i) || n === 0 ? 0 : (1 - beta) / (1 - beta ** n)));
     // Normalised so the weights sum to the number of classes (Cui et al., eq. 4 and after).

@@ -24,9 +24,9 @@ export function buildConfig(behaviors: Vocabulary, locations: Vocabulary, overri
 }
 
 /**
- * Model sizes, 3.9k → 142k non-embedding parameters (36×). "m" is the shipped architecture
- * (no overrides), so its full-data cells are the cross-entropy runs of the main evaluation.
- * Widths keep the weekday/slot streams; US has one place, so small models drop its stream.
+ * Model sizes, 3.9k → 142k non-embedding parameters (36×). "m" is DEFAULT_CONFIG (no
+ * overrides). Widths keep the weekday/slot streams; US has one place, so small models drop its
+ * stream.
  */
 export const SIZES: Record<string, Partial<BehaveGPTConfig>> = {
   xs: { behaviorDim: 8, weekdayDim: 4, slotDim: 4, locationDim: 0, targetDim: 4, numLayers: 1, numHeads: 2, headHidden: 16 },
@@ -34,3 +34,9 @@ export const SIZES: Record<string, Partial<BehaveGPTConfig>> = {
   'm-': { behaviorDim: 28, weekdayDim: 8, slotDim: 8, locationDim: 4, targetDim: 8, numLayers: 1, numHeads: 2, headHidden: 64 },
   m: {},
 };
+
+/**
+ * The shipped architecture: the scaling grid's lowest valid loss (docs/SCALING.md), and the size
+ * at which the next-behavior evaluation meets its targets (docs/RESULTS.md).
+ */
+export const SHIPPED_SIZE = 's';
