@@ -87,6 +87,7 @@ test('imports a CSV, fine-tunes 1 epoch in a worker, compares before/after and k
   await expect(status).toHaveAttribute('data-status', 'done', { timeout: 120_000 });
   await expect(page.getByTestId('finetune-info')).toContainText('9 training, 1 validation and 2 held-out sequences');
   await expect(page.getByTestId('finetune-info')).toContainText('epoch picked on validation');
+  await expect(page.getByTestId('finetune-info')).toContainText(/behavior frequencies.*\(validation loss \d+\.\d{3} matched vs \d+\.\d{3} not\)/);
   await expect(page.getByTestId('finetune-step')).toContainText('epoch 1');
 
   // Before/after on the 2 held-out sequences only: 7 predicted events each.

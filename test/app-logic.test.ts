@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { parseBehaviorLog } from '../src/core/data';
 import { createLatestRunner } from '../src/app/lib/latest';
 import { backendFromSearch } from '../src/app/lib/query';
-import { rankIn, splitRecall } from '../src/app/lib/format';
+import { formatFrequencies, rankIn, splitRecall } from '../src/app/lib/format';
 import { loadReplayData, replayable } from '../src/app/lib/replay-data';
 import { clampStep, useReplayStore } from '../src/app/stores/replay-store';
 import { useComposeStore } from '../src/app/stores/compose-store';
@@ -116,6 +116,11 @@ describe('display helpers', () => {
     expect(splitRecall(training, 'valid')).toEqual({ recall1: 0.39, recall5: 0.84, recall10: undefined, loss: 1.8 });
     expect(splitRecall(training, 'test')).toBeNull();
     expect(splitRecall({}, 'valid')).toBeNull();
+  });
+
+  it('says what fine-tuning did with the behavior frequencies', () => {
+    expect(formatFrequencies({ matched: true })).toBe("output biases matched to the data's behavior frequencies");
+    expect(formatFrequencies({ matched: false, validationLoss: { unmatched: 1.2, matched: 1.3456 } })).toBe("the model's own behavior frequencies kept (validation loss 1.346 matched vs 1.200 not)");
   });
 
   it('ranks a behavior in sorted predictions', () => {

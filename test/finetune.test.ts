@@ -8,7 +8,7 @@ import { BehaveGPT } from '../src/model/behavegpt';
 import { extendVocabulary } from '../src/model/extend';
 import { modelFromArtifacts, serializeModel, validateManifest, type LoadedModel } from '../src/model/weights';
 import { buildStartMessage, DEFAULT_FINETUNE_SETTINGS, isTrainable, type FromWorker, type StartMessage } from '../src/train/finetune-protocol';
-import { runFinetune } from '../src/train/finetune';
+import { finetuneObjective, matchFrequencies, runFinetune } from '../src/train/finetune';
 import { trainModel } from '../src/train/trainer';
 import { behaviors, event, events, locations, toyConfig } from './helpers';
 
@@ -266,6 +266,7 @@ describe('fine-tuning', () => {
     if (prepared.type !== 'prepared') throw new Error('unreachable');
     expect(prepared.info.newBehaviors).toEqual(['Robot:clean start']);
     expect(prepared.info).toMatchObject({ trainSequences: 7, validationSequences: 1, heldOutSequences: 2, selection: 'validation' });
+    expect(Number.isFinite(prepared.info.frequencies.validationLoss!.matched) && Number.isFinite(prepared.info.frequencies.validationLoss!.unmatched)).toBe(true);
     expect(prepared.info.trainableParameters).toBeLessThan(prepared.info.parameters);
     expect(messages.filter((m) => m.type === 'progress' && m.progress.kind === 'epoch')).toHaveLength(2);
     // The output biases are moved to the data's frequencies after the base is scored and before training.
@@ -386,6 +387,38 @@ describe('fine-tuning', () => {
     const messages: FromWorker[] = [];
     await expect(runFinetune(leaky, (m) => messages.push(m), new AbortController().signal, wasm)).rejects.toThrow(/in both the heldOut and the validation part|in both the validation and the heldOut part/);
     expect(messages).toEqual([]);
+  });
+
+  it('DRO fine-tuning takes the base model\'s DRO hyperparameters, keeping only known, finite ones', () => {
+    const shipped = { objective: { name: 'dro', tau: 0.1, dro: { radius: 0.03, tailMix: 0.02, bogus: 5, emaRate: Number.NaN } } };
+    expect(finetuneObjective('dro', shipped)).toEqual({ name: 'dro', tau: 0.1, dro: { radius: 0.03, tailMix: 0.02 } });
+    expect(finetuneObjective('ce', shipped)).toEqual({ name: 'ce' });
+    // A base pretrained otherwise (or an older file whose objective is a string) gets the DRO defaults.
+    expect(finetuneObjective('dro', { objective: { name: 'ce' } })).toEqual({ name: 'dro' });
+    expect(finetuneObjective('dro', { objective: 'dro' })).toEqual({ name: 'dro' });
+    expect(finetuneObjective('dro', { objective: { name: 'dro', tau: '0.1' } })).toEqual({ name: 'dro', dro: {} });
+  });
+
+  it('matches the behavior frequencies only when the validation part agrees; otherwise the biases are left as they were', async () => {
+    const only = (behavior: string, n: number, id: string): BehaviorSequence[] =>
+      Array.from({ length: n }, (_, i) => ({ id: `${id}${i}`, events: events(6, i).map((e) => ({ ...e, behavior })) }));
+    const train = only('Light:switch on', 6, 't');
+    for (const [validation, expected] of [[only('Fan:switch on', 3, 'v'), false], [only('Light:switch on', 3, 'v'), true]] as const) {
+      const m = toyLoaded(21);
+      const before = Array.from(await m.model.params.get('head.out.b')!.data());
+      const result = await matchFrequencies(m, train, validation);
+      const after = Array.from(await m.model.params.get('head.out.b')!.data());
+      expect(result.matched).toBe(expected);
+      const { matched, unmatched } = result.validationLoss!;
+      expect(expected ? matched < unmatched : matched > unmatched).toBe(true);
+      if (expected) expect(after[behaviors.id('Light:switch on')]).toBeGreaterThan(before[behaviors.id('Light:switch on')]);
+      else expect(after).toEqual(before);
+      m.model.dispose();
+    }
+    // Without a validation part the biases are always matched.
+    const m = toyLoaded(21);
+    expect(await matchFrequencies(m, train, [])).toEqual({ matched: true });
+    m.model.dispose();
   });
 
   it('trains the head and embeddings only when asked', () => {

@@ -7,7 +7,8 @@
  *   sequences holding k = 5, 20, 100 examples of each; recall on the new and the old behaviors.
  *
  * Both arms of every comparison use the shipped DRO objective and the same schedule; learning
- * rates are chosen on each target's valid split per arm and data fraction (seed 0), the k-shot
+ * rates (and whether the fine-tuned arm starts prior-aligned) are chosen on each target's valid
+ * split per arm and data fraction (seed 0), the k-shot
  * learning rate and rehearsal ratio on US valid (k = 20, seed 0). Writes the "cross-domain"
  * and "new-behavior" rows of docs/results.json and the "adaptation" section of docs/RESULTS.md.
  *
@@ -93,43 +94,50 @@ const withLr = (spec: RunSpec, learningRate: number): RunSpec => ({ ...spec, tra
 
 type Arm = 'fine-tuned' | 'scratch';
 
+/** What is chosen on valid for one target, arm and fraction: the learning rate and, for the fine-tuned arm, the alignment. */
+interface ArmSetting {
+  learningRate: number;
+  aligned: boolean;
+}
+
 /**
- * The fine-tuned arm starts from the US model with the target's new behaviors added and its
- * output biases moved to the target's behavior frequencies (alignOutputPrior: a label-shift
- * correction; docs/FINETUNE.md). Both arms rank the same candidates on test: the behaviors of
- * the target's train split (the scratch model knows no others).
+ * The fine-tuned arm starts from the US model with the target's new behaviors added and, when
+ * `aligned`, its output biases moved to the target's behavior frequencies (alignOutputPrior: a
+ * label-shift correction; docs/FINETUNE.md). Its start competes with the trained epochs on valid.
+ * Both arms rank the same candidates on test: the behaviors of the target's train split (the
+ * scratch model knows no others).
  */
-function crossDomainSpec(target: string, arm: Arm, fraction: number, seed: number, learningRate: number): RunSpec {
-  const spec = withLr({ dataset: target, model: 'behavegpt', objective: DRO, seed, ...(fraction !== 1 ? { fraction } : {}) }, learningRate);
+function crossDomainSpec(target: string, arm: Arm, fraction: number, seed: number, setting: ArmSetting): RunSpec {
+  const spec = withLr({ dataset: target, model: 'behavegpt', objective: DRO, seed, ...(fraction !== 1 ? { fraction } : {}) }, setting.learningRate);
   if (arm === 'scratch') return { ...spec, config: BASE_CONFIG };
-  // The aligned start competes with the trained epochs: fine-tuning that does not beat it on valid is not kept.
-  return { ...spec, init: modelDir(US_RUN), alignPrior: true, rankTrainBehaviors: true, train: { ...spec.train, startCompetes: true } };
+  // Fine-tuning that does not beat the start on valid is not kept.
+  return { ...spec, init: modelDir(US_RUN), ...(setting.aligned ? { alignPrior: true } : {}), rankTrainBehaviors: true, train: { ...spec.train, startCompetes: true } };
 }
 
-/** Fine-tuning without the alignment (and without the start competing), for the alignment evidence: 10% data, seed 0. */
-function unalignedSpec(target: string, learningRate: number): RunSpec {
-  return { ...withLr({ dataset: target, model: 'behavegpt', objective: DRO, seed: 0, fraction: 0.1 }, learningRate), init: modelDir(US_RUN) };
+/** The settings tried per target, arm and fraction (seed 0): what suits 1% of the data need not suit all of it. */
+function armSettings(arm: Arm): ArmSetting[] {
+  const alignments = arm === 'fine-tuned' ? [true, false] : [false];
+  return alignments.flatMap((aligned) => LEARNING_RATES.map((learningRate) => ({ learningRate, aligned })));
 }
 
-/** Learning rates are chosen per target, arm and fraction (seed 0): what suits 1% of the data need not suit all of it. */
 function tunePlan(): RunSpec[] {
-  const grid = TARGETS.flatMap((t) => FRACTIONS.flatMap((f) => (['fine-tuned', 'scratch'] as const).flatMap((arm) => LEARNING_RATES.map((lr) => crossDomainSpec(t, arm, f, 0, lr)))));
-  return [...grid, ...TARGETS.flatMap((t) => LEARNING_RATES.map((lr) => unalignedSpec(t, lr)))];
+  return TARGETS.flatMap((t) => FRACTIONS.flatMap((f) => (['fine-tuned', 'scratch'] as const).flatMap((arm) => armSettings(arm).map((setting) => crossDomainSpec(t, arm, f, 0, setting)))));
 }
 
-/** Lowest valid loss among the learning rates (seed 0). */
-function chosenLr(target: string, arm: Arm, fraction: number): number {
-  const runs = LEARNING_RATES.map((lr) => ({ lr, record: readRecord(RECORDS, runId(crossDomainSpec(target, arm, fraction, 0, lr))) }));
-  if (runs.some((r) => !r.record)) throw new Error(`learning-rate tuning for ${target} ${arm} ${fraction} is not finished (run --phase tune)`);
-  return runs.reduce((a, b) => (b.record!.valid.loss < a.record!.valid.loss ? b : a)).lr;
+/** Lowest valid loss among the settings (seed 0). */
+function chosenSetting(target: string, arm: Arm, fraction: number): ArmSetting {
+  const runs = armSettings(arm).map((setting) => ({ setting, record: readRecord(RECORDS, runId(crossDomainSpec(target, arm, fraction, 0, setting))) }));
+  if (runs.some((r) => !r.record)) throw new Error(`tuning for ${target} ${arm} ${fraction} is not finished (run --phase tune)`);
+  return runs.reduce((a, b) => (b.record!.valid.loss < a.record!.valid.loss ? b : a)).setting;
 }
 
-/** Valid loss of the fine-tuned arm at 10% data (seed 0) with and without the prior alignment, per learning rate: the evidence for aligning. */
+/** Best valid loss of the fine-tuned arm (seed 0) with and without the prior alignment, per fraction: the evidence for the choice. */
 function alignmentEvidence(target: string): string {
-  const loss = (spec: RunSpec) => readRecord(RECORDS, runId(spec))?.valid.loss.toFixed(4) ?? '—';
-  // The unaligned runs have to keep a trained epoch; the base as it is (zero-shot) is their start.
-  const start = loss(zeroShotSpec(target));
-  return `${LEARNING_RATES.map((lr) => `${lr}: ${loss(crossDomainSpec(target, 'fine-tuned', 0.1, 0, lr))} aligned vs ${loss(unalignedSpec(target, lr))} not`).join('; ')}; the base as it is: ${start}`;
+  const best = (fraction: number, aligned: boolean) =>
+    Math.min(...LEARNING_RATES.map((learningRate) => readRecord(RECORDS, runId(crossDomainSpec(target, 'fine-tuned', fraction, 0, { learningRate, aligned })))?.valid.loss ?? Infinity));
+  const start = readRecord(RECORDS, runId(zeroShotSpec(target)))?.valid.loss;
+  const cells = FRACTIONS.map((f) => `${f * 100}%: ${best(f, true).toFixed(4)} aligned vs ${best(f, false).toFixed(4)} not`);
+  return `${cells.join('; ')}; the base as it is: ${start?.toFixed(4) ?? '—'}`;
 }
 
 const PRETRAIN_WITHOUT: RunSpec = { ...US_RUN, seed: 0, withhold: NEW_BEHAVIORS };
@@ -184,7 +192,7 @@ function mainPlan(): RunSpec[] {
   const plan: RunSpec[] = [PRETRAIN_WITHOUT, ...TARGETS.map(zeroShotSpec)];
   for (const seed of SEEDS)
     for (const target of TARGETS)
-      for (const fraction of FRACTIONS) for (const arm of ['fine-tuned', 'scratch'] as const) plan.push(crossDomainSpec(target, arm, fraction, seed, chosenLr(target, arm, fraction)));
+      for (const fraction of FRACTIONS) for (const arm of ['fine-tuned', 'scratch'] as const) plan.push(crossDomainSpec(target, arm, fraction, seed, chosenSetting(target, arm, fraction)));
   return plan;
 }
 
@@ -261,23 +269,23 @@ function report(): void {
     const zero = records([zeroShotSpec(target)]);
     for (const set of ['all', 'no-refresh'] as const) {
       lines.push(`\n#### ${name} test, ${set === 'all' ? 'all targets' : 'without `:refresh refresh` targets'}\n`);
-      lines.push(`| model | fraction | learning rate | seeds (start kept) | ${KEYS.join(' | ')} |`, `|---|---|---|---|${KEYS.map(() => '---').join('|')}|`);
+      lines.push(`| model | fraction | learning rate | aligned | seeds (start kept) | ${KEYS.join(' | ')} |`, `|---|---|---|---|---|${KEYS.map(() => '---').join('|')}|`);
       if (zero.length) {
         const r = row('cross-domain', target, 'zero-shot from us', zero, set, { fraction: 0 });
         rows.push(r);
-        lines.push(`| zero-shot (US model as is) | 0 | — | — | ${KEYS.map((k) => cell(r, k)).join(' | ')} |`);
+        lines.push(`| zero-shot (US model as is) | 0 | — | — | — | ${KEYS.map((k) => cell(r, k)).join(' | ')} |`);
       }
       for (const fraction of FRACTIONS) {
         const byArm: Partial<Record<'fine-tuned' | 'scratch', ResultRow>> = {};
         for (const arm of ['fine-tuned', 'scratch'] as const) {
-          const lr = chosenLr(target, arm, fraction);
-          const runs = records(SEEDS.map((seed) => crossDomainSpec(target, arm, fraction, seed, lr)));
+          const setting = chosenSetting(target, arm, fraction);
+          const runs = records(SEEDS.map((seed) => crossDomainSpec(target, arm, fraction, seed, setting)));
           if (!runs.length) continue;
-          const r = row('cross-domain', target, arm === 'fine-tuned' ? 'fine-tuned from us' : 'scratch', runs, set, { fraction, learningRate: lr });
+          const r = row('cross-domain', target, arm === 'fine-tuned' ? 'fine-tuned from us' : 'scratch', runs, set, { fraction, ...setting });
           rows.push(r);
           byArm[arm] = r;
           const kept = arm === 'fine-tuned' ? ` (${runs.filter((x) => x.bestEpoch === 0).length})` : '';
-          lines.push(`| ${r.model} | ${fraction} | ${lr} | ${runs.length}${kept} | ${KEYS.map((k) => cell(r, k)).join(' | ')} |`);
+          lines.push(`| ${r.model} | ${fraction} | ${setting.learningRate} | ${arm === 'fine-tuned' ? (setting.aligned ? 'yes' : 'no') : '—'} | ${runs.length}${kept} | ${KEYS.map((k) => cell(r, k)).join(' | ')} |`);
         }
         const { 'fine-tuned': ft, scratch } = byArm;
         if (set === 'all' && ft && scratch) {
@@ -346,15 +354,16 @@ seeds ${SEEDS.join(', ')}; every choice made on valid. Both arms of each compari
 (\`${JSON.stringify(DRO)}\`), AdamW with warm-up + cosine, at least ${SCHEDULE.minSteps} steps, early stopping on the target's valid loss
 (evaluated at epoch ends at most every ${SCHEDULE.evaluateEvery} steps, patience ${SCHEDULE.patience} evaluations). The base is run \`${runId(US_RUN)}\`, the shipped model (scaling size "${SHIPPED_SIZE}", with its
 time head, trained jointly on US; fine-tuning keeps training that head, detached). Fine-tuning trains all parameters; behaviors the base does not know are added
-by name with the initialisation of docs/FINETUNE.md, then the output biases are moved to the target train split's behavior frequencies
-(\`alignOutputPrior\`, a label-shift correction: France's and Spain's most common behaviors are rare in the US), and this aligned start
-competes with the trained epochs on valid loss (fine-tuning that does not beat it is not kept). Valid loss at 10% data
-(seed 0) with and without it, per learning rate: Spain ${alignmentEvidence('sp')}; France ${alignmentEvidence('fr')}.
+by name with the initialisation of docs/FINETUNE.md; optionally the output biases are then moved to the target train split's behavior
+frequencies (\`alignOutputPrior\`, a label-shift correction: France's and Spain's most common behaviors are rare in the US); the start
+competes with the trained epochs on valid loss (fine-tuning that does not beat it is not kept). Best valid loss over the learning rates
+(seed 0) with and without the alignment: Spain ${alignmentEvidence('sp')}; France ${alignmentEvidence('fr')}.
 Scratch models have the same behavior network (size "${SHIPPED_SIZE}", no time head) and the target train split's vocabulary. Both arms rank the same candidates on test, the behaviors of the whole target train
 split (the fine-tuned model also knows US-only ones; ranking them would add distractors the scratch model never has). Fractions are nested
-subsets of whole train sequences; the vocabulary always comes from the whole target train split. Learning rates are chosen on valid loss
-for each target, arm and fraction (seed 0, among ${LEARNING_RATES.join(', ')}); the tables show the choice, and in brackets how many
-fine-tuned seeds kept the aligned start (no trained epoch beat it on valid; such seeds give identical models, hence ± 0.00).
+subsets of whole train sequences; the vocabulary always comes from the whole target train split. The learning rate (among
+${LEARNING_RATES.join(', ')}) and, for the fine-tuned arm, the alignment are chosen on valid loss for each target, arm and fraction (seed 0);
+the tables show the choice, and in brackets how many fine-tuned seeds kept the start (no trained epoch beat it on valid; such seeds
+give identical models, hence ± 0.00).
 
 ### Cross-domain (US → Spain, US → France)
 ${lines.join('\n')}

@@ -99,6 +99,11 @@ export interface PreparedInfo {
   /** How the kept epoch is chosen. */
   selection: FinetuneParts['selection'];
   newBehaviors: string[];
+  /**
+   * Whether the output biases start matched to the data's behavior frequencies: with a
+   * validation part, only if that lowers its loss (both losses given); without one, always.
+   */
+  frequencies: { matched: boolean; validationLoss?: { unmatched: number; matched: number } };
   parameters: number;
   trainableParameters: number;
 }

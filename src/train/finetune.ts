@@ -1,13 +1,17 @@
 /**
  * One on-device fine-tuning run, as the worker executes it (and the unit tests call it in
  * Node): base model from its files → base evaluated on the held-out part → new behaviors added
- * to the vocabulary and output biases moved to the data's behavior frequencies → trained on the
+ * to the vocabulary and output biases moved to the data's behavior frequencies (kept if the
+ * validation part agrees) → trained on the
  * train part (DRO by default), the epoch picked on the validation part → adapted model serialized (int8) and evaluated on the held-out part as
  * stored. The split by sequence comes with the request (buildStartMessage); the held-out part
  * is used for the before/after report and nothing else. Nothing here touches the page; `post`
  * carries every message out.
  */
+import * as tf from '@tensorflow/tfjs-core';
 import { toExamples } from '../core/batch';
+import { DEFAULT_DRO } from '../core/dro';
+import type { BehaviorSequence } from '../core/events';
 import { fitLocations, newBehaviors } from '../core/finetune';
 import type { MetricSet } from '../core/metrics';
 import { countParameters } from '../model/behavegpt';
@@ -15,7 +19,8 @@ import { extendVocabulary } from '../model/extend';
 import type { BackendChoice } from '../model/pipeline-types';
 import { modelFromArtifacts, serializeModel, validateManifest, type LoadedModel, type ModelManifest } from '../model/weights';
 import { alignOutputPrior, evaluateModel } from './evaluate';
-import { isTrainable, type FinetuneParts, type FromWorker, type StartMessage } from './finetune-protocol';
+import { isTrainable, type FinetuneParts, type FromWorker, type PreparedInfo, type StartMessage } from './finetune-protocol';
+import type { ObjectiveSpec } from './losses';
 import { trainModel } from './trainer';
 
 export type Post = (message: FromWorker, transfer?: Transferable[]) => void;
@@ -44,6 +49,43 @@ function checkParts(split: FinetuneParts): void {
   }
   if (split.heldOut.length === 0) throw new Error('no held-out sequences to compare the models on');
   if (split.selection === 'validation' && split.validation.length === 0) throw new Error('epoch selection on validation needs validation sequences');
+}
+
+/**
+ * DRO fine-tuning uses the base model's own DRO hyperparameters (chosen on valid when it was
+ * pretrained, docs/RESULTS.md); a base without them gets the defaults.
+ */
+export function finetuneObjective(choice: StartMessage['settings']['objective'], training: Record<string, unknown>): ObjectiveSpec {
+  if (choice !== 'dro') return { name: choice };
+  const o = training.objective as Partial<ObjectiveSpec> | undefined;
+  if (!o || typeof o !== 'object' || o.name !== 'dro') return { name: 'dro' };
+  const finite = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
+  const dro = Object.fromEntries(Object.entries(o.dro ?? {}).filter(([k, v]) => k in DEFAULT_DRO && finite(v)));
+  return { name: 'dro', ...(finite(o.tau) ? { tau: o.tau } : {}), dro };
+}
+
+/**
+ * Moves the output biases to the train part's behavior frequencies (alignOutputPrior). With a
+ * validation part the move competes with the unmoved start on validation loss and is undone
+ * when it does not help: on some data the model's own frequencies are the better start.
+ */
+export async function matchFrequencies(m: LoadedModel, train: readonly BehaviorSequence[], validation: readonly BehaviorSequence[]): Promise<PreparedInfo['frequencies']> {
+  if (validation.length === 0) {
+    await alignOutputPrior(m.model, train, m.behaviors, m.locations);
+    return { matched: true };
+  }
+  const bias = m.model.params.get('head.out.b');
+  if (!bias) throw new Error('the model has no output bias "head.out.b"');
+  const unmoved = tf.keep(bias.clone());
+  try {
+    const unmatched = (await evaluateModel(m.model, validation, m.behaviors, m.locations)).loss;
+    await alignOutputPrior(m.model, train, m.behaviors, m.locations);
+    const matched = (await evaluateModel(m.model, validation, m.behaviors, m.locations)).loss;
+    if (!(matched <= unmatched)) bias.assign(unmoved);
+    return { matched: matched <= unmatched, validationLoss: { unmatched, matched } };
+  } finally {
+    unmoved.dispose();
+  }
 }
 
 export async function runFinetune(request: StartMessage, post: Post, signal: AbortSignal, prepareBackend: PrepareBackend): Promise<void> {
@@ -81,7 +123,7 @@ export async function runFinetune(request: StartMessage, post: Post, signal: Abo
     if (adapted === base) base = null; // same object: dispose once (the base was already evaluated)
     // Start from this person's behavior frequencies, not the pretraining data's (docs/FINETUNE.md).
     stage('matching the model to the behavior frequencies of the data');
-    await alignOutputPrior(adapted.model, train, adapted.behaviors, adapted.locations);
+    const frequencies = await matchFrequencies(adapted, train, validation);
     const config = adapted.model.config;
     post({
       type: 'prepared',
@@ -93,6 +135,7 @@ export async function runFinetune(request: StartMessage, post: Post, signal: Abo
         heldOutTargets: evaluationTargets(before),
         selection,
         newBehaviors: added,
+        frequencies,
         parameters: countParameters(config),
         trainableParameters: countParameters(config, (n) => isTrainable(settings.trainable, n)),
       },
@@ -109,7 +152,7 @@ export async function runFinetune(request: StartMessage, post: Post, signal: Abo
       // Every epoch the person asked for runs; the one with the lowest validation loss is kept.
       patience: settings.epochs,
       seed: settings.seed,
-      objective: { name: settings.objective },
+      objective: finetuneObjective(settings.objective, manifest.training),
       selectBy: 'loss',
       trainable: (name) => isTrainable(settings.trainable, name),
       signal,

@@ -3,7 +3,7 @@ import { NUM_SLOTS, WEEKDAY_NAMES, slotLabel } from '../../core/events';
 import { splitForFinetune, type FinetuneSplit } from '../../core/finetune';
 import type { MetricSet } from '../../core/metrics';
 import { BUNDLED_DATASETS, download, exportFiles } from '../lib/finetune-data';
-import { formatBytes, formatCount, formatPercent } from '../lib/format';
+import { formatBytes, formatCount, formatFrequencies, formatPercent } from '../lib/format';
 import { adaptedIdOf, useAdaptedStore } from '../stores/adapted-store';
 import { useFinetuneStore, type RunState } from '../stores/finetune-store';
 import { useModelStore } from '../stores/model-store';
@@ -315,6 +315,8 @@ function RunProgress({ run }: { run: RunState }) {
           {formatCount(run.info.trainableParameters)} of{' '}
           {formatCount(run.info.parameters)} parameters trained
           {run.info.newBehaviors.length > 0 && ` · ${run.info.newBehaviors.length} new behaviors added`}
+          {' · '}
+          {formatFrequencies(run.info.frequencies)}
         </p>
       )}
       {p && (
