@@ -60,7 +60,8 @@ function checkShippedBase(): void {
 const TARGETS = ['sp', 'fr'] as const;
 const FRACTIONS = [1, 0.1, 0.01];
 const SEEDS = [0, 1, 2];
-const LEARNING_RATES = [3e-4, 1e-3, 3e-3];
+/** Wide enough that no choice sits at an edge of the grid (3e-4 … 3e-3 alone left several choices on its edges). */
+const LEARNING_RATES = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2];
 /**
  * Small splits make short epochs (1% of France is one step): every run gets ≥ 600 steps, is
  * evaluated on valid at most every 20 steps (at epoch ends), and stops after 10 evaluations
@@ -152,7 +153,7 @@ const PRETRAIN_WITHOUT: RunSpec = { ...US_RUN, seed: 0, withhold: NEW_BEHAVIORS 
  */
 const MAX_OLD_DROP = 0.01;
 const REHEARSALS = [0, 1, 4, 16];
-const K_SHOT_LEARNING_RATES = [1e-4, ...LEARNING_RATES];
+const K_SHOT_LEARNING_RATES = [1e-4, 3e-4, 1e-3, 3e-3];
 const K_TUNE = 20;
 
 function kShotSpec(k: number, seed: number, setting: KShotSetting = chosenKShotSetting()): RunSpec {
