@@ -27,6 +27,7 @@ import { SHIPPED_SIZE, SIZES } from '../train/recipe';
 import { DEFAULT_DATA_DIR, loadSplits } from '../node/data';
 import { initNodeBackend } from '../node/tf';
 import { readRecord, runId, runOne, type RunRecord, type RunSpec } from '../node/experiments';
+import { SHIPPED_MODEL_DIR, shippedModelInfo } from '../node/model-files';
 import { writeSection } from '../node/report-sections';
 import { formatDuration, gitCommit, parseFlags } from './args';
 
@@ -45,17 +46,16 @@ const data = (region: string) => loadSplits(region as Region, flags.data ?? DEFA
 
 /**
  * The shipped objective and architecture (docs/RESULTS.md), and the US run the shipped model is
- * (its time head trained jointly: chosen on valid by \`experiments --phase ship\`); checkShippedBase()
+ * (its time head trained jointly: chosen on valid by `experiments --phase ship`); checkShippedBase()
  * fails when public/models holds another run.
  */
 const DRO: ObjectiveSpec = { name: 'dro', tau: 0.1, dro: { radius: 0.03, tailMix: 0.02 } };
 const BASE_CONFIG = SIZES[SHIPPED_SIZE];
 const US_RUN: RunSpec = { dataset: 'us', model: 'behavegpt', objective: DRO, seed: 0, config: { ...BASE_CONFIG, timeHead: true }, train: { timeHead: { weight: 1, detached: false } } };
-const SHIPPED_MODEL = 'public/models/behavegpt-us/model.json';
-
 function checkShippedBase(): void {
-  const shipped = (JSON.parse(readFileSync(SHIPPED_MODEL, 'utf8')) as { training?: { run?: string } }).training?.run;
-  if (shipped !== runId(US_RUN)) throw new Error(`${SHIPPED_MODEL}: the shipped model is run ${shipped}, not ${runId(US_RUN)}; update US_RUN in src/cli/adaptation.ts`);
+  const shipped = shippedModelInfo();
+  if (!shipped) throw new Error(`${SHIPPED_MODEL_DIR}: no shipped model (run npm run experiments -- --phase ship)`);
+  if (shipped.run !== runId(US_RUN)) throw new Error(`${shipped.path}: the shipped model is run ${shipped.run}, not ${runId(US_RUN)}; update US_RUN in src/cli/adaptation.ts`);
 }
 const TARGETS = ['sp', 'fr'] as const;
 const FRACTIONS = [1, 0.1, 0.01];
@@ -127,9 +127,15 @@ function tunePlan(): RunSpec[] {
 
 /** Lowest valid loss among the settings (seed 0). */
 function chosenSetting(target: string, arm: Arm, fraction: number): ArmSetting {
-  const runs = armSettings(arm).map((setting) => ({ setting, record: readRecord(RECORDS, runId(crossDomainSpec(target, arm, fraction, 0, setting))) }));
-  if (runs.some((r) => !r.record)) throw new Error(`tuning for ${target} ${arm} ${fraction} is not finished (run --phase tune)`);
-  return runs.reduce((a, b) => (b.record!.valid.loss < a.record!.valid.loss ? b : a)).setting;
+  const spec = (setting: ArmSetting) => crossDomainSpec(target, arm, fraction, 0, setting);
+  return bestOnValid(`tuning for ${target} ${arm} ${fraction} (run --phase tune)`, armSettings(arm), spec, (r) => -r.valid.loss);
+}
+
+/** The candidate whose run scores highest on valid (`score`); the first of equals. Throws while a run is missing. */
+function bestOnValid<T>(what: string, candidates: readonly T[], spec: (candidate: T) => RunSpec, score: (record: RunRecord) => number): T {
+  const runs = candidates.map((candidate) => ({ candidate, record: readRecord(RECORDS, runId(spec(candidate))) }));
+  if (runs.some((r) => !r.record)) throw new Error(`${what} is not finished`);
+  return runs.reduce((a, b) => (score(b.record!) > score(a.record!) ? b : a)).candidate;
 }
 
 /** Best valid loss of the fine-tuned arm (seed 0) with and without the prior alignment, per fraction: the evidence for the choice. */
@@ -177,9 +183,7 @@ const K_SHOT_GRID: KShotSetting[] = K_SHOT_LEARNING_RATES.flatMap((learningRate)
 const kShotTunePlan = (): RunSpec[] => K_SHOT_GRID.map((setting) => kShotSpec(K_TUNE, 0, setting));
 
 function chosenKShotSetting(): KShotSetting {
-  const scored = K_SHOT_GRID.map((setting) => ({ setting, record: readRecord(RECORDS, runId(kShotSpec(K_TUNE, 0, setting))) }));
-  if (scored.some((r) => !r.record)) throw new Error('k-shot tuning is not finished');
-  return scored.reduce((a, b) => (b.record!.valid['macro_recall@5'] > a.record!.valid['macro_recall@5'] ? b : a)).setting;
+  return bestOnValid('k-shot tuning', K_SHOT_GRID, (setting) => kShotSpec(K_TUNE, 0, setting), (r) => r.valid['macro_recall@5']);
 }
 
 /** The pretrained model with the 10 added (docs/FINETUNE.md initialisation), before any training: the k-shot runs' starting point. */

@@ -16,7 +16,7 @@ import { writeFileSync, mkdirSync, existsSync, readFileSync } from 'node:fs';
 import { execSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { initNodeBackend, tf } from '../node/tf';
-import { loadModelDir } from '../node/model-files';
+import { loadModelDir, SHIPPED_MODEL_DIR } from '../node/model-files';
 import { DEFAULT_DATA_DIR, loadRegion } from '../node/data';
 import { splitSequences } from '../core/data';
 import { bucketBatches, encodeBatch, toExamples } from '../core/batch';
@@ -59,7 +59,7 @@ function part(p: Part): boolean {
 }
 /** Train events of the fine-tuning benchmark's one epoch (the target: 10,000 in under 30 s on wasm). */
 const FINETUNE_EVENTS = Number(flags['finetune-events'] ?? 10_000);
-const MODEL_DIR = flags.model ?? 'public/models/behavegpt-us';
+const MODEL_DIR = flags.model ?? SHIPPED_MODEL_DIR;
 const LATENCY_RUNS = Number(flags.runs ?? 100);
 const CONTEXT_EVENTS = 32;
 const date = new Date().toISOString();

@@ -9,7 +9,7 @@ import { REGIONS, SPLITS, splitSequences, type Region } from '../core/data';
 import { evaluateModel } from '../train/evaluate';
 import { DEFAULT_DATA_DIR, loadRegion } from '../node/data';
 import { initNodeBackend } from '../node/tf';
-import { loadModelDir } from '../node/model-files';
+import { loadModelDir, SHIPPED_MODEL_DIR } from '../node/model-files';
 import { parseFlags } from './args';
 
 const USAGE = `Usage: npm run evaluate -- [--model DIR] [--region us|fr|sp] [--split valid|test] [--data DIR] [--json]`;
@@ -21,7 +21,7 @@ const region = (flags.region ?? 'us') as Region;
 const split = (flags.split ?? 'test') as Split;
 if (!REGIONS.includes(region)) throw new Error(`--region: "${region}" is not one of ${REGIONS.join(', ')}`);
 if (!SPLITS.includes(split)) throw new Error(`--split: "${split}" is not one of ${SPLITS.join(', ')}`);
-const modelDir = flags.model ?? 'public/models/behavegpt-us';
+const modelDir = flags.model ?? SHIPPED_MODEL_DIR;
 
 await initNodeBackend('wasm');
 const { model, behaviors, locations, manifest } = loadModelDir(modelDir);

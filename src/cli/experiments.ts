@@ -17,13 +17,13 @@ import { behaviorCounts, fitMarkov, fitPopularity, fitTimePopularity, type Score
 import { fullMetrics, rankTargets } from '../core/evaluation';
 import { headBehaviors, type MetricSet } from '../core/metrics';
 import { aggregateMetrics, mergeRows, parseResults, RESULT_METRICS, type ResultRow } from '../core/results';
-import { buildVocabularies, SHIPPED_SIZE, SIZES } from '../train/recipe';
+import { buildVocabularies, SHIPPED_SIZE, SIZES, sizeOverrides } from '../train/recipe';
 import { DEFAULT_CONFIG } from '../model/behavegpt';
 import type { ObjectiveSpec } from '../train/losses';
 import { DEFAULT_DATA_DIR, loadSplits } from '../node/data';
 import { initNodeBackend } from '../node/tf';
 import { runId, runOne, readRecord, type DatasetSplits, type RunRecord, type RunSpec } from '../node/experiments';
-import { loadModelDir, saveModelDir } from '../node/model-files';
+import { loadModelDir, saveModelDir, SHIPPED_MODEL_DIR } from '../node/model-files';
 import { formatDuration, gitCommit, parseFlags } from './args';
 import { markedSections } from '../node/report-sections';
 import { fitGenerationCorrection } from '../train/evaluate';
@@ -54,9 +54,9 @@ const MODELS = flags.models ?? 'runs/models';
 const TUNE_DATASET: Region = 'us';
 const commit = gitCommit();
 const sizeName = flags.size ?? SHIPPED_SIZE;
-if (!(sizeName in SIZES)) throw new Error(`--size: "${sizeName}" is not one of ${Object.keys(SIZES).join(', ')}`);
+const overrides = sizeOverrides(sizeName);
 /** Architecture overrides of every neural run (none for "m": DEFAULT_CONFIG, whose records carry no config). */
-const SIZE = Object.keys(SIZES[sizeName]).length ? { config: SIZES[sizeName] } : {};
+const SIZE = Object.keys(overrides).length ? { config: overrides } : {};
 
 /** Hyperparameter candidates per long-tail objective, chosen on US valid (seed 0). */
 const CANDIDATES: Record<'dro' | 'logit-adjusted' | 'class-balanced', ObjectiveSpec[]> = {
@@ -403,7 +403,7 @@ async function ship(): Promise<void> {
     commit: best.commit,
     date: best.date,
   };
-  for (const [dir, dtype] of [['public/models/behavegpt-us', 'uint8'], ['models/behavegpt-us-fp32', 'float32']] as const) {
+  for (const [dir, dtype] of [[SHIPPED_MODEL_DIR, 'uint8'], ['models/behavegpt-us-fp32', 'float32']] as const) {
     const { manifestPath, bytes } = await saveModelDir(dir, { ...loaded, name: 'behavegpt-us', training }, { dtype });
     log(`shipped ${best.id} → ${manifestPath} (${bytes} weight bytes, ${dtype})`);
   }

@@ -18,7 +18,7 @@ import { fitSlotDeltas, generateWithBaseline, realismMetrics, REALISM_METRICS, t
 import { aggregateMetrics, mergeRows, parseResults, type ResultRow } from '../core/results';
 import { generateAll, generationCorrection } from '../model/generate';
 import { DEFAULT_DATA_DIR, loadSplits } from '../node/data';
-import { loadModelDir } from '../node/model-files';
+import { loadModelDir, SHIPPED_MODEL_DIR } from '../node/model-files';
 import { writeSection } from '../node/report-sections';
 import { initNodeBackend } from '../node/tf';
 import { formatDuration, gitCommit, numberFlag, parseFlags } from './args';
@@ -29,7 +29,7 @@ const flags = parseFlags(
   { model: { type: 'string' }, dataset: { type: 'string' }, prefix: { type: 'string' }, seeds: { type: 'string' }, limit: { type: 'string' }, data: { type: 'string' } },
   USAGE,
 );
-const modelDir = flags.model ?? 'public/models/behavegpt-us';
+const modelDir = flags.model ?? SHIPPED_MODEL_DIR;
 const dataset = (flags.dataset ?? 'us') as Region;
 const prefixLength = numberFlag(flags.prefix, 'prefix', 5);
 const seeds = Array.from({ length: numberFlag(flags.seeds, 'seeds', 3) }, (_, i) => i);

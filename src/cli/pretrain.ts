@@ -8,7 +8,7 @@ import { splitSequences, REGIONS, type Region } from '../core/data';
 import { BehaveGPT, DEFAULT_CONFIG, countParameters, isEmbeddingParameter } from '../model/behavegpt';
 import { DEFAULT_TRAIN_OPTIONS, trainModel, type TrainOptions } from '../train/trainer';
 import { OBJECTIVES, type ObjectiveName, type ObjectiveSpec } from '../train/losses';
-import { buildConfig, buildVocabularies, SHIPPED_SIZE, SIZES } from '../train/recipe';
+import { buildConfig, buildVocabularies, SHIPPED_SIZE, SIZES, sizeOverrides } from '../train/recipe';
 import { evaluateModel, fitGenerationCorrection } from '../train/evaluate';
 import { DEFAULT_DATA_DIR, loadRegion } from '../node/data';
 import { initNodeBackend } from '../node/tf';
@@ -104,11 +104,10 @@ function objectiveFromFlags(f: typeof flags): ObjectiveSpec {
   };
 }
 
-const sizeName = flags.size ?? SHIPPED_SIZE;
-if (!(sizeName in SIZES)) throw new Error(`--size: "${sizeName}" is not one of ${Object.keys(SIZES).join(', ')}`);
-const sized = { ...DEFAULT_CONFIG, ...SIZES[sizeName] };
+const overrides = sizeOverrides(flags.size ?? SHIPPED_SIZE);
+const sized = { ...DEFAULT_CONFIG, ...overrides };
 const config = buildConfig(behaviors, locations, {
-  ...SIZES[sizeName],
+  ...overrides,
   contextLength: numberFlag(flags.context, 'context', sized.contextLength),
   numLayers: numberFlag(flags.layers, 'layers', sized.numLayers),
   numHeads: numberFlag(flags.heads, 'heads', sized.numHeads),

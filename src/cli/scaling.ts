@@ -7,7 +7,7 @@
  *   npm run scaling -- --phase run --shard 0/2 & npm run scaling -- --phase run --shard 1/2
  *   npm run scaling -- --phase report
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { nestedSubset, type Region } from '../core/data';
 import { bootstrapLaw2D, fitLaw1D, fitLaw2D, logR2, predict1D, predict2D, type ScalingPoint } from '../core/scaling';
 import type { ScalingCell, ScalingReport } from '../core/scaling-report';
@@ -16,6 +16,7 @@ import { buildConfig, buildVocabularies, SHIPPED_SIZE, SIZES } from '../train/re
 import { DEFAULT_DATA_DIR, loadSplits } from '../node/data';
 import { initNodeBackend } from '../node/tf';
 import { countTrainTargets, readRecord, runId, runOne, type RunRecord, type RunSpec } from '../node/experiments';
+import { shippedModelInfo } from '../node/model-files';
 import { formatDuration, gitCommit, parseFlags } from './args';
 
 const USAGE = `Usage: npm run scaling -- [--phase all|run|report] [--shard I/N] [--seeds N]
@@ -107,17 +108,14 @@ function seedMeans(cells: ScalingCell[], x: (c: ScalingCell) => number): { x: nu
 }
 
 function shippedModel(): ScalingReport['shipped'] {
-  const path = 'public/models/behavegpt-us/model.json';
-  if (!existsSync(path)) return undefined;
-  const manifest = JSON.parse(readFileSync(path, 'utf8'));
-  const run = manifest.training?.run as string | undefined;
-  const record = run ? readRecord(RECORDS, run) : null;
+  const shipped = shippedModelInfo();
+  const record = shipped?.run ? readRecord(RECORDS, shipped.run) : null;
   if (!record) return undefined;
   const cell = cellOf('shipped', record);
   // Its time head does not take part in behavior prediction: N counts the behavior network only, as for the grid.
   const { behaviors, locations } = fullVocabularies();
   const timeHead = countParameters(buildConfig(behaviors, locations, { ...record.spec.config, useContext: true }), (n) => n.startsWith('time.'));
-  return { name: `${manifest.name} (${record.spec.objective.name})`, nonEmbeddingParameters: cell.nonEmbeddingParameters - timeHead, trainTargets: cell.trainTargets, testLoss: record.testLoss };
+  return { name: `${shipped!.name} (${record.spec.objective.name})`, nonEmbeddingParameters: cell.nonEmbeddingParameters - timeHead, trainTargets: cell.trainTargets, testLoss: record.testLoss };
 }
 
 const f3 = (x: number) => x.toFixed(3);

@@ -2,8 +2,8 @@
  * One on-device fine-tuning run, as the worker executes it (and the unit tests call it in
  * Node): base model from its files → base evaluated on the held-out part → new behaviors added
  * to the vocabulary and output biases moved to the data's behavior frequencies (kept if the
- * validation part agrees) → trained on the
- * train part (DRO by default), the epoch picked on the validation part → adapted model serialized (int8) and evaluated on the held-out part as
+ * validation part agrees) → trained on the train part (DRO by default), the epoch picked on the
+ * validation part → adapted model serialized (int8) and evaluated on the held-out part as
  * stored. The split by sequence comes with the request (buildStartMessage); the held-out part
  * is used for the before/after report and nothing else. Nothing here touches the page; `post`
  * carries every message out.
@@ -81,8 +81,9 @@ export async function matchFrequencies(m: LoadedModel, train: readonly BehaviorS
     const unmatched = (await evaluateModel(m.model, validation, m.behaviors, m.locations)).loss;
     await alignOutputPrior(m.model, train, m.behaviors, m.locations);
     const matched = (await evaluateModel(m.model, validation, m.behaviors, m.locations)).loss;
-    if (!(matched <= unmatched)) bias.assign(unmoved);
-    return { matched: matched <= unmatched, validationLoss: { unmatched, matched } };
+    const keep = matched <= unmatched;
+    if (!keep) bias.assign(unmoved);
+    return { matched: keep, validationLoss: { unmatched, matched } };
   } finally {
     unmoved.dispose();
   }

@@ -40,3 +40,9 @@ export const SIZES: Record<string, Partial<BehaveGPTConfig>> = {
  * at which the next-behavior evaluation meets its targets (docs/RESULTS.md).
  */
 export const SHIPPED_SIZE = 's';
+
+/** The architecture overrides of a scaling size named on the command line (`--size`). */
+export function sizeOverrides(name: string): Partial<BehaveGPTConfig> {
+  if (!(name in SIZES)) throw new Error(`--size: "${name}" is not one of ${Object.keys(SIZES).join(', ')}`);
+  return SIZES[name];
+}
