@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { BOS, PAD, UNK, Vocabulary } from '../src/core/vocab';
 import { dequantizeUint8, quantizationErrorBound, quantizeUint8 } from '../src/core/quantize';
-import { MISS, headBehaviors, rankOf, rankingMetrics } from '../src/core/metrics';
+import { MISS, headBehaviors, rankOf, rankingMetrics, type RankedTarget } from '../src/core/metrics';
+import { bootstrapInterval, relativeGainInterval } from '../src/core/bootstrap';
 import { topK } from '../src/core/sampling';
 import { createRng } from '../src/core/random';
 
@@ -84,5 +85,37 @@ describe('topK', () => {
   it('returns the largest values first, skipping excluded ids, ties by id', () => {
     expect(topK([0.1, 0.4, 0.2, 0.4, 0.05], 3, new Set([1]))).toEqual([3, 2, 0]);
     expect(topK([0.3, 0.3], 5)).toEqual([0, 1]);
+  });
+});
+
+describe('paired bootstrap over sequences', () => {
+  const target = (behavior: string, rank: number): RankedTarget => ({ behavior, rank });
+  it('gives the estimate on the split as it is and an interval around it', () => {
+    const values = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+    const mean = (draw: Int32Array) => [...draw].reduce((s, i) => s + values[i], 0) / draw.length;
+    const r = bootstrapInterval(values.length, mean, { resamples: 2000, seed: 1, threshold: 5.5 });
+    expect(r.estimate).toBe(5.5);
+    expect(r.low).toBeLessThan(5.5);
+    expect(r.high).toBeGreaterThan(5.5);
+    // The standard error of a mean of 10 values with sd 3.03 is 0.91: the 95% interval is about ±1.8.
+    expect(r.high - r.low).toBeGreaterThan(2.8);
+    expect(r.high - r.low).toBeLessThan(4.4);
+    expect(r.shareAtLeast).toBeGreaterThan(0.4);
+    expect(r.shareAtLeast).toBeLessThan(0.6);
+    expect(bootstrapInterval(values.length, mean, { resamples: 2000, seed: 1 })).toEqual({ ...r, shareAtLeast: undefined });
+  });
+  it('pairs the arms: identical models have no spread, a uniformly better arm stays better', () => {
+    const seqs = Array.from({ length: 30 }, (_, s) => [target(`b${s % 5}`, (s % 3) + 1), target(`b${(s + 1) % 5}`, s % 7 === 0 ? 9 : 2)]);
+    const same = relativeGainInterval([seqs, seqs], [seqs], 'macro_recall@5', { resamples: 200 });
+    expect([same.estimate, same.low, same.high]).toEqual([0, 0, 0]);
+    const better = seqs.map((targets) => targets.map((t) => ({ ...t, rank: 1 })));
+    const gain = relativeGainInterval([better], [seqs], 'macro_recall@1', { resamples: 200, threshold: 0.1 });
+    expect(gain.estimate).toBeGreaterThan(0.5);
+    expect(gain.low).toBeGreaterThan(0);
+    expect(gain.shareAtLeast).toBe(1);
+  });
+  it('refuses models scored on different sequences', () => {
+    expect(() => relativeGainInterval([[[target('a', 1)]]], [[[target('a', 1)], [target('a', 2)]]], 'macro_recall@5')).toThrow('same sequences');
+    expect(() => bootstrapInterval(0, () => 0)).toThrow('no sequences');
   });
 });

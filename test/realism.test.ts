@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { distinctN, fitSlotDeltas, generateWithBaseline, jensenShannon, marginalCorrection, realismMetrics } from '../src/core/realism';
+import { distinctN, fitSlotDeltas, generateWithBaseline, jensenShannon, marginalCorrection, poolCounts, realismCounts, realismMetrics, targetDivergences } from '../src/core/realism';
 import { fitMarkov } from '../src/core/baselines';
 import { createRng } from '../src/core/random';
 import { slotDelta } from '../src/core/time';
@@ -15,6 +15,28 @@ describe('realism metrics', () => {
     const expected = 0.5 * Math.log2(4 / 3) + 0.5 * (0.5 * Math.log2(0.5 / 0.75) + 0.5 * Math.log2(0.5 / 0.25));
     expect(jensenShannon(m({ a: 3 }), m({ a: 1, b: 1 }))).toBeCloseTo(expected, 12);
     expect(() => jensenShannon(m({}), m({ a: 1 }))).toThrow('jensenShannon: an empty distribution');
+  });
+
+  it('per-sequence count tables pool to the whole (the bootstrap resamples them), repeats included', () => {
+    const ev = (names: string[], slot = 0) => names.map((behavior) => ({ behavior, weekday: 1, slot, location: 'x' }));
+    const real = [
+      { prefix: ev(['a']), events: ev(['b', 'a'], 2) },
+      { prefix: ev(['b']), events: ev(['b', 'c'], 3) },
+    ];
+    const generated = [
+      { prefix: ev(['a']), events: ev(['a', 'a'], 2) },
+      { prefix: ev(['b']), events: ev(['c', 'c'], 5) },
+    ];
+    const pooled = poolCounts(real.map((c) => realismCounts([c])));
+    expect(pooled).toEqual(realismCounts(real));
+    expect(pooled.transition).toEqual(new Map([['a\u2192b', 1], ['b\u2192a', 1], ['b\u2192b', 1], ['b\u2192c', 1]]));
+    const metrics = realismMetrics(generated, real, new Set(['a']));
+    const split = targetDivergences(poolCounts(generated.map((c) => realismCounts([c]))), pooled);
+    expect(split).toEqual({ jsd_behavior: metrics.jsd_behavior, jsd_transition: metrics.jsd_transition, jsd_time: metrics.jsd_time });
+    expect(split.jsd_behavior).toBeGreaterThan(0);
+    // A resample that repeats the first sequence counts its events twice.
+    const twice = poolCounts([realismCounts([real[0]]), realismCounts([real[0]])]);
+    expect(twice.behavior).toEqual(new Map([['b', 2], ['a', 2]]));
   });
 
   it('distinct-n counts n-grams inside each continuation only', () => {

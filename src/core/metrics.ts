@@ -24,6 +24,8 @@ export interface RankedTarget {
   /** True behavior name. */
   behavior: string;
   rank: number;
+  /** Id of the sequence the target is in (evaluateModel sets it; the bootstrap resamples by it). */
+  sequence?: string;
 }
 
 export interface MetricSet {

@@ -62,15 +62,48 @@ export function distinctN(continuations: readonly Continuation[], n: number): nu
   return total ? seen.size / total : NaN;
 }
 
+/** The count tables behind the three target divergences (behaviors, transitions, weekday × slot). */
+export interface RealismCounts {
+  behavior: Map<string, number>;
+  transition: Map<string, number>;
+  time: Map<string, number>;
+}
+
+export const TARGET_JSDS = ['jsd_behavior', 'jsd_transition', 'jsd_time'] as const;
+
+export function realismCounts(continuations: readonly Continuation[]): RealismCounts {
+  const events = continuations.flatMap((c) => c.events);
+  return {
+    behavior: countBy(events, (e) => e.behavior),
+    transition: countBy(continuations.flatMap(transitions), (t) => t),
+    time: countBy(events, (e) => String(weekSlot(e))),
+  };
+}
+
+/** Pooled counts of several tables (with repeats: a bootstrap resample of continuations). */
+export function poolCounts(tables: Iterable<RealismCounts>): RealismCounts {
+  const out: RealismCounts = { behavior: new Map(), transition: new Map(), time: new Map() };
+  for (const t of tables) {
+    for (const part of ['behavior', 'transition', 'time'] as const) for (const [k, v] of t[part]) out[part].set(k, (out[part].get(k) ?? 0) + v);
+  }
+  return out;
+}
+
+/** The three target divergences between pooled generated and real counts. */
+export function targetDivergences(generated: RealismCounts, real: RealismCounts): Record<(typeof TARGET_JSDS)[number], number> {
+  return {
+    jsd_behavior: jensenShannon(generated.behavior, real.behavior),
+    jsd_transition: jensenShannon(generated.transition, real.transition),
+    jsd_time: jensenShannon(generated.time, real.time),
+  };
+}
+
 /** Every realism metric of `generated` against `real` (same prefixes, in the same order). */
 export function realismMetrics(generated: readonly Continuation[], real: readonly Continuation[], head: ReadonlySet<string>): Record<(typeof REALISM_METRICS)[number], number> {
-  const events = (cs: readonly Continuation[]) => cs.flatMap((c) => c.events);
-  const g = events(generated);
-  const r = events(real);
+  const g = generated.flatMap((c) => c.events);
+  const r = real.flatMap((c) => c.events);
   return {
-    jsd_behavior: jensenShannon(countBy(g, (e) => e.behavior), countBy(r, (e) => e.behavior)),
-    jsd_transition: jensenShannon(countBy(generated.flatMap(transitions), (t) => t), countBy(real.flatMap(transitions), (t) => t)),
-    jsd_time: jensenShannon(countBy(g, (e) => String(weekSlot(e))), countBy(r, (e) => String(weekSlot(e)))),
+    ...targetDivergences(realismCounts(generated), realismCounts(real)),
     jsd_device: jensenShannon(countBy(g, (e) => deviceOf(e.behavior)), countBy(r, (e) => deviceOf(e.behavior))),
     distinct_2: distinctN(generated, 2),
     distinct_3: distinctN(generated, 3),

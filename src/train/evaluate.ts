@@ -79,11 +79,11 @@ export async function evaluateModel(
         const row = values.subarray((b * batch.length + t) * V, (b * batch.length + t + 1) * V);
         const id = candidate(event.behavior) ? knownId(behaviors, event.behavior) : -1;
         if (id >= 0) {
-          targets.push({ behavior: event.behavior, rank: rankOf(row, id, candidates) });
+          targets.push({ behavior: event.behavior, rank: rankOf(row, id, candidates), sequence: ex.sequenceId });
           nllSum -= Math.log(Math.max(row[id], 1e-12));
           nllCount++;
         } else {
-          targets.push({ behavior: event.behavior, rank: MISS });
+          targets.push({ behavior: event.behavior, rank: MISS, sequence: ex.sequenceId });
         }
       });
     });
