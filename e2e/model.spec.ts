@@ -105,3 +105,19 @@ test('an unknown ?backend= value is reported and auto is used', async ({ page })
   await waitForModel(page);
   expect(['wasm', 'webgl', 'cpu']).toContain(await backendName(page));
 });
+
+test('the URL hash selects the view, also when it changes on the page', async ({ page }) => {
+  await page.goto('/#finetune');
+  await expect(page.getByTestId('tab-finetune')).toHaveAttribute('aria-selected', 'true');
+  await expect(page.getByTestId('finetune-file')).toBeAttached();
+  // A hash typed into the address bar (or a link) switches the view without reloading the page.
+  await page.evaluate(() => (location.hash = '#generate'));
+  await expect(page.getByTestId('tab-generate')).toHaveAttribute('aria-selected', 'true');
+  await expect(page.getByTestId('tab-finetune')).toHaveAttribute('aria-selected', 'false');
+  await page.evaluate(() => (location.hash = '#type'));
+  await expect(page.getByTestId('section-predict')).toHaveAttribute('aria-selected', 'true');
+  await expect(page.getByTestId('tab-type')).toHaveAttribute('aria-selected', 'true');
+  // Clicking a section writes its hash, so the view can be linked to.
+  await page.getByTestId('tab-scaling').click();
+  await expect(page).toHaveURL(/#scaling$/);
+});

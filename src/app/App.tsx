@@ -30,16 +30,12 @@ const PREDICT_TABS = [
 ] as const;
 type PredictTab = (typeof PREDICT_TABS)[number]['id'];
 
-function initialTab(): PredictTab {
-  return location.hash === '#type' ? 'type' : 'replay';
-}
-
-function initialSection(): SectionId {
-  if (location.hash === '#generate') return 'generate';
-  if (location.hash === '#evaluation') return 'evaluation';
-  if (location.hash === '#finetune') return 'finetune';
-  if (location.hash === '#scaling') return 'scaling';
-  return 'predict';
+/** The section and Predict tab a URL hash names (#type, #generate, …); anything else is Predict → Replay. */
+function fromHash(hash: string): { section: SectionId; tab?: PredictTab } {
+  const id = hash.slice(1);
+  if (id === 'type' || id === 'replay') return { section: 'predict', tab: id };
+  const section = SECTIONS.find((s) => s.id === id);
+  return section ? { section: section.id } : { section: 'predict', tab: 'replay' };
 }
 
 function setHash(hash: string) {
@@ -49,8 +45,20 @@ function setHash(hash: string) {
 export function App() {
   const load = useModelStore((s) => s.load);
   const [backendParam] = useState(() => backendFromSearch(location.search));
-  const [section, setSection] = useState<SectionId>(initialSection);
-  const [tab, setTab] = useState<PredictTab>(initialTab);
+  const [section, setSection] = useState<SectionId>(() => fromHash(location.hash).section);
+  const [tab, setTab] = useState<PredictTab>(() => fromHash(location.hash).tab ?? 'replay');
+
+  // A hash typed into the address bar or followed from a link switches the view (setHash below
+  // uses replaceState, which fires no hashchange).
+  useEffect(() => {
+    const follow = () => {
+      const next = fromHash(location.hash);
+      setSection(next.section);
+      if (next.tab) setTab(next.tab);
+    };
+    window.addEventListener('hashchange', follow);
+    return () => window.removeEventListener('hashchange', follow);
+  }, []);
 
   useEffect(() => {
     void load(MODEL_URL, backendParam.backend);
