@@ -261,6 +261,19 @@ describe('adapting to another domain', () => {
     model.dispose();
   }, 60_000);
 
+  it('evaluateModel tags every target with its sequence, also across the windows of a long sequence', async () => {
+    const model = BehaveGPT.create(toyConfig({ dropout: 0 }), 5);
+    // 40 events with a context of 16: three windows, 39 targets (position 0 is never a target).
+    const sequences = [{ id: 'long', events: events(40, 3) }, { id: 'short', events: events(5, 7) }, { id: 'single', events: events(1, 2) }];
+    const { targets } = await evaluateModel(model, sequences, behaviors, locations);
+    const count = (id: string) => targets.filter((t) => t.sequence === id).length;
+    expect([count('long'), count('short'), count('single')]).toEqual([39, 4, 0]);
+    expect(targets.every((t) => t.sequence !== undefined)).toBe(true);
+    // The long sequence's targets are its events 1…39 in order.
+    expect(targets.filter((t) => t.sequence === 'long').map((t) => t.behavior)).toEqual(sequences[0].events.slice(1).map((e) => e.behavior));
+    model.dispose();
+  }, 60_000);
+
   it('evaluateModel ranks only the candidates it is given; a target outside them is a miss', async () => {
     const model = BehaveGPT.create(toyConfig({ dropout: 0 }), 5);
     const all = await evaluateModel(model, data.test, behaviors, locations);

@@ -16,23 +16,21 @@
  *   npm run adaptation -- --phase kshot    (new behaviors: pretraining without them, tuning, k-shot runs)
  *   npm run adaptation -- --phase cross    (cross-domain runs and zero-shot; run = kshot + cross)
  *   npm run adaptation -- --phase run --shard 0/2 & npm run adaptation -- --phase run --shard 1/2
- *   npm run adaptation -- --phase bootstrap  (how far the test split's sampling could move the gain targets)
+ *   npm run adaptation -- --phase bootstrap  (after the runs: how far the test split's sampling could move the gain targets)
  *   npm run adaptation -- --phase report
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { behaviorCounts } from '../core/baselines';
+import { dirname, join } from 'node:path';
 import { relativeGainInterval, type BootstrapInterval } from '../core/bootstrap';
 import type { RankedTarget } from '../core/metrics';
-import { evaluateModel } from '../train/evaluate';
 import type { Region } from '../core/data';
 import { aggregateMetrics, mergeRows, parseResults, type ResultRow } from '../core/results';
 import type { ObjectiveSpec } from '../train/losses';
 import { SHIPPED_SIZE, SIZES } from '../train/recipe';
 import { DEFAULT_DATA_DIR, loadSplits } from '../node/data';
 import { initNodeBackend } from '../node/tf';
-import { readRecord, runId, runOne, type RunRecord, type RunSpec } from '../node/experiments';
+import { evaluateOnTest, readRecord, runId, runOne, type RunRecord, type RunSpec } from '../node/experiments';
 import { loadModelDir, SHIPPED_MODEL_DIR, shippedModelInfo } from '../node/model-files';
 import { writeSection } from '../node/report-sections';
 import { formatDuration, gitCommit, parseFlags } from './args';
@@ -207,25 +205,25 @@ function mainPlan(): RunSpec[] {
   return plan;
 }
 
-async function runPlan(plan: RunSpec[], keepModels = false): Promise<void> {
+async function runPlan(plan: RunSpec[], keepModel: (spec: RunSpec) => boolean = () => false): Promise<void> {
   const mine = plan.filter((_, i) => i % shardCount === shardIndex);
   const todo = mine.filter((s) => !readRecord(RECORDS, runId(s)));
   log(`${todo.length} of ${mine.length} runs to do (shard ${shardIndex}/${shardCount})`);
   const t0 = performance.now();
   for (const [i, spec] of todo.entries()) {
     log(`run ${i + 1}/${todo.length}: ${runId(spec)}`);
-    const keep = keepModels || spec === PRETRAIN_WITHOUT;
+    const keep = keepModel(spec) || spec === PRETRAIN_WITHOUT;
     await runOne(spec, data(spec.dataset), { recordsDir: RECORDS, modelsDir: keep ? MODELS : undefined, commit, log });
     const elapsed = (performance.now() - t0) / 1000;
     log(`progress ${i + 1}/${todo.length}, elapsed ${formatDuration(elapsed)}, ETA ${formatDuration((elapsed / (i + 1)) * (todo.length - i - 1))}`);
   }
 }
 
-/** Waits until `plan` can be built (its inputs are runs that another shard may still be doing). */
-async function when(what: string, plan: () => RunSpec[]): Promise<RunSpec[]> {
+/** Waits until `build` succeeds (its inputs are runs that another shard may still be doing). */
+async function when<T>(what: string, build: () => T): Promise<T> {
   for (;;) {
     try {
-      return plan();
+      return build();
     } catch {
       log(`waiting for ${what}`);
       await new Promise((resolve) => setTimeout(resolve, 20_000));
@@ -246,19 +244,33 @@ const GAIN_TARGETS: ReadonlyMap<number, number> = new Map([
   [1, 0.1],
   [0.1, 0.25],
 ]);
-const BOOTSTRAP_FILE = 'results/cross-domain-bootstrap.json';
+const BOOTSTRAP_RESAMPLES = 1000;
+/** Beside the records folder (results/cross-domain-bootstrap.json for results/runs). */
+const BOOTSTRAP_FILE = join(dirname(RECORDS), 'cross-domain-bootstrap.json');
 
 interface GainBootstrap extends BootstrapInterval {
   target: string;
   fraction: number;
-  /** The runs it was computed from (the report ignores it when the chosen runs changed). */
+  /** The runs it was computed from: the report ignores it when the chosen runs or their results changed. */
   runs: string[];
 }
 
+/** The runs behind each gain target: both arms, every seed, with the settings chosen on valid (throws while tuning is unfinished). */
+function gainTargetRuns(): { target: string; fraction: number; specs: Record<Arm, RunSpec[]> }[] {
+  return TARGETS.flatMap((target) =>
+    [...GAIN_TARGETS.keys()].map((fraction) => {
+      const specs = (arm: Arm) => SEEDS.map((seed) => crossDomainSpec(target, arm, fraction, seed, chosenSetting(target, arm, fraction)));
+      return { target, fraction, specs: { 'fine-tuned': specs('fine-tuned'), scratch: specs('scratch') } };
+    }),
+  );
+}
+
+const gainTargetSpecs = (): RunSpec[] => gainTargetRuns().flatMap((g) => [...g.specs['fine-tuned'], ...g.specs.scratch]);
+
 /**
- * The run's test targets grouped by test sequence (in split order). Cross-domain models are not
- * kept, so the run is trained again with its model kept; it must reproduce its committed test
- * figures exactly (training is deterministic on one backend), else this throws.
+ * The run's test targets grouped by test sequence (in split order), from its kept model. A model
+ * the runs did not keep (records older than keeping) is trained again; either way the model must
+ * reproduce the record's test figures exactly (training is deterministic on one backend).
  */
 async function testTargetsBySequence(spec: RunSpec, splits: ReturnType<typeof data>): Promise<RankedTarget[][]> {
   const id = runId(spec);
@@ -275,51 +287,48 @@ async function testTargetsBySequence(spec: RunSpec, splits: ReturnType<typeof da
   }
   const m = loadModelDir(join(MODELS, id));
   try {
-    const seen = behaviorCounts(splits.train);
-    const { targets, metrics } = await evaluateModel(m.model, splits.test, m.behaviors, m.locations, spec.rankTrainBehaviors ? { candidate: (b) => seen.has(b) } : {});
+    const { targets, metrics } = await evaluateOnTest(spec, m, splits);
     for (const k of KEYS) {
       if (metrics[k] !== committed.test.all[k]) throw new Error(`run ${id}: its kept model gives test ${k} ${metrics[k]}, its record ${committed.test.all[k]} (delete ${join(MODELS, id)} and rerun)`);
     }
     const bySequence = new Map<string, RankedTarget[]>(splits.test.map((s) => [s.id, []]));
-    for (const t of targets) bySequence.get(t.sequence!)!.push(t);
+    for (const t of targets) {
+      const group = t.sequence === undefined ? undefined : bySequence.get(t.sequence);
+      if (!group) throw new Error(`run ${id}: a test target of behavior ${t.behavior} has no known test sequence (${t.sequence})`);
+      group.push(t);
+    }
     return [...bySequence.values()];
   } finally {
     m.model.dispose();
   }
 }
 
-/** Paired bootstrap (1000 resamples of the test sequences) of the relative macro recall@5 gain, for each target with a gain target. */
+/** Paired bootstrap of the relative macro recall@5 gain over the test sequences, for each target with a gain target. */
 async function bootstrapGains(): Promise<void> {
   const results: GainBootstrap[] = [];
-  for (const target of TARGETS) {
+  for (const { target, fraction, specs } of gainTargetRuns()) {
     const splits = data(target);
-    for (const [fraction, need] of GAIN_TARGETS) {
-      const arms: Record<Arm, RankedTarget[][][]> = { 'fine-tuned': [], scratch: [] };
-      const runs: string[] = [];
-      for (const arm of ['fine-tuned', 'scratch'] as const) {
-        const setting = chosenSetting(target, arm, fraction);
-        for (const seed of SEEDS) {
-          const spec = crossDomainSpec(target, arm, fraction, seed, setting);
-          runs.push(runId(spec));
-          arms[arm].push(await testTargetsBySequence(spec, splits));
-        }
-      }
-      const interval = relativeGainInterval(arms['fine-tuned'], arms.scratch, 'macro_recall@5', { resamples: 1000, seed: 0, threshold: need });
-      log(`${target} ${fraction}: gain ${(interval.estimate * 100).toFixed(1)}%, 95% interval ${(interval.low * 100).toFixed(1)}% … ${(interval.high * 100).toFixed(1)}%`);
-      results.push({ target, fraction, runs, ...interval });
-    }
+    const bySequence = async (list: RunSpec[]) => {
+      const out: RankedTarget[][][] = [];
+      for (const spec of list) out.push(await testTargetsBySequence(spec, splits));
+      return out;
+    };
+    const [ft, scratch] = [await bySequence(specs['fine-tuned']), await bySequence(specs.scratch)];
+    const interval = relativeGainInterval(ft, scratch, 'macro_recall@5', { resamples: BOOTSTRAP_RESAMPLES, seed: 0, threshold: GAIN_TARGETS.get(fraction) });
+    log(`${target} ${fraction}: gain ${(interval.estimate * 100).toFixed(1)}%, ${interval.level * 100}% interval ${(interval.low * 100).toFixed(1)}% … ${(interval.high * 100).toFixed(1)}%, median ${(interval.median * 100).toFixed(1)}%`);
+    results.push({ target, fraction, runs: [...specs['fine-tuned'], ...specs.scratch].map(runId), ...interval });
   }
   writeFileSync(BOOTSTRAP_FILE, JSON.stringify({ commit, date: new Date().toISOString(), results }, null, 1) + '\n');
   log(`wrote ${BOOTSTRAP_FILE}`);
 }
 
-/** The bootstrap of a target and fraction, if it was computed from the runs the report shows. */
-function gainBootstrap(target: string, fraction: number, runs: readonly string[]): GainBootstrap | undefined {
+/** The bootstrap of a target and fraction, if it was computed from the runs (and results) the report shows. */
+function gainBootstrap(target: string, fraction: number, runs: readonly string[], gain: number): GainBootstrap | undefined {
   if (!existsSync(BOOTSTRAP_FILE)) return undefined;
   const found = (JSON.parse(readFileSync(BOOTSTRAP_FILE, 'utf8')).results as GainBootstrap[]).find((r) => r.target === target && r.fraction === fraction);
   if (!found) return undefined;
-  if (found.runs.join() !== runs.join()) {
-    log(`${BOOTSTRAP_FILE}: ${target} ${fraction} was computed from other runs; rerun --phase bootstrap`);
+  if (found.runs.join() !== runs.join() || Math.abs(found.estimate - gain) > 1e-9) {
+    log(`${BOOTSTRAP_FILE}: ${target} ${fraction} was computed from other runs or results; rerun --phase bootstrap`);
     return undefined;
   }
   return found;
@@ -361,6 +370,7 @@ function report(): void {
   const rows: ResultRow[] = [];
   const lines: string[] = [];
   const checks: string[] = [];
+  let bootstrapShown = false;
   for (const target of TARGETS) {
     const name = target === 'sp' ? 'Spain' : 'France';
     const zero = records([zeroShotSpec(target)]);
@@ -374,7 +384,8 @@ function report(): void {
       }
       for (const fraction of FRACTIONS) {
         const byArm: Partial<Record<'fine-tuned' | 'scratch', ResultRow>> = {};
-        const validMacro5: Partial<Record<'fine-tuned' | 'scratch', number>> = {};
+        /** Seed means of macro recall@5 from the records, unrounded: on valid (selected epochs) and on test. */
+        const macro5: Partial<Record<Arm, { valid: number; test: number }>> = {};
         const runIds: string[] = [];
         for (const arm of ['fine-tuned', 'scratch'] as const) {
           const setting = chosenSetting(target, arm, fraction);
@@ -385,7 +396,8 @@ function report(): void {
           const r = row('cross-domain', target, arm === 'fine-tuned' ? 'fine-tuned from us' : 'scratch', runs, set, { fraction, ...setting });
           rows.push(r);
           byArm[arm] = r;
-          validMacro5[arm] = runs.reduce((sum, x) => sum + x.valid['macro_recall@5'], 0) / runs.length;
+          const mean = (value: (x: RunRecord) => number) => runs.reduce((sum, x) => sum + value(x), 0) / runs.length;
+          macro5[arm] = { valid: mean((x) => x.valid['macro_recall@5']), test: mean((x) => x.test.all['macro_recall@5']) };
           const kept = arm === 'fine-tuned' ? ` (${runs.filter((x) => x.bestEpoch === 0).length})` : '';
           lines.push(`| ${r.model} | ${fraction} | ${setting.learningRate} | ${arm === 'fine-tuned' ? (setting.aligned ? 'yes' : 'no') : '—'} | ${runs.length}${kept} | ${KEYS.map((k) => cell(r, k)).join(' | ')} |`);
         }
@@ -394,11 +406,13 @@ function report(): void {
           const gain = ft.metrics['macro_recall@5'] / scratch.metrics['macro_recall@5'] - 1;
           const need = GAIN_TARGETS.get(fraction) ?? 0;
           const below = KEYS.filter((k) => ft.metrics[k] < scratch.metrics[k]);
-          const [vFt, vScratch] = [validMacro5['fine-tuned']!, validMacro5.scratch!];
-          const validGain = `on valid (selected epochs): ${pct(vFt)} vs ${pct(vScratch)}, ${vFt >= vScratch ? '+' : ''}${((vFt / vScratch - 1) * 100).toFixed(1)}%`;
-          const boot = need ? gainBootstrap(target, fraction, runIds) : undefined;
+          const [m5Ft, m5Scratch] = [macro5['fine-tuned']!, macro5.scratch!];
+          const signed = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`;
+          const validGain = `on valid (selected epochs, every known behavior ranked): ${pct(m5Ft.valid)} vs ${pct(m5Scratch.valid)}, ${signed(m5Ft.valid / m5Scratch.valid - 1)}`;
+          const boot = need ? gainBootstrap(target, fraction, runIds, m5Ft.test / m5Scratch.test - 1) : undefined;
+          if (boot) bootstrapShown = true;
           const spread = boot
-            ? `; test sequences resampled (paired bootstrap, ${boot.resamples}×): ${boot.level * 100}% interval ${(boot.low * 100).toFixed(1)}% … ${(boot.high * 100).toFixed(1)}%, ≥ +${need * 100}% in ${((boot.shareAtLeast ?? 0) * 100).toFixed(1)}% of resamples`
+            ? `; test sequences resampled: ${boot.level * 100}% interval ${signed(boot.low)} … ${signed(boot.high)}, median ${signed(boot.median)}, ≥ +${need * 100}% in ${((boot.shareAtLeast ?? 0) * 100).toFixed(1)}% of resamples`
             : '';
           checks.push(
             `- ${name}, ${fraction * 100}% data: macro R@5 ${pct(ft.metrics['macro_recall@5'])} vs ${pct(scratch.metrics['macro_recall@5'])} (${gain >= 0 ? '+' : ''}${(gain * 100).toFixed(1)}%${need ? `, target ≥ +${need * 100}%: ${gain >= need ? 'met' : '**MISSED**'}` : ''}; ${validGain}${spread}); ${below.length ? `**below scratch on ${below.join(', ')}**` : 'not below scratch on any metric: met'}`,
@@ -477,10 +491,16 @@ give identical models, hence ± 0.00).
 ${lines.join('\n')}
 
 Targets (all targets): fine-tuned ≥ 25% above scratch on macro recall@5 at 10% data, ≥ 10% at 100%, never below scratch on any metric.
-How much the one test split can say: \`npm run adaptation -- --phase bootstrap\` trains each run of the two gain targets again with its model
-kept (it must reproduce its record exactly) and resamples the target's test sequences 1000 times with replacement, the same draw for
-all six models, recomputing the seed-mean macro recall@5 of each arm and the relative gain (\`${BOOTSTRAP_FILE}\`).
-${checks.join('\n')}
+${
+  bootstrapShown
+    ? `How much the one test split can say: \`npm run adaptation -- --phase bootstrap\` scores the kept model of each run of the two gain targets
+(checked to reproduce its record exactly) and resamples the target's test sequences ${BOOTSTRAP_RESAMPLES} times with replacement, the same draw for all
+${2 * SEEDS.length} models, recomputing the seed-mean macro recall@5 of each arm and the relative gain (\`${BOOTSTRAP_FILE}\`); percentile intervals.
+A resample holds only some of the test behaviors (France's 108 test sequences: about 40 of 47), and macro recall averages over those, so
+the statistic shifts under resampling: where the median of the resamples is far from the gain itself, the interval is shifted by as much.
+`
+    : ''
+}${checks.join('\n')}
 
 ### New behaviors (US)
 
@@ -515,7 +535,16 @@ if (phase === 'run' || phase === 'kshot' || phase === 'all') {
   await runPlan(await when('the k-shot tuning runs', () => KS.flatMap((k) => SEEDS.map((seed) => kShotSpec(k, seed)))));
 }
 if (phase === 'run' || phase === 'cross' || phase === 'all') {
-  await runPlan(await when('the learning-rate tuning runs', mainPlan));
+  // The gain targets' models are kept for the bootstrap.
+  const keep = await when('the learning-rate tuning runs', () => new Set(gainTargetSpecs().map(runId)));
+  await runPlan(await when('the learning-rate tuning runs', mainPlan), (spec) => keep.has(runId(spec)));
 }
-if (phase === 'bootstrap' || phase === 'all') await bootstrapGains();
+// One process resamples, once every shard's gain-target runs are recorded.
+if (phase === 'bootstrap' || (phase === 'all' && shardIndex === 0)) {
+  await when('the cross-domain runs of the gain targets', () => {
+    const missing = gainTargetSpecs().filter((spec) => !readRecord(RECORDS, runId(spec)));
+    if (missing.length) throw new Error(`${missing.length} runs to go`);
+  });
+  await bootstrapGains();
+}
 if (phase === 'report' || phase === 'all') report();

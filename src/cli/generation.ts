@@ -179,7 +179,7 @@ function markdown(): string {
   const table = rows.map((r) => `| ${r.model} | ${REALISM_METRICS.map((k) => fmt(r, k)).join(' | ')} |`).join('\n');
   const markovRow = rows.find((r) => r.model === MARKOV)!;
   const spread = (m: BootstrapInterval) =>
-    `Markov − BehaveGPT over resampled test sequences: ${m.level * 100}% interval ${m.low.toFixed(4)} … ${m.high.toFixed(4)}, BehaveGPT at most Markov in ${((m.shareAtLeast ?? 0) * 100).toFixed(1)}% of resamples`;
+    `Markov − BehaveGPT over resampled test sequences: ${m.level * 100}% interval ${m.low.toFixed(4)} … ${m.high.toFixed(4)}, median ${m.median.toFixed(4)}, BehaveGPT at most Markov in ${((m.shareAtLeast ?? 0) * 100).toFixed(1)}% of resamples`;
   const checks = TARGET_JSDS.map((k) => {
     const gap = markovRow.metrics[k] - model.metrics[k];
     const noise = Math.max(model.std?.[k] ?? 0, markovRow.std?.[k] ?? 0);

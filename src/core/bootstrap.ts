@@ -1,20 +1,26 @@
 /**
- * Paired bootstrap over test sequences (Efron & Tibshirani, 1993): how much a difference between
- * two models measured on one test split could move if the split were drawn again. Sequences
- * are resampled with replacement, the same draw for every model compared (paired), and the
- * statistic is recomputed on each draw; the interval is the percentile interval. Pure.
+ * Bootstrap intervals (Efron & Tibshirani, 1993). The paired bootstrap over test sequences says
+ * how much a difference between models measured on one test split could move if the split were
+ * drawn again: sequences are resampled with replacement, the same draw for every model compared
+ * (paired), and the statistic is recomputed on each draw. Percentile intervals; the median of
+ * the resamples is given too, since a statistic can shift under resampling (macro recall only
+ * averages over the behaviors a resample contains). Pure.
  */
 import { createRng } from './random';
 import { rankingMetrics, type RankedTarget } from './metrics';
 
-export interface BootstrapInterval {
-  /** The statistic on the split as it is. */
+export interface Interval {
   estimate: number;
-  /** Percentile interval at `level`. */
   low: number;
   high: number;
+}
+
+export interface BootstrapInterval extends Interval {
+  /** `estimate`: the statistic on the split as it is; low/high: the percentile interval at `level`. */
   level: number;
   resamples: number;
+  /** Median of the resampled statistics: far from `estimate` when resampling shifts the statistic. */
+  median: number;
   /** Share of resamples whose statistic is ≥ `threshold` (when one is given). */
   shareAtLeast?: number;
 }
@@ -26,18 +32,27 @@ export interface BootstrapOptions {
   threshold?: number;
 }
 
+/** Percentile interval of sorted replicates at `level`, on the outer ranks (floor, ceil) so it never comes out narrower. */
+export function percentileInterval(sorted: ArrayLike<number>, level: number): { low: number; high: number } {
+  const last = sorted.length - 1;
+  const tail = (1 - level) / 2;
+  return { low: sorted[Math.floor(tail * last)], high: sorted[Math.ceil((1 - tail) * last)] };
+}
+
 /**
  * `statistic(draw)` gets the indices (0 … sequenceCount − 1, with repeats) of one resample and
  * returns named figures; each gets its interval from the same resamples. The identity draw
- * gives the estimates.
+ * gives the estimates. `draw` is one buffer reused across resamples: read it, do not keep it.
  */
 export function bootstrapIntervals<K extends string>(sequenceCount: number, statistic: (draw: Int32Array) => Record<K, number>, options: BootstrapOptions = {}): Record<K, BootstrapInterval> {
   const { resamples = 1000, level = 0.95, seed = 0, threshold } = options;
   if (!(sequenceCount > 0)) throw new Error('bootstrap: no sequences to resample');
   if (!(level > 0 && level < 1)) throw new Error(`bootstrap: level must be in (0, 1), got ${level}`);
+  if (!(Number.isInteger(resamples) && resamples > 0)) throw new Error(`bootstrap: resamples must be a positive integer, got ${resamples}`);
   const rng = createRng(seed);
   const estimates = statistic(Int32Array.from({ length: sequenceCount }, (_, i) => i));
   const keys = Object.keys(estimates) as K[];
+  for (const k of keys) if (!Number.isFinite(estimates[k])) throw new Error(`bootstrap: the statistic "${k}" is ${estimates[k]} on the whole split`);
   const values = Object.fromEntries(keys.map((k) => [k, new Float64Array(resamples)])) as Record<K, Float64Array>;
   const draw = new Int32Array(sequenceCount);
   for (let r = 0; r < resamples; r++) {
@@ -45,18 +60,14 @@ export function bootstrapIntervals<K extends string>(sequenceCount: number, stat
     const figures = statistic(draw);
     for (const k of keys) values[k][r] = figures[k];
   }
-  const tail = (1 - level) / 2;
-  const interval = (estimate: number, sorted: Float64Array): BootstrapInterval => {
-    const at = (q: number) => sorted[Math.min(resamples - 1, Math.max(0, Math.round(q * (resamples - 1))))];
-    return {
-      estimate,
-      low: at(tail),
-      high: at(1 - tail),
-      level,
-      resamples,
-      ...(threshold !== undefined ? { shareAtLeast: sorted.filter((v) => v >= threshold).length / resamples } : {}),
-    };
-  };
+  const interval = (estimate: number, sorted: Float64Array): BootstrapInterval => ({
+    estimate,
+    ...percentileInterval(sorted, level),
+    level,
+    resamples,
+    median: (sorted[Math.floor((resamples - 1) / 2)] + sorted[Math.ceil((resamples - 1) / 2)]) / 2,
+    ...(threshold !== undefined ? { shareAtLeast: sorted.filter((v) => v >= threshold).length / resamples } : {}),
+  });
   return Object.fromEntries(keys.map((k) => [k, interval(estimates[k], values[k].sort())])) as Record<K, BootstrapInterval>;
 }
 
@@ -67,13 +78,13 @@ export function bootstrapInterval(sequenceCount: number, statistic: (draw: Int32
 
 /**
  * Relative gain of arm A over arm B on a ranking metric (mean over each arm's models, e.g.
- * seeds), paired-bootstrapped over sequences. `bySequence[arm][model][s]` holds model's ranked
- * targets of sequence s; every model must list the same sequences in the same order.
+ * seeds), paired-bootstrapped over sequences. `a[model][s]` holds the model's ranked targets of
+ * sequence s; every model must list the same sequences in the same order.
  */
 export function relativeGainInterval(
   a: readonly (readonly RankedTarget[])[][],
   b: readonly (readonly RankedTarget[])[][],
-  metric: string,
+  metric: 'weighted_recall@1' | 'weighted_recall@5' | 'macro_recall@1' | 'macro_recall@5',
   options: BootstrapOptions = {},
 ): BootstrapInterval {
   const models = [...a, ...b];

@@ -10,6 +10,7 @@
  * bootstrap that resamples whole seeds (each replicate picks seeds with replacement and refits),
  * giving percentile intervals.
  */
+import { percentileInterval, type Interval } from './bootstrap';
 import { createRng, type Rng } from './random';
 
 export interface ScalingPoint {
@@ -136,11 +137,7 @@ export function logR2(predicted: readonly number[], observed: readonly number[])
   return 1 - residual / total;
 }
 
-export interface Interval {
-  estimate: number;
-  low: number;
-  high: number;
-}
+export type { Interval };
 
 /**
  * Percentile bootstrap over seeds: each replicate draws as many seeds as there are, with
@@ -157,7 +154,7 @@ export function bootstrapLaw2D(points: readonly ScalingPoint[], replicates = 50,
   }
   const interval = (key: keyof Law2D): Interval => {
     const v = draws.map((d) => d[key]).sort((a, b) => a - b);
-    return { estimate: fit[key], low: v[Math.floor(0.05 * (v.length - 1))], high: v[Math.ceil(0.95 * (v.length - 1))] };
+    return { estimate: fit[key], ...percentileInterval(v, 0.9) };
   };
   return { alpha: interval('alpha'), beta: interval('beta'), E: interval('E') };
 }

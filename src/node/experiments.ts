@@ -142,7 +142,7 @@ export async function runOne(spec: RunSpec, data: DatasetSplits, options: RunOpt
   const existing = readRecord(options.recordsDir, id);
   if (existing) return existing;
   const log = options.log ?? (() => {});
-  const full = spec.withhold ? withholdBehaviors(data.train, new Set(spec.withhold)) : data.train;
+  const full = trainSplit(spec, data);
   let train = spec.fraction === undefined ? full : nestedSubset(full, spec.fraction);
   if (spec.kShot) train = kShotWithRehearsal(train, spec.kShot, spec.seed);
   const { model, behaviors, locations } = await initialModel(spec, full);
@@ -167,8 +167,7 @@ export async function runOne(spec: RunSpec, data: DatasetSplits, options: RunOpt
     });
     const head = headBehaviors(behaviorCounts(train));
     const trainTargets = countTrainTargets(train, config.contextLength);
-    const seen = spec.rankTrainBehaviors ? behaviorCounts(full) : null;
-    const evaluation = await evaluateModel(model, data.test, behaviors, locations, seen ? { candidate: (b) => seen.has(b) } : {});
+    const evaluation = await evaluateOnTest(spec, { model, behaviors, locations }, data);
     const record: RunRecord = {
       id,
       spec,
@@ -209,6 +208,20 @@ export async function runOne(spec: RunSpec, data: DatasetSplits, options: RunOpt
   } finally {
     model.dispose();
   }
+}
+
+/** The whole train split a run draws from (its fraction is taken later): without the `withhold` behaviors. */
+function trainSplit(spec: RunSpec, data: DatasetSplits): BehaviorSequence[] {
+  return spec.withhold ? withholdBehaviors(data.train, new Set(spec.withhold)) : data.train;
+}
+
+/**
+ * A run's model on the test split as its record scores it: with `rankTrainBehaviors`, only the
+ * behaviors of the whole train split (after `withhold`) are ranked.
+ */
+export async function evaluateOnTest(spec: RunSpec, m: { model: BehaveGPT; behaviors: Vocabulary; locations: Vocabulary }, data: DatasetSplits): Promise<EvaluationResult> {
+  const seen = spec.rankTrainBehaviors ? behaviorCounts(trainSplit(spec, data)) : null;
+  return evaluateModel(m.model, data.test, m.behaviors, m.locations, seen ? { candidate: (b) => seen.has(b) } : {});
 }
 
 /** Targets one epoch trains on: every event of every window that counts (the trainer's examples). */
