@@ -322,10 +322,14 @@ async function bootstrapGains(): Promise<void> {
   log(`wrote ${BOOTSTRAP_FILE}`);
 }
 
+/** What --phase bootstrap wrote (none yet: empty). */
+function readGainBootstraps(): GainBootstrap[] {
+  return existsSync(BOOTSTRAP_FILE) ? (JSON.parse(readFileSync(BOOTSTRAP_FILE, 'utf8')).results as GainBootstrap[]) : [];
+}
+
 /** The bootstrap of a target and fraction, if it was computed from the runs (and results) the report shows. */
-function gainBootstrap(target: string, fraction: number, runs: readonly string[], gain: number): GainBootstrap | undefined {
-  if (!existsSync(BOOTSTRAP_FILE)) return undefined;
-  const found = (JSON.parse(readFileSync(BOOTSTRAP_FILE, 'utf8')).results as GainBootstrap[]).find((r) => r.target === target && r.fraction === fraction);
+function gainBootstrap(saved: readonly GainBootstrap[], target: string, fraction: number, runs: readonly string[], gain: number): GainBootstrap | undefined {
+  const found = saved.find((r) => r.target === target && r.fraction === fraction);
   if (!found) return undefined;
   if (found.runs.join() !== runs.join() || Math.abs(found.estimate - gain) > 1e-9) {
     log(`${BOOTSTRAP_FILE}: ${target} ${fraction} was computed from other runs or results; rerun --phase bootstrap`);
@@ -370,6 +374,7 @@ function report(): void {
   const rows: ResultRow[] = [];
   const lines: string[] = [];
   const checks: string[] = [];
+  const savedBootstraps = readGainBootstraps();
   let bootstrapShown = false;
   for (const target of TARGETS) {
     const name = target === 'sp' ? 'Spain' : 'France';
@@ -409,7 +414,7 @@ function report(): void {
           const [m5Ft, m5Scratch] = [macro5['fine-tuned']!, macro5.scratch!];
           const signed = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`;
           const validGain = `on valid (selected epochs, every known behavior ranked): ${pct(m5Ft.valid)} vs ${pct(m5Scratch.valid)}, ${signed(m5Ft.valid / m5Scratch.valid - 1)}`;
-          const boot = need ? gainBootstrap(target, fraction, runIds, m5Ft.test / m5Scratch.test - 1) : undefined;
+          const boot = need ? gainBootstrap(savedBootstraps, target, fraction, runIds, m5Ft.test / m5Scratch.test - 1) : undefined;
           if (boot) bootstrapShown = true;
           const spread = boot
             ? `; test sequences resampled: ${boot.level * 100}% interval ${signed(boot.low)} … ${signed(boot.high)}, median ${signed(boot.median)}, ≥ +${need * 100}% in ${((boot.shareAtLeast ?? 0) * 100).toFixed(1)}% of resamples`
@@ -535,9 +540,10 @@ if (phase === 'run' || phase === 'kshot' || phase === 'all') {
   await runPlan(await when('the k-shot tuning runs', () => KS.flatMap((k) => SEEDS.map((seed) => kShotSpec(k, seed)))));
 }
 if (phase === 'run' || phase === 'cross' || phase === 'all') {
-  // The gain targets' models are kept for the bootstrap.
-  const keep = await when('the learning-rate tuning runs', () => new Set(gainTargetSpecs().map(runId)));
-  await runPlan(await when('the learning-rate tuning runs', mainPlan), (spec) => keep.has(runId(spec)));
+  const plan = await when('the learning-rate tuning runs', mainPlan);
+  // The gain targets' models are kept for the bootstrap (their settings exist once mainPlan could be built).
+  const keep = new Set(gainTargetSpecs().map(runId));
+  await runPlan(plan, (spec) => keep.has(runId(spec)));
 }
 // One process resamples, once every shard's gain-target runs are recorded.
 if (phase === 'bootstrap' || (phase === 'all' && shardIndex === 0)) {
