@@ -1,7 +1,8 @@
 import { defineConfig } from '@playwright/test';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from './e2e/chromium';
 
-const PORT = 4173;
+// E2E_PORT lets two checkouts run their suites side by side without sharing (reusing) one server.
+const PORT = Number(process.env.E2E_PORT ?? 4173);
 
 /**
  * End-to-end tests of the built app (`vite build` + `vite preview`) in Debian's Chromium, once
