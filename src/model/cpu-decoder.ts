@@ -117,14 +117,24 @@ export class CpuDecoder {
     this.count = 0;
   }
 
+  /** Keeps the first `length` tokens and forgets the rest, so a shared prefix is not recomputed (explanations). */
+  truncate(length: number): void {
+    if (!(Number.isInteger(length) && length >= 0 && length <= this.count)) throw new Error(`CpuDecoder: cannot truncate ${this.count} tokens to ${length}`);
+    this.count = length;
+  }
+
   /** Row `id` of an embedding table (a one-row table broadcasts, as in the tfjs model). */
   private row(table: Float64Array, id: number, width: number): Float64Array {
     const r = table.length === width ? 0 : id;
     return table.subarray(r * width, (r + 1) * width);
   }
 
-  /** Runs one token at the next position, caching its keys/values; returns its final hidden state. */
-  push(token: TokenIds): Float64Array {
+  /**
+   * Runs one token at the next position, caching its keys/values; returns its final hidden state.
+   * With `attention` (numLayers × numHeads × (position + 1) values), also writes the token's
+   * attention weights over positions 0…position, layer-major then head (model/explain.ts).
+   */
+  push(token: TokenIds, attention?: Float64Array): Float64Array {
     const c = this.config;
     const d = modelWidth(c);
     const pos = this.count;
@@ -164,6 +174,7 @@ export class CpuDecoder {
         }
         let sum = 0;
         for (let t = 0; t <= pos; t++) sum += scores[t] = Math.exp(scores[t] - max);
+        if (attention) for (let t = 0; t <= pos; t++) attention[(l * H + head) * (pos + 1) + t] = scores[t] / sum;
         for (let t = 0; t <= pos; t++) {
           const a = scores[t] / sum;
           const base = t * d + o;

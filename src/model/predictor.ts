@@ -5,12 +5,15 @@ import { topK } from '../core/sampling';
 import type { BackendChoice, ModelSummary, Prediction } from './pipeline-types';
 import type { LoadedModel } from './weights';
 import { canGenerate, generateTrajectory, generationCorrection, type GenerateOptions, type GeneratedEvent, type GenerationModel } from './generate';
+import { Explainer, type Explanation, type WhenMap } from './explain';
+import { DEFAULT_REMOVAL, type Removal } from '../core/explain';
 
 export class Predictor {
   readonly summary: ModelSummary;
   readonly backend: BackendChoice;
   private readonly loaded: LoadedModel;
   private readonly exclude: Set<number>;
+  private explainer: Promise<Explainer> | null = null;
 
   constructor(loaded: LoadedModel, backend: BackendChoice, weightBytesStored: number) {
     this.loaded = loaded;
@@ -41,6 +44,31 @@ export class Predictor {
   async predictNext(history: readonly BehaviorEvent[], next: EventContext, k = 5): Promise<Prediction[]> {
     const probs = await this.probabilities(history, next);
     return topK(probs, k, this.exclude).map((id) => ({ behavior: this.loaded.behaviors.name(id), probability: probs[id] }));
+  }
+
+  /** The plain-JS decoder the explanations run on, made on first use (it copies the weights once). */
+  private getExplainer(): Promise<Explainer> {
+    return (this.explainer ??= Explainer.create(this.loaded));
+  }
+
+  /**
+   * Why: how much each event of the history (its last contextLength − 1 events) moves the
+   * probability of `behavior` (default: the top-1) for an event at `next` (occlusion), with the
+   * attention view. See model/explain.ts.
+   */
+  async explain(history: readonly BehaviorEvent[], next: EventContext, behavior?: string, removal: Removal = DEFAULT_REMOVAL): Promise<Explanation> {
+    const explainer = await this.getExplainer();
+    const target = behavior ?? this.loaded.behaviors.name(topK(explainer.probabilities(history, next), 1, this.exclude)[0]);
+    return explainer.explain(history, next, target, removal);
+  }
+
+  /**
+   * When: P(next event is `behavior` | it happens in each weekday × slot cell), the top behavior
+   * per cell, the time head's P(next event in the cell) and the joint with its top 5. The place
+   * of the next event defaults to the last event's.
+   */
+  async when(history: readonly BehaviorEvent[], behavior: string, location = history.at(-1)?.location ?? UNKNOWN_LOCATION): Promise<WhenMap> {
+    return (await this.getExplainer()).when(history, behavior, location);
   }
 
   /** The model and vocabularies, for generation helpers such as the benchmarks' timeRollout. */
