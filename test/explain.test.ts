@@ -135,7 +135,7 @@ describe('explanations on the plain-JS decoder', () => {
     model.dispose();
   });
 
-  it('truncating the cache and pushing again gives the same hidden states as a fresh decoder', async () => {
+  it('truncating the cache and pushing again, or pushing keys only, gives the same hidden states as a fresh decoder', async () => {
     const model = randomModel(3);
     const decoder = await CpuDecoder.fromModel(model);
     const ids = (e: BehaviorEvent) => ({ behavior: behaviors.id(e.behavior), weekday: e.weekday, slot: e.slot, location: locations.id(e.location) });
@@ -151,6 +151,15 @@ describe('explanations on the plain-JS decoder', () => {
     for (const e of [...a.slice(0, 3), ...b.slice(3)]) expected = fresh.push(ids(e));
     expect(Array.from(hidden)).toEqual(Array.from(expected));
     expect(() => decoder.truncate(20)).toThrow('CpuDecoder: cannot truncate 9 tokens to 20');
+    // Tokens pushed for their keys and values only leave the same cache as full pushes.
+    decoder.truncate(1);
+    for (const e of b.slice(0, 7)) decoder.pushKeys(ids(e));
+    const keysOnly = decoder.push(ids(b[7]));
+    fresh.reset();
+    fresh.push(bosIds(behaviors.id(BOS)));
+    let full: Float64Array = new Float64Array();
+    for (const e of b) full = fresh.push(ids(e));
+    expect(Array.from(keysOnly)).toEqual(Array.from(full));
     model.dispose();
   });
 

@@ -135,6 +135,19 @@ export class CpuDecoder {
    * attention weights over positions 0…position, layer-major then head (model/explain.ts).
    */
   push(token: TokenIds, attention?: Float64Array): Float64Array {
+    return this.step(token, attention, false)!;
+  }
+
+  /**
+   * Caches the token's keys and values in every layer without finishing its own output (the
+   * last layer's attention and feed-forward): for tokens whose hidden state nobody reads, such
+   * as the middle of a history recomputed for an explanation (model/explain.ts).
+   */
+  pushKeys(token: TokenIds): void {
+    this.step(token, undefined, true);
+  }
+
+  private step(token: TokenIds, attention: Float64Array | undefined, keysOnly: boolean): Float64Array | null {
     const c = this.config;
     const d = modelWidth(c);
     const pos = this.count;
@@ -161,6 +174,10 @@ export class CpuDecoder {
       const values = this.values[l];
       keys.set(qkv.subarray(d, 2 * d), pos * d);
       values.set(qkv.subarray(2 * d, 3 * d), pos * d);
+      if (keysOnly && l === blocks.length - 1) {
+        this.count++;
+        return null;
+      }
       const merged = new Float64Array(d);
       for (let head = 0; head < H; head++) {
         const o = head * dh;

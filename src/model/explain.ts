@@ -6,7 +6,8 @@
  *   turn (core/explain.ts `Removal`: dropped, or its behavior made `<unk>`) and the prediction is
  *   recomputed; an event's influence on behavior X is P(X | history) − P(X | history without it).
  *   The passes share the decoder's cache: removing the event at position i leaves positions < i
- *   unchanged, so only positions ≥ i are recomputed (528 token passes for 32 events, not 1,056).
+ *   unchanged, so only positions ≥ i are recomputed (528 token passes for 32 events, not 1,056),
+ *   and of those only the last one in full: the others only need their keys and values.
  * - Why (attention): the weights the prediction token puts on each event, per layer and head.
  *   A second view, not a measure of influence: `npm run explain-eval` tests both (docs/EXPLAIN.md).
  * - When: the behavior head reads the time of the event it predicts, so one hidden state and 56
@@ -96,9 +97,9 @@ export class Explainer {
   private readonly behaviors: Vocabulary;
   private readonly locations: Vocabulary;
   private readonly exclude: Set<number>;
-  /** Tokens now in the decoder's cache, and the hidden state after each. */
+  /** Tokens now in the decoder's cache, and the hidden state after each (null where only keys and values were computed). */
   private readonly cached: TokenIds[] = [];
-  private readonly hiddens: Float64Array[] = [];
+  private readonly hiddens: (Float64Array | null)[] = [];
 
   private constructor(decoder: CpuDecoder, m: ExplainModel) {
     this.decoder = decoder;
@@ -136,22 +137,28 @@ export class Explainer {
 
   /**
    * The hidden state after the last token, reusing the cached prefix the tokens share with the
-   * previous call. With `attention`, the last token is recomputed so its weights are captured.
+   * previous call; tokens before the last only get their keys and values. With `attention`, the
+   * last token is recomputed so its weights are captured.
    */
   private run(tokens: readonly TokenIds[], attention?: Float64Array): Float64Array {
+    const last = tokens.length - 1;
     let common = 0;
     const limit = Math.min(tokens.length, this.cached.length);
     while (common < limit && sameToken(tokens[common], this.cached[common])) common++;
-    if (attention) common = Math.min(common, tokens.length - 1);
-    if (common === tokens.length) return this.hiddens[common - 1];
+    if (common === tokens.length && (attention || !this.hiddens[last])) common = last;
+    if (common === tokens.length) return this.hiddens[last]!;
     this.decoder.truncate(common);
     this.cached.length = common;
     this.hiddens.length = common;
-    for (let i = common; i < tokens.length; i++) {
-      this.hiddens.push(this.decoder.push(tokens[i], i === tokens.length - 1 ? attention : undefined));
+    for (let i = common; i < last; i++) {
+      this.decoder.pushKeys(tokens[i]);
+      this.hiddens.push(null);
       this.cached.push(tokens[i]);
     }
-    return this.hiddens[tokens.length - 1];
+    const hidden = this.decoder.push(tokens[last], attention);
+    this.hiddens.push(hidden);
+    this.cached.push(tokens[last]);
+    return hidden;
   }
 
   private nextIds(next: EventContext): { weekday: number; slot: number; location: number } {
