@@ -5,10 +5,13 @@
  *   npm run bench               # Node (wasm, cpu) and Chromium (webgpu, wasm, webgl, cpu)
  *   npm run bench -- --node-only
  *   npm run bench -- --only finetune   # re-measure some parts, keep the other figures of the file
+ *   npm run bench -- --only explain    # explanations (why and when), Node and Chromium
  *
  * Parts: size, node (latency, memory), training (Node throughput), generation (rollouts with and
  * without the key/value cache, Node and Chromium), browser (load, latency),
- * finetune (one epoch in the app's fine-tune worker per backend, Chromium). A run without
+ * finetune (one epoch in the app's fine-tune worker per backend, Chromium), explain (influence
+ * of a 32-event history and the 56-cell week heatmap, interleaved with predictions; Node and
+ * Chromium on wasm). A run without
  * --only writes the file afresh; with --only, figures it measures replace those with the same
  * name, backend and runtime, and every other figure is kept with its own date and commit.
  */
@@ -20,7 +23,7 @@ import { loadModelDir, SHIPPED_MODEL_DIR } from '../node/model-files';
 import { DEFAULT_DATA_DIR, loadRegion } from '../node/data';
 import { splitSequences } from '../core/data';
 import { bucketBatches, encodeBatch, toExamples } from '../core/batch';
-import { fullContextQuery, Predictor } from '../model/predictor';
+import { fullContextQuery, Predictor, timeExplanations, type ExplanationTimes } from '../model/predictor';
 import { timeRollout } from '../model/generate';
 import { serializeModel, weightBytes } from '../model/weights';
 import { createObjective } from '../train/losses';
@@ -28,7 +31,7 @@ import { trainStep } from '../train/trainer';
 import { AdamW } from '../train/optimizer';
 import { gitCommit, parseFlags } from './args';
 
-const USAGE = 'Usage: npm run bench -- [--node-only] [--only size,node,training,generation,browser,finetune] [--runs N] [--finetune-events N] [--model DIR] [--out docs/bench.json]';
+const USAGE = 'Usage: npm run bench -- [--node-only] [--only size,node,training,generation,browser,finetune,explain] [--runs N] [--finetune-events N] [--model DIR] [--out docs/bench.json]';
 const flags = parseFlags(
   {
     'node-only': { type: 'boolean' },
@@ -40,7 +43,7 @@ const flags = parseFlags(
   },
   USAGE,
 );
-const PARTS = ['size', 'node', 'training', 'generation', 'browser', 'finetune'] as const;
+const PARTS = ['size', 'node', 'training', 'generation', 'browser', 'finetune', 'explain'] as const;
 type Part = (typeof PARTS)[number];
 const only = flags.only?.split(',').map((p) => p.trim()) ?? null;
 for (const p of only ?? []) {
@@ -101,6 +104,24 @@ function record(name: string, backend: string, unit: string, values: number[], d
   console.log(`${name.padEnd(34)} ${backend.padEnd(8)} median ${String(f.median).padStart(9)} ${unit.padEnd(8)} (min ${f.min}, max ${f.max}, n=${f.runs})${verdict}`);
 }
 
+/**
+ * The explanation figures of one runtime: each call's median over interleaved runs, and the
+ * ratio to a next-behavior prediction measured in the same runs. The 20 ms targets are the
+ * issue's, on wasm in Chromium.
+ */
+function recordExplanations(backend: string, times: ExplanationTimes, device: string, withTargets: boolean): void {
+  const target = withTargets ? { text: '< 20 ms', ok: (m: number) => m < 20 } : undefined;
+  record(`explain: influence + attention (${CONTEXT_EVENTS} events)`, backend, 'ms', times.explain, device, target);
+  record('when: 56-cell heatmap + time head + joint', backend, 'ms', times.when, device, target);
+  record(`next-behavior latency, interleaved with explanations`, backend, 'ms', times.predict, device);
+  record('explain / next-behavior (same runs)', backend, '×', [median(times.explain) / median(times.predict)], device);
+}
+
+/** The 1-minute load average now, with the core count: figures measured under load are noise. */
+function loadNote(): string {
+  return `load average ${loadavg()[0].toFixed(1)} on ${cpus().length} cores`;
+}
+
 function round(x: number): number {
   return Math.round(x * 1000) / 1000;
 }
@@ -147,6 +168,17 @@ for (const backend of part('node') ? (['wasm', 'cpu'] as const) : []) {
     console.log(`memory over 10,000 predictions (${seconds.toFixed(1)} s): tensors ${before} → ${after}, bytes ${bytesBefore} → ${tf.memory().numBytes}`);
     record('tensor count change over 10,000 predictions', backend, 'tensors', [after - before], `Node ${process.version}`, { text: '= 0', ok: (m) => m === 0 });
   }
+  predictor.dispose();
+}
+
+// --- Explanations in Node (the same plain-JS decoder the browser runs) ------------------------------
+if (part('explain')) {
+  await initNodeBackend('wasm');
+  const onBackend = loadModelDir(MODEL_DIR);
+  const predictor = new Predictor(onBackend, { name: 'wasm', reason: 'node', measuredMs: {} }, int8Bytes);
+  const before = loadNote();
+  const times = await timeExplanations(predictor, CONTEXT_EVENTS, LATENCY_RUNS);
+  recordExplanations('wasm', times, `Node ${process.version}, ${cpuName}, ${before} at the start, ${loadNote()} at the end`, false);
   predictor.dispose();
 }
 
@@ -224,19 +256,25 @@ if (part('training') && existsSync(DEFAULT_DATA_DIR)) {
 } else if (part('training')) console.log(`training throughput skipped: no data folder at ${DEFAULT_DATA_DIR}`);
 
 // --- Browser: load time and latency per backend; fine-tuning throughput in the worker -------------
-if (part('browser') || part('finetune') || (part('generation') && !flags['node-only'])) {
+const browserExplain = part('explain') && !flags['node-only'];
+if (part('browser') || part('finetune') || (part('generation') && !flags['node-only']) || browserExplain) {
   const { runBrowserBench } = await import('../../e2e/bench-browser');
   const browser = await runBrowserBench({
     runs: LATENCY_RUNS,
     contextEvents: CONTEXT_EVENTS,
     latency: part('browser'),
     generation: part('generation') && !flags['node-only'] ? ROLLOUTS : undefined,
+    explain: browserExplain ? { runs: LATENCY_RUNS } : undefined,
     // Software WebGPU (SwiftShader) and the plain-JS cpu backend are slow: fewer, capped runs.
     finetune: part('finetune')
       ? { trainEvents: FINETUNE_EVENTS, repetitions: { wasm: 5, cpu: 3, webgl: 3, webgpu: 1 }, maxSeconds: { wasm: 300, cpu: 120, webgl: 120, webgpu: 60 } }
       : undefined,
   });
   const device = `Chromium ${browser.version} headless, ${cpuName}`;
+  if (browser.explain) {
+    if ('error' in browser.explain) console.log(`explanations in Chromium: unavailable (${browser.explain.error})`);
+    else recordExplanations(browser.explain.backend, browser.explain.times, `${device}, ${browser.explain.loadBefore} at the start, ${loadNote()} at the end`, browser.explain.backend === 'wasm');
+  }
   if (part('browser')) {
     record('model load, cold (empty cache)', 'wasm', 'ms', browser.cold, device, { text: '< 1000 ms', ok: (m) => m < 1000 });
     record('model load, cached (Cache API)', 'wasm', 'ms', browser.cached, device, { text: '< 300 ms', ok: (m) => m < 300 });

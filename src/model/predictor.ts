@@ -108,3 +108,38 @@ export function fullContextQuery(behaviorNames: readonly string[], events: numbe
   }));
   return { history, next: { weekday: 4, slot: 6, location: UNKNOWN_LOCATION } };
 }
+
+/** Milliseconds per call, interleaved run by run (benchmarks in Node and in the browser share it). */
+export interface ExplanationTimes {
+  predict: number[];
+  explain: number[];
+  when: number[];
+}
+
+/**
+ * Times next-behavior prediction, `explain` (influence of every event and attention) and `when`
+ * (56-cell heatmap, time head, joint) on a synthetic history of `events` events, interleaved so
+ * that load on the machine hits all three alike. Every run changes the history's first event, so
+ * no run reuses the decoder's cache of the one before: the full cost of a new explanation.
+ */
+export async function timeExplanations(predictor: Predictor, events: number, runs: number, warmup = 10): Promise<ExplanationTimes> {
+  const { history, next } = fullContextQuery(predictor.summary.behaviors, events);
+  const behaviors = predictor.summary.behaviors;
+  const times: ExplanationTimes = { predict: [], explain: [], when: [] };
+  for (let r = -warmup; r < runs; r++) {
+    const varied = [{ ...history[0], behavior: behaviors[(r + warmup) % behaviors.length] }, ...history.slice(1)];
+    const t0 = performance.now();
+    const [top] = await predictor.predictNext(varied, next, 1);
+    const t1 = performance.now();
+    await predictor.explain(varied, next, top.behavior);
+    const t2 = performance.now();
+    // A fresh history again, so that `when` cannot reuse what `explain` left in the cache.
+    await predictor.when([{ ...varied[0], slot: (varied[0].slot + 1) % 8 }, ...varied.slice(1)], top.behavior);
+    const t3 = performance.now();
+    if (r < 0) continue;
+    times.predict.push(t1 - t0);
+    times.explain.push(t2 - t1);
+    times.when.push(t3 - t2);
+  }
+  return times;
+}
