@@ -5,7 +5,7 @@ import { parseBehaviorLog } from '../src/core/data';
 import { createLatestRunner } from '../src/app/lib/latest';
 import { backendFromSearch } from '../src/app/lib/query';
 import { formatFrequencies, rankIn, splitRecall } from '../src/app/lib/format';
-import { loadReplayData, replayable } from '../src/app/lib/replay-data';
+import { loadReplayData, replayable } from '../src/browser/behavior-logs';
 import { clampStep, useReplayStore } from '../src/app/stores/replay-store';
 import { useComposeStore } from '../src/app/stores/compose-store';
 

@@ -1,14 +1,12 @@
 import { lazy, Suspense, useEffect, useState } from 'react';
 import { backendFromSearch } from './lib/query';
 import { useModelStore } from './stores/model-store';
-import { MODEL_URL } from './lib/model-url';
+import { env } from '../env';
 import { ModelHeader } from './components/ModelHeader';
 import { ReplayView } from './components/ReplayView';
 import { TypeView } from './components/TypeView';
 import { EvaluationView } from './components/EvaluationView';
 import { FinetuneView, ModelPicker } from './components/FinetuneView';
-
-export { MODEL_URL };
 
 /** Loaded when the tab is first opened: the report, its chart specs and (later still) the chart library stay out of the main bundle. */
 const ScalingView = lazy(() => import('./components/ScalingView').then((m) => ({ default: m.ScalingView })));
@@ -61,7 +59,7 @@ export function App() {
   }, []);
 
   useEffect(() => {
-    void load(MODEL_URL, backendParam.backend);
+    void load(env.modelUrl, backendParam.backend);
   }, [load, backendParam.backend]);
 
   const chooseTab = (id: PredictTab) => {

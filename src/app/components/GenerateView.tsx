@@ -32,7 +32,6 @@ import { useComposeStore } from '../stores/compose-store';
 import { useModelStore } from '../stores/model-store';
 import { selectedSequence, useReplayStore } from '../stores/replay-store';
 import { useThrottled } from '../use-throttled';
-import { REPLAY_URLS } from './ReplayView';
 import { SlotSelect, WeekdaySelect } from './TimeSelects';
 import { VegaChart } from './VegaChart';
 
@@ -52,7 +51,7 @@ const SOURCES: { id: GenerateSource; label: string }[] = [
 export function GenerateView() {
   const loadReplay = useReplayStore((s) => s.load);
   useEffect(() => {
-    void loadReplay(REPLAY_URLS);
+    void loadReplay();
   }, [loadReplay]);
 
   return (

@@ -11,12 +11,6 @@ const K = 5;
 /** Options listed in the sequence select at once; the filter narrows the rest. */
 const MAX_OPTIONS = 300;
 
-const base = import.meta.env.BASE_URL;
-export const REPLAY_URLS = {
-  smartThings: `${base}data/smartthings/us.csv.gz`,
-  demo: `${base}examples/demo-sequences.csv`,
-};
-
 export function ReplayView() {
   const { status, source, sequences, selectedId, step, error, load, select, setStep, first, prev, next, last } = useReplayStore();
   const predictor = useModelStore((s) => s.predictor);
@@ -25,7 +19,7 @@ export function ReplayView() {
   const [filter, setFilter] = useState('');
 
   useEffect(() => {
-    void load(REPLAY_URLS);
+    void load();
   }, [load]);
 
   const sequence = selectedSequence({ sequences, selectedId });
