@@ -7,24 +7,26 @@ import {
   MAX_EVENTS,
   MAX_TEMPERATURE,
   MIN_DAYS,
-  TIMELINE_PREFIX_DAYS,
-  TIMELINE_PREFIX_EVENTS,
   choosePrefix,
-  dayOf,
-  dayRange,
-  deviceShares,
   referenceCounts,
   settingsErrors,
   startIsSet,
+  type GenerateMode,
+  type GenerateSource,
+} from '../lib/generate-view';
+import {
+  TIMELINE_PREFIX_DAYS,
+  TIMELINE_PREFIX_EVENTS,
+  dayOf,
+  dayRange,
+  deviceShares,
   seriesCounts,
   slotShares,
   timelineRows,
   totalVariation,
   weekdayShares,
-  type GenerateMode,
-  type GenerateSource,
   type ShareRow,
-} from '../lib/generate-view';
+} from '../../charts/generate-rows';
 import { formatCount, formatPercent } from '../lib/format';
 import type { GeneratedEvent } from '../../model/generate';
 import { CANNOT_GENERATE, useGenerateStore, type GenerateRun } from '../stores/generate-store';
