@@ -3,14 +3,19 @@ import { backendFromSearch } from './lib/query';
 import { useModelStore } from './stores/model-store';
 import { env } from '../env';
 import { ModelHeader } from './components/ModelHeader';
-import { ReplayView } from './components/ReplayView';
-import { TypeView } from './components/TypeView';
-import { EvaluationView } from './components/EvaluationView';
-import { FinetuneView, ModelPicker } from './components/FinetuneView';
+import { ModelPicker } from './components/ModelPicker';
+import { ReplayView } from './predict/ReplayView';
+import { TypeView } from './predict/TypeView';
+import { EvaluationView } from './evaluation/EvaluationView';
+import './App.css';
 
-/** Loaded when the tab is first opened: the report, its chart specs and (later still) the chart library stay out of the main bundle. */
-const ScalingView = lazy(() => import('./components/ScalingView').then((m) => ({ default: m.ScalingView })));
-const GenerateView = lazy(() => import('./components/GenerateView').then((m) => ({ default: m.GenerateView })));
+/**
+ * Loaded when the tab is first opened: the report, its chart specs and (later still) the chart
+ * library, the generation view, and the fine-tuning view with its stores stay out of the main bundle.
+ */
+const ScalingView = lazy(() => import('./scaling/ScalingView').then((m) => ({ default: m.ScalingView })));
+const GenerateView = lazy(() => import('./generate/GenerateView').then((m) => ({ default: m.GenerateView })));
+const FinetuneView = lazy(() => import('./finetune/FinetuneView').then((m) => ({ default: m.FinetuneView })));
 
 /** Top-level sections. */
 const SECTIONS = [
@@ -166,7 +171,9 @@ export function App() {
               Adapt the foundation model to your own behavior log, on this device: nothing is uploaded, and the adapted model is kept in this
               browser.
             </p>
-            <FinetuneView />
+            <Suspense fallback={<p className="muted small">Loading…</p>}>
+              <FinetuneView />
+            </Suspense>
           </section>
         )}
       </main>
