@@ -6,13 +6,14 @@ import { ModelHeader } from './components/ModelHeader';
 import { ModelPicker } from './components/ModelPicker';
 import { ReplayView } from './predict/ReplayView';
 import { TypeView } from './predict/TypeView';
-import { EvaluationView } from './evaluation/EvaluationView';
 import './App.css';
 
 /**
- * Loaded when the tab is first opened: the report, its chart specs and (later still) the chart
- * library, the generation view, and the fine-tuning view with its stores stay out of the main bundle.
+ * Loaded when the tab is first opened: the reports (docs/results.json, docs/scaling.json), chart
+ * specs and (later still) the chart library, the generation view, and the fine-tuning view with
+ * its stores stay out of the main bundle.
  */
+const EvaluationView = lazy(() => import('./evaluation/EvaluationView').then((m) => ({ default: m.EvaluationView })));
 const ScalingView = lazy(() => import('./scaling/ScalingView').then((m) => ({ default: m.ScalingView })));
 const GenerateView = lazy(() => import('./generate/GenerateView').then((m) => ({ default: m.GenerateView })));
 const FinetuneView = lazy(() => import('./finetune/FinetuneView').then((m) => ({ default: m.FinetuneView })));
@@ -156,7 +157,9 @@ export function App() {
         ) : section === 'evaluation' ? (
           <section className="panel standalone" aria-label="Evaluation">
             <p className="hint">How BehaveGPT and the baselines predict the next behavior on held-out test sequences.</p>
-            <EvaluationView />
+            <Suspense fallback={<p className="muted small">Loading…</p>}>
+              <EvaluationView />
+            </Suspense>
           </section>
         ) : section === 'scaling' ? (
           <section className="panel standalone" aria-label="Scaling">
