@@ -105,7 +105,7 @@ if (writes && deletion && week) {
   const input = { model: loaded.manifest.name, dataset, split, deletion, week };
   const resultsPath = 'docs/results.json';
   const existing = existsSync(resultsPath) ? parseResults(JSON.parse(readFileSync(resultsPath, 'utf8')), resultsPath) : [];
-  writeFileSync(resultsPath, JSON.stringify(mergeRows(existing, EXPLAIN_TASK, explainRows(input)), null, 1) + '\n');
+  writeFileSync(resultsPath, `${JSON.stringify(mergeRows(existing, EXPLAIN_TASK, explainRows(input)), null, 1)}\n`);
   writeSection('docs/EXPLAIN.md', 'explain-eval', explainMarkdown(input, { commit: gitCommit(), date: new Date().toISOString(), command: 'npm run explain-eval' }));
   log('wrote the "explain" rows of docs/results.json and the measured section of docs/EXPLAIN.md');
 } else log('nothing written (only a full run on test with the default removal writes the report)');

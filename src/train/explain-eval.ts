@@ -100,8 +100,10 @@ export function deletionTest(explainer: Explainer, sequences: readonly BehaviorS
       const memo = new Map<string, Float32Array>();
       const withoutSet = (windowIndices: number[]) => {
         const key = [...windowIndices].sort((a, b) => a - b).join(',');
-        let p = memo.get(key);
-        if (!p) memo.set(key, (p = explainer.probabilitiesWithout(history, next, windowIndices.map((i) => offset + i), options.removal)));
+        const known = memo.get(key);
+        if (known) return known;
+        const p = explainer.probabilitiesWithout(history, next, windowIndices.map((i) => offset + i), options.removal);
+        memo.set(key, p);
         return p;
       };
       const rng = createRng((options.seed ?? 0) * 1_000_003 + positions);
@@ -307,9 +309,9 @@ export function weekCheck(totals: WeekTotals, vocab: Vocabulary, names: readonly
   const trainCells = new Map<string, Float64Array>();
   for (const { events } of train) {
     for (const e of events) {
-      let row = trainCells.get(e.behavior);
-      if (!row) trainCells.set(e.behavior, (row = new Float64Array(WEEK_CELLS)));
+      const row = trainCells.get(e.behavior) ?? new Float64Array(WEEK_CELLS);
       row[weekSlot(e)]++;
+      trainCells.set(e.behavior, row);
     }
   }
   const popularity = Array.from({ length: WEEK_CELLS }, (_, cell) => timePopularity.score([], { ...cellTime(cell), location: UNKNOWN_LOCATION }));
