@@ -8,6 +8,8 @@ import { useExplainStore } from '../stores/explain-store';
 import type { ExplanationResult } from './use-explanation';
 import './explain.css';
 
+const SLOTS = Array.from({ length: NUM_SLOTS }, (_, s) => s);
+
 interface Props {
   result: ExplanationResult;
   behavior: string | null;
@@ -57,7 +59,7 @@ export function WeekPanel({ result, behavior, current, onPick }: Props) {
               <th scope="col">
                 <span className="visually-hidden">Day</span>
               </th>
-              {Array.from({ length: NUM_SLOTS }, (_, s) => (
+              {SLOTS.map((s) => (
                 <th key={s} scope="col" title={slotLabel(s)}>
                   {String(s * 3).padStart(2, '0')}
                 </th>
@@ -68,7 +70,7 @@ export function WeekPanel({ result, behavior, current, onPick }: Props) {
             {WEEKDAY_NAMES.map((day, d) => (
               <tr key={day}>
                 <th scope="row">{day}</th>
-                {Array.from({ length: NUM_SLOTS }, (_, s) => {
+                {SLOTS.map((s) => {
                   const cell = d * NUM_SLOTS + s;
                   const value = values[cell];
                   const info = map.cells[cell];

@@ -11,21 +11,22 @@ export function ExplainToggles({ result }: { result: ExplanationResult }) {
     useShallow((s) => ({ why: s.why, when: s.when, toggleWhy: s.toggleWhy, toggleWhen: s.toggleWhen })),
   );
   return (
-    <div className="explain-toggles" role="group" aria-label="Explain the prediction">
+    <fieldset className="explain-toggles">
+      <legend className="visually-hidden">Explain the prediction</legend>
       <button type="button" aria-pressed={why} onClick={toggleWhy} data-testid="toggle-why" title="How much each past event moves the prediction">
         Why?
       </button>
       <button type="button" aria-pressed={when} onClick={toggleWhen} data-testid="toggle-when" title="When the behavior is likely over the week">
         When?
       </button>
-      {result.status === 'loading' && <span className="spinner" aria-label="explaining" />}
+      {result.status === 'loading' && <span className="spinner" role="status" aria-label="explaining" />}
       {result.status === 'ready' && result.ms !== null && <span className="muted small">{result.ms.toFixed(1)} ms</span>}
       {result.error && (
         <span className="error" role="alert">
           Explanation failed: {result.error}
         </span>
       )}
-    </div>
+    </fieldset>
   );
 }
 

@@ -6,12 +6,12 @@
  * (docs/EXPLAIN.md), less than a frame, so a worker would cost more (a second copy of the model)
  * than it saves.
  */
-import { useEffect, useRef, useState } from 'react';
+import { useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import type { BehaviorEvent, EventContext } from '../../core/events';
 import type { Explanation, WhenMap } from '../../model/explain';
 import type { Predictor } from '../../model/pipeline';
-import { createLatestRunner, type LatestRunner } from '../lib/latest';
+import { useLatestResult } from '../use-latest';
 import { useExplainStore } from '../stores/explain-store';
 
 export interface ExplanationQuery {
@@ -34,50 +34,27 @@ export interface ExplanationResult {
   ms: number | null;
 }
 
-interface Delivered {
-  key: string;
-  why: Explanation | null;
-  when: WhenMap | null;
-  error: string | null;
-  ms: number | null;
-}
-
-type Computed = Omit<Delivered, 'key' | 'error'>;
+type Computed = Pick<ExplanationResult, 'why' | 'when'> & { ms: number };
 
 export function useExplanation(predictor: Predictor | null, query: ExplanationQuery | null, debounceMs: number): ExplanationResult {
-  const [delivered, setDelivered] = useState<Delivered | null>(null);
-  const runner = useRef<LatestRunner<Computed> | null>(null);
-
-  useEffect(() => {
-    const r = createLatestRunner<Computed>(debounceMs, {
-      onResult: (key, value) => setDelivered({ key, ...value, error: null }),
-      onError: (key, error) => setDelivered({ key, why: null, when: null, ms: null, error: error instanceof Error ? error.message : String(error) }),
-    });
-    runner.current = r;
-    return () => {
-      r.cancel();
-      if (runner.current === r) runner.current = null;
-    };
-  }, [debounceMs]);
-
-  const queryRef = useRef(query);
-  queryRef.current = query;
   const key = query && (query.why || query.when) ? query.key : null;
-
-  useEffect(() => {
-    const q = queryRef.current;
-    if (!predictor || !q || key === null || !runner.current) return;
-    runner.current.schedule(q.key, async () => {
+  const delivered = useLatestResult<Computed>(
+    key,
+    async () => {
+      // Scheduled only with a key (a query with a panel open) and a predictor.
+      if (!predictor || !query) throw new Error('no query');
       const t0 = performance.now();
-      const why = q.why ? await predictor.explain([...q.history], q.next, q.behavior) : null;
-      const when = q.when ? await predictor.when([...q.history], q.behavior, q.next.location) : null;
+      const why = query.why ? await predictor.explain([...query.history], query.next, query.behavior) : null;
+      const when = query.when ? await predictor.when([...query.history], query.behavior, query.next.location) : null;
       return { why, when, ms: performance.now() - t0 };
-    });
-  }, [predictor, key]);
-
+    },
+    debounceMs,
+    predictor,
+  );
+  const shown = { why: delivered?.value?.why ?? null, when: delivered?.value?.when ?? null };
   if (!predictor || key === null) return { status: 'idle', key: null, why: null, when: null, error: null, ms: null };
-  if (!delivered || delivered.key !== key) return { status: 'loading', key: delivered?.key ?? null, why: delivered?.why ?? null, when: delivered?.when ?? null, error: null, ms: null };
-  return { status: delivered.error ? 'error' : 'ready', ...delivered };
+  if (!delivered || delivered.key !== key) return { status: 'loading', key: delivered?.key ?? null, ...shown, error: null, ms: null };
+  return { status: delivered.error ? 'error' : 'ready', key, ...shown, error: delivered.error, ms: delivered.error ? null : (delivered.value?.ms ?? null) };
 }
 
 /**
