@@ -115,15 +115,6 @@ export function topJoint(time: ArrayLike<number>, conditional: readonly ArrayLik
   return best;
 }
 
-/** `values` scaled to sum to 1 (a copy); an all-zero input stays zero. */
-export function normalized(values: ArrayLike<number>): Float64Array {
-  let total = 0;
-  for (let i = 0; i < values.length; i++) total += values[i];
-  const out = Float64Array.from(values);
-  if (total > 0) for (let i = 0; i < out.length; i++) out[i] /= total;
-  return out;
-}
-
 /** A vector over cells as a count table for core/realism.ts's jensenShannon (keys: cell indices). */
 export function cellTable(values: ArrayLike<number>): Map<string, number> {
   const table = new Map<string, number>();
