@@ -91,6 +91,14 @@ test('Type: the week of a behavior; clicking a cell sets the time of the event t
   for (let k = 1; k < 5; k++) expect(top5[k]).toBeLessThanOrEqual(top5[k - 1]);
   expect(top5[0]).toBeGreaterThanOrEqual(Math.max(...joint) - 1e-9);
 
+  // The most likely behavior of every cell, coloured, with a legend of them all.
+  await page.getByTestId('week-view-top').check();
+  const tops = await page.getByTestId('week-cell').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.top ?? ''));
+  const legend = await page.getByTestId('top-legend').locator('li').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.behavior ?? ''));
+  expect(new Set(tops)).toEqual(new Set(legend));
+  const currentTop = Number(await current.getAttribute('data-value'));
+  expect(Math.abs(currentTop - predictions[0].probability)).toBeLessThan(TOLERANCE);
+
   // A click on Monday 00–03 h predicts the next event then; so does Enter on a focused cell.
   await page.locator('[data-testid=week-cell][data-weekday="0"][data-slot="0"] button').click();
   await expect(page.getByTestId('next-weekday')).toHaveValue('0');
@@ -102,6 +110,17 @@ test('Type: the week of a behavior; clicking a cell sets the time of the event t
   await expect(page.getByTestId('next-slot')).toHaveValue('7');
   await readyPredictions(page, composeKey([A, B, C], 6, 7));
   await expect(page.locator('[data-testid=week-cell][data-weekday="6"][data-slot="7"]')).toHaveClass(/current/);
+
+  // Without events there is no time to count from: the joint falls back to the heatmap, from the time of day.
+  await page.getByTestId('week-view-joint').check();
+  await page.getByRole('button', { name: 'Clear all' }).click();
+  await readyPredictions(page, composeKey([], 6, 7));
+  await readyPanel(page, 'week-panel');
+  await expect(page.getByTestId('week-no-time')).toBeVisible();
+  await expect(page.getByTestId('week-panel')).toHaveAttribute('data-view', 'heatmap');
+  await expect(page.getByTestId('week-view-joint')).toBeDisabled();
+  await expect(page.getByTestId('week-cell')).toHaveCount(56);
+  await expect(page.getByTestId('joint-top')).toHaveCount(0);
 });
 
 test('Replay: influence of every event so far, and the week of the predicted behavior', async ({ page }) => {

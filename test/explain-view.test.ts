@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { attentionOptions, attentionRow, attentionStart, formatPoints, heatColor, heatTextColor, weekValues, whyBars } from '../src/app/lib/explain-view';
+import { attentionOptions, attentionRow, attentionStart, formatPoints, heatColor, heatTextColor, needsTime, topLegend, weekValues, whyBars } from '../src/app/lib/explain-view';
 import type { Explanation, WhenMap } from '../src/model/explain';
 
 const explanation: Explanation = {
@@ -60,10 +60,24 @@ describe('explanations in the app', () => {
     expect(weekValues(map, 'heatmap')![10]).toBe(0.1);
     expect(weekValues(map, 'time')).toBeNull();
     expect(weekValues({ ...map, joint: cells.map(() => 0.5) }, 'joint')![0]).toBe(0.5);
+    expect(weekValues(map, 'top')![3]).toBe(0.5);
+    expect(needsTime('joint')).toBe(true);
+    expect(needsTime('top')).toBe(false);
     expect(heatColor(0, 1)).toBe('rgba(37, 99, 235, 0.040)');
     expect(heatColor(2, 1)).toBe('rgba(37, 99, 235, 0.900)');
     expect(heatColor(1, 0)).toBe('rgba(37, 99, 235, 0.040)');
     expect(heatTextColor(0.9, 1)).toBe('#fff');
     expect(heatTextColor(0.1, 1)).toBe('#111');
+  });
+
+  it('colours the most likely behavior per cell, the behavior winning most cells first, grey beyond eight', () => {
+    const names = ['a', 'b', 'b', 'c', 'c', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j'];
+    const cells = Array.from({ length: 56 }, (_, c) => ({ weekday: Math.floor(c / 8), slot: c % 8, probability: 0.1, top: { behavior: names[c % names.length], probability: 0.5 } }));
+    const legend = topLegend({ behavior: 'a', cells, time: null, joint: null, total: null, topJoint: [] });
+    expect(legend.reduce((n, e) => n + e.cells, 0)).toBe(56);
+    expect(legend[0].behavior).toBe('c');
+    expect(legend[1].behavior).toBe('b');
+    expect(new Set(legend.slice(0, 8).map((e) => e.color)).size).toBe(8);
+    expect(legend.slice(8).every((e) => e.color === '#9aa3b2')).toBe(true);
   });
 });

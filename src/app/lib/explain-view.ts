@@ -72,18 +72,44 @@ export function whyBars(explanation: Explanation, historyLength: number, method:
   return bars;
 }
 
-export type WeekView = 'heatmap' | 'time' | 'joint';
+export type WeekView = 'heatmap' | 'top' | 'time' | 'joint';
 
 export const WEEK_VIEWS: readonly { id: WeekView; label: string; description: string }[] = [
   { id: 'heatmap', label: 'If it happens then', description: 'P(the next event is the behavior | it happens in this cell)' },
-  { id: 'time', label: 'When the next event happens', description: "The time head: P(the next event happens in this cell), whatever it is" },
+  { id: 'top', label: 'Most likely then', description: 'The most likely next behavior if the next event happens in this cell, and its probability' },
+  { id: 'time', label: 'When the next event happens', description: 'The time head: P(the next event happens in this cell), whatever it is' },
   { id: 'joint', label: 'Both', description: 'P(the next event is the behavior and happens in this cell) = time × heatmap' },
 ];
+
+/** Views that need the time head's forecast. */
+export function needsTime(view: WeekView): boolean {
+  return view === 'time' || view === 'joint';
+}
 
 /** The 56 values (weekday-major) of a view; null where the view needs the time head and there is none. */
 export function weekValues(map: WhenMap, view: WeekView): number[] | null {
   if (view === 'heatmap') return map.cells.map((c) => c.probability);
+  if (view === 'top') return map.cells.map((c) => c.top.probability);
   return view === 'time' ? map.time : map.joint;
+}
+
+/** Colours of the "most likely then" view: one per behavior, in order of how many cells it wins. */
+const CATEGORY_COLORS = ['#2f5bd3', '#d9822b', '#1d7f46', '#b3261e', '#7b4bb7', '#0f8b8d', '#a4508b', '#8a6d1d'];
+const OTHER_COLOR = '#9aa3b2';
+
+export interface TopLegendEntry {
+  behavior: string;
+  color: string;
+  cells: number;
+}
+
+/** The behaviors that are most likely somewhere in the week, with their colour; beyond eight, one grey for the rest. */
+export function topLegend(map: WhenMap): TopLegendEntry[] {
+  const counts = new Map<string, number>();
+  for (const c of map.cells) counts.set(c.top.behavior, (counts.get(c.top.behavior) ?? 0) + 1);
+  return [...counts.entries()]
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .map(([behavior, cells], i) => ({ behavior, cells, color: CATEGORY_COLORS[i] ?? OTHER_COLOR }));
 }
 
 /** Fill of a week cell: the accent colour at an opacity proportional to value / max (0.04 … 0.9). */

@@ -3,7 +3,7 @@ import { useShallow } from 'zustand/react/shallow';
 import { NUM_SLOTS, WEEKDAY_NAMES, slotLabel, weekdayLabel } from '../../core/events';
 import { weekSlot, type WeekTime } from '../../core/time';
 import { formatPercent } from '../lib/format';
-import { heatColor, heatTextColor, WEEK_VIEWS, weekValues } from '../lib/explain-view';
+import { heatColor, heatTextColor, needsTime, topLegend, WEEK_VIEWS, weekValues } from '../lib/explain-view';
 import { useExplainStore } from '../stores/explain-store';
 import type { ExplanationResult } from './use-explanation';
 import './explain.css';
@@ -28,19 +28,31 @@ export function WeekPanel({ result, behavior, current, onPick }: Props) {
   const { weekView, setWeekView } = useExplainStore(useShallow((s) => ({ weekView: s.weekView, setWeekView: s.setWeekView })));
   const [focused, setFocused] = useState<number | null>(null);
   const map = result.when;
-  const values = map ? weekValues(map, weekView) : null;
+  // Without a time forecast (an empty history, or a model without a time head) only the heatmap exists.
+  const noTime = map !== null && map.time === null;
+  const shownView = noTime && needsTime(weekView) ? 'heatmap' : weekView;
+  const legend = map && shownView === 'top' ? topLegend(map) : null;
+  const colorOf = new Map(legend?.map((e) => [e.behavior, e.color]));
+  const values = map ? weekValues(map, shownView) : null;
   const max = values ? Math.max(...values) : 0;
-  const view = WEEK_VIEWS.find((v) => v.id === weekView) ?? WEEK_VIEWS[0];
+  const view = WEEK_VIEWS.find((v) => v.id === shownView) ?? WEEK_VIEWS[0];
   const detail = map && focused !== null ? map.cells[focused] : null;
   const currentCell = weekSlot(current);
 
   return (
-    <section className="week" aria-labelledby="week-title" data-testid="week-panel" data-status={result.status} data-view={weekView}>
+    <section className="week" aria-labelledby="week-title" data-testid="week-panel" data-status={result.status} data-view={shownView}>
       <h3 id="week-title">When {behavior ? <q>{behavior}</q> : 'this behavior'}?</h3>
       <div className="week-views" role="radiogroup" aria-label="What the week shows">
         {WEEK_VIEWS.map((v) => (
           <label key={v.id} title={v.description}>
-            <input type="radio" name="week-view" checked={weekView === v.id} onChange={() => setWeekView(v.id)} data-testid={`week-view-${v.id}`} />
+            <input
+              type="radio"
+              name="week-view"
+              checked={shownView === v.id}
+              disabled={noTime && needsTime(v.id)}
+              onChange={() => setWeekView(v.id)}
+              data-testid={`week-view-${v.id}`}
+            />
             {v.label}
           </label>
         ))}
@@ -48,7 +60,11 @@ export function WeekPanel({ result, behavior, current, onPick }: Props) {
       <p className="muted small">
         {view.description}.{onPick ? ' Click a cell to predict the next event at that time.' : ''}
       </p>
-      {map && !values && <p className="muted small" data-testid="week-no-time">The time head needs at least one event to count from: only the heatmap is available.</p>}
+      {noTime && (
+        <p className="muted small" data-testid="week-no-time">
+          No forecast of when the next event happens: the time head needs at least one event to count from (and a model that has one).
+        </p>
+      )}
       {map && values && (
         <table className={`week-grid${result.status !== 'ready' ? ' stale' : ''}`} data-testid="week-grid">
           <caption className="visually-hidden">
@@ -77,7 +93,7 @@ export function WeekPanel({ result, behavior, current, onPick }: Props) {
                   const isTop = behavior !== null && info.top.behavior === behavior;
                   const label = `${weekdayLabel(d)} ${slotLabel(s)}: ${formatPercent(value)}; most likely then: ${info.top.behavior} (${formatPercent(info.top.probability)})`;
                   const text = `${formatPercent(value, value < 0.1 ? 1 : 0)}${isTop ? '★' : ''}`;
-                  const style = { background: heatColor(value, max), color: heatTextColor(value, max) };
+                  const style = legend ? { background: colorOf.get(info.top.behavior), color: '#fff' } : { background: heatColor(value, max), color: heatTextColor(value, max) };
                   const className = `week-cell${cell === currentCell ? ' current' : ''}`;
                   return (
                     <td
@@ -109,6 +125,16 @@ export function WeekPanel({ result, behavior, current, onPick }: Props) {
             ))}
           </tbody>
         </table>
+      )}
+      {legend && (
+        <ul className="top-legend" data-testid="top-legend">
+          {legend.map((e) => (
+            <li key={e.behavior} data-behavior={e.behavior}>
+              <span className="swatch" style={{ background: e.color }} aria-hidden="true" />
+              {e.behavior} <span className="muted">({e.cells} of 56)</span>
+            </li>
+          ))}
+        </ul>
       )}
       {map && (
         <p className="small week-detail" aria-live="polite" data-testid="week-detail">

@@ -36,8 +36,12 @@ export interface ExplanationResult {
 
 type Computed = Pick<ExplanationResult, 'why' | 'when'> & { ms: number };
 
-export function useExplanation(predictor: Predictor | null, query: ExplanationQuery | null, debounceMs: number): ExplanationResult {
-  const key = query && (query.why || query.when) ? query.key : null;
+/**
+ * `open`: whether a panel is open (nothing is computed otherwise); `query`: null while the query
+ * is not known yet (the predictions it explains are loading), when the last result stays shown as stale.
+ */
+export function useExplanation(predictor: Predictor | null, query: ExplanationQuery | null, open: boolean, debounceMs: number): ExplanationResult {
+  const key = open && query ? query.key : null;
   const delivered = useLatestResult<Computed>(
     key,
     async () => {
@@ -52,7 +56,7 @@ export function useExplanation(predictor: Predictor | null, query: ExplanationQu
     predictor,
   );
   const shown = { why: delivered?.value?.why ?? null, when: delivered?.value?.when ?? null };
-  if (!predictor || key === null) return { status: 'idle', key: null, why: null, when: null, error: null, ms: null };
+  if (!predictor || !open) return { status: 'idle', key: null, why: null, when: null, error: null, ms: null };
   if (!delivered || delivered.key !== key) return { status: 'loading', key: delivered?.key ?? null, ...shown, error: null, ms: null };
   return { status: delivered.error ? 'error' : 'ready', key, ...shown, error: delivered.error, ms: delivered.error ? null : (delivered.value?.ms ?? null) };
 }
@@ -78,5 +82,5 @@ export function useExplained(
   const behavior = shown.some((p) => p.behavior === picked) ? picked : (shown[0]?.behavior ?? null);
   // A new object each render is fine: useExplanation follows the key, not the object.
   const query = behavior && queryKey !== null ? { key: `${queryKey}|${behavior}|${why ? 'why' : ''}|${when ? 'when' : ''}`, history, next, behavior, why, when } : null;
-  return { behavior, pick: setPicked, result: useExplanation(predictor, query, debounceMs) };
+  return { behavior, pick: setPicked, result: useExplanation(predictor, query, why || when, debounceMs) };
 }
