@@ -9,6 +9,7 @@ import { behaviorCounts } from '../src/core/baselines';
 import { PAD } from '../src/core/vocab';
 import { nestedSubset } from '../src/core/data';
 import { aggregateMetrics, mergeRows, parseResults } from '../src/core/results';
+import { writeResultRows } from '../src/node/results-file';
 import { behaviors, events, locations, toyConfig } from './helpers';
 import { BehaveGPT } from '../src/model/behavegpt';
 import { trainModel } from '../src/train/trainer';
@@ -161,6 +162,33 @@ describe('results rows', () => {
     );
     expect(rows.map((r) => r.model)).toEqual(['m', 'new']);
     expect(() => parseResults([{ task: 'x', dataset: 'us', metrics: {} }], 'r.json')).toThrow('r.json: row 1, field "model": missing or not a string');
+  });
+
+  it('merging is stable: a task\'s new rows take its old place, other rows keep their order, a new task is appended', () => {
+    const row = (task: string, model: string) => ({ task, dataset: 'us', model, metrics: {} });
+    const file = [row('next-behavior', 'a'), row('next-behavior', 'b'), row('generation', 'g'), row('cross-domain', 'c')];
+    const once = mergeRows(file, 'next-behavior', [row('next-behavior', 'a2'), row('next-behavior', 'b2'), row('next-behavior', 'x2')]);
+    expect(once.map((r) => r.model)).toEqual(['a2', 'b2', 'x2', 'g', 'c']);
+    expect(mergeRows(once, 'next-behavior', once.slice(0, 3))).toEqual(once); // a rerun changes nothing
+    expect(mergeRows(file, 'generation', [row('generation', 'g2')]).map((r) => r.model)).toEqual(['a', 'b', 'g2', 'c']);
+    expect(mergeRows(file, 'new-behavior', [row('new-behavior', 'n')]).map((r) => r.model)).toEqual(['a', 'b', 'g', 'c', 'n']);
+    expect(mergeRows(file, 'generation', []).map((r) => r.model)).toEqual(['a', 'b', 'c']);
+    // Rows of a task split by others (files written by an older merge) come together at its first place.
+    const split = [row('t', '1'), row('u', 'u'), row('t', '2')];
+    expect(mergeRows(split, 't', [row('t', '3')]).map((r) => r.model)).toEqual(['3', 'u']);
+  });
+
+  it('writes results.json once per report, each task in place, and a rerun leaves the file byte for byte as it was', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'results-')), 'docs', 'results.json');
+    const row = (task: string, model: string) => ({ task, dataset: 'us', model, metrics: { mrr: 0.5 } });
+    writeResultRows({ generation: [row('generation', 'g')] }, path);
+    writeResultRows({ 'cross-domain': [row('cross-domain', 'c')], 'new-behavior': [row('new-behavior', 'n')] }, path);
+    writeResultRows({ generation: [row('generation', 'g2')] }, path);
+    const first = readFileSync(path, 'utf8');
+    expect((JSON.parse(first) as { model: string }[]).map((r) => r.model)).toEqual(['g2', 'c', 'n']);
+    writeResultRows({ 'cross-domain': [row('cross-domain', 'c')], 'new-behavior': [row('new-behavior', 'n')] }, path);
+    writeResultRows({ generation: [row('generation', 'g2')] }, path);
+    expect(readFileSync(path, 'utf8')).toBe(first);
   });
 });
 
