@@ -2,9 +2,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { SHIPPED_MODEL_DIR } from './config';
-
-// Defined in config.ts; re-exported for the commands that import it from here.
-export { SHIPPED_MODEL_DIR };
 import { modelFromArtifacts, serializeModel, validateManifest, type LoadedModel, type SerializeOptions } from '../model/weights';
 
 export async function saveModelDir(
