@@ -9,7 +9,8 @@ import { fullMetrics } from '../src/core/evaluation';
 import { headBehaviors } from '../src/core/metrics';
 import { isRefresh } from '../src/core/events';
 import { runId, type RunSpec } from '../src/node/run-spec';
-import { alignOutputPrior, evaluateModel, meanPredictedDistribution, type EvaluationResult } from '../src/train/evaluate';
+import { evaluateModel, type EvaluationResult } from '../src/train/evaluate';
+import { alignOutputPrior, meanPredictedDistribution } from '../src/train/calibration';
 import { behaviorCounts } from '../src/core/baselines';
 import { PAD } from '../src/core/vocab';
 import { nestedSubset } from '../src/core/data';
@@ -37,6 +38,11 @@ describe('experiment runner (unit size)', () => {
     expect(first.id).toBe(runId(spec));
     expect(first.epochsRun).toBe(2);
     expect(first.test.all.targets).toBe(data.test.reduce((s, q) => s + q.events.length - 1, 0));
+    // Valid and test hold the same events under other ids, so the record's two evaluations agree.
+    const { loss: _validLoss, ...validMetrics } = first.valid;
+    expect(first.test.all).toMatchObject(validMetrics);
+    expect(first.test.all['weighted_recall@5']).toBeGreaterThan(first.test.all['weighted_recall@1']);
+    expect(first.test.all['head_recall@5']).toBeLessThanOrEqual(1);
     // The recorded test figures are those of the kept model, scored again.
     const kept = loadModelDir(join(modelsDir, first.id));
     const rescored = await evaluateOnTest(spec, kept, data);

@@ -1,8 +1,9 @@
 /** Reading and writing model folders (model.json + shards) on disk. */
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { SHIPPED_MODEL_DIR } from './config';
-import { modelFromArtifacts, serializeModel, validateManifest, type LoadedModel, type SerializeOptions } from '../model/weights';
+import { checkShardHashes, checkShardSizes, modelFromArtifacts, serializeModel, validateManifest, type LoadedModel, type SerializeOptions } from '../model/weights';
 
 export async function saveModelDir(
   dir: string,
@@ -29,7 +30,10 @@ export function loadModelDir(manifestPath: string): LoadedModel {
       return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
     }),
   );
-  return modelFromArtifacts(manifest, shards);
+  // The same checks as the browser's, before the model is built: sizes, SHA-256, then values.
+  checkShardSizes(manifest, shards);
+  checkShardHashes(manifest, shards.map((b) => createHash('sha256').update(new Uint8Array(b)).digest('hex')));
+  return modelFromArtifacts(manifest, shards, path);
 }
 
 /** The shipped model's manifest path, name and the run it was trained by (training.run); null when there is no such file. */

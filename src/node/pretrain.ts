@@ -5,7 +5,8 @@
  */
 import { splitSequences, type Region } from '../core/data';
 import { BehaveGPT, countParameters, isEmbeddingParameter, type BehaveGPTConfig } from '../model/behavegpt';
-import { evaluateModel, fitGenerationCorrection } from '../train/evaluate';
+import { fitGenerationCorrection } from '../train/calibration';
+import { evaluateModel } from '../train/evaluate';
 import { buildConfig, buildVocabularies } from '../train/recipe';
 import { trainModel, type TrainOptions, type TrainProgress } from '../train/trainer';
 import { gitCommit } from './config';

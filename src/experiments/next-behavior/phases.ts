@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import type { Region } from '../../core/data';
-import { fitGenerationCorrection } from '../../train/evaluate';
+import { fitGenerationCorrection } from '../../train/calibration';
 import { RESULTS_JSON, RESULTS_MD, SHIPPED_FP32_DIR, SHIPPED_MODEL_DIR } from '../../node/config';
 import { loadSplits, type DatasetSplits } from '../../node/data';
 import { loadModelDir, saveModelDir } from '../../node/model-files';
