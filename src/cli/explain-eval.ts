@@ -15,12 +15,14 @@ import { DEFAULT_REMOVAL, REMOVALS, type Removal } from '../core/explain';
 import { EXPLAIN_TASK, explainMarkdown, explainRows, type DeletionSummary } from '../core/explain-report';
 import { mergeRows, parseResults } from '../core/results';
 import { Explainer } from '../model/explain';
-import { DEFAULT_DATA_DIR, loadSplits } from '../node/data';
-import { loadModelDir, SHIPPED_MODEL_DIR } from '../node/model-files';
+import { DEFAULT_DATA_DIR, gitCommit, SHIPPED_MODEL_DIR } from '../node/config';
+import { loadSplits } from '../node/data';
+import { formatDuration } from '../node/log';
+import { loadModelDir } from '../node/model-files';
 import { writeSection } from '../node/report-sections';
 import { initNodeBackend } from '../node/tf';
 import { deletionTest, mostFrequent, removalLikelihood, summarizeDeletion, weekCheck, weekTotals } from '../train/explain-eval';
-import { formatDuration, gitCommit, numberFlag, parseFlags } from './args';
+import { numberFlag, parseFlags } from './args';
 
 const USAGE = `Usage: npm run explain-eval -- [--phase all|deletion|week|choose] [--split test|valid] [--removal drop|unknown]
                             [--model DIR] [--dataset us] [--limit N] [--resamples N] [--data DIR]

@@ -2,20 +2,17 @@
  * The browser half of `npm run bench`: builds the app, serves it with `vite preview`, and drives
  * bench.html in Debian's Chromium. Not a test: it only measures.
  */
-import { loadavg, cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { build, preview } from 'vite';
 import { chromium } from '@playwright/test';
-import { CHROMIUM_ARGS, CHROMIUM_PATH } from './chromium';
-import type { FinetuneBenchRun } from '../src/bench/page';
-import type { ExplanationTimes } from '../src/model/predictor';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../chromium';
+import type { FinetuneBenchRun } from '../../bench/page';
+import type { ExplanationTimes } from '../../model/predictor';
 
 type Latency = { times: number[]; tensorsBefore: number; tensorsAfter: number; backend: string } | { error: string };
 type FinetuneRuns = { runs: FinetuneBenchRun[] } | { error: string };
 type Rollouts = { rollouts: Record<string, number[]> } | { error: string };
 type Explanations = { times: ExplanationTimes; backend: string; loadBefore: string } | { error: string };
-
-/** The preview server's port: BENCH_PORT, so that two checkouts can benchmark side by side. */
-const PORT = Number(process.env.BENCH_PORT ?? 4174);
 
 export interface FinetuneBenchOptions {
   /** Train events of the one epoch (the data is cut to give about this many). */
@@ -26,20 +23,25 @@ export interface FinetuneBenchOptions {
   maxSeconds: Partial<Record<'webgpu' | 'wasm' | 'webgl' | 'cpu', number>>;
 }
 
-export async function runBrowserBench(options: {
+export interface BrowserBenchOptions {
   runs: number;
   contextEvents: number;
+  /** Cold and cached model loads measured. */
   loads?: number;
   latency?: boolean;
   generation?: number[];
   finetune?: FinetuneBenchOptions;
   /** Explanation latency on wasm (the issue's targets), interleaved with predictions. */
   explain?: { runs: number };
-}) {
-  const { runs, contextEvents, loads = 7, latency: measureLatency = true, generation, finetune, explain } = options;
+  /** Port of the `vite preview` server it starts (default 4174; another one lets two checkouts measure side by side). */
+  port?: number;
+}
+
+export async function runBrowserBench(options: BrowserBenchOptions) {
+  const { runs, contextEvents, loads = 7, latency: measureLatency = true, generation, finetune, explain, port = 4174 } = options;
   await build({ logLevel: 'warn' });
-  const server = await preview({ preview: { port: PORT, strictPort: true, host: '127.0.0.1' }, logLevel: 'warn' });
-  const url = `http://127.0.0.1:${PORT}/bench.html`;
+  const server = await preview({ preview: { port, strictPort: true, host: '127.0.0.1' }, logLevel: 'warn' });
+  const url = `http://127.0.0.1:${port}/bench.html`;
   const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS, '--enable-unsafe-webgpu'] });
   try {
     const cold: number[] = [];
