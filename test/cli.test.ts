@@ -11,6 +11,7 @@ import '../src/cli/experiments';
 import '../src/cli/adaptation';
 import '../src/cli/scaling';
 import '../src/cli/generation';
+import '../src/cli/explain-eval';
 
 describe('command-line phases', () => {
   const phases = ['tune', 'kshot', 'cross', 'bootstrap', 'report'] as const;

@@ -1,5 +1,6 @@
 /**
- * Measuring explanations instead of trusting them (docs/EXPLAIN.md, `npm run explain-eval`).
+ * Measuring explanations instead of trusting them (docs/EXPLAIN.md, `npm run explain-eval`). Node
+ * and the browser alike: no tfjs, only the plain-JS decoder behind model/explain.ts.
  *
  * - Deletion test: at every position of a split with enough history, remove the k events a
  *   method ranks most influential (occlusion, attention), k random events or the k most recent,
@@ -9,16 +10,16 @@
  * - Week check: are the "when" heatmaps, averaged over the split's histories, like the real
  *   weekday × slot distribution of each behavior?
  */
-import { knownId, type Scorer } from '../core/baselines';
-import { bootstrapIntervals, type BootstrapInterval } from '../core/bootstrap';
-import { cellTable, randomEvents, recentEvents, topEvents, WEEK_CELLS, cellTime, type Removal } from '../core/explain';
-import { UNKNOWN_LOCATION, type BehaviorSequence } from '../core/events';
-import { createRng } from '../core/random';
-import { jensenShannon } from '../core/realism';
-import { topK } from '../core/sampling';
-import { weekSlot } from '../core/time';
-import type { Vocabulary } from '../core/vocab';
-import type { Explainer } from '../model/explain';
+import { knownId, type Scorer } from '../../core/baselines';
+import { bootstrapIntervals, type BootstrapInterval } from '../../core/bootstrap';
+import { cellTable, randomEvents, recentEvents, topEvents, WEEK_CELLS, cellTime, type Removal } from '../../core/explain';
+import { UNKNOWN_LOCATION, type BehaviorSequence } from '../../core/events';
+import { createRng } from '../../core/random';
+import { jensenShannon } from '../../core/realism';
+import { topK } from '../../core/sampling';
+import { weekSlot } from '../../core/time';
+import type { Vocabulary } from '../../core/vocab';
+import type { Explainer } from '../../model/explain';
 
 export const DELETION_METHODS = ['occlusion', 'attention', 'random', 'recent'] as const;
 export type DeletionMethod = (typeof DELETION_METHODS)[number];
