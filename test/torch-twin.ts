@@ -1,0 +1,130 @@
+/**
+ * The TypeScript side of the PyTorch parity tests (trainer/tests) and evidence runs: prints, as
+ * JSON, what the TS code computes for a request, so Python can compare its twin's answer.
+ *
+ *   npx tsx test/torch-twin.ts init --config cfg.json --seed 3 --out DIR       # BehaveGPT.create → float32 folder
+ *   npx tsx test/torch-twin.ts batches --file F --context 9 --batch 4 --seed 1 # vocabularies, windows, encoded batches
+ *   npx tsx test/torch-twin.ts logits --model DIR --file F [--positions N]     # tfjs logits of the file's windows
+ *   npx tsx test/torch-twin.ts predict --model DIR --file F                    # Predictor: probabilities + top-5 per query
+ *   npx tsx test/torch-twin.ts dro --model DIR --file F --spec JSON            # objective loss before/after one DRO update
+ *   npx tsx test/torch-twin.ts evaluate --model DIR [--region us] [--split valid,test]   # the experiment runner's metrics
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { initNodeBackend, tf } from '../src/node/tf';
+import { DEFAULT_DATA_DIR, loadSplits, readLogFile } from '../src/node/data';
+import { loadModelDir, saveModelDir } from '../src/node/model-files';
+import { splitSequences, type Region } from '../src/core/data';
+import { bucketBatches, encodeBatch, toExamples, type Batch } from '../src/core/batch';
+import { createRng } from '../src/core/random';
+import { BehaveGPT, type BehaveGPTConfig } from '../src/model/behavegpt';
+import { Predictor } from '../src/model/predictor';
+import { buildVocabularies } from '../src/train/recipe';
+import { countTargets, createObjective } from '../src/train/losses';
+import { evaluateModel } from '../src/train/evaluate';
+import { fullMetrics } from '../src/core/evaluation';
+import { headBehaviors } from '../src/core/metrics';
+import { behaviorCounts } from '../src/core/baselines';
+import { isRefresh, type BehaviorSequence } from '../src/core/events';
+
+const [command, ...rest] = process.argv.slice(2);
+const { values: f } = parseArgs({
+  args: rest,
+  options: {
+    config: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, file: { type: 'string' }, context: { type: 'string' },
+    batch: { type: 'string' }, model: { type: 'string' }, spec: { type: 'string' }, region: { type: 'string' }, split: { type: 'string' },
+    positions: { type: 'string' }, data: { type: 'string' },
+  },
+});
+const print = (x: unknown) => process.stdout.write(JSON.stringify(x) + '\n');
+const batchJson = (b: Batch) => ({
+  batchSize: b.batchSize, length: b.length,
+  ...Object.fromEntries((['behaviors', 'weekdays', 'slots', 'locations', 'targetWeekdays', 'targetSlots', 'targetLocations', 'targets'] as const).map((k) => [k, Array.from(b[k])])),
+});
+/** The file's sequences in windows, batched in the evaluation order (no shuffling). */
+function windows(sequences: readonly BehaviorSequence[], contextLength: number) {
+  return bucketBatches(toExamples(sequences, contextLength), 64);
+}
+
+await initNodeBackend('wasm');
+if (command === 'init') {
+  const config = JSON.parse(readFileSync(f.config!, 'utf8')) as BehaveGPTConfig;
+  const model = BehaveGPT.create(config, Number(f.seed ?? 0));
+  const { Vocabulary } = await import('../src/core/vocab');
+  const behaviors = new Vocabulary(Array.from({ length: config.numBehaviors }, (_, i) => (i === 0 ? '<pad>' : i === 1 ? '<bos>' : i === 2 ? '<unk>' : `b${i}`)));
+  const locations = new Vocabulary(Array.from({ length: config.numLocations }, (_, i) => `l${i}`));
+  await saveModelDir(f.out!, { model, behaviors, locations, name: 'init', training: {} }, { dtype: 'float32' });
+} else if (command === 'batches') {
+  const log = readLogFile(f.file!);
+  const train = log.sequences.some((s) => s.split) ? splitSequences(log.sequences, 'train') : log.sequences;
+  const { behaviors, locations } = buildVocabularies(train);
+  const examples = toExamples(log.sequences, Number(f.context ?? 33));
+  const rng = createRng(Number(f.seed ?? 0));
+  const batches = bucketBatches(examples, Number(f.batch ?? 64), rng).map((g) => encodeBatch(g, behaviors, locations));
+  print({
+    format: log.format, events: log.events, behaviorNames: log.behaviors, behaviors: behaviors.toJSON(), locations: locations.toJSON(),
+    sequences: log.sequences.map((s) => ({ id: s.id, split: s.split ?? null, events: s.events.map((e) => [e.behavior, e.weekday, e.slot, e.location]) })),
+    examples: examples.map((e) => ({ sequenceId: e.sequenceId, offset: e.offset, firstTarget: e.firstTarget, length: e.events.length })),
+    batches: batches.map(batchJson), next: rng(),
+  });
+} else if (command === 'logits') {
+  const { model, behaviors, locations } = loadModelDir(f.model!);
+  const log = readLogFile(f.file!);
+  const out: { batch: ReturnType<typeof batchJson>; logits: number[]; time: number[] | null }[] = [];
+  for (const group of windows(log.sequences, model.config.contextLength)) {
+    const batch = encodeBatch(group, behaviors, locations);
+    const o = tf.tidy(() => model.outputs(batch) as unknown as Record<string, tf.Tensor>);
+    const b = o.behavior;
+    const t = o.time ?? null;
+    out.push({ batch: batchJson(batch), logits: Array.from(await b.data()), time: t ? Array.from(await t.data()) : null });
+    b.dispose();
+    t?.dispose();
+  }
+  print(out);
+} else if (command === 'predict') {
+  const loaded = loadModelDir(f.model!);
+  const predictor = new Predictor(loaded, { name: 'wasm', reason: 'test' } as never, 0);
+  const log = readLogFile(f.file!);
+  const out = [];
+  for (const seq of log.sequences) {
+    for (let t = 1; t < seq.events.length; t++) {
+      const next = seq.events[t];
+      const history = seq.events.slice(0, t);
+      const probs = await predictor.probabilities(history, next);
+      const top = await predictor.predictNext(history, next, 5);
+      out.push({ history: history.map((e) => [e.behavior, e.weekday, e.slot, e.location]), next: [next.weekday, next.slot, next.location], probabilities: Array.from(probs), top5: top.map((p) => p.behavior) });
+    }
+  }
+  print(out);
+} else if (command === 'dro') {
+  const { model, behaviors, locations } = loadModelDir(f.model!);
+  const log = readLogFile(f.file!);
+  const counts = countTargets(log.sequences, (n) => behaviors.id(n), behaviors.size);
+  const objective = createObjective(JSON.parse(f.spec!), counts, (i) => behaviors.isSpecial(i));
+  const groups = windows(log.sequences, model.config.contextLength);
+  const losses: number[] = [];
+  const weights: number[][] = [];
+  // One loss and DRO update per batch, then the first batch again with the updated state.
+  for (const group of [...groups, groups[0]]) {
+    const batch = encodeBatch(group, behaviors, locations);
+    const loss = tf.tidy(() => objective.loss(model.logits(batch), batch.targets));
+    losses.push((await loss.data())[0]);
+    loss.dispose();
+    weights.push(Array.from(objective.classWeights() ?? []));
+    await objective.afterStep();
+  }
+  print({ counts, losses, weights });
+} else if (command === 'evaluate') {
+  const { model, behaviors, locations, manifest } = loadModelDir(f.model!);
+  const data = loadSplits((f.region ?? 'us') as Region, f.data ?? DEFAULT_DATA_DIR);
+  const head = headBehaviors(behaviorCounts(data.train));
+  const out: Record<string, unknown> = { model: manifest.name };
+  for (const split of (f.split ?? 'valid,test').split(',') as ('valid' | 'test')[]) {
+    const r = await evaluateModel(model, data[split], behaviors, locations);
+    out[split] = { loss: r.loss, ...fullMetrics(r.targets, head), noRefresh: fullMetrics(r.targets.filter((t) => !isRefresh(t.behavior)), head) };
+  }
+  print(out);
+} else {
+  console.error(`unknown command "${command}"`);
+  process.exit(2);
+}
