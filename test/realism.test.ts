@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { distinctN, fitSlotDeltas, generateWithBaseline, jensenShannon, marginalCorrection, poolCounts, realismCounts, realismMetrics, targetDivergences } from '../src/core/realism';
+import { distinctN, fitSlotDeltas, generateWithBaseline, jensenShannon, poolCounts, realismCounts, realismMetrics, targetDivergences } from '../src/core/realism';
+import { marginalCorrection } from '../src/core/calibration';
 import { fitMarkov } from '../src/core/baselines';
 import { createRng } from '../src/core/random';
 import { slotDelta } from '../src/core/time';

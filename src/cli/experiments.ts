@@ -26,7 +26,7 @@ import { runId, runOne, readRecord, type DatasetSplits, type RunRecord, type Run
 import { loadModelDir, saveModelDir, SHIPPED_MODEL_DIR } from '../node/model-files';
 import { formatDuration, gitCommit, parseFlags } from './args';
 import { markedSections } from '../node/report-sections';
-import { fitGenerationCorrection } from '../train/evaluate';
+import { fitGenerationCorrection } from '../train/calibration';
 import { join } from 'node:path';
 
 const USAGE = `Usage: npm run experiments -- [--phase all|tune|main|report|time-head|ship] [--shard I/N] [--datasets us,sp] [--seeds N]

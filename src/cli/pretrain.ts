@@ -9,7 +9,8 @@ import { BehaveGPT, DEFAULT_CONFIG, countParameters, isEmbeddingParameter } from
 import { DEFAULT_TRAIN_OPTIONS, trainModel, type TrainOptions } from '../train/trainer';
 import { OBJECTIVES, type ObjectiveName, type ObjectiveSpec } from '../train/losses';
 import { buildConfig, buildVocabularies, SHIPPED_SIZE, SIZES, sizeOverrides } from '../train/recipe';
-import { evaluateModel, fitGenerationCorrection } from '../train/evaluate';
+import { evaluateModel } from '../train/evaluate';
+import { fitGenerationCorrection } from '../train/calibration';
 import { DEFAULT_DATA_DIR, loadRegion } from '../node/data';
 import { initNodeBackend } from '../node/tf';
 import { saveModelDir } from '../node/model-files';

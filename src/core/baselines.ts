@@ -14,6 +14,7 @@
  */
 import type { BehaviorEvent, BehaviorSequence, EventContext } from './events';
 import { NUM_SLOTS } from './events';
+import { countBy } from './counts';
 import type { Vocabulary } from './vocab';
 
 export interface Scorer {
@@ -44,9 +45,10 @@ export function knownId(vocab: Vocabulary, name: string): number {
 
 /** How often each behavior occurs in `sequences` (e.g. the training counts for headBehaviors). */
 export function behaviorCounts(sequences: readonly BehaviorSequence[]): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const seq of sequences) for (const e of seq.events) counts.set(e.behavior, (counts.get(e.behavior) ?? 0) + 1);
-  return counts;
+  return countBy(
+    sequences.flatMap((s) => s.events),
+    (e) => e.behavior,
+  );
 }
 
 /** Global training frequency p_global over vocabulary ids (every event counts as a target). */

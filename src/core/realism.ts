@@ -9,6 +9,7 @@
  */
 import { deviceOf, UNKNOWN_LOCATION, type BehaviorEvent, type BehaviorSequence, type EventContext } from './events';
 import type { Scorer } from './baselines';
+import { countBy } from './counts';
 import { sample } from './sampling';
 import { addSlots, NUM_SLOT_DELTAS, slotDelta, weekSlot } from './time';
 import type { Vocabulary } from './vocab';
@@ -30,12 +31,6 @@ export function jensenShannon(a: ReadonlyMap<string, number>, b: ReadonlyMap<str
     if (q > 0) jsd += 0.5 * q * Math.log2(q / m);
   }
   return Math.max(0, jsd);
-}
-
-function countBy<T>(items: Iterable<T>, key: (x: T) => string): Map<string, number> {
-  const m = new Map<string, number>();
-  for (const x of items) m.set(key(x), (m.get(key(x)) ?? 0) + 1);
-  return m;
 }
 
 /** A prefix and what follows it (real or generated). */
@@ -109,25 +104,6 @@ export function realismMetrics(generated: readonly Continuation[], real: readonl
     distinct_3: distinctN(generated, 3),
     tail_share: g.filter((e) => !head.has(e.behavior)).length / g.length,
   };
-}
-
-/**
- * Per-behavior log correction that maps a model's average predicted distribution back onto the
- * empirical frequencies: log((n_k + 1) / (N + V)) − log(mean predicted p_k). A model trained
- * with class reweighting (DRO, class-balanced) over-predicts rare behaviors by design, which is
- * right for ranking them but wrong for sampling realistic trajectories; adding this to its log
- * probabilities before sampling undoes the reweighting on average (a prior correction, as in
- * logit adjustment). Keyed by behavior name so a vocabulary extended later keeps it.
- */
-export function marginalCorrection(meanPredicted: ArrayLike<number>, counts: ReadonlyMap<string, number>, vocab: Vocabulary): Record<string, number> {
-  const names = vocab.tokens.filter((_, i) => !vocab.isSpecial(i));
-  const total = names.reduce((n, b) => n + (counts.get(b) ?? 0), 0);
-  const out: Record<string, number> = {};
-  for (const name of names) {
-    const empirical = ((counts.get(name) ?? 0) + 1) / (total + names.length);
-    out[name] = Math.round((Math.log(empirical) - Math.log(Math.max(meanPredicted[vocab.id(name)], 1e-9))) * 1e4) / 1e4;
-  }
-  return out;
 }
 
 // --- Baseline generators -------------------------------------------------------------------

@@ -3,6 +3,8 @@
  * behaviors are stable when a vocabulary is extended (new names are appended).
  */
 
+import { countBy } from './counts';
+
 export const PAD = '<pad>';
 export const BOS = '<bos>';
 export const UNK = '<unk>';
@@ -37,8 +39,7 @@ export class Vocabulary {
    * frequency (ties by name) so ids are deterministic for a given data set.
    */
   static fromNames(names: Iterable<string>, specials: readonly string[] = [PAD, BOS, UNK]): Vocabulary {
-    const counts = new Map<string, number>();
-    for (const n of names) counts.set(n, (counts.get(n) ?? 0) + 1);
+    const counts = countBy(names, (n) => n);
     for (const s of specials) counts.delete(s);
     const sorted = [...counts.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
     return new Vocabulary(

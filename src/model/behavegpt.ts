@@ -10,6 +10,12 @@
  * Runs on the webgpu, wasm, webgl and cpu backends. Two choices follow from the wasm backend:
  * embeddings are one-hot matMuls (wasm has no gradient for gather), and matMul gradients
  * transpose explicitly (wasm's transposed matMul is 4–5× slower in backprop).
+ *
+ * A second forward pass exists: model/cpu-decoder.ts runs the same network in plain JavaScript
+ * with a key/value cache (generation, where ~70 tfjs ops per token cost more than the
+ * arithmetic). Both read their weights through `bindParameters` below, so a parameter is defined
+ * once; a change to the formulas must be made in both, and test/decode.test.ts guards it (the
+ * decoder's probabilities equal this file's within 1e-5 at every step of a rollout).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { NUM_SLOTS, NUM_WEEKDAYS } from '../core/events';
@@ -69,62 +75,112 @@ export function modelWidth(c: BehaveGPTConfig): number {
   return c.behaviorDim + (c.useContext ? c.weekdayDim + c.slotDim + c.locationDim : 0);
 }
 
-interface ParamSpec {
+/** A parameter's shape and initialiser. */
+export interface ParamSpec {
   shape: number[];
   /** Standard deviation of the normal initialiser; 0 → zeros, 'ones' → ones. */
   init: number | 'ones';
 }
 
-/** Every parameter with its shape and initialiser, in a stable order (this order is the weight file's). */
-export function parameterSpecs(c: BehaveGPTConfig): Map<string, ParamSpec> {
+export interface Dense<T> {
+  w: T;
+  b: T;
+}
+export interface Norm<T> {
+  gamma: T;
+  beta: T;
+}
+export interface Block<T> {
+  ln1: Norm<T>;
+  qkv: Dense<T>;
+  attnOut: Dense<T>;
+  ln2: Norm<T>;
+  fc: Dense<T>;
+  proj: Dense<T>;
+}
+
+/**
+ * Every parameter of the network, by role. Both forward passes (this file's and the plain-JS
+ * decoder in cpu-decoder.ts) read their weights through this one structure, so a parameter's
+ * name, shape and initialiser are written once, in `layout`.
+ */
+export interface ModelParams<T> {
+  embed: { behavior: T; weekday?: T; slot?: T; location?: T; position: T };
+  blocks: Block<T>[];
+  lnf: Norm<T>;
+  /** Embeddings of the predicted event's weekday, slot and location (context models only). */
+  target?: { weekday: T; slot: T; location: T };
+  head: { fc: Dense<T>; out: Dense<T> };
+  time?: { fc: Dense<T>; out: Dense<T> };
+}
+
+/**
+ * The one definition of the parameters: `param` is called once per parameter in the stable order
+ * of the weight file, and its results are arranged by role.
+ */
+function layout<T>(c: BehaveGPTConfig, param: (name: string, spec: ParamSpec) => T): ModelParams<T> {
   const d = modelWidth(c);
   const std = 0.02;
   const residualStd = std / Math.sqrt(2 * c.numLayers);
-  const specs = new Map<string, ParamSpec>();
-  const add = (name: string, shape: number[], init: ParamSpec['init']) => specs.set(name, { shape, init });
-  add('embed.behavior', [c.numBehaviors, c.behaviorDim], std);
-  if (c.useContext) {
-    add('embed.weekday', [NUM_WEEKDAYS + 1, c.weekdayDim], std);
-    add('embed.slot', [NUM_SLOTS + 1, c.slotDim], std);
-    if (c.locationDim > 0) add('embed.location', [c.numLocations, c.locationDim], std);
-  }
-  add('embed.position', [c.contextLength, d], std);
+  const add = (name: string, shape: number[], init: ParamSpec['init']) => param(name, { shape, init });
+  const dense = (name: string, inputs: number, outputs: number, init = std): Dense<T> => ({
+    w: add(`${name}.w`, [inputs, outputs], init),
+    b: add(`${name}.b`, [outputs], 0),
+  });
+  const norm = (name: string): Norm<T> => ({ gamma: add(`${name}.gamma`, [d], 'ones'), beta: add(`${name}.beta`, [d], 0) });
+
+  const embed = {
+    behavior: add('embed.behavior', [c.numBehaviors, c.behaviorDim], std),
+    weekday: c.useContext ? add('embed.weekday', [NUM_WEEKDAYS + 1, c.weekdayDim], std) : undefined,
+    slot: c.useContext ? add('embed.slot', [NUM_SLOTS + 1, c.slotDim], std) : undefined,
+    location: c.useContext && c.locationDim > 0 ? add('embed.location', [c.numLocations, c.locationDim], std) : undefined,
+    position: add('embed.position', [c.contextLength, d], std),
+  };
+  const blocks: Block<T>[] = [];
   for (let l = 0; l < c.numLayers; l++) {
     const p = `block${l}.`;
-    add(p + 'ln1.gamma', [d], 'ones');
-    add(p + 'ln1.beta', [d], 0);
-    add(p + 'attn.qkv.w', [d, 3 * d], std);
-    add(p + 'attn.qkv.b', [3 * d], 0);
-    add(p + 'attn.out.w', [d, d], residualStd);
-    add(p + 'attn.out.b', [d], 0);
-    add(p + 'ln2.gamma', [d], 'ones');
-    add(p + 'ln2.beta', [d], 0);
-    add(p + 'mlp.fc.w', [d, c.mlpRatio * d], std);
-    add(p + 'mlp.fc.b', [c.mlpRatio * d], 0);
-    add(p + 'mlp.proj.w', [c.mlpRatio * d, d], residualStd);
-    add(p + 'mlp.proj.b', [d], 0);
+    blocks.push({
+      ln1: norm(p + 'ln1'),
+      qkv: dense(p + 'attn.qkv', d, 3 * d),
+      attnOut: dense(p + 'attn.out', d, d, residualStd),
+      ln2: norm(p + 'ln2'),
+      fc: dense(p + 'mlp.fc', d, c.mlpRatio * d),
+      proj: dense(p + 'mlp.proj', c.mlpRatio * d, d, residualStd),
+    });
   }
-  add('lnf.gamma', [d], 'ones');
-  add('lnf.beta', [d], 0);
-  const headIn = d + (c.useContext ? 3 * c.targetDim : 0);
-  if (c.useContext) {
-    add('target.weekday', [NUM_WEEKDAYS + 1, c.targetDim], std);
-    add('target.slot', [NUM_SLOTS + 1, c.targetDim], std);
-    add('target.location', [c.numLocations, c.targetDim], std);
-  }
-  add('head.fc.w', [headIn, c.headHidden], std);
-  add('head.fc.b', [c.headHidden], 0);
-  add('head.out.w', [c.headHidden, c.numBehaviors], std);
-  add('head.out.b', [c.numBehaviors], 0);
+  const lnf = norm('lnf');
+  const target = c.useContext
+    ? {
+        weekday: add('target.weekday', [NUM_WEEKDAYS + 1, c.targetDim], std),
+        slot: add('target.slot', [NUM_SLOTS + 1, c.targetDim], std),
+        location: add('target.location', [c.numLocations, c.targetDim], std),
+      }
+    : undefined;
+  const head = { fc: dense('head.fc', headInputWidth(c), c.headHidden), out: dense('head.out', c.headHidden, c.numBehaviors) };
   // Last, so that adding the time head leaves every other parameter's seeded initialisation unchanged.
-  if (c.timeHead) {
-    const hiddenSize = c.timeHidden ?? 64;
-    add('time.fc.w', [d, hiddenSize], std);
-    add('time.fc.b', [hiddenSize], 0);
-    add('time.out.w', [hiddenSize, NUM_SLOT_DELTAS], std);
-    add('time.out.b', [NUM_SLOT_DELTAS], 0);
-  }
+  const hiddenSize = c.timeHidden ?? 64;
+  const time = c.timeHead ? { fc: dense('time.fc', d, hiddenSize), out: dense('time.out', hiddenSize, NUM_SLOT_DELTAS) } : undefined;
+  return { embed, blocks, lnf, target, head, time };
+}
+
+/** Input width of the behavior head: the hidden state, plus the target-context embeddings. */
+export function headInputWidth(c: BehaveGPTConfig): number {
+  return modelWidth(c) + (c.useContext ? 3 * c.targetDim : 0);
+}
+
+/** Every parameter with its shape and initialiser, in a stable order (this order is the weight file's). */
+export function parameterSpecs(c: BehaveGPTConfig): Map<string, ParamSpec> {
+  const specs = new Map<string, ParamSpec>();
+  layout(c, (name, spec) => specs.set(name, spec));
   return specs;
+}
+
+/**
+ * The parameters arranged by role, each looked up by name (`get` may check or convert it), for a
+ * forward pass that reads them.
+ */
+export function bindParameters<T>(c: BehaveGPTConfig, get: (name: string, spec: ParamSpec) => T): ModelParams<T> {
+  return layout(c, get);
 }
 
 /**
@@ -174,11 +230,11 @@ const stopGradient = tf.customGrad(((x: tf.Tensor) => ({ value: tf.clone(x), gra
   x: tf.Tensor2D,
 ) => tf.Tensor2D;
 
-function dense(x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
+function dense(x: tf.Tensor2D, { w, b }: Dense<tf.Tensor>): tf.Tensor2D {
   return tf.add(matMulT(x, w as tf.Tensor2D), b);
 }
 
-function layerNorm(x: tf.Tensor2D, gamma: tf.Tensor, beta: tf.Tensor): tf.Tensor2D {
+function layerNorm(x: tf.Tensor2D, { gamma, beta }: Norm<tf.Tensor>): tf.Tensor2D {
   const { mean, variance } = tf.moments(x, -1, true);
   return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, 1e-5))), gamma), beta);
 }
@@ -214,12 +270,19 @@ export interface ModelOutputs {
 export class BehaveGPT {
   readonly config: BehaveGPTConfig;
   readonly params: Map<string, tf.Variable>;
+  /** The same variables, arranged by role for the forward pass. */
+  private readonly w: ModelParams<tf.Variable>;
   /** −1e9 on special tokens so they never receive probability. */
   private readonly logitMask: tf.Tensor1D;
 
   constructor(config: BehaveGPTConfig, params: Map<string, tf.Variable>) {
     this.config = config;
     this.params = params;
+    this.w = bindParameters(config, (name) => {
+      const v = params.get(name);
+      if (!v) throw new Error(`BehaveGPT: no parameter "${name}"`);
+      return v;
+    });
     const mask = new Float32Array(config.numBehaviors);
     for (const id of config.specialBehaviorIds) mask[id] = -1e9;
     this.logitMask = tf.keep(tf.tensor1d(mask));
@@ -251,12 +314,6 @@ export class BehaveGPT {
       params.set(name, tf.variable(t, true));
     }
     return new BehaveGPT(config, params);
-  }
-
-  private p(name: string): tf.Variable {
-    const v = this.params.get(name);
-    if (!v) throw new Error(`BehaveGPT: no parameter "${name}"`);
-    return v;
   }
 
   get parameterCount(): number {
@@ -313,13 +370,12 @@ export class BehaveGPT {
     const ids = (a: Int32Array) => tf.tensor1d(a, 'int32');
 
     // Input: concatenated stream embeddings + position.
-    const streams = [embed(ids(batch.behaviors), this.p('embed.behavior'))];
-    if (c.useContext) {
-      streams.push(embed(ids(batch.weekdays), this.p('embed.weekday')));
-      streams.push(embed(ids(batch.slots), this.p('embed.slot')));
-      if (c.locationDim > 0) streams.push(embed(ids(batch.locations), this.p('embed.location')));
-    }
-    const positionEmb = tf.tile(tf.slice(this.p('embed.position'), [0, 0], [T, d]), [B, 1]);
+    const w = this.w;
+    const streams = [embed(ids(batch.behaviors), w.embed.behavior)];
+    if (w.embed.weekday) streams.push(embed(ids(batch.weekdays), w.embed.weekday));
+    if (w.embed.slot) streams.push(embed(ids(batch.slots), w.embed.slot));
+    if (w.embed.location) streams.push(embed(ids(batch.locations), w.embed.location));
+    const positionEmb = tf.tile(tf.slice(w.embed.position, [0, 0], [T, d]), [B, 1]);
     let x = drop(tf.add(streams.length > 1 ? tf.concat(streams, 1) : streams[0], positionEmb)) as tf.Tensor2D;
 
     // Causal mask, additive: 0 where key ≤ query, −1e9 after.
@@ -330,10 +386,9 @@ export class BehaveGPT {
     const toHeads = (m: tf.Tensor2D) =>
       tf.reshape(tf.transpose(tf.reshape(m, [B, T, H, dh]), [0, 2, 1, 3]), [B * H, T, dh]) as tf.Tensor3D;
 
-    for (let l = 0; l < c.numLayers; l++) {
-      const p = `block${l}.`;
-      const h = layerNorm(x, this.p(p + 'ln1.gamma'), this.p(p + 'ln1.beta'));
-      const qkv = dense(h, this.p(p + 'attn.qkv.w'), this.p(p + 'attn.qkv.b'));
+    for (const block of w.blocks) {
+      const h = layerNorm(x, block.ln1);
+      const qkv = dense(h, block.qkv);
       const [q, k, v] = tf.split(qkv, 3, 1) as tf.Tensor2D[];
       const keys = toHeads(k);
       const values = toHeads(v);
@@ -341,12 +396,11 @@ export class BehaveGPT {
       const att = drop(tf.softmax(scores));
       const y = batchMatMulT(att as tf.Tensor3D, values);
       const merged = tf.reshape(tf.transpose(tf.reshape(y, [B, H, T, dh]), [0, 2, 1, 3]), [B * T, d]) as tf.Tensor2D;
-      x = tf.add(x, drop(dense(merged, this.p(p + 'attn.out.w'), this.p(p + 'attn.out.b'))));
-      const h2 = layerNorm(x, this.p(p + 'ln2.gamma'), this.p(p + 'ln2.beta'));
-      const ff = dense(gelu(dense(h2, this.p(p + 'mlp.fc.w'), this.p(p + 'mlp.fc.b'))), this.p(p + 'mlp.proj.w'), this.p(p + 'mlp.proj.b'));
+      x = tf.add(x, drop(dense(merged, block.attnOut)));
+      const ff = dense(gelu(dense(layerNorm(x, block.ln2), block.fc)), block.proj);
       x = tf.add(x, drop(ff));
     }
-    return layerNorm(x, this.p('lnf.gamma'), this.p('lnf.beta'));
+    return layerNorm(x, w.lnf);
   }
 
   /** Behavior head: hidden state + embeddings of the predicted event's weekday, slot and location. */
@@ -357,24 +411,19 @@ export class BehaveGPT {
     targetLocations: tf.Tensor1D,
     drop: <R extends tf.Tensor>(x: R) => R = (x) => x,
   ): tf.Tensor2D {
-    const headIn = this.config.useContext
-      ? tf.concat(
-          [
-            rows,
-            embed(targetWeekdays, this.p('target.weekday')),
-            embed(targetSlots, this.p('target.slot')),
-            embed(targetLocations, this.p('target.location')),
-          ],
-          1,
-        )
+    const { target, head } = this.w;
+    const headIn = target
+      ? tf.concat([rows, embed(targetWeekdays, target.weekday), embed(targetSlots, target.slot), embed(targetLocations, target.location)], 1)
       : rows;
-    const hidden = drop(gelu(dense(headIn as tf.Tensor2D, this.p('head.fc.w'), this.p('head.fc.b'))));
-    return tf.add(dense(hidden, this.p('head.out.w'), this.p('head.out.b')), this.logitMask);
+    const hidden = drop(gelu(dense(headIn as tf.Tensor2D, head.fc)));
+    return tf.add(dense(hidden, head.out), this.logitMask);
   }
 
   /** Time head: logits over the slot delta to the next event, from the hidden state alone. */
   private timeHead(rows: tf.Tensor2D): tf.Tensor2D {
-    return dense(gelu(dense(rows, this.p('time.fc.w'), this.p('time.fc.b'))), this.p('time.out.w'), this.p('time.out.b'));
+    const time = this.w.time;
+    if (!time) throw new Error('BehaveGPT: the model has no time head');
+    return dense(gelu(dense(rows, time.fc)), time.out);
   }
 
   /** Probabilities over behaviors at the given flat positions, read back asynchronously. */

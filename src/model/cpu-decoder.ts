@@ -7,7 +7,7 @@
  */
 import { NUM_SLOTS, NUM_WEEKDAYS } from '../core/events';
 import { NUM_SLOT_DELTAS } from '../core/time';
-import { modelWidth, type BehaveGPT, type BehaveGPTConfig } from './behavegpt';
+import { bindParameters, modelWidth, type BehaveGPT, type BehaveGPTConfig, type Dense, type ModelParams, type Norm } from './behavegpt';
 
 /** One token's input ids (a history event, or <bos> with unknown weekday/slot). */
 export interface TokenIds {
@@ -17,11 +17,11 @@ export interface TokenIds {
   location: number;
 }
 
-type Weights = Map<string, Float64Array>;
+type Weights = ModelParams<Float64Array>;
 const weightCopies = new WeakMap<BehaveGPT, Weights>();
 
 /** y = x·W + b for a row vector x and row-major W [x.length, b.length]. */
-function dense(x: Float64Array, w: Float64Array, b: Float64Array): Float64Array {
+function dense(x: Float64Array, { w, b }: Dense<Float64Array>): Float64Array {
   const out = new Float64Array(b); // the copy constructor: Float64Array.from goes through the iterator, several times slower
   const n = out.length;
   const n4 = n - (n % 4);
@@ -42,7 +42,7 @@ function dense(x: Float64Array, w: Float64Array, b: Float64Array): Float64Array 
   return out;
 }
 
-function layerNorm(x: Float64Array, gamma: Float64Array, beta: Float64Array): Float64Array {
+function layerNorm(x: Float64Array, { gamma, beta }: Norm<Float64Array>): Float64Array {
   const n = x.length;
   let mean = 0;
   for (let i = 0; i < n; i++) mean += x[i];
@@ -95,8 +95,14 @@ export class CpuDecoder {
   static async fromModel(model: BehaveGPT): Promise<CpuDecoder> {
     let weights = weightCopies.get(model);
     if (!weights) {
-      weights = new Map();
-      for (const [name, v] of model.params) weights.set(name, new Float64Array((await v.data()) as Float32Array));
+      const copies = new Map<string, Float64Array>();
+      for (const [name, v] of model.params) copies.set(name, new Float64Array((await v.data()) as Float32Array));
+      weights = bindParameters(model.config, (name, spec) => {
+        const copy = copies.get(name);
+        const size = spec.shape.reduce((a, b) => a * b, 1);
+        if (copy?.length !== size) throw new Error(`CpuDecoder: parameter "${name}" has ${copy?.length ?? 0} values, config needs ${size}`);
+        return copy;
+      });
       weightCopies.set(model, weights);
     }
     return new CpuDecoder(model.config, weights);
@@ -111,15 +117,8 @@ export class CpuDecoder {
     this.count = 0;
   }
 
-  private p(name: string): Float64Array {
-    const t = this.w.get(name);
-    if (!t) throw new Error(`CpuDecoder: no parameter "${name}"`);
-    return t;
-  }
-
   /** Row `id` of an embedding table (a one-row table broadcasts, as in the tfjs model). */
-  private row(name: string, id: number, width: number): Float64Array {
-    const table = this.p(name);
+  private row(table: Float64Array, id: number, width: number): Float64Array {
     const r = table.length === width ? 0 : id;
     return table.subarray(r * width, (r + 1) * width);
   }
@@ -130,25 +129,24 @@ export class CpuDecoder {
     const d = modelWidth(c);
     const pos = this.count;
     if (pos >= c.contextLength) throw new Error(`CpuDecoder: ${pos + 1} tokens exceed the context length ${c.contextLength}`);
-    const parts: ArrayLike<number>[] = [this.row('embed.behavior', token.behavior, c.behaviorDim)];
-    if (c.useContext) {
-      parts.push(this.row('embed.weekday', token.weekday, c.weekdayDim), this.row('embed.slot', token.slot, c.slotDim));
-      if (c.locationDim > 0) parts.push(this.row('embed.location', token.location, c.locationDim));
-    }
+    const { embed, blocks, lnf } = this.w;
+    const parts: ArrayLike<number>[] = [this.row(embed.behavior, token.behavior, c.behaviorDim)];
+    if (embed.weekday) parts.push(this.row(embed.weekday, token.weekday, c.weekdayDim));
+    if (embed.slot) parts.push(this.row(embed.slot, token.slot, c.slotDim));
+    if (embed.location) parts.push(this.row(embed.location, token.location, c.locationDim));
     const x = new Float64Array(d);
     let k = 0;
     for (const part of parts) for (let i = 0; i < part.length; i++) x[k++] = part[i];
-    const position = this.row('embed.position', pos, d);
+    const position = this.row(embed.position, pos, d);
     for (let i = 0; i < d; i++) x[i] += position[i];
 
     const H = c.numHeads;
     const dh = d / H;
     const scale = 1 / Math.sqrt(dh);
     const scores = new Float64Array(pos + 1);
-    for (let l = 0; l < c.numLayers; l++) {
-      const p = `block${l}.`;
-      const h = layerNorm(x, this.p(p + 'ln1.gamma'), this.p(p + 'ln1.beta'));
-      const qkv = dense(h, this.p(p + 'attn.qkv.w'), this.p(p + 'attn.qkv.b'));
+    for (let l = 0; l < blocks.length; l++) {
+      const block = blocks[l];
+      const qkv = dense(layerNorm(x, block.ln1), block.qkv);
       const keys = this.keys[l];
       const values = this.values[l];
       keys.set(qkv.subarray(d, 2 * d), pos * d);
@@ -172,20 +170,20 @@ export class CpuDecoder {
           for (let i = 0; i < dh; i++) merged[o + i] += a * values[base + i];
         }
       }
-      const attnOut = dense(merged, this.p(p + 'attn.out.w'), this.p(p + 'attn.out.b'));
+      const attnOut = dense(merged, block.attnOut);
       for (let i = 0; i < d; i++) x[i] += attnOut[i];
-      const h2 = layerNorm(x, this.p(p + 'ln2.gamma'), this.p(p + 'ln2.beta'));
-      const ff = dense(gelu(dense(h2, this.p(p + 'mlp.fc.w'), this.p(p + 'mlp.fc.b'))), this.p(p + 'mlp.proj.w'), this.p(p + 'mlp.proj.b'));
+      const ff = dense(gelu(dense(layerNorm(x, block.ln2), block.fc)), block.proj);
       for (let i = 0; i < d; i++) x[i] += ff[i];
     }
     this.count++;
-    return layerNorm(x, this.p('lnf.gamma'), this.p('lnf.beta'));
+    return layerNorm(x, lnf);
   }
 
   /** The time head's distribution over slot deltas to the next event. */
   timeProbabilities(hidden: Float64Array): Float32Array {
-    if (!this.config.timeHead) throw new Error('CpuDecoder: the model has no time head');
-    const logits = dense(gelu(dense(hidden, this.p('time.fc.w'), this.p('time.fc.b'))), this.p('time.out.w'), this.p('time.out.b'));
+    const time = this.w.time;
+    if (!time) throw new Error('CpuDecoder: the model has no time head');
+    const logits = dense(gelu(dense(hidden, time.fc)), time.out);
     if (logits.length !== NUM_SLOT_DELTAS) throw new Error(`CpuDecoder: time head has ${logits.length} outputs`);
     return softmax(logits);
   }
@@ -193,15 +191,16 @@ export class CpuDecoder {
   /** The behavior distribution for a next event at the given weekday/slot/location ids. */
   behaviorProbabilities(hidden: Float64Array, next: { weekday: number; slot: number; location: number }): Float32Array {
     const c = this.config;
+    const { target, head } = this.w;
     let input = hidden;
-    if (c.useContext) {
-      const parts = [hidden, this.row('target.weekday', next.weekday, c.targetDim), this.row('target.slot', next.slot, c.targetDim), this.row('target.location', next.location, c.targetDim)];
+    if (target) {
+      const parts = [hidden, this.row(target.weekday, next.weekday, c.targetDim), this.row(target.slot, next.slot, c.targetDim), this.row(target.location, next.location, c.targetDim)];
       const joined = new Float64Array(parts.reduce((n, part) => n + part.length, 0));
       let k = 0;
       for (const part of parts) for (let i = 0; i < part.length; i++) joined[k++] = part[i];
       input = joined;
     }
-    const logits = dense(gelu(dense(input, this.p('head.fc.w'), this.p('head.fc.b'))), this.p('head.out.w'), this.p('head.out.b'));
+    const logits = dense(gelu(dense(input, head.fc)), head.out);
     for (const id of this.special) logits[id] += -1e9;
     return softmax(logits);
   }

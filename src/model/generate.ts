@@ -36,7 +36,7 @@ export interface GenerateOptions {
   timeSampling?: SamplingOptions;
   seed?: number;
   /**
-   * Added to the behavior log-probabilities before sampling (core/realism.ts marginalCorrection;
+   * Added to the behavior log-probabilities before sampling (core/calibration.ts marginalCorrection;
    * shipped in the manifest as training.generation.behaviorLogCorrection). Names it lacks get 0.
    */
   behaviorLogCorrection?: Readonly<Record<string, number>>;

@@ -13,7 +13,8 @@ import { BehaveGPT, countParameters, isEmbeddingParameter, type BehaveGPTConfig 
 import { nestedSubset } from '../core/data';
 import { toExamples } from '../core/batch';
 import type { ObjectiveSpec } from '../train/losses';
-import { alignOutputPrior, evaluateModel, type EvaluationResult, type TimeHeadMetrics } from '../train/evaluate';
+import { evaluateModel, type EvaluationResult, type TimeHeadMetrics } from '../train/evaluate';
+import { alignOutputPrior } from '../train/calibration';
 import { buildConfig, buildVocabularies } from '../train/recipe';
 import { trainModel, type TrainOptions } from '../train/trainer';
 import { loadModelDir, saveModelDir } from './model-files';
