@@ -3,13 +3,16 @@
  * JSON, what the TS code computes for a request, so Python can compare its twin's answer.
  *
  *   npx tsx test/torch-twin.ts init --config cfg.json --seed 3 --out DIR       # BehaveGPT.create → float32 folder
+ *   npx tsx test/torch-twin.ts parse-errors --dir DIR                          # the error message of each file
  *   npx tsx test/torch-twin.ts batches --file F --context 9 --batch 4 --seed 1 # vocabularies, windows, encoded batches
  *   npx tsx test/torch-twin.ts logits --model DIR --file F [--positions N]     # tfjs logits of the file's windows
  *   npx tsx test/torch-twin.ts predict --model DIR --file F                    # Predictor: probabilities + top-5 per query
  *   npx tsx test/torch-twin.ts dro --model DIR --file F --spec JSON            # objective loss before/after one DRO update
- *   npx tsx test/torch-twin.ts evaluate --model DIR [--region us] [--split valid,test]   # the experiment runner's metrics
+ *   npx tsx test/torch-twin.ts onnx --model DIR --onnx FILE --file F         # ONNX Runtime Web vs tfjs logits
+ *   npx tsx test/torch-twin.ts evaluate --model DIR [--region us | --file F] [--split valid,test]   # the experiment runner's metrics
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { initNodeBackend, tf } from '../src/node/tf';
 import { DEFAULT_DATA_DIR, loadSplits, readLogFile } from '../src/node/data';
@@ -33,7 +36,7 @@ const { values: f } = parseArgs({
   options: {
     config: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, file: { type: 'string' }, context: { type: 'string' },
     batch: { type: 'string' }, model: { type: 'string' }, spec: { type: 'string' }, region: { type: 'string' }, split: { type: 'string' },
-    positions: { type: 'string' }, data: { type: 'string' },
+    positions: { type: 'string' }, data: { type: 'string' }, onnx: { type: 'string' }, dir: { type: 'string' },
   },
 });
 const print = (x: unknown) => process.stdout.write(JSON.stringify(x) + '\n');
@@ -54,6 +57,19 @@ if (command === 'init') {
   const behaviors = new Vocabulary(Array.from({ length: config.numBehaviors }, (_, i) => (i === 0 ? '<pad>' : i === 1 ? '<bos>' : i === 2 ? '<unk>' : `b${i}`)));
   const locations = new Vocabulary(Array.from({ length: config.numLocations }, (_, i) => `l${i}`));
   await saveModelDir(f.out!, { model, behaviors, locations, name: 'init', training: {} }, { dtype: 'float32' });
+  print({ out: f.out });
+} else if (command === 'parse-errors') {
+  // The message each file of a folder gets (null when it parses).
+  const errors: Record<string, string | null> = {};
+  for (const name of readdirSync(f.dir!).sort()) {
+    try {
+      readLogFile(join(f.dir!, name));
+      errors[name] = null;
+    } catch (e) {
+      errors[name] = (e as Error).message;
+    }
+  }
+  print(errors);
 } else if (command === 'batches') {
   const log = readLogFile(f.file!);
   const train = log.sequences.some((s) => s.split) ? splitSequences(log.sequences, 'train') : log.sequences;
@@ -114,14 +130,54 @@ if (command === 'init') {
     await objective.afterStep();
   }
   print({ counts, losses, weights });
+} else if (command === 'onnx') {
+  // ONNX Runtime Web in Node (its wasm build, one thread): the runtime issue #18 benchmarks.
+  const ort = await import('onnxruntime-web');
+  ort.env.wasm.numThreads = 1;
+  const { model, behaviors, locations } = loadModelDir(f.model!);
+  const session = await ort.InferenceSession.create(readFileSync(f.onnx!));
+  const log = readLogFile(f.file!);
+  let positions = 0;
+  let behaviorDiff = 0;
+  let timeDiff = 0;
+  let behaviorScale = 0;
+  for (const group of windows(log.sequences, model.config.contextLength)) {
+    const batch = encodeBatch(group, behaviors, locations);
+    const dims = [batch.batchSize, batch.length];
+    const feeds = {
+      behaviors: new ort.Tensor('int32', batch.behaviors, dims), weekdays: new ort.Tensor('int32', batch.weekdays, dims),
+      slots: new ort.Tensor('int32', batch.slots, dims), locations: new ort.Tensor('int32', batch.locations, dims),
+      target_weekdays: new ort.Tensor('int32', batch.targetWeekdays, dims), target_slots: new ort.Tensor('int32', batch.targetSlots, dims),
+      target_locations: new ort.Tensor('int32', batch.targetLocations, dims),
+    };
+    const result = await session.run(feeds);
+    const o = tf.tidy(() => model.outputs(batch) as unknown as Record<string, tf.Tensor>);
+    const ref = (await o.behavior.data()) as Float32Array;
+    const got = result.behavior_logits.data as Float32Array;
+    for (let i = 0; i < ref.length; i++) {
+      if (ref[i] < -1e8) continue; // the −1e9 mask of special tokens
+      behaviorDiff = Math.max(behaviorDiff, Math.abs(ref[i] - got[i]));
+      behaviorScale = Math.max(behaviorScale, Math.abs(ref[i]));
+    }
+    if (o.time) {
+      const t = (await o.time.data()) as Float32Array;
+      const gt = result.time_logits.data as Float32Array;
+      for (let i = 0; i < t.length; i++) timeDiff = Math.max(timeDiff, Math.abs(t[i] - gt[i]));
+    }
+    Object.values(o).forEach((x) => x.dispose());
+    positions += batch.batchSize * batch.length;
+  }
+  print({ inputNames: session.inputNames, outputNames: session.outputNames, positions, behaviorDiff, behaviorScale, timeDiff });
 } else if (command === 'evaluate') {
   const { model, behaviors, locations, manifest } = loadModelDir(f.model!);
-  const data = loadSplits((f.region ?? 'us') as Region, f.data ?? DEFAULT_DATA_DIR);
+  // A region's splits, or every sequence of a file as both "valid" and "test" (and the head from it).
+  const fileSequences = f.file ? readLogFile(f.file).sequences : null;
+  const data = fileSequences ? { train: fileSequences, valid: fileSequences, test: fileSequences } : loadSplits((f.region ?? 'us') as Region, f.data ?? DEFAULT_DATA_DIR);
   const head = headBehaviors(behaviorCounts(data.train));
   const out: Record<string, unknown> = { model: manifest.name };
   for (const split of (f.split ?? 'valid,test').split(',') as ('valid' | 'test')[]) {
     const r = await evaluateModel(model, data[split], behaviors, locations);
-    out[split] = { loss: r.loss, ...fullMetrics(r.targets, head), noRefresh: fullMetrics(r.targets.filter((t) => !isRefresh(t.behavior)), head) };
+    out[split] = { loss: r.loss, ...fullMetrics(r.targets, head), noRefresh: fullMetrics(r.targets.filter((t) => !isRefresh(t.behavior)), head), time: r.time ?? null };
   }
   print(out);
 } else {

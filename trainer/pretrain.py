@@ -46,7 +46,7 @@ def parser() -> argparse.ArgumentParser:
     a("--max-bytes", type=int, default=256 * 1024 * 1024, help="largest accepted (decompressed) input (default 256 MiB)")
     a("--out", help="int8 model folder (default public/models/behavegpt-<region>)")
     a("--fp32-out", help="float32 model folder (default models/behavegpt-<region>-fp32); 'none' to skip")
-    a("--onnx", help="also write the network as ONNX to this file")
+    a("--onnx", help="also write the (float32) network as ONNX to this file")
     a("--name", help="model name in the manifest")
     a("--seed", type=int, default=0)
     a("--epochs", type=int, default=d.epochs)

@@ -23,7 +23,9 @@ def twin(*args: str):
         raise RuntimeError("node_modules is missing: run `npm ci` first (the parity tests need the TypeScript side)")
     out = subprocess.run([tsx, os.path.join(ROOT, "test", "torch-twin.ts"), *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
     if out.returncode != 0:
-        raise RuntimeError(f"torch-twin.ts {' '.join(args)} failed:\n{out.stderr[-3000:]}")
+        # tfjs-wasm prints its whole minified source with an uncaught error: keep the readable lines.
+        readable = "\n".join(line for line in out.stderr.splitlines() if len(line) < 400)
+        raise RuntimeError(f"torch-twin.ts {' '.join(args)} failed:\n{readable[-3000:]}")
     return json.loads(out.stdout)
 
 
@@ -43,6 +45,8 @@ def write_canonical(path: str, names: List[str], sequences: int = 12, seed: int 
         split = ("train", "train", "train", "valid", "test")[s % 5]
         for t in range(n):
             name = r.choice(names[:40] if r.random() < 0.8 else names)
+            if "," in name or '"' in name:
+                name = '"' + name.replace('"', '""') + '"'
             row = f"q{s},{t},{r.randint(0, 6)},{r.randint(0, 7)},{name}"
             if splits:
                 row += f",{split}"
