@@ -9,6 +9,7 @@
  *   npx tsx test/torch-twin.ts predict --model DIR --file F                    # Predictor: probabilities + top-5 per query
  *   npx tsx test/torch-twin.ts dro --model DIR --file F --spec JSON            # objective loss before/after one DRO update
  *   npx tsx test/torch-twin.ts onnx --model DIR --onnx FILE --file F         # ONNX Runtime Web vs tfjs logits
+ *   npx tsx test/torch-twin.ts train-steps --model DIR --steps 15 --rounds 3     # Node-wasm training tokens/s (bench.ts's loop)
  *   npx tsx test/torch-twin.ts evaluate --model DIR [--region us | --file F] [--split valid,test]   # the experiment runner's metrics
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -36,7 +37,8 @@ const { values: f } = parseArgs({
   options: {
     config: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, file: { type: 'string' }, context: { type: 'string' },
     batch: { type: 'string' }, model: { type: 'string' }, spec: { type: 'string' }, region: { type: 'string' }, split: { type: 'string' },
-    positions: { type: 'string' }, data: { type: 'string' }, onnx: { type: 'string' }, dir: { type: 'string' },
+    positions: { type: 'string' }, data: { type: 'string' }, onnx: { type: 'string' }, dir: { type: 'string' }, steps: { type: 'string' },
+    rounds: { type: 'string' },
   },
 });
 const print = (x: unknown) => process.stdout.write(JSON.stringify(x) + '\n');
@@ -168,6 +170,29 @@ if (command === 'init') {
     positions += batch.batchSize * batch.length;
   }
   print({ inputNames: session.inputNames, outputNames: session.outputNames, positions, behaviorDiff, behaviorScale, timeDiff });
+} else if (command === 'train-steps') {
+  // The training part of src/cli/bench.ts: the model's first 60 length-sorted US train batches of 64, CE, AdamW; one untimed warm-up round.
+  const { AdamW } = await import('../src/train/optimizer');
+  const { trainStep } = await import('../src/train/trainer');
+  const m = loadModelDir(f.model!);
+  const train = loadSplits((f.region ?? 'us') as Region, f.data ?? DEFAULT_DATA_DIR).train;
+  const batches = bucketBatches(toExamples(train, m.model.config.contextLength), 64, () => 0.5).slice(0, 60);
+  const optimizer = new AdamW(1e-4);
+  const objective = createObjective({ name: 'ce' }, m.behaviors.counts, (i) => m.behaviors.isSpecial(i));
+  const steps = Number(f.steps ?? 15);
+  const tokensPerSecond: number[] = [];
+  let b = 0;
+  for (let round = 0; round <= Number(f.rounds ?? 3); round++) {
+    let tokens = 0;
+    const t0 = performance.now();
+    for (let s = 0; s < steps; s++) {
+      const batch = encodeBatch(batches[b++ % batches.length], m.behaviors, m.locations);
+      tokens += batch.batchSize * batch.length;
+      await trainStep(m.model, [{ variables: m.model.params, optimizer }], objective, batch, s);
+    }
+    if (round > 0) tokensPerSecond.push(tokens / ((performance.now() - t0) / 1000));
+  }
+  print({ tokensPerSecond, rssMB: process.memoryUsage().rss / 2 ** 20 });
 } else if (command === 'evaluate') {
   const { model, behaviors, locations, manifest } = loadModelDir(f.model!);
   // A region's splits, or every sequence of a file as both "valid" and "test" (and the head from it).

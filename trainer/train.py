@@ -205,6 +205,77 @@ def _empty_examples(like: Examples) -> Examples:
     return Examples(like.start[:1], np.minimum(like.length[:1], 1), np.minimum(like.length[:1], 1), like.seq[:1], like.offset[:1])
 
 
+class Stepper:
+    """One optimizer step on a global batch, shared by training and the throughput benchmark
+    (trainStep in trainer.ts): this process's share in micro-batches, losses normalised by the
+    global batch's token weights, DDP gradient averaging, per-group clipping, DRO update from the
+    per-class losses of every process."""
+
+    def __init__(self, model: BehaveGPT, train: Sequences, examples: Examples, behaviors: Vocabulary, locations: Vocabulary,
+                 o: TrainOptions, ctx: Context) -> None:
+        device = ctx.device
+        self.model, self.examples, self.o, self.ctx, self.device = model, examples, o, ctx, device
+        self.groups = optimizer_groups(model, o)
+        self.objective = Objective(o.objective, count_targets(train, behaviors), behaviors.is_special, device)
+        self.encoder = Encoder(train.log, behaviors, locations)
+        self.sampler = DistributedBucketSampler(examples.length, o.batch_size, ctx.rank, ctx.world_size, max(1, o.grad_accum))
+        self.wrapped = DDP(model, device_ids=[device.index] if device.type == "cuda" else None, broadcast_buffers=False) if ctx.distributed else model
+        self.scaler = _grad_scaler(o.amp == "fp16" and device.type == "cuda")
+        self.joint_time = bool(model.config.get("timeHead"))
+        self.comm_device = device if device.type == "cuda" else torch.device("cpu")
+        self.V = behaviors.size
+
+    def set_lr(self, lr: float) -> None:
+        for g in self.groups:
+            g.set_lr(lr)
+
+    def step(self, global_batch: np.ndarray, step_seed: int) -> float:
+        """Returns the global batch's loss."""
+        ctx, o, device, examples, objective, scaler, V = self.ctx, self.o, self.device, self.examples, self.objective, self.scaler, self.V
+        encoder, wrapped, groups, comm_device, joint_time = self.encoder, self.wrapped, self.groups, self.comm_device, self.joint_time
+        torch.manual_seed(step_seed + 7919 * ctx.rank)
+        micro = [examples.take(m) if len(m) else None for m in self.sampler.shard(global_batch)]
+        encoded = [encoder.encode(m if m is not None else _empty_examples(examples.take(global_batch))) for m in micro]
+        class_weights = objective.weight_tensor()
+        local = torch.tensor([sum(objective.weight_sum(e["targets"], class_weights) for e in encoded),
+                              sum(float((time_targets(e) != IGNORE).sum()) for e in encoded) if joint_time else 0.0],
+                             dtype=torch.float64, device=comm_device)
+        denom = ctx.all_reduce_sum(local)
+        d_behavior = torch.clamp(denom[0], min=1e-8).float().to(device)
+        d_time = torch.clamp(denom[1], min=1e-8).float().to(device)
+        wrapped.train()
+        step_loss = 0.0
+        for i, e in enumerate(encoded):
+            tensors = {k: torch.from_numpy(v).to(device) for k, v in e.items()}
+            sync = ctx.distributed and i < len(encoded) - 1
+            with (wrapped.no_sync() if sync else _Null()):
+                with _autocast(device, o.amp):
+                    logits, time_logits = wrapped(*(tensors[k] for k in ("behaviors", "weekdays", "slots", "locations", "target_weekdays", "target_slots", "target_locations")),
+                                                  detach_time=o.time_head_detached)
+                loss = objective.loss(logits, tensors["targets"], class_weights, d_behavior)
+                if time_logits is not None:
+                    tt = torch.from_numpy(time_targets(e)).to(device)
+                    loss = loss + cross_entropy(time_logits, tt, d_time) * o.time_head_weight
+                step_loss += float(loss.detach())
+                scaler.scale(loss * ctx.world_size).backward()
+        for g in groups:
+            scaler.unscale_(g.optimizer)
+            g.clip(1.0)
+            scaler.step(g.optimizer)
+        scaler.update()
+        for g in groups:
+            g.optimizer.zero_grad(set_to_none=True)
+        pending = objective.pending_sums()
+        packed = torch.zeros(1 + 2 * V, dtype=torch.float64)
+        packed[0] = step_loss
+        if pending is not None:
+            packed[1 : 1 + V] = torch.from_numpy(pending[0])
+            packed[1 + V :] = torch.from_numpy(pending[1])
+        packed = ctx.all_reduce_sum(packed.to(comm_device)).cpu()
+        objective.after_step((packed[1 : 1 + V].numpy(), packed[1 + V :].numpy()) if pending is not None else None)
+        return float(packed[0])
+
+
 def train_model(model: BehaveGPT, train: Sequences, valid: Sequences, behaviors: Vocabulary, locations: Vocabulary,
                 o: TrainOptions, ctx: Context = Context(), on_progress: Optional[Callable[[Dict], None]] = None) -> TrainResult:
     """trainModel: trains in place and leaves the best epoch's weights in `model`."""
@@ -219,13 +290,8 @@ def train_model(model: BehaveGPT, train: Sequences, valid: Sequences, behaviors:
     steps_per_epoch = -(-len(examples) // o.batch_size)
     epochs = 0 if steps_per_epoch == 0 else max(o.epochs, -(-o.min_steps // steps_per_epoch))
     total_steps = steps_per_epoch * epochs
-    groups = optimizer_groups(model, o)
-    objective = Objective(o.objective, count_targets(train, behaviors), behaviors.is_special, device)
-    encoder = Encoder(train.log, behaviors, locations)
-    sampler = DistributedBucketSampler(examples.length, o.batch_size, ctx.rank, ctx.world_size, max(1, o.grad_accum))
-    wrapped = DDP(model, device_ids=[device.index] if device.type == "cuda" else None, broadcast_buffers=False) if ctx.distributed else model
-    scaler = _grad_scaler(o.amp == "fp16" and device.type == "cuda")
-    joint_time = bool(model.config.get("timeHead"))
+    stepper = Stepper(model, train, examples, behaviors, locations, o, ctx)
+    groups, objective, sampler, scaler = stepper.groups, stepper.objective, stepper.sampler, stepper.scaler
     evaluate = lambda: evaluate_model(model, valid, behaviors, locations, device=device, rank=ctx.rank,  # noqa: E731
                                       world_size=ctx.world_size, gather=ctx.all_gather_object)
 
@@ -264,8 +330,6 @@ def train_model(model: BehaveGPT, train: Sequences, valid: Sequences, behaviors:
     start = time.perf_counter() - 0.0
     elapsed0 = state["elapsed"]
     last_print = 0.0
-    comm_device = device if device.type == "cuda" else torch.device("cpu")
-    V = behaviors.size
     epoch = state["epoch"]
     stop = False
     while epoch <= epochs and not stop:
@@ -280,50 +344,9 @@ def train_model(model: BehaveGPT, train: Sequences, valid: Sequences, behaviors:
         for bi in range(state["batch"], len(sampler.batches)):
             global_batch = sampler.batches[bi]
             lr = cosine_schedule(state["step"], total_steps, o.warmup_steps, o.learning_rate)
-            for g in groups:
-                g.set_lr(lr)
+            stepper.set_lr(lr)
             step_seed = math.floor(rng() * 2**31)
-            torch.manual_seed(step_seed + 7919 * ctx.rank)
-            micro = [examples.take(m) if len(m) else None for m in sampler.shard(global_batch)]
-            encoded = [encoder.encode(m if m is not None else _empty_examples(examples.take(global_batch))) for m in micro]
-            class_weights = objective.weight_tensor()
-            local = torch.tensor([sum(objective.weight_sum(e["targets"], class_weights) for e in encoded),
-                                  sum(float((time_targets(e) != IGNORE).sum()) for e in encoded) if joint_time else 0.0],
-                                 dtype=torch.float64, device=comm_device)
-            denom = ctx.all_reduce_sum(local)
-            d_behavior = torch.clamp(denom[0], min=1e-8).float().to(device)
-            d_time = torch.clamp(denom[1], min=1e-8).float().to(device)
-            wrapped.train()
-            step_loss = 0.0
-            for i, e in enumerate(encoded):
-                tensors = {k: torch.from_numpy(v).to(device) for k, v in e.items()}
-                sync = ctx.distributed and i < len(encoded) - 1
-                with (wrapped.no_sync() if sync else _Null()):
-                    with _autocast(device, o.amp):
-                        logits, time_logits = wrapped(*(tensors[k] for k in ("behaviors", "weekdays", "slots", "locations", "target_weekdays", "target_slots", "target_locations")),
-                                                      detach_time=o.time_head_detached)
-                    loss = objective.loss(logits, tensors["targets"], class_weights, d_behavior)
-                    if time_logits is not None:
-                        tt = torch.from_numpy(time_targets(e)).to(device)
-                        loss = loss + cross_entropy(time_logits, tt, d_time) * o.time_head_weight
-                    step_loss += float(loss.detach())
-                    scaler.scale(loss * ctx.world_size).backward()
-            for g in groups:
-                scaler.unscale_(g.optimizer)
-                g.clip(1.0)
-                scaler.step(g.optimizer)
-            scaler.update()
-            for g in groups:
-                g.optimizer.zero_grad(set_to_none=True)
-            pending = objective.pending_sums()
-            packed = torch.zeros(1 + 2 * V, dtype=torch.float64)
-            packed[0] = step_loss
-            if pending is not None:
-                packed[1 : 1 + V] = torch.from_numpy(pending[0])
-                packed[1 + V :] = torch.from_numpy(pending[1])
-            packed = ctx.all_reduce_sum(packed.to(comm_device)).cpu()
-            objective.after_step((packed[1 : 1 + V].numpy(), packed[1 + V :].numpy()) if pending is not None else None)
-            loss_value = float(packed[0])
+            loss_value = stepper.step(global_batch, step_seed)
             state["loss_sum"] += loss_value
             state["loss_count"] += 1
             state["step"] += 1

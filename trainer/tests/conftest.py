@@ -10,23 +10,12 @@ from typing import List
 
 import pytest
 
+from trainer.twin import twin  # noqa: F401  (re-exported for the tests)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SHIPPED = os.path.join(ROOT, "public", "models", "behavegpt-us")
 SHIPPED_FP32 = os.path.join(ROOT, "models", "behavegpt-us-fp32")
 PYTHON = sys.executable
-
-
-def twin(*args: str):
-    """Runs the TS side of a parity check and returns its JSON answer."""
-    tsx = os.path.join(ROOT, "node_modules", ".bin", "tsx")
-    if not os.path.exists(tsx):
-        raise RuntimeError("node_modules is missing: run `npm ci` first (the parity tests need the TypeScript side)")
-    out = subprocess.run([tsx, os.path.join(ROOT, "test", "torch-twin.ts"), *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
-    if out.returncode != 0:
-        # tfjs-wasm prints its whole minified source with an uncaught error: keep the readable lines.
-        readable = "\n".join(line for line in out.stderr.splitlines() if len(line) < 400)
-        raise RuntimeError(f"torch-twin.ts {' '.join(args)} failed:\n{readable[-3000:]}")
-    return json.loads(out.stdout)
 
 
 def shipped_names() -> List[str]:

@@ -84,3 +84,44 @@ def test_killed_run_resumes_to_the_uninterrupted_result(log, tmp_path):
     a, b = weights(str(full / "f32")), weights(str(resumed / "f32"))
     for name in a:
         np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+
+
+def test_torchrun_style_launch_equals_the_spawn_launcher(log, tmp_path):
+    """What torchrun does (one process per rank with RANK/WORLD_SIZE/LOCAL_RANK/MASTER_* set,
+    env:// rendezvous) gives the spawn launcher's result bit for bit."""
+    from trainer.distributed import free_port
+
+    args = ["--file", log, *TINY, "--epochs", "1"]
+    spawned = tmp_path / "spawned"
+    run_pretrain([*args, "--nproc", "2", "--out", str(spawned), "--fp32-out", fp32(str(spawned))])
+    launched = tmp_path / "launched"
+    port = str(free_port())
+    procs = []
+    for rank in range(2):
+        env = {**os.environ, "PYTHONPATH": ROOT, "RANK": str(rank), "LOCAL_RANK": str(rank), "WORLD_SIZE": "2", "LOCAL_WORLD_SIZE": "2",
+               "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": port}
+        procs.append(subprocess.Popen([PYTHON, "-m", "trainer.pretrain", *args, "--out", str(launched), "--fp32-out", fp32(str(launched))],
+                                      cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+    outputs = [p.communicate(timeout=300)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    assert "2 process(es)" in outputs[0]
+    a, b = weights(fp32(str(spawned))), weights(fp32(str(launched)))
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+
+
+def test_mixed_precision_path_trains_on_cpu_bf16(log, tmp_path):
+    out = run_pretrain(["--file", log, *TINY, "--epochs", "1", "--amp", "bf16", "--out", str(tmp_path / "m")])
+    assert "valid loss" in out.stdout
+    values = weights(str(tmp_path / "m"))
+    assert all(np.isfinite(v).all() for v in values.values())
+
+
+def test_bad_input_fails_with_the_file_line_and_field(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("sequence_id,step,weekday,time_slot,behavior,split\na,0,1,2,L:on,train\na,1,8,2,L:off,train\n")
+    out = subprocess.run([PYTHON, "-m", "trainer.pretrain", "--file", str(bad), "--out", str(tmp_path / "m")], cwd=ROOT,
+                         env={**os.environ, "PYTHONPATH": ROOT}, capture_output=True, text=True)
+    assert out.returncode == 1
+    assert f'error: {bad}: line 3, field "weekday": "8" is not a weekday (0–6, Monday = 0)' in out.stderr
+    assert not (tmp_path / "m").exists()
