@@ -502,3 +502,26 @@ def _parse_timestamped(file, header, columns, rows, default_location) -> EventLo
             location.append(lc)
         offsets.append(len(behavior))
     return _finish("timestamped", names, locs, behavior, weekday, slot, location, list(by_user), [None] * len(by_user), offsets)
+
+
+def main() -> None:
+    """python3 -m trainer.data LOG OUT.npz: parse a log once; every training process then loads the .npz in seconds."""
+    import argparse
+    import sys
+
+    p = argparse.ArgumentParser(prog="python3 -m trainer.data", description=main.__doc__)
+    p.add_argument("log", help="canonical CSV or timestamped log, plain or .gz")
+    p.add_argument("out", help="the .npz to write")
+    p.add_argument("--max-bytes", type=int, default=DEFAULT_MAX_BYTES, help="largest accepted (decompressed) input")
+    a = p.parse_args()
+    try:
+        log = read_log_file(a.log, max_bytes=a.max_bytes)
+    except DataError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(1)
+    save_npz(log, a.out)
+    print(f"wrote {a.out}: {log.events:,} events in {len(log.seq_ids):,} sequences, {len(log.names):,} behaviors")
+
+
+if __name__ == "__main__":
+    main()

@@ -77,6 +77,14 @@ def test_canonical_log_with_splits_and_locations_gives_the_same_batches(tmp_path
     path = write_canonical(str(tmp_path / "log.csv"), shipped_names()[:30] + ['Light:"quoted, name"'], sequences=25, max_len=50,
                            splits=True, locations=["kitchen", "hall", ""])
     compare_pipeline(path, context=9, batch=5, seed=3)
+    # The column-wise .npz (python3 -m trainer.data) holds the same log.
+    from trainer.data import save_npz
+
+    save_npz(read_log_file(path), str(tmp_path / "log.npz"))
+    a, b = read_log_file(path), read_log_file(str(tmp_path / "log.npz"))
+    assert (a.names, a.location_names, a.seq_ids, a.seq_splits) == (b.names, b.location_names, b.seq_ids, b.seq_splits)
+    for column in ("behavior", "weekday", "slot", "location", "offsets"):
+        np.testing.assert_array_equal(getattr(a, column), getattr(b, column))
 
 
 def test_timestamped_gzip_log_gives_the_same_batches(tmp_path):
