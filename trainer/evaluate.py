@@ -113,7 +113,8 @@ def evaluate_model(model, seqs: Sequences, behaviors: Vocabulary, locations: Voc
     out = {"metrics": ranking_metrics(targets), "loss": sum(nlls) / len(nlls) if nlls else math.nan, "targets": targets}
     if time_acc[3] > 0:
         hits, slot_hits, nll, count, same = time_acc
-        out["time"] = {"accuracy": hits / count, "slotAccuracy": slot_hits / count, "loss": nll / count, "count": int(count), "sameSlotShare": same / count}
+        out["time"] = {"accuracy": float(hits / count), "slotAccuracy": float(slot_hits / count), "loss": float(nll / count), "count": int(count),
+                       "sameSlotShare": float(same / count)}
     return out
 
 

@@ -165,6 +165,15 @@ def _score(result: Dict, select_by: str) -> float:
     return -result["loss"] if select_by == "loss" else result["metrics"][select_by]
 
 
+def _load_checkpoint(path: str) -> Dict:
+    # Our own file (options, metrics, random state besides tensors): PyTorch >= 2.6 loads only
+    # tensors by default, 1.13 has no such switch everywhere.
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except TypeError:
+        return torch.load(path, map_location="cpu")
+
+
 def _snapshot(model: BehaveGPT) -> Dict[str, torch.Tensor]:
     return {n: p.detach().clone().cpu() for n, p in model.ts_parameters().items()}
 
@@ -299,7 +308,7 @@ def train_model(model: BehaveGPT, train: Sequences, valid: Sequences, behaviors:
              "history": [], "loss_sum": 0.0, "loss_count": 0, "epoch_rng": None, "elapsed": 0.0, "stopped_early": False}
     ckpt_path = os.path.join(o.checkpoint_dir, "checkpoint.pt") if o.checkpoint_dir else None
     if ckpt_path and os.path.exists(ckpt_path):
-        ck = torch.load(ckpt_path, map_location="cpu")
+        ck = _load_checkpoint(ckpt_path)
         _restore(model, ck["model"])
         for g, s in zip(groups, ck["optimizers"]):
             g.optimizer.load_state_dict(s)
