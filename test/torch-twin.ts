@@ -10,6 +10,7 @@
  *   npx tsx test/torch-twin.ts dro --model DIR --file F --spec JSON            # objective loss before/after one DRO update
  *   npx tsx test/torch-twin.ts onnx --model DIR --onnx FILE --file F         # ONNX Runtime Web vs tfjs logits
  *   npx tsx test/torch-twin.ts train-steps --model DIR --steps 15 --rounds 3     # Node-wasm training tokens/s (bench.ts's loop)
+ *   npx tsx test/torch-twin.ts train --file F --config JSON --options JSON --out DIR   # trainModel on the file's train/valid splits → float32 folder
  *   npx tsx test/torch-twin.ts evaluate --model DIR [--region us | --file F] [--split valid,test]   # the experiment runner's metrics
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -38,7 +39,7 @@ const { values: f } = parseArgs({
     config: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, file: { type: 'string' }, context: { type: 'string' },
     batch: { type: 'string' }, model: { type: 'string' }, spec: { type: 'string' }, region: { type: 'string' }, split: { type: 'string' },
     positions: { type: 'string' }, data: { type: 'string' }, onnx: { type: 'string' }, dir: { type: 'string' }, steps: { type: 'string' },
-    rounds: { type: 'string' },
+    rounds: { type: 'string' }, options: { type: 'string' },
   },
 });
 const print = (x: unknown) => process.stdout.write(JSON.stringify(x) + '\n');
@@ -170,6 +171,18 @@ if (command === 'init') {
     positions += batch.batchSize * batch.length;
   }
   print({ inputNames: session.inputNames, outputNames: session.outputNames, positions, behaviorDiff, behaviorScale, timeDiff });
+} else if (command === 'train') {
+  const { trainModel } = await import('../src/train/trainer');
+  const { buildConfig } = await import('../src/train/recipe');
+  const log = readLogFile(f.file!);
+  const train = splitSequences(log.sequences, 'train');
+  const valid = splitSequences(log.sequences, 'valid');
+  const { behaviors, locations } = buildVocabularies(train);
+  const options = JSON.parse(f.options ?? '{}');
+  const model = BehaveGPT.create(buildConfig(behaviors, locations, JSON.parse(f.config ?? '{}')), options.seed ?? 0);
+  const result = await trainModel(model, train, valid, behaviors, locations, options);
+  await saveModelDir(f.out!, { model, behaviors, locations, name: 'ts-trained', training: {} }, { dtype: 'float32' });
+  print({ bestEpoch: result.bestEpoch, epochsRun: result.epochsRun, steps: result.steps, history: result.history.map((h) => ({ epoch: h.epoch, trainLoss: h.trainLoss, validLoss: h.validLoss })) });
 } else if (command === 'train-steps') {
   // The training part of src/cli/bench.ts: the model's first 60 length-sorted US train batches of 64, CE, AdamW; one untimed warm-up round.
   const { AdamW } = await import('../src/train/optimizer');

@@ -290,3 +290,34 @@ def test_python_evaluation_equals_the_ts_evaluation(shipped_vocab_log):
     for key in ("accuracy", "slotAccuracy", "count", "sameSlotShare"):
         assert mine["time"][key] == pytest.approx(ts["time"][key], abs=1e-12), key
     assert mine["time"]["loss"] == pytest.approx(ts["time"]["loss"], rel=1e-5)
+
+
+def test_training_without_dropout_follows_the_ts_trainer(tmp_path):
+    """The whole training loop on both sides from the same seed, without dropout (its random
+    masks are the one thing the engines cannot share): same batch order, schedule, AdamW,
+    clipping, DRO updates, evaluation and epoch choice; weights agree up to float32 rounding
+    carried through the steps."""
+    from trainer.data import split_sequences
+    from trainer.model import BehaveGPT
+    from trainer.recipe import build_config, size_overrides
+    from trainer.train import TrainOptions, train_model
+
+    log_path = write_canonical(str(tmp_path / "log.csv"), shipped_names()[:30], sequences=50, max_len=30, splits=True, seed=21)
+    overrides = {**size_overrides("xs"), "dropout": 0, "timeHead": True}
+    spec = {"name": "dro", "tau": 0.1, "dro": {"radius": 0.05, "tailMix": 0.02}}
+    ts_options = {"epochs": 8, "batchSize": 8, "learningRate": 3e-3, "warmupSteps": 5, "patience": 3, "seed": 5, "objective": spec}
+    ts = twin("train", "--file", log_path, "--config", json.dumps(overrides), "--options", json.dumps(ts_options), "--out", str(tmp_path / "ts"))
+    log = read_log_file(log_path)
+    train, valid = split_sequences(log, "train"), split_sequences(log, "valid")
+    behaviors, locations = build_vocabularies(train)
+    model = BehaveGPT(build_config(behaviors, locations, overrides), seed=5)
+    result = train_model(model, train, valid, behaviors, locations,
+                         TrainOptions(epochs=8, batch_size=8, learning_rate=3e-3, warmup_steps=5, patience=3, seed=5, objective=spec))
+    assert (result.steps, result.best_epoch, result.epochs_run) == (ts["steps"], ts["bestEpoch"], ts["epochsRun"]) and result.steps > 20
+    for mine, theirs in zip(result.history, ts["history"]):
+        assert mine["trainLoss"] == pytest.approx(theirs["trainLoss"], rel=1e-3)
+        assert mine["validLoss"] == pytest.approx(theirs["validLoss"], rel=1e-3)
+    reference, *_ = load_model_dir(str(tmp_path / "ts"))
+    worst = max(float(np.abs(model.values()[name] - v).max()) for name, v in reference.values().items())
+    print(f"largest weight difference after {result.steps} steps: {worst:.2e}")
+    assert worst <= 1e-5
