@@ -114,17 +114,22 @@ def throughput(a) -> None:
     }
     names = list(engines)
     rates: Dict[str, List[float]] = {n: [] for n in names}
+    memory: Dict[str, List[float]] = {n: [] for n in names}
     print(f"{a.rounds} rounds of {a.steps} steps (batch 64, US train, {a.model}, CE) per engine, order rotated each round; load average at start {load()}")
     for r in range(a.rounds):
         order = names[r % len(names):] + names[: r % len(names)]
         for n in order:
-            rates[n].append(engines[n]()["tokensPerSecond"][0])
+            r = engines[n]()
+            rates[n].append(r["tokensPerSecond"][0])
+            memory[n].append(r["rssMB"] if "rssMB" in r else max(r["peakRssMB"]))
         print(f"round {r + 1}: " + ", ".join(f"{n}: {rates[n][-1]:,.0f}" for n in names) + f" tokens/s (load {load()})", flush=True)
     base = names[0]
-    print("\n| engine | median tokens/s | min – max | × Node wasm (median of per-round ratios) |\n|---|---|---|---|")
+    print("\n| engine | median tokens/s | min – max | × Node wasm (median of per-round ratios, min – max) | memory per process (MB) |\n|---|---|---|---|---|")
     for n in names:
         ratios = [x / y for x, y in zip(rates[n], rates[base])]
-        print(f"| {n} | {statistics.median(rates[n]):,.0f} | {min(rates[n]):,.0f} – {max(rates[n]):,.0f} | {statistics.median(ratios):.2f} ({min(ratios):.2f} – {max(ratios):.2f}) |")
+        print(f"| {n} | {statistics.median(rates[n]):,.0f} | {min(rates[n]):,.0f} – {max(rates[n]):,.0f} | "
+              f"{statistics.median(ratios):.2f} ({min(ratios):.2f} – {max(ratios):.2f}) | {statistics.median(memory[n]):,.0f} |")
+    print("memory: Node's resident set at the end of its run; PyTorch's peak resident set (the larger of the two processes).")
     two, one = names[3], names[1]
     scaling = [x / y for x, y in zip(rates[two], rates[one])]
     print(f"\n2 processes / 1 process (1 thread each): {statistics.median(scaling):.2f} ({min(scaling):.2f} – {max(scaling):.2f}); load average at end {load()}")
