@@ -119,9 +119,9 @@ def throughput(a) -> None:
     for r in range(a.rounds):
         order = names[r % len(names):] + names[: r % len(names)]
         for n in order:
-            r = engines[n]()
-            rates[n].append(r["tokensPerSecond"][0])
-            memory[n].append(r["rssMB"] if "rssMB" in r else max(r["peakRssMB"]))
+            result = engines[n]()
+            rates[n].append(result["tokensPerSecond"][0])
+            memory[n].append(result["rssMB"] if "rssMB" in result else max(result["peakRssMB"]))
         print(f"round {r + 1}: " + ", ".join(f"{n}: {rates[n][-1]:,.0f}" for n in names) + f" tokens/s (load {load()})", flush=True)
     base = names[0]
     print("\n| engine | median tokens/s | min – max | × Node wasm (median of per-round ratios, min – max) | memory per process (MB) |\n|---|---|---|---|---|")
