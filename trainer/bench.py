@@ -23,7 +23,6 @@ import sys
 import time
 from typing import Dict, List, Optional
 
-import numpy as np
 import torch
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -136,10 +135,6 @@ def throughput(a) -> None:
 
 
 def scale(a) -> None:
-    from .model import count_parameters, is_embedding_parameter
-    from .recipe import build_config, size_overrides
-    from .vocab import Vocabulary
-
     print(f"{a.file}: tokens/s and peak memory per process, batch {a.batch}, {a.steps} timed steps × {a.rounds} rounds after a warm-up round, "
           f"{a.device}; load average at start {load()}")
     print("\n| size | parameters | processes | threads each | median tokens/s | per-process peak RSS (MB) | GPU peak (MB) |\n|---|---|---|---|---|---|---|")

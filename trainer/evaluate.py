@@ -4,7 +4,7 @@ an unknown target behavior a miss. Data-parallel: each process ranks a share of 
 from __future__ import annotations
 
 import math
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Tuple
 
 import numpy as np
 import torch

@@ -23,7 +23,7 @@ import torch
 
 from . import distributed
 from .batch import Encoder, bucket_batches, to_examples
-from .data import REGIONS, DataError, EventLog, Sequences, default_data_dir, load_region, read_log_file, split_sequences
+from .data import REGIONS, DataError, Sequences, default_data_dir, load_region, read_log_file, split_sequences
 from .evaluate import evaluate_model, full_metrics, head_behaviors
 from .losses import OBJECTIVES
 from .model import BehaveGPT, count_parameters, is_embedding_parameter

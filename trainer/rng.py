@@ -3,7 +3,7 @@ initialisation, batch order and subsets match the TypeScript side for the same s
 from __future__ import annotations
 
 import math
-from typing import Callable, List, MutableSequence, TypeVar
+from typing import Callable, MutableSequence, TypeVar
 
 Rng = Callable[[], float]
 T = TypeVar("T")
@@ -45,7 +45,3 @@ def shuffle(items: MutableSequence[T], rng: Rng) -> MutableSequence[T]:
         j = math.floor(rng() * (i + 1))
         items[i], items[j] = items[j], items[i]
     return items
-
-
-def random_floats(rng: Rng, n: int) -> List[float]:
-    return [rng() for _ in range(n)]

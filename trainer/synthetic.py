@@ -16,7 +16,7 @@ import time
 import numpy as np
 import torch
 
-from .batch import NUM_SLOT_DELTAS, UNKNOWN_SLOT, UNKNOWN_WEEKDAY
+from .batch import UNKNOWN_SLOT, UNKNOWN_WEEKDAY
 from .data import NUM_SLOTS, UNKNOWN_LOCATION, EventLog, save_npz
 from .vocab import BOS
 from .weights import load_model_dir

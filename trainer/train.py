@@ -15,7 +15,6 @@ valid evaluation after every epoch, early stopping that restores the best weight
 """
 from __future__ import annotations
 
-import copy
 import math
 import os
 import time
