@@ -51,6 +51,7 @@ describe('canonical format', () => {
     expect(log).toEqual({
       format: 'canonical',
       events: 3,
+      warnings: [],
       behaviors: ['Light:switch off', 'Light:switch on', 'Television:switch on'],
       sequences: [
         {
@@ -311,7 +312,7 @@ describe('timestamped format', () => {
     expect(errorOf('user_id,timestamp,behavior\nann,1709594100000,A:a\n').message).toBe(
       'log.csv: line 2, field "timestamp": "1709594100000" is not a timestamp: use ISO 8601 like ' +
         '2024-03-05T14:20:00 (optionally with seconds fractions, Z or ±hh:mm) or Unix epoch seconds ' +
-        '(epoch values must be in seconds, not milliseconds)',
+        '(this number is too large for seconds: if it is in milliseconds, choose milliseconds as the unit)',
     );
   });
 

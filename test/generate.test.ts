@@ -2,7 +2,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend, tf } from '../src/node/tf';
 import { BehaveGPT } from '../src/model/behavegpt';
 import { generateAll, generateTrajectory } from '../src/model/generate';
-import { NUM_SLOTS, NUM_WEEKDAYS } from '../src/core/events';
+import { NUM_SLOTS, NUM_WEEKDAYS, UNKNOWN_LOCATION } from '../src/core/events';
+import { BOS, PAD, UNK, Vocabulary } from '../src/core/vocab';
+import { marginalCorrection } from '../src/core/calibration';
 import { behaviors, events, locations, toyConfig } from './helpers';
 
 function randomModel(timeHead = true): BehaveGPT {
@@ -98,6 +100,30 @@ describe('sampling correction in generation', () => {
     const corrected = await generateAll(m, { ...options, behaviorLogCorrection: { [banned]: -50 } });
     expect(plain.some((e) => e.behavior === banned)).toBe(true);
     expect(corrected.some((e) => e.behavior === banned)).toBe(false);
+    model.dispose();
+  });
+});
+
+describe('behaviors named like built-in object members', () => {
+  beforeAll(async () => {
+    await initNodeBackend('wasm');
+  });
+
+  it('are corrected and generated like any other name ("constructor", "__proto__", "toString")', async () => {
+    const names = ['constructor', '__proto__', 'toString', 'hasOwnProperty'];
+    const vocab = Vocabulary.fromNames(names, [PAD, BOS, UNK]);
+    const mean = Float64Array.from(vocab.tokens, (_, i) => (vocab.isSpecial(i) ? 0 : 1 / names.length));
+    const correction = marginalCorrection(mean, new Map(names.map((n) => [n, 10])), vocab);
+    expect(Object.keys(correction).sort()).toEqual([...names].sort());
+    for (const n of names) expect(Object.hasOwn(correction, n) && Number.isFinite(correction[n])).toBe(true);
+    // Through JSON, as the correction travels in model.json.
+    const shipped = JSON.parse(JSON.stringify(correction)) as Record<string, number>;
+    const model = BehaveGPT.create(toyConfig({ timeHead: true, contextLength: 16, numBehaviors: vocab.size }), 4);
+    let i = 0;
+    for (const v of model.params.values()) v.assign(tf.randomNormal(v.shape, 0, 0.3, 'float32', 90 + i++));
+    const prefix = [{ behavior: 'toString', weekday: 0, slot: 0, location: UNKNOWN_LOCATION }];
+    const out = await generateAll({ model, behaviors: vocab, locations }, { prefix, maxEvents: 200, seed: 3, behaviorLogCorrection: shipped });
+    expect(new Set(out.map((e) => e.behavior))).toEqual(new Set(names));
     model.dispose();
   });
 });

@@ -1,8 +1,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend, tf } from '../src/node/tf';
-import { BehaveGPT, countParameters } from '../src/model/behavegpt';
+import { BehaveGPT, countParameters, parameterSpecs } from '../src/model/behavegpt';
 import { encodeBatch, encodeQuery, IGNORE, toExamples } from '../src/core/batch';
-import { modelFromArtifacts, serializeModel, validateManifest } from '../src/model/weights';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { modelFromArtifacts, serializeModel, validateManifest, verifyShards, type ModelManifest } from '../src/model/weights';
+import { ModelFormatError, ModelIntegrityError } from '../src/model/errors';
 import { behaviors, event, events, locations, toyConfig } from './helpers';
 
 beforeAll(async () => {
@@ -128,7 +131,7 @@ describe('BehaveGPT', () => {
     expect(result.history.at(-1)!.validLoss).toBeLessThan(result.history[0].validLoss * 0.7);
     expect(result.best.metrics['weighted_recall@1']).toBeGreaterThan(0.9);
     model.dispose();
-  });
+  }, 30_000);
 });
 
 describe('weights file', () => {
@@ -178,8 +181,106 @@ describe('weights file', () => {
     const noWeight = JSON.parse(JSON.stringify(manifest));
     noWeight.weightsManifest[0].weights = noWeight.weightsManifest[0].weights.filter((w: { name: string }) => w.name !== 'head.out.b');
     expect(() => validateManifest(noWeight, 'm.json')).toThrow('m.json: field "weightsManifest": no weight "head.out.b"');
-    expect(() => modelFromArtifacts(manifest, [new ArrayBuffer(10)])).toThrow(/shards hold 10 bytes, the manifest describes \d+/);
+    expect(() => modelFromArtifacts(manifest, [new ArrayBuffer(10)])).toThrow(/^weights-shard1of1\.bin: 10 bytes, the manifest says \d+ \(a truncated or different file\)$/);
     model.dispose();
+  });
+});
+
+describe('model file integrity', () => {
+  async function toyFiles(dtype: 'uint8' | 'float32' = 'uint8') {
+    const model = BehaveGPT.create(toyConfig(), 13);
+    const { manifest, shards } = await serializeModel({ model, behaviors, locations, name: 'toy', training: {} }, { dtype });
+    model.dispose();
+    return { manifest: JSON.parse(JSON.stringify(manifest)) as ModelManifest, shard: shards[0].slice().buffer as ArrayBuffer };
+  }
+  const changed = (shard: ArrayBuffer, edit: (b: Uint8Array) => Uint8Array) => edit(new Uint8Array(shard.slice(0))).slice().buffer as ArrayBuffer;
+
+  it('records each shard\'s byte length and SHA-256 in the manifest', async () => {
+    const { manifest, shard } = await toyFiles();
+    expect(manifest.weightsManifest[0].byteLengths).toEqual([shard.byteLength]);
+    expect(manifest.weightsManifest[0].sha256).toEqual([createHash('sha256').update(new Uint8Array(shard)).digest('hex')]);
+    await expect(verifyShards(manifest, [shard])).resolves.toEqual({ hashed: true });
+  });
+
+  it('refuses truncated, extended, empty and bit-flipped shards, naming the shard', async () => {
+    const { manifest, shard } = await toyFiles();
+    const bad = {
+      truncated: changed(shard, (b) => b.subarray(0, 2000)),
+      extended: changed(shard, (b) => Uint8Array.from([...b, 0])),
+      empty: new ArrayBuffer(0),
+      flipped: changed(shard, (b) => {
+        b[100] ^= 0x10;
+        return b;
+      }),
+    };
+    for (const [kind, buffer] of Object.entries(bad)) {
+      const error = await verifyShards(manifest, [buffer]).then(() => null, (e: unknown) => e);
+      expect(error, kind).toBeInstanceOf(ModelIntegrityError);
+      expect((error as ModelIntegrityError).shard, kind).toBe('weights-shard1of1.bin');
+    }
+    await expect(verifyShards(manifest, [bad.flipped])).rejects.toThrow(/^weights-shard1of1\.bin: SHA-256 [0-9a-f]{12}… does not match the manifest's/);
+  });
+
+  it('refuses manifests with wrong shapes, dtypes, shard paths or sizes, naming the field', async () => {
+    const { manifest } = await toyFiles();
+    const cases: [string, (m: any) => void, string][] = [
+      ['shape', (m) => (m.weightsManifest[0].weights.find((w: any) => w.name === 'embed.behavior').shape = [24, 126]), `m.json: field "weight "embed.behavior"": shape [24,126], the config needs [${behaviors.size},16]`],
+      ['dtype', (m) => (m.weightsManifest[0].weights[0].dtype = 'int32'), 'dtype "int32": this format stores float32 values'],
+      ['cross-origin shard', (m) => (m.weightsManifest[0].paths = ['https://evil.example/w.bin']), 'is not a path relative to the manifest'],
+      ['absolute shard', (m) => (m.weightsManifest[0].paths = ['/w.bin']), 'is not a path relative to the manifest'],
+      ['parent shard', (m) => (m.weightsManifest[0].paths = ['../w.bin']), 'is not a path relative to the manifest'],
+      ['NaN quantization', (m) => (m.weightsManifest[0].weights.find((w: any) => w.quantization && w.quantization.min !== 0).quantization.scale = null), 'expected { dtype: "uint8", min, scale } with finite numbers'],
+      ['huge config', (m) => (m.config.numBehaviors = 20_000_000), 'field "config.numBehaviors": expected an integer ≥ 1, got 20000000'],
+      ['huge weights', (m) => {
+        // A consistent manifest of a ~1.5 GB model: refused before any shard is fetched.
+        m.config.mlpRatio = 1_000_000;
+        m.weightsManifest[0].weights = [...parameterSpecs(m.config)].map(([name, spec]) => ({ name, shape: spec.shape, dtype: 'float32', quantization: { dtype: 'uint8', min: 0, scale: 1 } }));
+        delete m.weightsManifest[0].byteLengths;
+      }, 'bytes of weights, more than the 536870912-byte limit'],
+      ['byte lengths', (m) => (m.weightsManifest[0].byteLengths = [5]), 'field "weightsManifest[0].byteLengths": add up to 5 bytes'],
+      ['hash', (m) => (m.weightsManifest[0].sha256 = ['abc']), 'expected one lowercase hex SHA-256 per path'],
+      ['unknown weight', (m) => m.weightsManifest[0].weights.push({ name: 'extra', shape: [1], dtype: 'float32' }), 'field "weight "extra"": is not a parameter of this config'],
+    ];
+    for (const [what, edit, message] of cases) {
+      const broken = JSON.parse(JSON.stringify(manifest));
+      edit(broken);
+      let error: unknown = null;
+      try {
+        validateManifest(broken, 'm.json');
+      } catch (e) {
+        error = e;
+      }
+      expect(error, what).toBeInstanceOf(ModelFormatError);
+      expect((error as Error).message, what).toContain(message);
+    }
+  });
+
+  it('refuses NaN or infinite weights with the tensor named, and leaves no tensors behind', async () => {
+    const { manifest, shard } = await toyFiles();
+    // Poison the first value of a row scale vector (float32 inside the int8 file).
+    const entries = manifest.weightsManifest[0].weights;
+    const target = entries.findIndex((w) => w.name === 'head.out.w:rowScale');
+    const offset = entries.slice(0, target).reduce((n, w) => n + w.shape.reduce((a, b) => a * b, 1) * (w.quantization ? 1 : 4), 0);
+    const withNaN = changed(shard, (b) => {
+      new DataView(b.buffer).setFloat32(offset, Number.NaN, true);
+      return b;
+    });
+    const before = tf.memory().numTensors;
+    expect(() => modelFromArtifacts(manifest, [withNaN], 'm.json')).toThrow('m.json: field "weight "head.out.w:rowScale"": value 0 is NaN');
+    expect(tf.memory().numTensors).toBe(before);
+    const f32 = await toyFiles('float32');
+    const withInf = changed(f32.shard, (b) => {
+      new DataView(b.buffer).setFloat32(0, Number.POSITIVE_INFINITY, true);
+      return b;
+    });
+    expect(() => modelFromArtifacts(f32.manifest, [withInf], 'm.json')).toThrow('m.json: field "weight "embed.behavior"": value 0 is Infinity');
+  });
+
+  it('the shipped model passes every check', async () => {
+    const dir = 'public/models/behavegpt-us';
+    const manifest = validateManifest(JSON.parse(readFileSync(`${dir}/model.json`, 'utf8')), 'model.json');
+    const shards = manifest.weightsManifest[0].paths.map((p) => new Uint8Array(readFileSync(`${dir}/${p}`)).slice().buffer as ArrayBuffer);
+    await expect(verifyShards(manifest, shards)).resolves.toEqual({ hashed: true });
   });
 });
 

@@ -84,7 +84,9 @@ export async function* generateTrajectory(m: GenerationModel, options: GenerateO
   const location = options.location ?? options.prefix.at(-1)?.location ?? UNKNOWN_LOCATION;
   const locationId = locations.has(location) ? locations.id(location) : locations.id(UNKNOWN_LOCATION);
   const history: BehaviorEvent[] = [...options.prefix];
-  const correction = options.behaviorLogCorrection ? Float64Array.from(behaviors.tokens, (name) => Math.exp(options.behaviorLogCorrection![name] ?? 0)) : null;
+  // A Map, not an object lookup: a behavior may be called "constructor" or "__proto__".
+  const logCorrection = options.behaviorLogCorrection ? new Map(Object.entries(options.behaviorLogCorrection)) : null;
+  const correction = logCorrection ? Float64Array.from(behaviors.tokens, (name) => Math.exp(logCorrection.get(name) ?? 0)) : null;
   const next = options.cache === false ? recomputingStepper(m, history, location) : await cachedStepper(m, history, locationId);
 
   let last: WeekTime | undefined = options.prefix.at(-1);

@@ -9,11 +9,18 @@
  * `W` holds the uint8 codes (quantization scale 1, min 0), `W:rowMin` and `W:rowScale` are
  * float32 vectors, and W[r] = codes[r] × rowScale[r] + rowMin[r]. Vectors use the standard
  * per-tensor affine quantization.
+ *
+ * Integrity: each manifest group lists, beside its `paths`, the `byteLengths` and `sha256`
+ * (lowercase hex) of its shards, written by every writer (serializeModel here, the PyTorch
+ * exporter). Loading checks the manifest in full (validateManifest: fields, shapes, dtypes,
+ * relative shard paths), the shards against it (verifyShards: sizes, then hashes) and the values
+ * (no NaN or infinity) before a model is built, and fails with a typed error (errors.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { quantizeUint8, type AffineQuantization } from '../core/quantize';
 import { Vocabulary, type VocabularyJSON } from '../core/vocab';
-import { BehaveGPT, parameterSpecs, type BehaveGPTConfig } from './behavegpt';
+import { BehaveGPT, modelWidth, parameterSpecs, type BehaveGPTConfig } from './behavegpt';
+import { ModelFormatError, ModelIntegrityError } from './errors';
 
 export const FORMAT = 'behavegpt-weights';
 export const FORMAT_VERSION = 1;
@@ -39,8 +46,19 @@ export interface ModelManifest {
   vocabulary: { behaviors: VocabularyJSON; locations: VocabularyJSON };
   /** Free-form: data, seed, steps, valid metrics, timings. */
   training: Record<string, unknown>;
-  weightsManifest: { paths: string[]; weights: WeightEntry[] }[];
+  weightsManifest: WeightGroup[];
 }
+
+/** Shards and the weights they hold, in order; sizes and hashes per shard (absent in files written before them). */
+export interface WeightGroup {
+  paths: string[];
+  weights: WeightEntry[];
+  byteLengths?: number[];
+  sha256?: string[];
+}
+
+/** The largest model a manifest may describe: far above any trained size, far below what would exhaust a tab. */
+export const MAX_WEIGHT_BYTES = 512 * 1024 * 1024;
 
 /** A model with its vocabularies: what a weight file holds. */
 export interface LoadedModel {
@@ -109,35 +127,169 @@ export async function serializeModel(
     config: loaded.model.config,
     vocabulary: { behaviors: loaded.behaviors.toJSON(), locations: loaded.locations.toJSON() },
     training: loaded.training,
-    weightsManifest: [{ paths, weights: entries }],
+    weightsManifest: [{ paths, weights: entries, byteLengths: shards.map((b) => b.byteLength), sha256: await shardDigests(shards) }],
   };
   return { manifest, shards };
 }
 
-/** Checks a parsed model.json; errors name the file and the field. */
+/** SHA-256 of each shard, lowercase hex (Web Crypto: browsers in secure contexts, workers, Node). */
+export async function shardDigests(shards: readonly (ArrayBuffer | Uint8Array)[]): Promise<string[]> {
+  const subtle = globalThis.crypto?.subtle;
+  if (!subtle) throw new Error('SHA-256 needs Web Crypto (crypto.subtle), which this context does not have (an insecure http: page?)');
+  return Promise.all(
+    shards.map(async (b) => {
+      const hash = await subtle.digest('SHA-256', b as BufferSource);
+      return Array.from(new Uint8Array(hash), (x) => x.toString(16).padStart(2, '0')).join('');
+    }),
+  );
+}
+
+/** Shard paths in manifest order (the order shards are passed around in). */
+export function shardPaths(manifest: ModelManifest): string[] {
+  return manifest.weightsManifest.flatMap((g) => g.paths);
+}
+
+/**
+ * Checks shards against their manifest before anything uses or stores them: count and byte
+ * length of each (or their total, for files without byteLengths), then their SHA-256 where the
+ * manifest lists it. `hashes` may be given (Node computes them with node:crypto); otherwise Web
+ * Crypto computes them, and where it is missing only the sizes are checked. Throws
+ * ModelIntegrityError naming the shard.
+ */
+export async function verifyShards(manifest: ModelManifest, shards: readonly ArrayBuffer[], hashes?: readonly string[]): Promise<{ hashed: boolean }> {
+  checkShardSizes(manifest, shards);
+  if (!manifest.weightsManifest.some((g) => g.sha256)) return { hashed: false };
+  if (!hashes && !globalThis.crypto?.subtle) return { hashed: false };
+  checkShardHashes(manifest, hashes ?? (await shardDigests(shards)));
+  return { hashed: true };
+}
+
+/** Compares shard hashes (in manifest path order) with those the manifest lists. */
+export function checkShardHashes(manifest: ModelManifest, hashes: readonly string[]): void {
+  const paths = shardPaths(manifest);
+  manifest.weightsManifest
+    .flatMap((g) => g.sha256 ?? g.paths.map(() => null))
+    .forEach((want, i) => {
+      if (want !== null && want !== hashes[i]) {
+        throw new ModelIntegrityError(paths[i], `SHA-256 ${hashes[i].slice(0, 12)}… does not match the manifest's ${want.slice(0, 12)}… (a corrupted or different file)`);
+      }
+    });
+}
+
+/** The synchronous part of verifyShards: shard count and sizes. */
+export function checkShardSizes(manifest: ModelManifest, shards: readonly ArrayBuffer[]): void {
+  const paths = shardPaths(manifest);
+  if (shards.length !== paths.length) throw new ModelIntegrityError(paths.join(', '), `${shards.length} shards for the manifest's ${paths.length}`);
+  const sizes = manifest.weightsManifest.flatMap((g) => g.byteLengths ?? g.paths.map(() => null));
+  sizes.forEach((want, i) => {
+    if (want !== null && shards[i].byteLength !== want) {
+      throw new ModelIntegrityError(paths[i], `${shards[i].byteLength} bytes, the manifest says ${want} (a truncated or different file)`);
+    }
+  });
+  const total = shards.reduce((n, b) => n + b.byteLength, 0);
+  const expected = weightBytes(manifest);
+  if (total !== expected) throw new ModelIntegrityError(paths.join(', '), `the shards hold ${total} bytes, the manifest describes ${expected}`);
+}
+
+/**
+ * Checks a parsed model.json completely before any shard is fetched or any tensor allocated:
+ * fields and their types, sizes within MAX_WEIGHT_BYTES, vocabularies, every weight's name,
+ * shape and dtype against the config, and shard paths relative to the manifest (same origin).
+ * Throws ModelFormatError naming the file and the field.
+ */
 export function validateManifest(json: unknown, file = 'model.json'): ModelManifest {
   const fail = (field: string, problem: string): never => {
-    throw new Error(`${file}: field "${field}": ${problem}`);
+    throw new ModelFormatError(file, field, problem);
   };
-  if (typeof json !== 'object' || json === null) fail('(root)', 'not a JSON object');
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) fail('(root)', 'not a JSON object');
   const m = json as Partial<ModelManifest>;
   if (m.format !== FORMAT) fail('format', `expected "${FORMAT}", got ${JSON.stringify(m.format)}`);
   if (m.formatVersion !== FORMAT_VERSION) fail('formatVersion', `expected ${FORMAT_VERSION}, got ${JSON.stringify(m.formatVersion)}`);
+  if (typeof m.name !== 'string') fail('name', 'missing');
   if (!m.config || typeof m.config !== 'object') fail('config', 'missing');
-  if (!m.vocabulary?.behaviors?.tokens) fail('vocabulary.behaviors.tokens', 'missing');
-  if (!m.vocabulary?.locations?.tokens) fail('vocabulary.locations.tokens', 'missing');
-  if (!Array.isArray(m.weightsManifest) || m.weightsManifest.length === 0) fail('weightsManifest', 'missing or empty');
+  if (m.training !== undefined && (typeof m.training !== 'object' || m.training === null)) fail('training', 'not an object');
   const config = m.config!;
-  if (config.numBehaviors !== m.vocabulary!.behaviors.tokens.length) {
-    fail('config.numBehaviors', `${config.numBehaviors} but the vocabulary has ${m.vocabulary!.behaviors.tokens.length} behaviors`);
+  const count = (key: keyof BehaveGPTConfig, min: number) => {
+    const v = config[key];
+    if (!(typeof v === 'number' && Number.isInteger(v) && v >= min && v <= 1e7)) fail(`config.${key}`, `expected an integer ≥ ${min}, got ${JSON.stringify(v)}`);
+  };
+  for (const key of ['numBehaviors', 'numLocations', 'contextLength', 'behaviorDim', 'numLayers', 'numHeads', 'mlpRatio', 'headHidden'] as const) count(key, 1);
+  for (const key of ['weekdayDim', 'slotDim', 'locationDim', 'targetDim'] as const) count(key, 0);
+  if (config.timeHidden !== undefined) count('timeHidden', 1);
+  if (typeof config.useContext !== 'boolean') fail('config.useContext', 'expected true or false');
+  if (config.timeHead !== undefined && typeof config.timeHead !== 'boolean') fail('config.timeHead', 'expected true or false');
+  if (!(typeof config.dropout === 'number' && config.dropout >= 0 && config.dropout < 1)) fail('config.dropout', `expected a number in [0, 1), got ${JSON.stringify(config.dropout)}`);
+  if (modelWidth(config) % config.numHeads !== 0) fail('config.numHeads', `${config.numHeads} heads do not divide the model width ${modelWidth(config)}`);
+  if (!Array.isArray(config.specialBehaviorIds) || config.specialBehaviorIds.some((id) => !Number.isInteger(id) || id < 0 || id >= config.numBehaviors)) {
+    fail('config.specialBehaviorIds', 'expected behavior ids within the vocabulary');
   }
-  if (config.numLocations !== m.vocabulary!.locations.tokens.length) {
-    fail('config.numLocations', `${config.numLocations} but the vocabulary has ${m.vocabulary!.locations.tokens.length} locations`);
-  }
+  const vocabulary = (key: 'behaviors' | 'locations', size: number) => {
+    const v = m.vocabulary?.[key];
+    if (!v || !Array.isArray(v.tokens) || v.tokens.some((t) => typeof t !== 'string')) fail(`vocabulary.${key}.tokens`, 'missing, or not a list of names');
+    if (v!.tokens.length !== size) fail(`config.num${key === 'behaviors' ? 'Behaviors' : 'Locations'}`, `${size} but the vocabulary has ${v!.tokens.length} ${key}`);
+    if (new Set(v!.tokens).size !== v!.tokens.length) fail(`vocabulary.${key}.tokens`, 'a name appears twice');
+    if (v!.counts !== undefined && (!Array.isArray(v!.counts) || v!.counts.length !== v!.tokens.length || v!.counts.some((c) => !Number.isFinite(c)))) {
+      fail(`vocabulary.${key}.counts`, 'expected one count per token');
+    }
+  };
+  vocabulary('behaviors', config.numBehaviors);
+  vocabulary('locations', config.numLocations);
+
+  if (!Array.isArray(m.weightsManifest) || m.weightsManifest.length === 0) fail('weightsManifest', 'missing or empty');
+  const entries = new Map<string, WeightEntry>();
+  m.weightsManifest!.forEach((g, gi) => {
+    const at = `weightsManifest[${gi}]`;
+    if (!g || !Array.isArray(g.paths) || g.paths.length === 0 || !Array.isArray(g.weights)) fail(at, 'expected { paths, weights }');
+    g.paths.forEach((p, pi) => {
+      if (!isRelativePath(p)) fail(`${at}.paths[${pi}]`, `${JSON.stringify(p)} is not a path relative to the manifest (shards must come from beside it)`);
+    });
+    if (g.byteLengths !== undefined && (!Array.isArray(g.byteLengths) || g.byteLengths.length !== g.paths.length || g.byteLengths.some((n) => !Number.isInteger(n) || n < 0))) {
+      fail(`${at}.byteLengths`, 'expected one byte length per path');
+    }
+    if (g.sha256 !== undefined && (!Array.isArray(g.sha256) || g.sha256.length !== g.paths.length || g.sha256.some((h) => typeof h !== 'string' || !/^[0-9a-f]{64}$/.test(h)))) {
+      fail(`${at}.sha256`, 'expected one lowercase hex SHA-256 per path');
+    }
+    for (const w of g.weights) {
+      if (!w || typeof w.name !== 'string') fail(`${at}.weights`, 'an entry has no name');
+      const field = `weight "${w.name}"`;
+      if (entries.has(w.name)) fail(field, 'appears twice');
+      if (!Array.isArray(w.shape) || w.shape.some((d) => !Number.isInteger(d) || d < 0)) fail(field, `shape ${JSON.stringify(w.shape)} is not a list of sizes`);
+      if (w.dtype !== 'float32') fail(field, `dtype ${JSON.stringify(w.dtype)}: this format stores float32 values (optionally quantized to uint8)`);
+      const q = w.quantization;
+      if (q !== undefined && !(q && q.dtype === 'uint8' && Number.isFinite(q.min) && Number.isFinite(q.scale) && q.scale >= 0)) {
+        fail(field, `quantization ${JSON.stringify(q)}: expected { dtype: "uint8", min, scale } with finite numbers`);
+      }
+      entries.set(w.name, w);
+    }
+  });
   const specs = parameterSpecs(config);
-  const names = new Set(m.weightsManifest!.flatMap((g) => g.weights.map((w) => w.name)));
-  for (const name of specs.keys()) if (!names.has(name)) fail('weightsManifest', `no weight "${name}"`);
-  return m as ModelManifest;
+  for (const [name, spec] of specs) {
+    const w = entries.get(name);
+    if (!w) fail('weightsManifest', `no weight "${name}"`);
+    if (w!.shape.join(',') !== spec.shape.join(',')) fail(`weight "${name}"`, `shape [${w!.shape}], the config needs [${spec.shape}]`);
+  }
+  for (const [name, w] of entries) {
+    if (specs.has(name)) continue;
+    const base = name.endsWith(ROW_MIN) ? name.slice(0, -ROW_MIN.length) : name.endsWith(ROW_SCALE) ? name.slice(0, -ROW_SCALE.length) : null;
+    const matrix = base === null ? undefined : specs.get(base);
+    if (!matrix) fail(`weight "${name}"`, 'is not a parameter of this config');
+    if (matrix!.shape.length !== 2 || w.shape.join(',') !== String(matrix!.shape[0])) fail(`weight "${name}"`, `shape [${w.shape}], expected [${matrix!.shape[0]}]`);
+  }
+  const manifest = m as ModelManifest;
+  const bytes = weightBytes(manifest);
+  if (bytes > MAX_WEIGHT_BYTES) fail('weightsManifest', `describes ${bytes} bytes of weights, more than the ${MAX_WEIGHT_BYTES}-byte limit`);
+  for (const [gi, g] of manifest.weightsManifest.entries()) {
+    const groupBytes = weightBytes({ ...manifest, weightsManifest: [g] });
+    if (g.byteLengths && g.byteLengths.reduce((a, b) => a + b, 0) !== groupBytes) {
+      fail(`weightsManifest[${gi}].byteLengths`, `add up to ${g.byteLengths.reduce((a, b) => a + b, 0)} bytes, its weights need ${groupBytes}`);
+    }
+  }
+  return manifest;
+}
+
+/** A path that resolves beside the manifest: no scheme, no leading slash, no "..", no query. */
+function isRelativePath(p: unknown): boolean {
+  return typeof p === 'string' && /^[A-Za-z0-9_][A-Za-z0-9_.\-]*(\/[A-Za-z0-9_][A-Za-z0-9_.\-]*)*$/.test(p) && !p.split('/').includes('..');
 }
 
 /** Total bytes the manifest's weights occupy in the shards. */
@@ -150,10 +302,9 @@ export function weightBytes(manifest: ModelManifest): number {
 }
 
 /** Builds the model from a manifest and its shards (in manifest path order). */
-export function modelFromArtifacts(manifest: ModelManifest, shards: ArrayBuffer[]): LoadedModel {
-  const expected = weightBytes(manifest);
+export function modelFromArtifacts(manifest: ModelManifest, shards: ArrayBuffer[], file = 'model.json'): LoadedModel {
+  checkShardSizes(manifest, shards);
   const total = shards.reduce((s, b) => s + b.byteLength, 0);
-  if (total !== expected) throw new Error(`weights: shards hold ${total} bytes, the manifest describes ${expected}`);
   const buffer = new Uint8Array(total);
   let offset = 0;
   for (const s of shards) {
@@ -161,6 +312,7 @@ export function modelFromArtifacts(manifest: ModelManifest, shards: ArrayBuffer[
     offset += s.byteLength;
   }
   const specs = manifest.weightsManifest.flatMap((g) => g.weights);
+  checkFinite(buffer, specs, file);
   const tensors = tf.io.decodeWeights(buffer.buffer, specs as tf.io.WeightsManifestEntry[]);
   for (const name of Object.keys(tensors)) {
     const rowScale = tensors[name + ROW_SCALE];
@@ -181,5 +333,21 @@ export function modelFromArtifacts(manifest: ModelManifest, shards: ArrayBuffer[
   } finally {
     // fromTensors copies into variables.
     Object.values(tensors).forEach((t) => t.dispose());
+  }
+}
+
+/** Refuses NaN or infinite float32 values (quantized codes are bytes and always finite). */
+function checkFinite(buffer: Uint8Array, entries: readonly WeightEntry[], file: string): void {
+  let offset = 0;
+  for (const w of entries) {
+    const size = w.shape.reduce((a, b) => a * b, 1);
+    if (w.quantization) {
+      offset += size;
+      continue;
+    }
+    const values = new Float32Array(buffer.slice(offset, offset + 4 * size).buffer);
+    const bad = values.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) throw new ModelFormatError(file, `weight "${w.name}"`, `value ${bad} is ${values[bad]}`);
+    offset += 4 * size;
   }
 }

@@ -1,7 +1,8 @@
 /** Reading and writing model folders (model.json + shards) on disk. */
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { modelFromArtifacts, serializeModel, validateManifest, type LoadedModel, type SerializeOptions } from '../model/weights';
+import { checkShardHashes, checkShardSizes, modelFromArtifacts, serializeModel, validateManifest, type LoadedModel, type SerializeOptions } from '../model/weights';
 
 export async function saveModelDir(
   dir: string,
@@ -28,7 +29,10 @@ export function loadModelDir(manifestPath: string): LoadedModel {
       return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
     }),
   );
-  return modelFromArtifacts(manifest, shards);
+  // The same checks as the browser's, before the model is built: sizes, SHA-256, then values.
+  checkShardSizes(manifest, shards);
+  checkShardHashes(manifest, shards.map((b) => createHash('sha256').update(new Uint8Array(b)).digest('hex')));
+  return modelFromArtifacts(manifest, shards, path);
 }
 
 /** The app's model folder, written by `npm run experiments -- --phase ship`. */
