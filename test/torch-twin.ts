@@ -3,7 +3,7 @@
  * JSON, what the TS code computes for a request, so Python can compare its twin's answer.
  *
  *   npx tsx test/torch-twin.ts init --config cfg.json --seed 3 --out DIR       # BehaveGPT.create → float32 folder
- *   npx tsx test/torch-twin.ts parse-errors --dir DIR                          # the error message of each file
+ *   npx tsx test/torch-twin.ts parse-errors --dir DIR                          # each file's error message or warnings
  *   npx tsx test/torch-twin.ts batches --file F --context 9 --batch 4 --seed 1 # vocabularies, windows, encoded batches
  *   npx tsx test/torch-twin.ts logits --model DIR --file F [--positions N]     # tfjs logits of the file's windows
  *   npx tsx test/torch-twin.ts predict --model DIR --file F                    # Predictor: probabilities + top-5 per query
@@ -62,17 +62,16 @@ if (command === 'init') {
   await saveModelDir(f.out!, { model, behaviors, locations, name: 'init', training: {} }, { dtype: 'float32' });
   print({ out: f.out });
 } else if (command === 'parse-errors') {
-  // The message each file of a folder gets (null when it parses).
-  const errors: Record<string, string | null> = {};
+  // What each file of a folder gets: the error message, or null and the warnings.
+  const answers: Record<string, { error: string | null; warnings: string[] }> = {};
   for (const name of readdirSync(f.dir!).sort()) {
     try {
-      readLogFile(join(f.dir!, name));
-      errors[name] = null;
+      answers[name] = { error: null, warnings: readLogFile(join(f.dir!, name)).warnings };
     } catch (e) {
-      errors[name] = (e as Error).message;
+      answers[name] = { error: (e as Error).message, warnings: [] };
     }
   }
-  print(errors);
+  print(answers);
 } else if (command === 'batches') {
   const log = readLogFile(f.file!);
   const train = log.sequences.some((s) => s.split) ? splitSequences(log.sequences, 'train') : log.sequences;
@@ -81,7 +80,7 @@ if (command === 'init') {
   const rng = createRng(Number(f.seed ?? 0));
   const batches = bucketBatches(examples, Number(f.batch ?? 64), rng).map((g) => encodeBatch(g, behaviors, locations));
   print({
-    format: log.format, events: log.events, behaviorNames: log.behaviors, behaviors: behaviors.toJSON(), locations: locations.toJSON(),
+    format: log.format, events: log.events, behaviorNames: log.behaviors, warnings: log.warnings, behaviors: behaviors.toJSON(), locations: locations.toJSON(),
     sequences: log.sequences.map((s) => ({ id: s.id, split: s.split ?? null, events: s.events.map((e) => [e.behavior, e.weekday, e.slot, e.location]) })),
     examples: examples.map((e) => ({ sequenceId: e.sequenceId, offset: e.offset, firstTarget: e.firstTarget, length: e.events.length })),
     batches: batches.map(batchJson), next: rng(),

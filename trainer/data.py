@@ -8,7 +8,6 @@ log, plain or gzip, with the same rules and error messages. Events are held colu
 """
 from __future__ import annotations
 
-import csv
 import gzip
 import io
 import os
@@ -76,6 +75,7 @@ class EventLog:
     seq_ids: List[str]
     seq_splits: List[Optional[str]]
     offsets: np.ndarray  # int64, len(seq_ids) + 1
+    warnings: List[str] = field(default_factory=list)  # accepted, but worth checking (file and line named)
 
     @property
     def events(self) -> int:
@@ -228,83 +228,178 @@ def load_region(region: str, data_dir: Optional[str] = None) -> EventLog:
     return read_log_file(path)
 
 
+MAX_ROW_CHARS = 64 * 1024
+MAX_NAME_CHARS = 256
+RESERVED_BEHAVIORS = ("<pad>", "<bos>", "<unk>")
+PLAUSIBLE_YEARS = (1990, 2100)
+_BREAK = re.compile(r"(\r\n|\r|\n)")
+
+
+class _CsvError(Exception):
+    def __init__(self, line: int, problem: str) -> None:
+        super().__init__(problem)
+        self.line, self.problem = line, problem
+
+
 def _decode_utf8(data: bytes, file: str) -> str:
+    """UTF-8 with a leading BOM dropped; errors name the line (breaks: \n, \r\n, \r) as LogParser does."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        if e.reason == "unexpected end of data" and e.end == len(data):
+            valid = data[: e.start].decode("utf-8")
+            line = 1 + len(_BREAK.findall(valid))
+            raise DataError(file, line, None, "not valid UTF-8 text: the file ends inside a character (save the file as UTF-8; was it cut off?)") from None
         line = 1
-        for chunk in data.split(b"\n"):
+        for chunk in re.split(rb"\r\n|\r|\n", data):
             try:
                 chunk.decode("utf-8")
             except UnicodeDecodeError:
                 break
             line += 1
         raise DataError(file, line, None, "not valid UTF-8 text (save the file as UTF-8)") from None
-    return text[1:] if text.startswith("\ufeff") else text
 
 
-def _csv_rows(text: str, file: str):
-    """(fields, physical start line) per row; blank lines dropped."""
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    previous = 0
-    while True:
-        try:
-            fields = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as e:
-            raise DataError(file, previous + 1, None, f"malformed CSV: {e}") from None
-        line = previous + 1
-        previous = reader.line_num
-        if not fields or (len(fields) == 1 and fields[0].strip() == ""):
+def _csv_rows(text: str, max_row_chars: int = MAX_ROW_CHARS):
+    """(fields, physical start line) per row, as core/csv.ts's CsvReader: RFC 4180 quoting, `\n`,
+    `\r\n` and a lone `\r` each end a line, blank lines skipped, rows longer than the limit refused.
+    Lines without a quote take a fast path (a plain split)."""
+    parts = _BREAK.split(text)
+    n = len(parts)
+    i = 0
+    line = 1
+    while i < n:
+        segment = parts[i]
+        row_line = line
+        if '"' not in segment:
+            fields = segment.split(",")
+            if len(segment) - len(fields) + 1 > max_row_chars:
+                raise _CsvError(row_line, f"the row is longer than {max_row_chars:,} characters")
+            i += 2
+            line += 1
+            if i - 1 >= n and segment == "":
+                return  # the text ended with a line break
+            if len(fields) == 1 and fields[0].strip() == "":
+                continue
+            yield fields, row_line
             continue
-        yield fields, line
+        # A row with quotes: CsvReader's state machine, over as many physical lines as its quoted fields span.
+        fields: List[str] = []
+        field: List[str] = []
+        chars = 0
+        in_quotes = after_quote = False
+        field_start = True
+        quote_line = line
+        while True:
+            k = 0
+            seg = parts[i]
+            m = len(seg)
+            while k < m:
+                if chars > max_row_chars:
+                    raise _CsvError(row_line, f"the row is longer than {max_row_chars:,} characters")
+                if in_quotes:
+                    q = seg.find('"', k)
+                    end = m if q < 0 else q
+                    field.append(seg[k:end])
+                    chars += end - k
+                    if q < 0:
+                        k = m
+                        break
+                    if q + 1 < m and seg[q + 1] == '"':
+                        field.append('"')
+                        chars += 1
+                        k = q + 2
+                    else:
+                        in_quotes, after_quote = False, True
+                        k = q + 1
+                    continue
+                c = seg[k]
+                if c == ",":
+                    fields.append("".join(field))
+                    field, field_start, after_quote = [], True, False
+                    k += 1
+                elif c == '"' and field_start:
+                    in_quotes, field_start, quote_line = True, False, line
+                    k += 1
+                elif after_quote:
+                    raise _CsvError(line, "unexpected text after the closing quote of a quoted field")
+                else:
+                    j = seg.find(",", k)
+                    j = m if j < 0 else j
+                    field_start = False
+                    field.append(seg[k:j])
+                    chars += j - k
+                    k = j
+            if chars > max_row_chars:
+                raise _CsvError(row_line, f"the row is longer than {max_row_chars:,} characters")
+            has_break = i + 1 < n
+            if in_quotes:
+                if not has_break:
+                    raise _CsvError(quote_line, 'a quoted field is never closed (missing `"`)')
+                brk = parts[i + 1]
+                field.append(brk)
+                chars += len(brk)
+                line += 1
+                i += 2
+                continue
+            break
+        fields.append("".join(field))
+        i += 2
+        line += 1
+        if len(fields) == 1 and fields[0].strip() == "":
+            continue
+        yield fields, row_line
 
 
 _INT = re.compile(r"^[+-]?[0-9]+$")
 
 
-def parse_behavior_log(data, file: str, max_bytes: int = DEFAULT_MAX_BYTES, default_location: str = UNKNOWN_LOCATION) -> EventLog:
-    """parseBehaviorLog: a complete EventLog or a DataError; nothing is half-loaded."""
+def parse_behavior_log(data, file: str, max_bytes: int = DEFAULT_MAX_BYTES, default_location: str = UNKNOWN_LOCATION,
+                       epoch_unit: str = "seconds", max_row_chars: int = MAX_ROW_CHARS) -> EventLog:
+    """parseBehaviorLog (LogParser): a complete EventLog (with `warnings`) or a DataError; nothing is half-loaded."""
     if isinstance(data, str):
+        if len(data) > max_bytes:
+            raise DataError(file, None, None, f"the file is larger than the {format_bytes(max_bytes)} limit")
         text = data[1:] if data.startswith("\ufeff") else data
     else:
         if len(data) > max_bytes:
             raise DataError(file, None, None, f"file is {format_bytes(len(data))}, larger than the {format_bytes(max_bytes)} limit")
         text = _decode_utf8(data, file)
-    rows = _csv_rows(text, file)
-    first = next(rows, None)
-    if first is None:
-        raise DataError(file, None, None, "the file is empty")
-    header = [h.strip().lower() for h in first[0]]
-    columns: Dict[str, int] = {}
-    for i, name in enumerate(header):
-        if name in columns:
-            raise DataError(file, 1, name, f'column "{name}" appears twice in the header')
-        columns[name] = i
-    second = next(rows, None)
-    if second is None:
+    rows = _csv_rows(text, max_row_chars)
+    try:
+        first = next(rows, None)
+        if first is None:
+            raise DataError(file, None, None, "the file is empty")
+        header_fields, header_line = first
+        header = [h.strip().lower() for h in header_fields]
+        columns: Dict[str, int] = {}
+        for i, name in enumerate(header):
+            if name in columns:
+                raise DataError(file, header_line, name, f'column "{name}" appears twice in the header')
+            columns[name] = i
+        if "sequence_id" in columns:
+            handler = _Canonical(file, header, columns, header_line, default_location)
+        elif "user_id" in columns or "timestamp" in columns:
+            handler = _Timestamped(file, header, columns, header_line, default_location, epoch_unit)
+        else:
+            raise DataError(
+                file, header_line, None,
+                f'unrecognized header "{",".join(header_fields)}": expected the columns '
+                f'{",".join(CANONICAL_REQUIRED)}[,split][,location] or {",".join(TIMESTAMPED_REQUIRED)}[,location]',
+            )
+        last = None
+        for fields, line in rows:
+            handler.add(fields, line)
+            last = (fields, line)
+    except _CsvError as e:
+        raise DataError(file, e.line, None, f"malformed CSV: {e.problem}") from None
+    if last is None:
         raise DataError(file, None, None, "the file has a header row but no data rows")
-
-    def all_rows():
-        yield second
-        yield from rows
-
-    if "sequence_id" in columns:
-        return _parse_canonical(file, header, columns, all_rows(), default_location)
-    if "user_id" in columns or "timestamp" in columns:
-        return _parse_timestamped(file, header, columns, all_rows(), default_location)
-    raise DataError(
-        file, 1, None,
-        f'unrecognized header "{",".join(first[0])}": expected the columns '
-        f'{",".join(CANONICAL_REQUIRED)}[,split][,location] or {",".join(TIMESTAMPED_REQUIRED)}[,location]',
-    )
-
-
-def _require_columns(file: str, columns: Dict[str, int], required: Sequence[str]) -> None:
-    for name in required:
-        if name not in columns:
-            raise DataError(file, 1, name, f'the header has no "{name}" column (required: {",".join(required)})')
+    if not (text == "" or text.endswith(("\n", "\r"))):
+        handler.check_last_row(*last)
+    return handler.finish()
 
 
 def _int_field(value: str, lo: int, hi: int, file: str, line: int, fld: str, what: str) -> int:
@@ -327,73 +422,132 @@ class _Interner:
         return i
 
 
-def _parse_canonical(file, header, columns, rows, default_location) -> EventLog:
-    _require_columns(file, columns, CANONICAL_REQUIRED)
-    n_fields = len(header)
-    c_id, c_step, c_wd, c_slot, c_beh = (columns[c] for c in CANONICAL_REQUIRED)
-    c_split = columns.get("split")
-    c_loc = columns.get("location")
-    names, locs = _Interner(), _Interner()
-    behavior: List[int] = []
-    weekday: List[int] = []
-    slot: List[int] = []
-    location: List[int] = []
-    seq_ids: List[str] = []
-    seq_splits: List[Optional[str]] = []
-    offsets: List[int] = [0]
-    seen = set()
-    current: Optional[str] = None
-    current_split: Optional[str] = None
-    split_line = 0
-    steps = 0
-    for fields, line in rows:
-        if len(fields) != n_fields:
-            raise DataError(file, line, None, f"expected {n_fields} fields like the header, found {len(fields)}")
-        sid = fields[c_id].strip()
-        if sid == "":
-            raise DataError(file, line, "sequence_id", "empty sequence_id")
-        step = _int_field(fields[c_step].strip(), 0, MAX_SAFE_INTEGER, file, line, "step", "a step (an integer from 0)")
-        wd = _int_field(fields[c_wd].strip(), 0, NUM_WEEKDAYS - 1, file, line, "weekday", "a weekday (0–6, Monday = 0)")
-        sl = _int_field(fields[c_slot].strip(), 0, NUM_SLOTS - 1, file, line, "time_slot", "a time slot (0–7, three-hour bins)")
-        beh = fields[c_beh].strip()
-        if beh == "":
-            raise DataError(file, line, "behavior", "empty behavior")
-        loc = (fields[c_loc].strip() if c_loc is not None else "") or default_location
+class _Handler:
+    """rowReader + the shared row rules of core/data.ts (names, reserved behaviors, cut-off last row)."""
+
+    required: Sequence[str] = ()
+
+    def __init__(self, file: str, header: List[str], columns: Dict[str, int], header_line: int, default_location: str) -> None:
+        self.file, self.header, self.columns, self.width, self.default_location = file, header, columns, len(header), default_location
+        for name in self.required:
+            if name not in columns:
+                raise DataError(file, header_line, name, f'the header has no "{name}" column (required: {",".join(self.required)})')
+        self.names, self.locs = _Interner(), _Interner()
+        self.warnings: List[str] = []
+        self.last_column = header[-1]
+        self.last_counts: Optional[Dict[str, int]] = {} if self.last_column in ("behavior", "location") else None
+
+    def fields(self, fields: List[str], line: int) -> List[str]:
+        if len(fields) != self.width:
+            raise DataError(self.file, line, None, f"expected {self.width} fields like the header, found {len(fields)}")
+        return [f.strip() for f in fields]
+
+    def name(self, value: str, line: int, fld: str) -> str:
+        if value == "":
+            raise DataError(self.file, line, fld, f"empty {fld}")
+        if len(value) > MAX_NAME_CHARS:
+            raise DataError(self.file, line, fld, f"a {fld} of {len(value):,} characters is longer than the {MAX_NAME_CHARS}-character limit")
+        return value
+
+    def behavior(self, value: str, line: int) -> int:
+        b = self.name(value, line, "behavior")
+        if b in RESERVED_BEHAVIORS:
+            raise DataError(self.file, line, "behavior", f'"{b}" is a name the model reserves for its own tokens, not a behavior')
+        return self.names(b)
+
+    def location(self, value: Optional[str], line: int) -> int:
+        return self.locs(self.name(value, line, "location") if value else self.default_location)
+
+    def count_last(self, row: List[str]) -> None:
+        if self.last_counts is not None:
+            v = row[self.width - 1]
+            self.last_counts[v] = self.last_counts.get(v, 0) + 1
+
+    def check_last_row(self, fields: List[str], line: int) -> None:
+        """A file without a final line break may be cut off inside its last value (LogParser.checkLastRow)."""
+        from .vocab import js_order
+
+        column = self.header[len(fields) - 1]
+        value = fields[-1].strip() if fields else ""
+        if value == "" or self.last_counts is None or column != self.last_column or self.last_counts.get(value, 0) > 1:
+            return
+        longer = [v for v in self.last_counts if v != value and v.startswith(value)]
+        if longer:
+            first = min(longer, key=js_order)
+            raise DataError(self.file, line, column, f'"{value}" looks cut off (the file does not end with a line break, and "{first}" appears on other lines): was the file truncated?')
+        self.warnings.append(f'{self.file}: line {line}, field "{column}": the file does not end with a line break and "{value}" appears on no other line; check that the file is complete')
+
+
+class _Canonical(_Handler):
+    required = CANONICAL_REQUIRED
+
+    def __init__(self, *a) -> None:
+        super().__init__(*a)
+        c = self.columns
+        self.c_id, self.c_step, self.c_wd, self.c_slot, self.c_beh = (c[k] for k in CANONICAL_REQUIRED)
+        self.c_split, self.c_loc = c.get("split"), c.get("location")
+        self.behavior_ids: List[int] = []
+        self.weekday: List[int] = []
+        self.slot: List[int] = []
+        self.location_ids: List[int] = []
+        self.seq_ids: List[str] = []
+        self.seq_splits: List[Optional[str]] = []
+        self.offsets: List[int] = [0]
+        self.seen = set()
+        self.current: Optional[str] = None
+        self.current_split: Optional[str] = None
+        self.split_line = 0
+        self.steps = 0
+
+    def add(self, raw: List[str], line: int) -> None:
+        file = self.file
+        row = self.fields(raw, line)
+        step = _int_field(row[self.c_step], 0, MAX_SAFE_INTEGER, file, line, "step", "a step (an integer from 0)")
+        wd = _int_field(row[self.c_wd], 0, NUM_WEEKDAYS - 1, file, line, "weekday", "a weekday (0–6, Monday = 0)")
+        sl = _int_field(row[self.c_slot], 0, NUM_SLOTS - 1, file, line, "time_slot", "a time slot (0–7, three-hour bins)")
+        beh = self.behavior(row[self.c_beh], line)
+        loc = self.location(row[self.c_loc] if self.c_loc is not None else None, line)
         split: Optional[str] = None
-        if c_split is not None:
-            split = fields[c_split].strip()
+        if self.c_split is not None:
+            split = row[self.c_split]
             if split not in SPLITS:
                 raise DataError(file, line, "split", f'"{split}" is not a split (train, valid or test)')
-        if current is None or sid != current:
-            if sid in seen:
+        self.count_last(row)
+        sid = row[self.c_id]
+        if self.current is None or sid != self.current:
+            self.name(sid, line, "sequence_id")
+            if sid in self.seen:
                 raise DataError(file, line, "sequence_id", f'sequence "{sid}" appears again after other sequences; the rows of a sequence must be contiguous')
             if step != 0:
                 raise DataError(file, line, "step", f'sequence "{sid}" starts at step {step}, not 0')
-            seen.add(sid)
-            if current is not None:
-                offsets.append(len(behavior))
-            current, current_split, split_line, steps = sid, split, line, 0
-            seq_ids.append(sid)
-            seq_splits.append(split)
+            self.seen.add(sid)
+            if self.current is not None:
+                self.offsets.append(len(self.behavior_ids))
+            self.current, self.current_split, self.split_line, self.steps = sid, split, line, 0
+            self.seq_ids.append(sid)
+            self.seq_splits.append(split)
         else:
-            if step != steps:
-                raise DataError(file, line, "step", f'step {step} follows step {steps - 1} in sequence "{sid}"')
-            if split != current_split:
-                raise DataError(file, line, "split", f'sequence "{sid}" is in split "{_js(current_split)}" on line {split_line} but "{_js(split)}" here; a sequence has one split')
-        steps += 1
-        behavior.append(names(beh))
-        weekday.append(wd)
-        slot.append(sl)
-        location.append(locs(loc))
-    offsets.append(len(behavior))
-    return _finish("canonical", names, locs, behavior, weekday, slot, location, seq_ids, seq_splits, offsets)
+            if step != self.steps:
+                raise DataError(file, line, "step", f'step {step} follows step {self.steps - 1} in sequence "{sid}"')
+            if split != self.current_split:
+                raise DataError(file, line, "split", f'sequence "{sid}" is in split "{_js(self.current_split)}" on line {self.split_line} but "{_js(split)}" here; a sequence has one split')
+        self.steps += 1
+        self.behavior_ids.append(beh)
+        self.weekday.append(wd)
+        self.slot.append(sl)
+        self.location_ids.append(loc)
+
+    def finish(self) -> EventLog:
+        self.offsets.append(len(self.behavior_ids))
+        return _finish("canonical", self.names, self.locs, self.behavior_ids, self.weekday, self.slot, self.location_ids,
+                       self.seq_ids, self.seq_splits, self.offsets, self.warnings)
 
 
 def _js(value: Optional[str]) -> str:
     return "undefined" if value is None else value
 
 
-def _finish(fmt, names, locs, behavior, weekday, slot, location, seq_ids, seq_splits, offsets) -> EventLog:
+def _finish(fmt, names, locs, behavior, weekday, slot, location, seq_ids, seq_splits, offsets, warnings=()) -> EventLog:
     return EventLog(
         format=fmt,
         names=names.names,
@@ -405,6 +559,7 @@ def _finish(fmt, names, locs, behavior, weekday, slot, location, seq_ids, seq_sp
         seq_ids=seq_ids,
         seq_splits=seq_splits,
         offsets=np.array(offsets, dtype=np.int64),
+        warnings=list(warnings),
     )
 
 
@@ -436,7 +591,7 @@ def _clock(ms: int):
     return (days + 3) % 7, (ms - days * _DAY_MS) // 3_600_000 // 3
 
 
-def parse_timestamp(value: str):
+def parse_timestamp(value: str, epoch_unit: str = "seconds"):
     """(absolute ms for ordering, weekday Monday = 0, slot) or None (TIMESTAMP_TIMEZONE_RULE)."""
     m = _ISO.match(value)
     if m:
@@ -456,52 +611,76 @@ def parse_timestamp(value: str):
         wd, sl = _clock(wall)
         return wall - offset * 60_000, wd, sl
     if _EPOCH.match(value):
-        seconds = float(value)
-        if not abs(seconds) <= MAX_EPOCH_SECONDS:
+        ms = float(value) * 1000 if epoch_unit == "seconds" else float(value)
+        if not abs(ms) <= MAX_EPOCH_SECONDS * 1000:
             return None
-        ms = seconds * 1000
         wd, sl = _clock(int(ms))  # Date truncates towards zero
         return ms, wd, sl
     return None
 
 
-def _parse_timestamped(file, header, columns, rows, default_location) -> EventLog:
-    _require_columns(file, columns, TIMESTAMPED_REQUIRED)
-    n_fields = len(header)
-    c_user, c_time, c_beh = (columns[c] for c in TIMESTAMPED_REQUIRED)
-    c_loc = columns.get("location")
-    names, locs = _Interner(), _Interner()
-    by_user: Dict[str, list] = {}
-    for fields, line in rows:
-        if len(fields) != n_fields:
-            raise DataError(file, line, None, f"expected {n_fields} fields like the header, found {len(fields)}")
-        user = fields[c_user].strip()
-        if user == "":
-            raise DataError(file, line, "user_id", "empty user_id")
-        stamp = fields[c_time].strip()
-        time = parse_timestamp(stamp)
+class _Timestamped(_Handler):
+    required = TIMESTAMPED_REQUIRED
+
+    def __init__(self, file, header, columns, header_line, default_location, epoch_unit: str) -> None:
+        super().__init__(file, header, columns, header_line, default_location)
+        if epoch_unit not in ("seconds", "milliseconds"):
+            raise ValueError(f'epoch unit "{epoch_unit}" is not seconds or milliseconds')
+        self.epoch_unit = epoch_unit
+        c = self.columns
+        self.c_user, self.c_time, self.c_beh = (c[k] for k in TIMESTAMPED_REQUIRED)
+        self.c_loc = c.get("location")
+        self.by_user: Dict[str, list] = {}
+        lo, hi = PLAUSIBLE_YEARS
+        self.plausible = (_days_from_civil(lo, 1, 1) * _DAY_MS, _days_from_civil(hi, 1, 1) * _DAY_MS)
+        self.implausible: Optional[list] = None
+
+    def add(self, raw: List[str], line: int) -> None:
+        file, unit = self.file, self.epoch_unit
+        row = self.fields(raw, line)
+        user = row[self.c_user]
+        stamp = row[self.c_time]
+        time = parse_timestamp(stamp, unit)
         if time is None:
-            hint = " (epoch values must be in seconds, not milliseconds)" if _EPOCH.match(stamp) else ""
+            hint = (" (this number is too large for seconds: if it is in milliseconds, choose milliseconds as the unit)"
+                    if _EPOCH.match(stamp) and unit == "seconds" else "")
             raise DataError(
                 file, line, "timestamp",
                 f'"{stamp}" is not a timestamp: use ISO 8601 like 2024-03-05T14:20:00 (optionally with seconds '
-                f"fractions, Z or ±hh:mm) or Unix epoch seconds{hint}",
+                f"fractions, Z or ±hh:mm) or Unix epoch {unit}{hint}",
             )
-        beh = fields[c_beh].strip()
-        if beh == "":
-            raise DataError(file, line, "behavior", "empty behavior")
-        loc = (fields[c_loc].strip() if c_loc is not None else "") or default_location
-        by_user.setdefault(user, []).append((time[0], names(beh), time[1], time[2], locs(loc)))
-    behavior, weekday, slot, location, offsets = [], [], [], [], [0]
-    for events in by_user.values():
-        events.sort(key=lambda e: e[0])  # stable: ties keep file order
-        for _, b, wd, sl, lc in events:
-            behavior.append(b)
-            weekday.append(wd)
-            slot.append(sl)
-            location.append(lc)
-        offsets.append(len(behavior))
-    return _finish("timestamped", names, locs, behavior, weekday, slot, location, list(by_user), [None] * len(by_user), offsets)
+        if _EPOCH.match(stamp) and not (self.plausible[0] <= time[0] < self.plausible[1]):
+            if self.implausible is None:
+                self.implausible = [0, line, stamp]
+            self.implausible[0] += 1
+        beh = self.behavior(row[self.c_beh], line)
+        loc = self.location(row[self.c_loc] if self.c_loc is not None else None, line)
+        self.count_last(row)
+        events = self.by_user.get(user)
+        if events is None:
+            self.name(user, line, "user_id")
+            events = self.by_user[user] = []
+        events.append((time[0], beh, time[1], time[2], loc))
+
+    def finish(self) -> EventLog:
+        if self.implausible is not None:
+            count, line, value = self.implausible
+            unit = self.epoch_unit
+            other = "milliseconds" if unit == "seconds" else "seconds"
+            self.warnings.append(
+                f"{self.file}: {count:,} epoch timestamp{'' if count == 1 else 's'} read as {unit} fall outside "
+                f"{PLAUSIBLE_YEARS[0]}–{PLAUSIBLE_YEARS[1]} (first on line {line}: \"{value}\"); if they are in {other}, choose {other} as the unit")
+        behavior, weekday, slot, location, offsets = [], [], [], [], [0]
+        for events in self.by_user.values():
+            events.sort(key=lambda e: e[0])  # stable: ties keep file order
+            for _, b, wd, sl, lc in events:
+                behavior.append(b)
+                weekday.append(wd)
+                slot.append(sl)
+                location.append(lc)
+            offsets.append(len(behavior))
+        return _finish("timestamped", self.names, self.locs, behavior, weekday, slot, location, list(self.by_user), [None] * len(self.by_user),
+                       offsets, self.warnings)
 
 
 def main() -> None:

@@ -53,6 +53,7 @@ def compare_pipeline(path: str, context: int, batch: int, seed: int) -> None:
     ts = twin("batches", "--file", path, "--context", str(context), "--batch", str(batch), "--seed", str(seed))
     log = read_log_file(path)
     assert log.format == ts["format"] and log.events == ts["events"] and log.behaviors() == ts["behaviorNames"]
+    assert log.warnings == ts["warnings"]
     seqs = log.all()
     assert [(log.seq_ids[i], log.seq_splits[i]) for i in range(len(log.seq_ids))] == [(s["id"], s["split"]) for s in ts["sequences"]]
     assert [[list(e) for e in events] for events in seqs.to_events()] == [s["events"] for s in ts["sequences"]]
@@ -114,20 +115,42 @@ BAD_FILES = {
     "twice.csv": "user_id,timestamp,behavior,behavior\nu,1,a,b\n",
     "missing.csv": "sequence_id,step,weekday,behavior\na,0,1,L:on\n",
     "empty-behavior.csv": "sequence_id,step,weekday,time_slot,behavior\na,0,1,2,  \n",
+    "reserved.csv": "sequence_id,step,weekday,time_slot,behavior\na,0,1,2,<unk>\n",
+    "long-name.csv": "sequence_id,step,weekday,time_slot,behavior\na,0,1,2," + "x" * 300 + "\n",
+    "long-row.csv": "sequence_id,step,weekday,time_slot,behavior\na,0,1,2," + "x," * 40000 + "\n",
+    "cut-off.csv": "sequence_id,step,weekday,time_slot,behavior\na,0,1,2,Light:switch on\na,1,1,2,Light:swi",
+    "after-quote.csv": 'sequence_id,step,weekday,time_slot,behavior\na,0,1,2,"L:on"x\n',
+    "open-quote.csv": 'sequence_id,step,weekday,time_slot,behavior\na,0,1,2,"L:on\r\na,1,1,2,L:off\n',
+    "quoted-lines.csv": 'sequence_id,step,weekday,time_slot,behavior\r"a\r\nb",0,1,2,L:on\ra,1,9,2,L:off\r',
+    "header-late.csv": "\n\n \nsequence_id,step,weekday,time_slot,behavior,behavior\n",
+    "location.csv": "sequence_id,step,weekday,time_slot,behavior,location\na,0,1,2,L:on," + "y" * 257 + "\n",
+}
+# Accepted with a warning, or cleanly (mixed line endings, a stray quote inside a value).
+GOOD_FILES = {
+    "no-break.csv": "sequence_id,step,weekday,time_slot,behavior\na,0,1,2,Light:switch on\na,1,1,2,Door:open",
+    "epoch.csv": "user_id,timestamp,behavior\nu,1709590200,L:on\nu,86400,L:off\nv,4102444800,L:on\n",
+    "mixed.csv": 'sequence_id,step,weekday,time_slot,behavior\ra,0,1,2,L:"on"\r\na,1,1,2,L:off\n\rb,0,3,4,"L,x"\n',
 }
 
 
-def test_bad_files_get_the_same_error_messages(tmp_path):
-    for name, text in BAD_FILES.items():
-        (tmp_path / name).write_text(text)
-    (tmp_path / "latin1.csv").write_bytes(b"sequence_id,step,weekday,time_slot,behavior\na,0,1,2,L:on\na,1,1,2,Caf\xe9\n")
+def test_bad_files_get_the_same_error_messages_and_warnings(tmp_path):
+    for name, text in {**BAD_FILES, **GOOD_FILES}.items():
+        (tmp_path / name).write_bytes(text.encode("utf-8"))
+    (tmp_path / "latin1.csv").write_bytes(b"sequence_id,step,weekday,time_slot,behavior\ra,0,1,2,L:on\r\na,1,1,2,Caf\xe9\n")
+    (tmp_path / "cut-char.csv").write_bytes("sequence_id,step,weekday,time_slot,behavior\na,0,1,2,Café\n".encode()[:-2])
     expected = twin("parse-errors", "--dir", str(tmp_path))
-    assert len(expected) == len(BAD_FILES) + 1
-    for name, message in expected.items():
-        assert message, f"{name}: the TS side accepted it"
+    assert len(expected) == len(BAD_FILES) + len(GOOD_FILES) + 2
+    for name, answer in expected.items():
+        if name in GOOD_FILES:
+            assert answer["error"] is None, f"{name}: {answer['error']}"
+            log = read_log_file(str(tmp_path / name))
+            assert log.warnings == answer["warnings"], name
+            continue
+        assert answer["error"], f"{name}: the TS side accepted it"
         with pytest.raises(DataError) as err:
             read_log_file(str(tmp_path / name))
-        assert str(err.value) == message, name
+        assert str(err.value) == answer["error"], name
+    assert sum(len(expected[n]["warnings"]) for n in GOOD_FILES) == 2, "the warnings are not exercised"
 
 
 # --- model -----------------------------------------------------------------------------------------
