@@ -9,6 +9,7 @@ Outputs, float32:
 """
 from __future__ import annotations
 
+import inspect
 import warnings
 from typing import List, Tuple
 
@@ -46,11 +47,13 @@ def export_onnx(model: BehaveGPT, path: str, opset: int = OPSET) -> Tuple[str, .
     example = tuple(torch.zeros(B, T, dtype=torch.int32) for _ in INPUT_NAMES)
     outputs = output_names(model)
     dynamic = {name: {0: "batch", 1: "sequence"} for name in (*INPUT_NAMES, *outputs)}
+    # The TorchScript exporter (dynamic_axes); recent 2.x releases default to the dynamo one, which takes other options.
+    extra = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer warnings about shape-derived Python ints
         with torch.no_grad():
             torch.onnx.export(_Exported(model), example, path, input_names=list(INPUT_NAMES), output_names=outputs,
-                              dynamic_axes=dynamic, opset_version=opset, do_constant_folding=True)
+                              dynamic_axes=dynamic, opset_version=opset, do_constant_folding=True, **extra)
     return tuple(outputs)
 
 
