@@ -57,6 +57,8 @@ test('the Evaluation tab shows docs/results.json: rows, percentages, best values
   const name = typeof o === 'string' ? o : o?.name;
   const shipped = name === 'cross-entropy' ? 'ce' : typeof name === 'string' ? name : 'dro';
   await waitForModel(page);
+  // The view is a lazy chunk: wait for it before reading its options once.
+  await expect(page.getByTestId('eval-table')).toBeVisible();
 
   const datasetSelect = page.getByTestId('eval-dataset');
   const targetsSelect = page.getByTestId('eval-targets');

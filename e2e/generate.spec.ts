@@ -151,6 +151,9 @@ async function serveWithoutTimeHead(page: Page): Promise<void> {
     const kept = weights.filter((w) => !w.name.startsWith('time.'));
     keepBytes = kept.reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1) * BYTES[w.quantization?.dtype ?? w.dtype], 0);
     manifest.weightsManifest[0].weights = kept;
+    // An older model file: written before shard sizes and hashes were recorded.
+    delete manifest.weightsManifest[0].byteLengths;
+    delete manifest.weightsManifest[0].sha256;
     manifest.config = { ...manifest.config, timeHead: false };
     await route.fulfill({ json: manifest });
   });

@@ -121,3 +121,37 @@ test('the URL hash selects the view, also when it changes on the page', async ({
   await page.getByTestId('tab-scaling').click();
   await expect(page).toHaveURL(/#scaling$/);
 });
+
+test('the heavy views load when their tab is first opened, each with its styles', async ({ page }) => {
+  const chunks: string[] = [];
+  page.on('request', (r) => {
+    const m = /\/assets\/([A-Za-z]+View)-[\w-]+\.(js|css)$/.exec(new URL(r.url()).pathname);
+    if (m) chunks.push(`${m[1]}.${m[2]}`);
+  });
+  const lazy = ['EvaluationView', 'FinetuneView', 'GenerateView', 'ScalingView'];
+  const loaded = (view: string) => chunks.filter((c) => c.startsWith(`${view}.`));
+
+  await page.goto('/');
+  await waitForModel(page);
+  await readyPredictions(page);
+  // Predict is in the main bundle; no other view has been fetched.
+  for (const view of lazy) expect(loaded(view), view).toEqual([]);
+
+  await page.getByTestId('tab-finetune').click();
+  const dropzone = page.getByTestId('finetune-dropzone');
+  await expect(dropzone).toBeVisible();
+  expect(loaded('FinetuneView')).toEqual(expect.arrayContaining(['FinetuneView.js', 'FinetuneView.css']));
+  // The view's own sheet came with it (finetune.css: a dashed drop zone).
+  await expect(dropzone).toHaveCSS('border-top-style', 'dashed');
+  expect(loaded('GenerateView')).toEqual([]);
+
+  await page.getByTestId('tab-generate').click();
+  await expect(page.getByTestId('generate-start')).toBeVisible();
+  expect(loaded('GenerateView')).toEqual(expect.arrayContaining(['GenerateView.js', 'GenerateView.css']));
+  await expect(page.getByTestId('generate-stop')).toHaveCSS('background-color', 'rgb(255, 255, 255)');
+
+  await page.getByTestId('tab-evaluation').click();
+  await expect(page.getByTestId('eval-table').or(page.getByTestId('eval-empty'))).toBeVisible();
+  expect(loaded('EvaluationView')).toContain('EvaluationView.js');
+  expect(loaded('ScalingView')).toEqual([]);
+});

@@ -4,8 +4,9 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { parseBehaviorLog } from '../src/core/data';
 import { createLatestRunner } from '../src/app/lib/latest';
 import { backendFromSearch } from '../src/app/lib/query';
-import { formatFrequencies, rankIn, splitRecall } from '../src/app/lib/format';
-import { loadReplayData, replayable } from '../src/app/lib/replay-data';
+import { formatDuration, formatFrequencies, rankIn, splitRecall } from '../src/app/lib/format';
+import { listSequences } from '../src/app/lib/sequence-list';
+import { loadReplayData, replayable } from '../src/browser/behavior-logs';
 import { clampStep, useReplayStore } from '../src/app/stores/replay-store';
 import { useComposeStore } from '../src/app/stores/compose-store';
 
@@ -128,6 +129,32 @@ describe('display helpers', () => {
     expect(rankIn(p, 'a')).toBe(1);
     expect(rankIn(p, 'c')).toBe(3);
     expect(rankIn(p, 'z')).toBeNull();
+  });
+
+  it('formats an ETA', () => {
+    expect(formatDuration(41.6)).toBe('42 s');
+    expect(formatDuration(185)).toBe('3 min 5 s');
+    expect(formatDuration(Number.POSITIVE_INFINITY)).toBe('–');
+    expect(formatDuration(Number.NaN)).toBe('–');
+  });
+});
+
+describe('sequence picker list', () => {
+  const seqs = Array.from({ length: 12 }, (_, i) => ({ id: `us-${String(i).padStart(4, '0')}`, events: [] }));
+  const ids = (r: { listed: { id: string }[] }) => r.listed.map((s) => s.id);
+
+  it('lists the first `max` sequences, and the selected one first when it is further down', () => {
+    expect(ids(listSequences(seqs, '', 'us-0001', 3))).toEqual(['us-0000', 'us-0001', 'us-0002']);
+    const r = listSequences(seqs, '', 'us-0010', 3);
+    expect(ids(r)).toEqual(['us-0010', 'us-0000', 'us-0001', 'us-0002']);
+    expect(r.matching).toBe(12);
+  });
+
+  it('filters by id, in any case, and keeps the selected one listed', () => {
+    const r = listSequences(seqs, ' US-001 ', 'us-0003', 300);
+    expect(r.matching).toBe(2);
+    expect(ids(r)).toEqual(['us-0003', 'us-0010', 'us-0011']);
+    expect(ids(listSequences(seqs, 'nothing', null, 300))).toEqual([]);
   });
 });
 

@@ -1,7 +1,8 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { DataError } from '../src/core/data';
-import { exportFiles, parseLogBytes } from '../src/app/lib/finetune-data';
+import { parseLogBytes } from '../src/browser/behavior-logs';
+import { exportFiles } from '../src/app/lib/finetune-data';
 
 const CSV = 'sequence_id,step,weekday,time_slot,behavior\na,0,0,1,Light:switch on\na,1,0,1,Fan:switch on\n';
 

@@ -12,26 +12,28 @@ import {
   GENERATED,
   WHOLE_SEQUENCE,
   MAX_EVENTS,
+  choosePrefix,
+  planRun,
+  referenceCounts,
+  settingsErrors,
+  type GenerateSettings,
+} from '../src/app/lib/generate-view';
+import {
   OTHER,
   cellPosition,
-  choosePrefix,
   dayOf,
   dayRange,
   deviceShares,
-  planRun,
   prefixOffsets,
-  referenceCounts,
   seriesCounts,
-  settingsErrors,
   slotShares,
   timelineRows,
   topDevices,
   totalVariation,
   weekdayOfDay,
   weekdayShares,
-  type GenerateSettings,
   type ShareRow,
-} from '../src/app/lib/generate-view';
+} from '../src/charts/generate-rows';
 import { SHARES_DATA, TIMELINE_DATA, TIMELINE_GENERATED, TIMELINE_PREFIX, sharesSpec, timelineSpec } from '../src/charts/generate-charts';
 import { CANNOT_GENERATE, useGenerateStore } from '../src/app/stores/generate-store';
 import { useModelStore } from '../src/app/stores/model-store';

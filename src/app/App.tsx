@@ -1,18 +1,22 @@
 import { lazy, Suspense, useEffect, useState } from 'react';
 import { backendFromSearch } from './lib/query';
 import { useModelStore } from './stores/model-store';
-import { MODEL_URL } from './lib/model-url';
+import { env } from '../env';
 import { ModelHeader } from './components/ModelHeader';
-import { ReplayView } from './components/ReplayView';
-import { TypeView } from './components/TypeView';
-import { EvaluationView } from './components/EvaluationView';
-import { FinetuneView, ModelPicker } from './components/FinetuneView';
+import { ModelPicker } from './components/ModelPicker';
+import { ReplayView } from './predict/ReplayView';
+import { TypeView } from './predict/TypeView';
+import './App.css';
 
-export { MODEL_URL };
-
-/** Loaded when the tab is first opened: the report, its chart specs and (later still) the chart library stay out of the main bundle. */
-const ScalingView = lazy(() => import('./components/ScalingView').then((m) => ({ default: m.ScalingView })));
-const GenerateView = lazy(() => import('./components/GenerateView').then((m) => ({ default: m.GenerateView })));
+/**
+ * Loaded when the tab is first opened: the reports (docs/results.json, docs/scaling.json), chart
+ * specs and (later still) the chart library, the generation view, and the fine-tuning view with
+ * its stores stay out of the main bundle.
+ */
+const EvaluationView = lazy(() => import('./evaluation/EvaluationView').then((m) => ({ default: m.EvaluationView })));
+const ScalingView = lazy(() => import('./scaling/ScalingView').then((m) => ({ default: m.ScalingView })));
+const GenerateView = lazy(() => import('./generate/GenerateView').then((m) => ({ default: m.GenerateView })));
+const FinetuneView = lazy(() => import('./finetune/FinetuneView').then((m) => ({ default: m.FinetuneView })));
 
 /** Top-level sections. */
 const SECTIONS = [
@@ -61,7 +65,7 @@ export function App() {
   }, []);
 
   useEffect(() => {
-    void load(MODEL_URL, backendParam.backend);
+    void load(env.modelUrl, backendParam.backend);
   }, [load, backendParam.backend]);
 
   const chooseTab = (id: PredictTab) => {
@@ -153,7 +157,9 @@ export function App() {
         ) : section === 'evaluation' ? (
           <section className="panel standalone" aria-label="Evaluation">
             <p className="hint">How BehaveGPT and the baselines predict the next behavior on held-out test sequences.</p>
-            <EvaluationView />
+            <Suspense fallback={<p className="muted small">Loading…</p>}>
+              <EvaluationView />
+            </Suspense>
           </section>
         ) : section === 'scaling' ? (
           <section className="panel standalone" aria-label="Scaling">
@@ -168,7 +174,9 @@ export function App() {
               Adapt the foundation model to your own behavior log, on this device: nothing is uploaded, and the adapted model is kept in this
               browser.
             </p>
-            <FinetuneView />
+            <Suspense fallback={<p className="muted small">Loading…</p>}>
+              <FinetuneView />
+            </Suspense>
           </section>
         )}
       </main>

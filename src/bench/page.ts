@@ -7,22 +7,21 @@ import { parseBehaviorLog } from '../core/data';
 import { UNKNOWN_LOCATION, type BehaviorSequence } from '../core/events';
 import { splitForFinetune } from '../core/finetune';
 import { createRng } from '../core/random';
-import { gunzipResponse } from '../app/lib/replay-data';
-import { fetchModelFiles, loadPredictor, MODEL_CACHE, tf, type BackendName } from '../model/pipeline';
+import { gunzipResponse } from '../browser/behavior-logs';
+import { dataFileUrl, env } from '../env';
+import { fetchModelFiles, loadPredictor, tf, type BackendName } from '../model/pipeline';
 import { fullContextQuery } from '../model/predictor';
 import { timeRollout } from '../model/generate';
 import { buildStartMessage, DEFAULT_FINETUNE_SETTINGS, type FinetuneSettings, type FromWorker } from '../train/finetune-protocol';
 
-export const MODEL_URL = `${import.meta.env.BASE_URL}models/behavegpt-us/model.json`;
-
 async function clearModelCache(): Promise<void> {
-  if (typeof caches !== 'undefined') await caches.delete(MODEL_CACHE);
+  if (typeof caches !== 'undefined') await caches.delete(env.cacheName);
 }
 
 async function load(backend: BackendName | 'auto'): Promise<{ ms: number; fromCache: boolean; backend: string; reason: string }> {
   let fromCache = false;
   const t0 = performance.now();
-  const predictor = await loadPredictor(MODEL_URL, { backend, onProgress: (p) => (fromCache = p.fromCache ?? fromCache) });
+  const predictor = await loadPredictor(env.modelUrl, { backend, onProgress: (p) => (fromCache = p.fromCache ?? fromCache) });
   const ms = performance.now() - t0;
   const result = { ms, fromCache, backend: predictor.backend.name, reason: predictor.backend.reason };
   predictor.dispose();
@@ -30,7 +29,7 @@ async function load(backend: BackendName | 'auto'): Promise<{ ms: number; fromCa
 }
 
 async function latency(backend: BackendName, runs: number, contextEvents: number): Promise<{ times: number[]; tensorsBefore: number; tensorsAfter: number; backend: string }> {
-  const predictor = await loadPredictor(MODEL_URL, { backend });
+  const predictor = await loadPredictor(env.modelUrl, { backend });
   const { history, next } = fullContextQuery(predictor.summary.behaviors, contextEvents);
   for (let i = 0; i < 20; i++) await predictor.predictNext(history, next, 5);
   const tensorsBefore = tf.memory().numTensors;
@@ -50,7 +49,7 @@ async function latency(backend: BackendName, runs: number, contextEvents: number
  * rollout, keyed "events-cache". `skipRecomputeAt` leaves out the recompute rollout of that length.
  */
 async function generation(backend: BackendName, lengths: number[], repetitions: number, skipRecomputeAt: number): Promise<Record<string, number[]>> {
-  const predictor = await loadPredictor(MODEL_URL, { backend });
+  const predictor = await loadPredictor(env.modelUrl, { backend });
   if (!predictor.canGenerate) throw new Error('the model has no time head');
   const { history } = fullContextQuery(predictor.summary.behaviors, 8);
   const loaded = predictor.generationModel;
@@ -67,7 +66,7 @@ async function generation(backend: BackendName, lengths: number[], repetitions: 
 }
 
 /** Where the fine-tuning data comes from: SmartThings Spain from the data folder (read now, via the data route), else synthetic. */
-const FINETUNE_DATA_URL = `${import.meta.env.BASE_URL}data/smartthings/sp.csv.gz`;
+const FINETUNE_DATA_FILE = 'sp.csv.gz';
 
 /** Synthetic sequences over the model's behaviors (seeded): used when the data folder is absent. */
 function syntheticSequences(behaviors: readonly string[], count: number, length = 12): BehaviorSequence[] {
@@ -102,9 +101,9 @@ function takeForTrainEvents(all: readonly BehaviorSequence[], trainEvents: numbe
 }
 
 async function finetuneData(behaviors: readonly string[], trainEvents: number, settings: FinetuneSettings): Promise<{ name: string; sequences: BehaviorSequence[] }> {
-  const res = await fetch(FINETUNE_DATA_URL);
+  const res = await fetch(dataFileUrl(FINETUNE_DATA_FILE));
   if (res.ok) {
-    const log = parseBehaviorLog(await gunzipResponse(res), 'sp.csv.gz');
+    const log = parseBehaviorLog(await gunzipResponse(res), FINETUNE_DATA_FILE);
     return { name: 'SmartThings Spain (data folder)', sequences: takeForTrainEvents(log.sequences, trainEvents, settings) };
   }
   const count = Math.ceil(trainEvents / 12 / (1 - settings.heldOutFraction - settings.validationFraction)) + 20;
@@ -137,12 +136,12 @@ export interface FinetuneBenchRun {
  */
 async function finetune(backend: BackendName, trainEvents: number, maxSeconds: number): Promise<FinetuneBenchRun> {
   const settings: FinetuneSettings = { ...DEFAULT_FINETUNE_SETTINGS, epochs: 1, backend };
-  const base = await fetchModelFiles(MODEL_URL);
+  const base = await fetchModelFiles(env.modelUrl);
   const behaviors = (JSON.parse(base.manifestText).vocabulary.behaviors.tokens as string[]).filter((b) => b.includes(':'));
   const data = await finetuneData(behaviors, trainEvents, settings);
   const request = buildStartMessage({ runId: 1, base: { manifestText: base.manifestText, shards: base.shards }, data, name: 'bench', settings });
   const events = request.split.train.reduce((n, s) => n + s.events.length, 0);
-  const worker = new Worker(new URL('../app/worker/finetune.worker.ts', import.meta.url), { type: 'module' });
+  const worker = new Worker(new URL('../browser/finetune.worker.ts', import.meta.url), { type: 'module' });
   try {
     return await new Promise<FinetuneBenchRun>((resolve, reject) => {
       let chosen = { name: backend as string, reason: '' };

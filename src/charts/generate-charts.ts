@@ -7,7 +7,7 @@
  */
 import type { TopLevelSpec } from 'vega-lite';
 import { NUM_SLOTS, WEEKDAY_NAMES, slotLabel } from '../core/events';
-import type { ShareRow, TimelineRow } from '../app/lib/generate-view';
+import type { ShareRow, TimelineRow } from './generate-rows';
 
 export const TIMELINE_DATA = 'events';
 export const SHARES_DATA = 'shares';

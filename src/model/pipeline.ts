@@ -5,10 +5,12 @@
  *   const top5 = await predictor.predictNext(history, { weekday, slot, location }, 5);
  *
  * Behind it: model files fetched with progress and kept in the Cache API, the backend chosen
- * by capability and measurement, and all GPU reads asynchronous.
+ * by capability and measurement, and all GPU reads asynchronous. Its settings (cache name, the
+ * shipped model's URL) are in `env` (src/env.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { encodeQuery } from '../core/batch';
+import { env } from '../env';
 import { chooseBackend } from './backend';
 import { fullContextQuery, Predictor } from './predictor';
 import type { BackendName, LoadProgress } from './pipeline-types';
@@ -17,11 +19,9 @@ import { modelFromArtifacts, validateManifest, weightBytes, type ModelManifest }
 export { Predictor } from './predictor';
 export type { BackendChoice, BackendName, LoadProgress, ModelSummary, Prediction } from './pipeline-types';
 
-export const MODEL_CACHE = 'behavegpt-models-v1';
-
 export interface PipelineOptions {
   backend?: BackendName | 'auto';
-  /** Use the Cache API for the weight files (default true where available). */
+  /** Use the Cache API for the weight files (default: env.useBrowserCache, where the Cache API exists). */
   cache?: boolean;
   onProgress?: (p: LoadProgress) => void;
 }
@@ -54,7 +54,7 @@ async function readWithProgress(response: Response, onBytes: (n: number) => void
 async function openCache(enabled: boolean): Promise<Cache | null> {
   if (!enabled || typeof caches === 'undefined') return null;
   try {
-    return await caches.open(MODEL_CACHE);
+    return await caches.open(env.cacheName);
   } catch {
     return null; // e.g. an insecure context: load from the network every time.
   }
@@ -84,7 +84,7 @@ export async function fetchModelFiles(
   options: Pick<PipelineOptions, 'cache' | 'onProgress'> = {},
 ): Promise<{ manifestText: string; shards: ArrayBuffer[]; fromCache: boolean }> {
   const { onProgress = () => {} } = options;
-  const cache = await openCache(options.cache ?? true);
+  const cache = await openCache(options.cache ?? env.useBrowserCache);
   const absolute = new URL(modelUrl, globalThis.location?.href).href;
   let manifestText: string;
   try {

@@ -1,5 +1,6 @@
 import type { BehaviorEvent } from '../../core/events';
 import { slotLabel, weekdayLabel } from '../../core/events';
+import './EventList.css';
 
 interface Props {
   events: readonly BehaviorEvent[];

@@ -1,6 +1,8 @@
+import { useShallow } from 'zustand/react/shallow';
 import { useModelStore } from '../stores/model-store';
 import { adaptedIdOf } from '../stores/adapted-store';
 import { formatBytes, formatCount, formatPercent, splitRecall, type SplitRecall } from '../lib/format';
+import './ModelHeader.css';
 
 const STAGE_LABELS: Record<string, string> = {
   backend: 'Choosing a backend',
@@ -24,7 +26,19 @@ function Recall({ label, r }: { label: string; r: SplitRecall | null }) {
 }
 
 export function ModelHeader() {
-  const { status, url, progress, backend, summary, error, fromCache, loadMs, requestedBackend } = useModelStore();
+  const { status, url, progress, backend, summary, error, fromCache, loadMs, requestedBackend } = useModelStore(
+    useShallow((s) => ({
+      status: s.status,
+      url: s.url,
+      progress: s.progress,
+      backend: s.backend,
+      summary: s.summary,
+      error: s.error,
+      fromCache: s.fromCache,
+      loadMs: s.loadMs,
+      requestedBackend: s.requestedBackend,
+    })),
+  );
 
   return (
     <section className="model-panel" aria-label="Model">

@@ -1,5 +1,6 @@
 import type { PredictionResult } from '../use-predictions';
 import { formatPercent } from '../lib/format';
+import './PredictionList.css';
 
 interface Props {
   result: PredictionResult;

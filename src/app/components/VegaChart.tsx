@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from 'react';
 import type { TopLevelSpec } from 'vega-lite';
+import './VegaChart.css';
 
 /** Vega, Vega-Lite and vega-embed load on first use, in their own chunk: the main bundle does not carry them. */
 const loadEmbed = () => import('vega-embed');

@@ -1,10 +1,9 @@
 /**
- * Reading the data to fine-tune on: a file the person picks or drops (CSV, or gzipped CSV), or
- * a bundled SmartThings region served by the data route. Parsing is the shared loader's
- * (parseBehaviorLog), so errors name the line and field the same way everywhere.
+ * Fine-tune's data sets and exports: the SmartThings regions offered for import (read through the
+ * data route by src/browser/behavior-logs.ts), and an adapted model's files as browser downloads.
  */
-import { parseBehaviorLog, type ParsedLog } from '../../core/data';
-import { gunzipResponse, type FetchLike } from './replay-data';
+import type { ParsedLog } from '../../core/data';
+import { fetchDataFile, type FetchLike } from '../../browser/behavior-logs';
 
 export const BUNDLED_DATASETS = [
   { id: 'sp', label: 'SmartThings Spain' },
@@ -12,29 +11,8 @@ export const BUNDLED_DATASETS = [
 ] as const;
 export type BundledDataset = (typeof BUNDLED_DATASETS)[number]['id'];
 
-export function bundledUrl(id: BundledDataset): string {
-  return `${import.meta.env.BASE_URL}data/smartthings/${id}.csv.gz`;
-}
-
-function isGzip(bytes: Uint8Array): boolean {
-  return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
-}
-
-/** Parses picked or dropped file bytes; gzip is recognised by its magic bytes, not the name. */
-export async function parseLogBytes(bytes: Uint8Array, name: string): Promise<ParsedLog> {
-  const plain = isGzip(bytes) ? await gunzipResponse(new Response(new Blob([bytes as BlobPart]))) : bytes;
-  return parseBehaviorLog(plain, name);
-}
-
-export async function readLogFile(file: File): Promise<ParsedLog> {
-  return parseLogBytes(new Uint8Array(await file.arrayBuffer()), file.name);
-}
-
-export async function fetchBundled(id: BundledDataset, fetchImpl: FetchLike = fetch): Promise<ParsedLog> {
-  const url = bundledUrl(id);
-  const res = await fetchImpl(url);
-  if (!res.ok) throw new Error(`${url}: HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''} (is the data folder present?)`);
-  return parseBehaviorLog(await gunzipResponse(res), `${id}.csv.gz`);
+export function fetchBundled(id: BundledDataset, fetchImpl: FetchLike = fetch): Promise<ParsedLog> {
+  return fetchDataFile(`${id}.csv.gz`, fetchImpl);
 }
 
 /** The files of an export: model.json and its shards under the names the manifest gives them. */

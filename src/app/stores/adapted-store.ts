@@ -11,7 +11,7 @@ import {
   type AdaptedModelInfo,
   type AdaptedModelRecord,
 } from '../lib/model-store-idb';
-import { MODEL_URL } from '../lib/model-url';
+import { env } from '../../env';
 import { useModelStore } from './model-store';
 
 /** Model-store key of an adapted model (in place of a URL). */
@@ -67,7 +67,7 @@ export const useAdaptedStore = create<AdaptedState>()((set, get) => ({
   },
   use: async (id) => {
     const { load, loadFiles, requestedBackend } = useModelStore.getState();
-    if (id === null) return load(MODEL_URL, requestedBackend);
+    if (id === null) return load(env.modelUrl, requestedBackend);
     return loadFiles(
       adaptedKey(id),
       async () => {

@@ -20,9 +20,10 @@ import {
   type ProgressPoint,
   type ToWorker,
 } from '../../train/finetune-protocol';
-import { BUNDLED_DATASETS, fetchBundled, readLogFile, type BundledDataset } from '../lib/finetune-data';
+import { readLogFile } from '../../browser/behavior-logs';
+import { env } from '../../env';
+import { BUNDLED_DATASETS, fetchBundled, type BundledDataset } from '../lib/finetune-data';
 import { newModelId } from '../lib/model-store-idb';
-import { MODEL_URL } from '../lib/model-url';
 import { useAdaptedStore } from './adapted-store';
 import { useModelStore } from './model-store';
 
@@ -88,7 +89,7 @@ let knownBehaviors: Promise<Vocabulary> | null = null;
 /** The shipped model's files (Cache API first): what is adapted, and whose vocabulary decides what is new. */
 async function baseFiles() {
   const { fetchModelFiles } = await import('../../model/pipeline');
-  return fetchModelFiles(MODEL_URL);
+  return fetchModelFiles(env.modelUrl);
 }
 
 function baseVocabulary(): Promise<Vocabulary> {
@@ -181,7 +182,7 @@ export const useFinetuneStore = create<FinetuneState>()((set, get) => {
 
   const ensureWorker = (): Worker => {
     if (worker) return worker;
-    const w = new Worker(new URL('../worker/finetune.worker.ts', import.meta.url), { type: 'module' });
+    const w = new Worker(new URL('../../browser/finetune.worker.ts', import.meta.url), { type: 'module' });
     w.onmessage = (event: MessageEvent<FromWorker>) => onMessage(event.data);
     w.onerror = (event) => {
       event.preventDefault();

@@ -4,7 +4,7 @@
  */
 import { create } from 'zustand';
 import type { BehaviorSequence } from '../../core/events';
-import { loadReplayData, type ReplaySource } from '../lib/replay-data';
+import { loadReplayData, type ReplaySource } from '../../browser/behavior-logs';
 
 export interface ReplayState {
   status: 'idle' | 'loading' | 'ready' | 'error';
@@ -14,7 +14,8 @@ export interface ReplayState {
   /** Event being predicted, 1 ≤ step ≤ length - 1. */
   step: number;
   error: string | null;
-  load: (urls: { smartThings: string; demo: string }) => Promise<void>;
+  /** Loads the sequences once (from env.replayUrls unless told otherwise). */
+  load: (urls?: { smartThings: string; demo: string }) => Promise<void>;
   select: (id: string) => void;
   setStep: (step: number) => void;
   first: () => void;

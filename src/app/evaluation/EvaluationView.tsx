@@ -1,3 +1,4 @@
+import { useShallow } from 'zustand/react/shallow';
 import { useModelStore } from '../stores/model-store';
 import { useEvalStore } from '../stores/eval-store';
 import { formatPercent } from '../lib/format';
@@ -19,6 +20,9 @@ import {
   targetSetsIn,
   type TargetSet,
 } from '../lib/results-view';
+import { EmptyReport } from '../components/EmptyReport';
+import '../components/results-table.css';
+import './evaluation.css';
 
 /**
  * docs/results.json, bundled at build time when it exists (written by `npm run experiments`);
@@ -26,39 +30,33 @@ import {
  */
 const RESULTS = resultsFromModules(import.meta.glob('../../../docs/results.json', { eager: true, import: 'default' }));
 
-function Empty({ children }: { children: React.ReactNode }) {
-  return (
-    <p className="eval-empty" data-testid="eval-empty">
-      {children}
-    </p>
-  );
-}
-
 export function EvaluationView() {
   const training = useModelStore((s) => s.summary?.training);
-  const { dataset, targets, setDataset, setTargets } = useEvalStore();
+  const { dataset, targets, setDataset, setTargets } = useEvalStore(
+    useShallow((s) => ({ dataset: s.dataset, targets: s.targets, setDataset: s.setDataset, setTargets: s.setTargets })),
+  );
 
   if (RESULTS.status === 'missing') {
     return (
-      <Empty>
+      <EmptyReport testId="eval-empty">
         No evaluation results yet — run <code>npm run experiments</code>.
-      </Empty>
+      </EmptyReport>
     );
   }
   if (RESULTS.status === 'invalid') {
     return (
-      <Empty>
+      <EmptyReport testId="eval-empty">
         The evaluation results could not be read ({RESULTS.error}). Regenerate them with <code>npm run experiments</code>.
-      </Empty>
+      </EmptyReport>
     );
   }
   const all = RESULTS.rows;
   const selection = resolveSelection(all, dataset, targets);
   if (!selection) {
     return (
-      <Empty>
+      <EmptyReport testId="eval-empty">
         No next-behavior results in <code>docs/results.json</code> yet — run <code>npm run experiments</code>.
-      </Empty>
+      </EmptyReport>
     );
   }
 

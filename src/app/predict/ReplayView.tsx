@@ -1,40 +1,33 @@
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useMemo } from 'react';
+import { useShallow } from 'zustand/react/shallow';
 import { slotLabel, weekdayLabel } from '../../core/events';
 import { useModelStore } from '../stores/model-store';
 import { selectedSequence, useReplayStore } from '../stores/replay-store';
 import { usePredictions, type PredictionQuery } from '../use-predictions';
 import { formatCount, formatPercent, rankIn } from '../lib/format';
-import { EventList } from './EventList';
-import { PredictionList } from './PredictionList';
+import { EventList } from '../components/EventList';
+import { PredictionList } from '../components/PredictionList';
+import { SequencePicker } from '../components/SequencePicker';
+import './predict.css';
 
 const K = 5;
-/** Options listed in the sequence select at once; the filter narrows the rest. */
-const MAX_OPTIONS = 300;
-
-const base = import.meta.env.BASE_URL;
-export const REPLAY_URLS = {
-  smartThings: `${base}data/smartthings/us.csv.gz`,
-  demo: `${base}examples/demo-sequences.csv`,
-};
 
 export function ReplayView() {
-  const { status, source, sequences, selectedId, step, error, load, select, setStep, first, prev, next, last } = useReplayStore();
+  const { status, source, sequences, selectedId, step, error } = useReplayStore(
+    useShallow((s) => ({ status: s.status, source: s.source, sequences: s.sequences, selectedId: s.selectedId, step: s.step, error: s.error })),
+  );
+  const { load, select, setStep, first, prev, next, last } = useReplayStore(
+    useShallow((s) => ({ load: s.load, select: s.select, setStep: s.setStep, first: s.first, prev: s.prev, next: s.next, last: s.last })),
+  );
   const predictor = useModelStore((s) => s.predictor);
   const modelStatus = useModelStore((s) => s.status);
   const vocabularySize = useModelStore((s) => s.summary?.behaviors.length ?? K);
-  const [filter, setFilter] = useState('');
 
   useEffect(() => {
-    void load(REPLAY_URLS);
+    void load();
   }, [load]);
 
   const sequence = selectedSequence({ sequences, selectedId });
-  const matching = useMemo(() => {
-    const f = filter.trim().toLowerCase();
-    return f ? sequences.filter((s) => s.id.toLowerCase().includes(f)) : sequences;
-  }, [sequences, filter]);
-  const listed = matching.slice(0, MAX_OPTIONS);
-  if (sequence && !listed.some((s) => s.id === sequence.id)) listed.unshift(sequence);
 
   const last_t = sequence ? sequence.events.length - 1 : 0;
   const target = sequence?.events[step];
@@ -73,29 +66,7 @@ export function ReplayView() {
       </p>
 
       <div className="controls">
-        <div className="field">
-          <label htmlFor="replay-filter">Find sequence</label>
-          <input
-            id="replay-filter"
-            type="search"
-            placeholder="sequence id, e.g. us-0042"
-            value={filter}
-            onChange={(e) => setFilter(e.target.value)}
-            data-testid="replay-filter"
-          />
-        </div>
-        <div className="field grow">
-          <label htmlFor="replay-select">
-            Sequence <span className="muted small">({formatCount(matching.length)} matching{matching.length > MAX_OPTIONS ? `, first ${MAX_OPTIONS} listed` : ''})</span>
-          </label>
-          <select id="replay-select" value={selectedId ?? ''} onChange={(e) => select(e.target.value)} data-testid="replay-select">
-            {listed.map((s) => (
-              <option key={s.id} value={s.id}>
-                {s.id} · {s.events.length} events
-              </option>
-            ))}
-          </select>
-        </div>
+        <SequencePicker id="replay-select" filterId="replay-filter" sequences={sequences} selectedId={selectedId} onSelect={select} />
       </div>
 
       {sequence && target && (

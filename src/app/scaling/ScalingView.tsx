@@ -3,7 +3,9 @@ import { lossVsDataSpec, lossVsParamsSpec } from '../../charts/scaling-charts';
 import type { ScalingReport } from '../../core/scaling-report';
 import { formatCount } from '../lib/format';
 import { formatInterval, lawFormula, scalingFromModules, shippedPosition } from '../lib/scaling-view';
-import { VegaChart } from './VegaChart';
+import { EmptyReport } from '../components/EmptyReport';
+import { VegaChart } from '../components/VegaChart';
+import './scaling.css';
 
 /**
  * docs/scaling.json, bundled at build time when it exists (written by `npm run scaling`); a
@@ -13,27 +15,19 @@ const SCALING = scalingFromModules(import.meta.glob('../../../docs/scaling.json'
 
 const CHART_SIZE = { width: 'container', height: 320 } as const;
 
-function Empty({ children }: { children: React.ReactNode }) {
-  return (
-    <p className="eval-empty" data-testid="scaling-empty">
-      {children}
-    </p>
-  );
-}
-
 export function ScalingView() {
   if (SCALING.status === 'missing') {
     return (
-      <Empty>
+      <EmptyReport testId="scaling-empty">
         No scaling-law report yet — run <code>npm run scaling</code> (the grid, then <code>npm run scaling -- --phase report</code>).
-      </Empty>
+      </EmptyReport>
     );
   }
   if (SCALING.status === 'invalid') {
     return (
-      <Empty>
+      <EmptyReport testId="scaling-empty">
         The scaling-law report could not be read ({SCALING.error}). Regenerate it with <code>npm run scaling -- --phase report</code>.
-      </Empty>
+      </EmptyReport>
     );
   }
   return <Report report={SCALING.report} />;

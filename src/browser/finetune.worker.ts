@@ -5,10 +5,10 @@
  * trainModel puts the previous weights back.
  */
 /// <reference lib="webworker" />
-import { chooseBackend } from '../../model/backend';
-import { measurePrediction } from '../../model/pipeline';
-import type { FromWorker, ToWorker } from '../../train/finetune-protocol';
-import { runFinetune } from '../../train/finetune';
+import { chooseBackend } from '../model/backend';
+import { measurePrediction } from '../model/pipeline';
+import type { FromWorker, ToWorker } from '../train/finetune-protocol';
+import { runFinetune } from '../train/finetune';
 
 declare const self: DedicatedWorkerGlobalScope;
 

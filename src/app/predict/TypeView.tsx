@@ -1,11 +1,13 @@
 import { useMemo, useState } from 'react';
+import { useShallow } from 'zustand/react/shallow';
 import { UNKNOWN_LOCATION, slotLabel, weekdayLabel } from '../../core/events';
 import { useComposeStore } from '../stores/compose-store';
 import { useModelStore } from '../stores/model-store';
 import { usePredictions, type PredictionQuery } from '../use-predictions';
-import { EventList } from './EventList';
-import { PredictionList } from './PredictionList';
-import { SlotSelect, WeekdaySelect } from './TimeSelects';
+import { EventList } from '../components/EventList';
+import { PredictionList } from '../components/PredictionList';
+import { SlotSelect, WeekdaySelect } from '../components/TimeSelects';
+import './predict.css';
 
 const K = 5;
 
@@ -15,7 +17,19 @@ export function composeKey(events: readonly { behavior: string; weekday: number;
 }
 
 export function TypeView() {
-  const { events, draft, nextWeekday, nextSlot, setDraft, addDraft, remove, clear, setNext } = useComposeStore();
+  const { events, draft, nextWeekday, nextSlot, setDraft, addDraft, remove, clear, setNext } = useComposeStore(
+    useShallow((s) => ({
+      events: s.events,
+      draft: s.draft,
+      nextWeekday: s.nextWeekday,
+      nextSlot: s.nextSlot,
+      setDraft: s.setDraft,
+      addDraft: s.addDraft,
+      remove: s.remove,
+      clear: s.clear,
+      setNext: s.setNext,
+    })),
+  );
   const predictor = useModelStore((s) => s.predictor);
   const summary = useModelStore((s) => s.summary);
   const modelStatus = useModelStore((s) => s.status);

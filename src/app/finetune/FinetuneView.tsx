@@ -1,0 +1,15 @@
+import { DataImport } from './DataImport';
+import { SavedModels } from './SavedModels';
+import { TrainingSettings } from './TrainingSettings';
+import './finetune.css';
+
+/** Fine-tune: import a log, adapt the model on this device, keep and manage the adapted models. Loaded when the tab is first opened. */
+export function FinetuneView() {
+  return (
+    <div className="finetune">
+      <DataImport />
+      <TrainingSettings />
+      <SavedModels />
+    </div>
+  );
+}
