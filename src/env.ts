@@ -24,6 +24,12 @@ export interface BrowserEnv {
   dataRoute: string;
   /** Replay's sequences: the SmartThings US test split, else the demo sequences shipped with the app. */
   replayUrls: { smartThings: string; demo: string };
+  /**
+   * The engine of every workload: 'auto' measures the plain-JS decoder against tfjs per workload
+   * (one prediction, scoring a log, generating trajectories; model/workloads.ts); 'js' or 'tfjs'
+   * forces one (the app's ?engine=).
+   */
+  engine: 'auto' | 'js' | 'tfjs';
 }
 
 const DATA_ROUTE = `${BASE_URL}data/smartthings/`;
@@ -38,6 +44,7 @@ export const env: BrowserEnv = {
     smartThings: `${DATA_ROUTE}us.csv.gz`,
     demo: `${BASE_URL}examples/demo-sequences.csv`,
   },
+  engine: 'auto',
 };
 
 /** URL of a file of the SmartThings data folder, e.g. `dataFileUrl('sp.csv.gz')`. */

@@ -14,6 +14,7 @@ import { env } from '../env';
 import { chooseBackend } from './backend';
 import { fullContextQuery, Predictor } from './predictor';
 import type { BackendName, LoadProgress } from './pipeline-types';
+import type { EngineName } from './workloads';
 import { modelFromArtifacts, validateManifest, weightBytes, type ModelManifest } from './weights';
 
 export { Predictor } from './predictor';
@@ -21,6 +22,8 @@ export type { BackendChoice, BackendName, LoadProgress, ModelSummary, Prediction
 
 export interface PipelineOptions {
   backend?: BackendName | 'auto';
+  /** Run every workload on this engine instead of the one measured fastest for it (model/workloads.ts). */
+  engine?: EngineName | 'auto';
   /** Use the Cache API for the weight files (default: env.useBrowserCache, where the Cache API exists). */
   cache?: boolean;
   onProgress?: (p: LoadProgress) => void;
@@ -179,13 +182,16 @@ export async function loadPredictorFromFiles(
   });
   onProgress({ stage: 'init', loaded: 0, total: 1, message: `building model on ${backend.name}`, fromCache });
   const loaded = modelFromArtifacts(manifest, shards);
+  const predictor = new Predictor(loaded, backend, stored, options.engine ?? env.engine);
+  onProgress({ stage: 'warmup', loaded: 0, total: 1, message: 'timing one prediction in plain JS', fromCache });
+  await predictor.choosePredictEngine();
   onProgress({ stage: 'ready', loaded: 1, total: 1, message: `ready on ${backend.name}`, fromCache });
-  return new Predictor(loaded, backend, stored);
+  return predictor;
 }
 
 export async function loadPredictor(modelUrl: string, options: PipelineOptions = {}): Promise<Predictor> {
   const { manifestText, shards, fromCache } = await fetchModelFiles(modelUrl, options);
-  return loadPredictorFromFiles({ manifestText, shards }, modelUrl, { backend: options.backend, onProgress: options.onProgress, fromCache });
+  return loadPredictorFromFiles({ manifestText, shards }, modelUrl, { backend: options.backend, engine: options.engine, onProgress: options.onProgress, fromCache });
 }
 
 export { tf };

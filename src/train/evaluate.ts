@@ -44,6 +44,88 @@ export interface EvaluateOptions {
   candidate?: (behavior: string) => boolean;
 }
 
+/**
+ * Behavior probabilities at flat positions (b·T + t) of a batch, [positions × numBehaviors] in
+ * the order given: what an engine (the tfjs model, or the plain-JS decoder) computes for scoring.
+ */
+export type BatchScorer = (batch: Batch, positions: Int32Array) => Promise<Float32Array>;
+
+/** A scored target with its negative log-likelihood (NaN for a miss). */
+export interface ScoredTarget extends RankedTarget {
+  nll: number;
+}
+
+export interface RankOptions extends EvaluateOptions {
+  /** Called after each batch with the targets scored so far and the total. */
+  onBatch?: (done: number, total: number) => void | Promise<void>;
+  signal?: AbortSignal;
+  /** Chooses the scorer of each batch (e.g. after measuring engines on the first); default: `scorer`. */
+  scorerFor?: (batchIndex: number, batch: Batch, positions: Int32Array) => Promise<BatchScorer>;
+}
+
+/**
+ * The full-ranking protocol with any scorer: windows of every sequence (core/batch toExamples),
+ * batched by length, each counted position ranked among the candidate behaviors. The engine only
+ * computes the positions that are counted.
+ */
+export async function rankTargets(
+  scorer: BatchScorer,
+  sequences: readonly BehaviorSequence[],
+  behaviors: Vocabulary,
+  locations: Vocabulary,
+  contextLength: number,
+  options: RankOptions = {},
+): Promise<ScoredTarget[]> {
+  const { batchSize = 128, minPosition = 1, includeTarget = () => true, candidate = () => true, onBatch, signal, scorerFor } = options;
+  const examples = toExamples(sequences, contextLength);
+  const candidates = Int32Array.from(behaviors.tokens.map((_, i) => i).filter((i) => !behaviors.isSpecial(i) && candidate(behaviors.name(i))));
+  const counted = (ex: Example, t: number) => t >= ex.firstTarget && ex.offset + t >= minPosition && includeTarget(ex.events[t].behavior);
+  let total = 0;
+  for (const ex of examples) for (let t = 0; t < ex.events.length; t++) if (counted(ex, t)) total++;
+  const targets: ScoredTarget[] = [];
+  const V = behaviors.size;
+  const groups = bucketBatches(examples, batchSize);
+  for (let g = 0; g < groups.length; g++) {
+    signal?.throwIfAborted();
+    const group = groups[g];
+    const batch = encodeBatch(group, behaviors, locations);
+    const positions: number[] = [];
+    group.forEach((ex, b) => ex.events.forEach((_, t) => counted(ex, t) && positions.push(b * batch.length + t)));
+    const flat = Int32Array.from(positions);
+    const values = await (scorerFor ? await scorerFor(g, batch, flat) : scorer)(batch, flat);
+    positions.forEach((p, k) => {
+      const ex = group[Math.floor(p / batch.length)];
+      const event = ex.events[p % batch.length];
+      const row = values.subarray(k * V, (k + 1) * V);
+      const id = candidate(event.behavior) ? knownId(behaviors, event.behavior) : -1;
+      targets.push(
+        id >= 0
+          ? { behavior: event.behavior, rank: rankOf(row, id, candidates), sequence: ex.sequenceId, nll: -Math.log(Math.max(row[id], 1e-12)) }
+          : { behavior: event.behavior, rank: MISS, sequence: ex.sequenceId, nll: NaN },
+      );
+    });
+    await onBatch?.(targets.length, total);
+  }
+  return targets;
+}
+
+/** Mean cross-entropy (nats) over the targets the model can name. */
+export function meanLoss(targets: readonly ScoredTarget[]): number {
+  let sum = 0;
+  let n = 0;
+  for (const t of targets) {
+    if (Number.isNaN(t.nll)) continue;
+    sum += t.nll;
+    n++;
+  }
+  return n ? sum / n : NaN;
+}
+
+/** The tfjs model as a BatchScorer (on the current backend). */
+export function modelScorer(model: BehaveGPT): BatchScorer {
+  return (batch, positions) => model.probabilities(batch, Array.from(positions));
+}
+
 export async function evaluateModel(
   model: BehaveGPT,
   sequences: readonly BehaviorSequence[],
@@ -51,15 +133,10 @@ export async function evaluateModel(
   locations: Vocabulary,
   options: EvaluateOptions = {},
 ): Promise<EvaluationResult> {
-  const { batchSize = 128, minPosition = 1, includeTarget = () => true, candidate = () => true } = options;
-  const examples = toExamples(sequences, model.config.contextLength);
-  const candidates = Int32Array.from(behaviors.tokens.map((_, i) => i).filter((i) => !behaviors.isSpecial(i) && candidate(behaviors.name(i))));
-  const targets: RankedTarget[] = [];
-  let nllSum = 0;
-  let nllCount = 0;
   const time = { hits: 0, slotHits: 0, nll: 0, count: 0, same: 0 };
-  for (const group of bucketBatches(examples, batchSize)) {
-    const batch = encodeBatch(group, behaviors, locations);
+  const V = behaviors.size;
+  // One pass per batch for both heads, every token (as training's evaluation always has).
+  const scorer: BatchScorer = async (batch, positions) => {
     const [probs, timeProbs] = tf.tidy(() => {
       const out = model.outputs(batch);
       return out.time ? [tf.softmax(out.behavior), tf.softmax(out.time)] : [tf.softmax(out.behavior)];
@@ -70,24 +147,13 @@ export async function evaluateModel(
       scoreTime((await timeProbs.data()) as Float32Array, batch, time);
       timeProbs.dispose();
     }
-    const V = behaviors.size;
-    group.forEach((ex: Example, b) => {
-      ex.events.forEach((event, t) => {
-        const position = ex.offset + t;
-        if (t < ex.firstTarget || position < minPosition || !includeTarget(event.behavior)) return;
-        const row = values.subarray((b * batch.length + t) * V, (b * batch.length + t + 1) * V);
-        const id = candidate(event.behavior) ? knownId(behaviors, event.behavior) : -1;
-        if (id >= 0) {
-          targets.push({ behavior: event.behavior, rank: rankOf(row, id, candidates), sequence: ex.sequenceId });
-          nllSum -= Math.log(Math.max(row[id], 1e-12));
-          nllCount++;
-        } else {
-          targets.push({ behavior: event.behavior, rank: MISS, sequence: ex.sequenceId });
-        }
-      });
-    });
-  }
-  const result: EvaluationResult = { metrics: rankingMetrics(targets), loss: nllCount ? nllSum / nllCount : NaN, targets };
+    const rows = new Float32Array(positions.length * V);
+    positions.forEach((p, k) => rows.set(values.subarray(p * V, (p + 1) * V), k * V));
+    return rows;
+  };
+  const scored = await rankTargets(scorer, sequences, behaviors, locations, model.config.contextLength, options);
+  const targets: RankedTarget[] = scored.map(({ behavior, rank, sequence }) => ({ behavior, rank, sequence }));
+  const result: EvaluationResult = { metrics: rankingMetrics(targets), loss: meanLoss(scored), targets };
   if (time.count > 0) {
     result.time = { accuracy: time.hits / time.count, slotAccuracy: time.slotHits / time.count, loss: time.nll / time.count, count: time.count, sameSlotShare: time.same / time.count };
   }
