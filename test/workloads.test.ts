@@ -66,7 +66,7 @@ describe('the plain-JS engine on batches', () => {
     const { batch, position } = encodeQuery(history, next, behaviors, locations, 16);
     const block = decoder.batchProbabilities(batch, [position]);
     const stepwise = await CpuDecoder.fromModel(model);
-    let hidden = new Float64Array();
+    let hidden: Float64Array = new Float64Array();
     for (let t = 0; t <= position; t++) hidden = stepwise.push({ behavior: batch.behaviors[t], weekday: batch.weekdays[t], slot: batch.slots[t], location: batch.locations[t] });
     expect(Array.from(block)).toEqual(Array.from(stepwise.behaviorProbabilities(hidden, { weekday: 2, slot: 5, location: locations.id('office') })));
     model.dispose();
