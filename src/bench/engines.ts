@@ -13,7 +13,7 @@
 import * as ort from 'onnxruntime-web';
 import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.jsep.wasm?url';
 import onnxModelUrl from '../../models/behavegpt-us.onnx?url';
-import { encodeBatch, toExamples, type Batch, type Example } from '../core/batch';
+import { bucketBatches, encodeBatch, toExamples, type Batch } from '../core/batch';
 import { parseBehaviorLog } from '../core/data';
 import { splitSequences } from '../core/data';
 import { gunzipResponse } from '../browser/behavior-logs';
@@ -21,7 +21,7 @@ import { dataFileUrl, env } from '../env';
 import { startBackend } from '../model/backend';
 import { CpuDecoder } from '../model/cpu-decoder';
 import { fetchModelFiles, tf, type BackendName } from '../model/pipeline';
-import { fullContextQuery } from '../model/predictor';
+import { fullContextBatch } from '../model/predictor';
 import { modelFromArtifacts, type LoadedModel } from '../model/weights';
 
 export interface EngineInfo {
@@ -45,7 +45,8 @@ export interface InputInfo {
 type Run = (batch: Batch, positions: Int32Array) => Promise<Float32Array>;
 
 const runners = new Map<string, { backend?: BackendName; run: Run }>();
-const inputs = new Map<string, { batch: Batch; positions: Int32Array }>();
+/** Each input is one or more batches; a call runs all of them. */
+const inputs = new Map<string, { batch: Batch; positions: Int32Array }[]>();
 let loaded: LoadedModel | null = null;
 
 function softmaxRows(logits: Float32Array, rows: ArrayLike<number>, V: number): Float32Array {
@@ -79,31 +80,22 @@ async function ortRunner(ep: 'wasm' | 'webgpu', model: ArrayBuffer, V: number): 
   };
 }
 
-/** N windows of a 32-event history each (the events vary by row), one position per window: the last. */
-function queries(m: LoadedModel, n: number): { batch: Batch; positions: Int32Array } {
-  const names = m.behaviors.tokens.filter((_, i) => !m.behaviors.isSpecial(i));
-  const T = m.model.config.contextLength;
-  const { history, next } = fullContextQuery(names, T - 1);
-  const examples: Example[] = Array.from({ length: n }, (_, b) => ({
-    events: [...history.map((e, i) => ({ ...e, behavior: names[(i * 7 + b * 13) % names.length], slot: (i + b) % 8 })), { behavior: names[0], ...next }],
-    firstTarget: T,
-    sequenceId: `q${b}`,
-    offset: 0,
-  }));
-  const batch = encodeBatch(examples, m.behaviors, m.locations, T);
-  return { batch, positions: Int32Array.from({ length: n }, (_, b) => b * T + T - 1) };
-}
-
-/** The first `windows` windows of SmartThings US test (the CLI's window protocol), every counted position. */
-async function logWindows(m: LoadedModel, windows: number): Promise<{ batch: Batch; positions: Int32Array; source: string } | null> {
+/**
+ * SmartThings US test as `npm run evaluate` scores it: every window (core/batch toExamples),
+ * batched by length (`windows` per batch), every counted position (t ≥ 1 of each sequence).
+ */
+async function logBatches(m: LoadedModel, windows: number): Promise<{ parts: { batch: Batch; positions: Int32Array }[]; source: string; windows: number } | null> {
   const res = await fetch(dataFileUrl('us.csv.gz'));
   if (!res.ok) return null;
   const test = splitSequences(parseBehaviorLog(await gunzipResponse(res), 'us.csv.gz').sequences, 'test');
-  const examples = toExamples(test, m.model.config.contextLength).filter((e) => e.events.length === m.model.config.contextLength).slice(0, windows);
-  const batch = encodeBatch(examples, m.behaviors, m.locations);
-  const positions: number[] = [];
-  examples.forEach((ex, b) => ex.events.forEach((_, t) => t >= Math.max(ex.firstTarget, ex.offset === 0 ? 1 : 0) && positions.push(b * batch.length + t)));
-  return { batch, positions: Int32Array.from(positions), source: `SmartThings US test, first ${examples.length} full windows` };
+  const examples = toExamples(test, m.model.config.contextLength);
+  const parts = bucketBatches(examples, windows).map((group) => {
+    const batch = encodeBatch(group, m.behaviors, m.locations);
+    const positions: number[] = [];
+    group.forEach((ex, b) => ex.events.forEach((_, t) => t >= Math.max(ex.firstTarget, ex.offset === 0 ? 1 : 0) && positions.push(b * batch.length + t)));
+    return { batch, positions: Int32Array.from(positions) };
+  });
+  return { parts, source: `SmartThings US test (${test.length} sequences, ${examples.length} windows in batches of ${windows} by length)`, windows: examples.length };
 }
 
 export interface SetupOptions {
@@ -111,7 +103,7 @@ export interface SetupOptions {
   ortProviders: ('wasm' | 'webgpu')[];
   /** Query batches (windows of one position each). */
   batches: number[];
-  /** Windows of the log input (0: none). */
+  /** Windows per batch of the log input (0: no log input). */
   logWindows: number;
 }
 
@@ -126,10 +118,10 @@ export async function setup(options: SetupOptions): Promise<{ engines: EngineInf
   loaded = modelFromArtifacts(manifest, files.shards);
   const m = loaded;
   const V = m.model.config.numBehaviors;
-  for (const n of options.batches) inputs.set(`queries-${n}`, queries(m, n));
-  const log = options.logWindows > 0 ? await logWindows(m, options.logWindows) : null;
-  if (log) inputs.set('log', log);
-  const check = queries(m, 16);
+  for (const n of options.batches) inputs.set(`queries-${n}`, [fullContextBatch({ ...m, contextLength: m.model.config.contextLength }, n)]);
+  const log = options.logWindows > 0 ? await logBatches(m, options.logWindows) : null;
+  if (log) inputs.set('log', log.parts);
+  const check = fullContextBatch({ ...m, contextLength: m.model.config.contextLength }, 16);
 
   const engines: EngineInfo[] = [];
   const decoder = await CpuDecoder.fromModel(m.model);
@@ -166,7 +158,7 @@ export async function setup(options: SetupOptions): Promise<{ engines: EngineInf
   }
   const T = m.model.config.contextLength;
   const described: InputInfo[] = options.batches.map((n) => ({ id: `queries-${n}`, positions: n, windows: n, description: `${n} windows of a ${T - 1}-event history, the distribution at each window's last position` }));
-  if (log) described.push({ id: 'log', positions: log.positions.length, windows: log.batch.batchSize, description: `${log.source}, the distribution at every position` });
+  if (log) described.push({ id: 'log', positions: log.parts.reduce((n, p) => n + p.positions.length, 0), windows: log.windows, description: `${log.source}, the distribution at every position` });
   return { engines, inputs: described };
 }
 
@@ -176,10 +168,14 @@ export async function runOnce(engineId: string, inputId: string): Promise<number
   const input = inputs.get(inputId);
   if (!runner || !input) throw new Error(`no engine ${engineId} or input ${inputId}`);
   if (runner.backend && tf.getBackend() !== runner.backend) await tf.setBackend(runner.backend);
+  const V = loaded!.model.config.numBehaviors;
   const t0 = performance.now();
-  const out = await runner.run(input.batch, input.positions);
+  const outs: Float32Array[] = [];
+  for (const part of input) outs.push(await runner.run(part.batch, part.positions));
   const ms = performance.now() - t0;
-  if (out.length !== input.positions.length * loaded!.model.config.numBehaviors) throw new Error(`${engineId} returned ${out.length} values`);
+  outs.forEach((out, i) => {
+    if (out.length !== input[i].positions.length * V) throw new Error(`${engineId} returned ${out.length} values for ${input[i].positions.length} positions`);
+  });
   return ms;
 }
 

@@ -214,13 +214,17 @@ function gelu(x: Float64Array, count: number): void {
   for (let i = 0; i < count; i++) x[i] = x[i] / (1 + Math.exp(-1.702 * x[i]));
 }
 
-/** Softmax of x[offset, offset + n) into out[outOffset…]. */
+/** Softmax of x[offset, offset + n) into out[outOffset…] (x is overwritten). */
 function softmaxInto(x: Float64Array, offset: number, n: number, out: Float32Array, outOffset: number): void {
   let max = -Infinity;
   for (let i = 0; i < n; i++) if (x[offset + i] > max) max = x[offset + i];
   let sum = 0;
-  for (let i = 0; i < n; i++) sum += Math.exp(x[offset + i] - max);
-  for (let i = 0; i < n; i++) out[outOffset + i] = Math.exp(x[offset + i] - max) / sum;
+  for (let i = 0; i < n; i++) {
+    const e = Math.exp(x[offset + i] - max);
+    x[offset + i] = e; // x is scratch: one exp per value
+    sum += e;
+  }
+  for (let i = 0; i < n; i++) out[outOffset + i] = x[offset + i] / sum;
 }
 
 /** Row `id` of an embedding table of the given width (a one-row table broadcasts, as in the tfjs model). */

@@ -270,6 +270,23 @@ export function fullContextQuery(behaviorNames: readonly string[], events: numbe
   return { history, next: { weekday: 4, slot: 6, location: UNKNOWN_LOCATION } };
 }
 
+/**
+ * N full-context queries as one batch (benchmarks): N windows of contextLength − 1 events (the
+ * events vary by row) and the predicted event's time, each read at its last token.
+ */
+export function fullContextBatch(m: Pick<LoadedModel, 'behaviors' | 'locations'> & { contextLength: number }, n: number): { batch: Batch; positions: Int32Array } {
+  const names = m.behaviors.tokens.filter((_, i) => !m.behaviors.isSpecial(i));
+  const T = m.contextLength;
+  const { history, next } = fullContextQuery(names, T - 1);
+  const examples = Array.from({ length: n }, (_, b) => ({
+    events: [...history.map((e, i) => ({ ...e, behavior: names[(i * 7 + b * 13) % names.length], slot: (i + b) % 8 })), { behavior: names[0], ...next }],
+    firstTarget: T,
+    sequenceId: `q${b}`,
+    offset: 0,
+  }));
+  return { batch: encodeBatch(examples, m.behaviors, m.locations, T), positions: Int32Array.from({ length: n }, (_, b) => b * T + T - 1) };
+}
+
 /** Milliseconds per call, interleaved run by run (benchmarks in Node and in the browser share it). */
 export interface ExplanationTimes {
   predict: number[];

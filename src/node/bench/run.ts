@@ -236,7 +236,7 @@ async function browser(o: BenchOptions, figures: FigureLog, startLoad: number): 
     generation: o.parts.has('generation') && !o.nodeOnly ? ROLLOUTS : undefined,
     finetune: o.parts.has('finetune') ? finetune : undefined,
     explain: o.parts.has('explain') && !o.nodeOnly ? { runs: o.runs } : undefined,
-    engines: o.parts.has('engines') ? { batches: ENGINE_BATCHES, latencyRuns: Math.max(100, o.runs * 2), runs: 7, logWindows: 256, budgetMs: 30_000 } : undefined,
+    engines: o.parts.has('engines') ? { batches: ENGINE_BATCHES, latencyRuns: Math.max(100, o.runs * 2), runs: 7, logWindows: 128, budgetMs: 30_000 } : undefined,
     port: o.port,
   });
   const device = `Chromium ${result.version} headless, ${cpuName()}`;
