@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import { BackendUnavailableError } from './errors';
 import type { BackendChoice, BackendName } from './pipeline-types';
 
 export const BACKEND_START_TIMEOUT_MS = 15_000;
@@ -117,7 +118,7 @@ export async function chooseBackend(options: ChooseOptions): Promise<BackendChoi
   if (preferred !== 'auto') {
     onStage(`starting ${preferred} (requested)`);
     const started = await startBackend(preferred);
-    if (!started.ok) throw new Error(`Requested backend unavailable: ${started.reason}`);
+    if (!started.ok) throw new BackendUnavailableError(preferred, started.reason);
     measuredMs[preferred] = await measure();
     return { name: preferred, reason: `${preferred} requested in the URL`, measuredMs };
   }
@@ -161,5 +162,5 @@ export async function chooseBackend(options: ChooseOptions): Promise<BackendChoi
     await startBackend('webgpu');
     return { name: 'webgpu', reason: notes.join('; '), measuredMs };
   }
-  throw new Error(`No TensorFlow.js backend could start: ${notes.join('; ')}`);
+  throw new BackendUnavailableError('any', notes.join('; '));
 }
