@@ -102,7 +102,7 @@ export function ModelHeader() {
           <dl className="summary">
             <div>
               <dt>Model</dt>
-              <dd>{summary.name}</dd>
+              <dd data-testid="model-name">{summary.name}</dd>
             </div>
             <div>
               <dt>Parameters</dt>
