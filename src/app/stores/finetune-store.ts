@@ -2,7 +2,10 @@
  * Fine-tune: the imported data and its summary, the run settings, the run's live state, and the
  * worker that trains. The page only parses, posts and draws; training is the worker's. An
  * import that fails leaves the previous data in place; a run that fails or is cancelled leaves
- * every model as it was (only a finished run saves a new model).
+ * every model as it was (only a finished run saves a new model, and one that cannot be saved is
+ * offered as a download). Cancel is answered within CANCEL_GRACE_MS: the worker stops after its
+ * current step, or is ended. A worker error or the worker's death (worker-life.ts) fails the run
+ * at once.
  */
 import { create } from 'zustand';
 import type { ParsedLog } from '../../core/data';
@@ -16,13 +19,15 @@ import {
   DEFAULT_FINETUNE_SETTINGS,
   type FinetuneSettings,
   type FromWorker,
+  type ModelFilesMessage,
   type PreparedInfo,
   type ProgressPoint,
   type ToWorker,
 } from '../../train/finetune-protocol';
 import { readLogFile } from '../../browser/behavior-logs';
+import { isLifeMessage, lifeLockName, watchLife } from '../../browser/worker-life';
 import { env } from '../../env';
-import { BUNDLED_DATASETS, fetchBundled, type BundledDataset } from '../lib/finetune-data';
+import { BUNDLED_DATASETS, download, exportFiles, fetchBundled, type BundledDataset } from '../lib/finetune-data';
 import { newModelId } from '../lib/model-store-idb';
 import { useAdaptedStore } from './adapted-store';
 import { useModelStore } from './model-store';
@@ -33,7 +38,14 @@ export interface ImportedData {
   summary: ImportSummary;
 }
 
-export type RunStatus = 'idle' | 'starting' | 'running' | 'cancelling' | 'done' | 'cancelled' | 'error';
+export type RunStatus = 'idle' | 'starting' | 'running' | 'cancelling' | 'saving' | 'done' | 'cancelled' | 'error';
+
+/** Statuses of a run in progress: Start is disabled, settings are locked. */
+export const BUSY_STATUSES: readonly RunStatus[] = ['starting', 'running', 'cancelling', 'saving'];
+
+export function isBusy(status: RunStatus): boolean {
+  return BUSY_STATUSES.includes(status);
+}
 
 export interface RunState {
   status: RunStatus;
@@ -50,6 +62,8 @@ export interface RunState {
   error: string | null;
   /** Id of the model the finished run saved. */
   savedId: string | null;
+  /** A finished run's model that could not be stored on this device (e.g. storage full): offered as a download. */
+  unsaved: ModelFilesMessage | null;
 }
 
 export interface FinetuneState {
@@ -63,6 +77,8 @@ export interface FinetuneState {
   setSettings: (patch: Partial<FinetuneSettings>) => void;
   start: () => Promise<void>;
   cancel: () => void;
+  /** Downloads the finished run's model that could not be stored on this device. */
+  downloadUnsaved: () => void;
 }
 
 const IDLE_RUN: RunState = {
@@ -77,13 +93,22 @@ const IDLE_RUN: RunState = {
   after: null,
   error: null,
   savedId: null,
+  unsaved: null,
 };
 
-/** A worker that does not answer a cancel within this time is ended (and a new one started next run). */
-const CANCEL_GRACE_MS = 5000;
+/**
+ * A worker that has not stopped this long after Cancel (busy outside a training step: starting a
+ * backend, evaluating) is ended, and a new one is started for the next run.
+ */
+export const CANCEL_GRACE_MS = 300;
 
-let worker: Worker | null = null;
+const CANCELLED_STAGE = 'cancelled: no model was changed';
+
+/** The training worker, and how to end it without its death being reported. */
+let worker: { instance: Worker; end: () => void } | null = null;
 let runId = 0;
+/** The last run whose start message went to the worker. */
+let posted = 0;
 let knownBehaviors: Promise<Vocabulary> | null = null;
 
 /** The shipped model's files (Cache API first): what is adapted, and whose vocabulary decides what is new. */
@@ -149,17 +174,25 @@ export const useFinetuneStore = create<FinetuneState>()((set, get) => {
         return;
       }
       case 'cancelled':
-        patchRun({ status: 'cancelled', stage: 'cancelled: no model was changed' });
+        runId++;
+        patchRun({ status: 'cancelled', stage: CANCELLED_STAGE });
         return;
       case 'error':
+        runId++;
         patchRun({ status: 'error', error: m.message });
         return;
       case 'done': {
+        runId++;
+        // Finished after Cancel was pressed: Cancel wins, nothing is kept.
+        if (get().run.status === 'cancelling') {
+          patchRun({ status: 'cancelled', stage: CANCELLED_STAGE });
+          return;
+        }
         const { outcome } = m;
         const id = newModelId();
         const data = get().data;
         const name = JSON.parse(outcome.files.manifestText).name as string;
-        patchRun({ stage: 'saving on this device', before: outcome.before, after: outcome.after });
+        patchRun({ status: 'saving', stage: 'saving on this device', before: outcome.before, after: outcome.after });
         useAdaptedStore
           .getState()
           .save({
@@ -173,24 +206,56 @@ export const useFinetuneStore = create<FinetuneState>()((set, get) => {
           })
           .then(
             () => patchRun({ status: 'done', stage: 'saved on this device', savedId: id }),
-            (e: unknown) => patchRun({ status: 'error', error: `the adapted model could not be saved: ${message(e)}` }),
+            (e: unknown) =>
+              patchRun({
+                status: 'error',
+                error: `the adapted model could not be saved on this device (${message(e)}); download it to keep it`,
+                unsaved: outcome.files,
+              }),
           );
         return;
       }
     }
   };
 
+  /** Ends the run in progress (if any) with an error; its later messages are ignored. */
+  const failRun = (error: string) => {
+    const { status } = get().run;
+    if (!isBusy(status) || status === 'saving') return;
+    runId++;
+    patchRun(status === 'cancelling' ? { status: 'cancelled', stage: CANCELLED_STAGE } : { status: 'error', error });
+  };
+
   const ensureWorker = (): Worker => {
-    if (worker) return worker;
-    const w = new Worker(new URL('../../browser/finetune.worker.ts', import.meta.url), { type: 'module' });
-    w.onmessage = (event: MessageEvent<FromWorker>) => onMessage(event.data);
+    if (worker) return worker.instance;
+    const name = lifeLockName('behavegpt-finetune');
+    const w = new Worker(new URL('../../browser/finetune.worker.ts', import.meta.url), { type: 'module', name });
+    let stopWatching = () => {};
+    const handle = {
+      instance: w,
+      end: () => {
+        stopWatching();
+        w.terminate();
+        if (worker === handle) worker = null;
+      },
+    };
+    const died = (error: string) => {
+      handle.end();
+      failRun(error);
+    };
+    w.onmessage = (event: MessageEvent<unknown>) => {
+      if (isLifeMessage(event.data)) {
+        stopWatching = watchLife(name, () => died('the training worker stopped unexpectedly (out of memory?); no model was changed'));
+        return;
+      }
+      onMessage(event.data as FromWorker);
+    };
     w.onerror = (event) => {
       event.preventDefault();
-      patchRun({ status: 'error', error: `the training worker failed: ${event.message || 'unknown error'}` });
-      w.terminate();
-      if (worker === w) worker = null;
+      died(`the training worker failed: ${event.message || 'unknown error'}`);
     };
-    worker = w;
+    w.onmessageerror = () => died('a message from the training worker could not be read');
+    worker = handle;
     return w;
   };
 
@@ -207,17 +272,12 @@ export const useFinetuneStore = create<FinetuneState>()((set, get) => {
 
     start: async () => {
       const { data, settings, run } = get();
-      if (!data || ['starting', 'running', 'cancelling'].includes(run.status)) return;
+      if (!data || isBusy(run.status)) return;
       const id = ++runId;
       set({ run: { ...IDLE_RUN, status: 'starting', stage: 'reading the base model' } });
       try {
         const base = await baseFiles();
-        if (id !== runId) return;
-        if (get().run.status === 'cancelling') {
-          runId++;
-          patchRun({ status: 'cancelled', stage: 'cancelled: no model was changed' });
-          return;
-        }
+        if (id !== runId) return; // cancelled meanwhile
         const baseName = JSON.parse(base.manifestText).name as string;
         // The split by sequence is made here (the summary shows the same parts): the worker
         // trains on train, picks the epoch on validation and reports on held-out only.
@@ -229,25 +289,37 @@ export const useFinetuneStore = create<FinetuneState>()((set, get) => {
           settings: { ...settings, backend: useModelStore.getState().requestedBackend },
         });
         ensureWorker().postMessage(message, base.shards);
+        posted = id;
       } catch (e) {
-        if (id === runId) patchRun({ status: 'error', error: message(e) });
+        if (id === runId) failRun(message(e));
       }
     },
 
     cancel: () => {
       const { run } = get();
-      if (!['starting', 'running'].includes(run.status)) return;
+      if (run.status !== 'starting' && run.status !== 'running') return;
       const id = runId;
       patchRun({ status: 'cancelling', stage: 'cancelling…' });
-      worker?.postMessage({ type: 'cancel', runId: id } satisfies ToWorker);
-      setTimeout(() => {
+      const giveUp = () => {
         if (id !== runId || get().run.status !== 'cancelling') return;
-        // The worker is busy outside a training step (backend start, evaluation): end it.
-        worker?.terminate();
-        worker = null;
+        // Busy outside a training step (backend start, evaluation), or not started yet: end it now.
+        worker?.end();
         runId++;
-        patchRun({ status: 'cancelled', stage: 'cancelled: no model was changed' });
-      }, CANCEL_GRACE_MS);
+        patchRun({ status: 'cancelled', stage: CANCELLED_STAGE });
+      };
+      if (posted !== id) {
+        // Still reading the base model: the worker has nothing to stop.
+        runId++;
+        patchRun({ status: 'cancelled', stage: CANCELLED_STAGE });
+        return;
+      }
+      worker?.instance.postMessage({ type: 'cancel', runId: id } satisfies ToWorker);
+      setTimeout(giveUp, CANCEL_GRACE_MS);
+    },
+
+    downloadUnsaved: () => {
+      const files = get().run.unsaved;
+      if (files) download(exportFiles(files.manifestText, files.shards));
     },
   };
 });
