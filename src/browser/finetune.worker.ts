@@ -11,7 +11,8 @@
 import { errorMessage } from '../core/errors';
 import { chooseBackend } from '../model/backend';
 import { measurePrediction } from '../model/pipeline';
-import type { FromWorker, ToWorker } from '../train/finetune-protocol';
+import type { ModelManifest } from '../model/weights';
+import { unpackStart, type FromWorker, type ToWorker } from '../train/finetune-protocol';
 import { runFinetune } from '../train/finetune';
 import { holdLifeLock } from './worker-life';
 
@@ -55,13 +56,15 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
   }
   const run = { runId: message.runId, controller: new AbortController() };
   current = run;
-  runFinetune(message, post, run.controller.signal, (manifest, shards) =>
+  const prepareBackend = (manifest: ModelManifest, shards: ArrayBuffer[]) =>
     chooseBackend({
       preferred: message.settings.backend,
       measure: () => measurePrediction(manifest, shards),
       onStage: (stage) => post({ type: 'stage', runId: run.runId, message: stage }),
-    }),
-  )
+    });
+  // Unpacking a large import happens here, inside the promise chain, so its errors are the run's.
+  Promise.resolve()
+    .then(() => runFinetune(unpackStart(message), post, run.controller.signal, prepareBackend))
     .catch((e: unknown) => {
       if (current === run) post({ type: 'error', runId: run.runId, message: errorMessage(e) });
     })

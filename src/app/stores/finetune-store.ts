@@ -8,9 +8,9 @@
  * at once.
  */
 import { create } from 'zustand';
-import type { ParsedLog } from '../../core/data';
-import type { BehaviorSequence } from '../../core/events';
-import { summarizeImport, type ImportSummary } from '../../core/finetune';
+import type { EpochUnit } from '../../core/data';
+import type { ImportSummary } from '../../core/finetune';
+import { sequenceRefs, type PackedLog, type SequenceRef } from '../../core/packed-log';
 import type { MetricSet } from '../../core/metrics';
 import { Vocabulary } from '../../core/vocab';
 import type { BackendChoice } from '../../model/pipeline-types';
@@ -24,18 +24,25 @@ import {
   type ProgressPoint,
   type ToWorker,
 } from '../../train/finetune-protocol';
-import { readLogFile } from '../../browser/behavior-logs';
+import { importLogInWorker, type ImportSource } from '../../browser/log-import';
 import { isLifeMessage, lifeLockName, watchLife } from '../../browser/worker-life';
-import { env } from '../../env';
-import { BUNDLED_DATASETS, download, exportFiles, fetchBundled, type BundledDataset } from '../lib/finetune-data';
+import { dataFileUrl, env } from '../../env';
+import { BUNDLED_DATASETS, download, exportFiles, type BundledDataset } from '../lib/finetune-data';
 import { newModelId } from '../lib/model-store-idb';
 import { useAdaptedStore } from './adapted-store';
 import { useModelStore } from './model-store';
 
+/**
+ * An imported log. It stays packed (typed arrays, parsed in a worker): the page holds no event
+ * objects, and `sequences` are references (id, split, length) for the split.
+ */
 export interface ImportedData {
   name: string;
-  sequences: BehaviorSequence[];
+  sequences: SequenceRef[];
+  log: PackedLog;
   summary: ImportSummary;
+  /** What the parser accepted but the person should check (e.g. epoch values that look like the other unit). */
+  warnings: string[];
 }
 
 export type RunStatus = 'idle' | 'starting' | 'running' | 'cancelling' | 'saving' | 'done' | 'cancelled' | 'error';
@@ -69,11 +76,17 @@ export interface RunState {
 export interface FinetuneState {
   data: ImportedData | null;
   importing: boolean;
+  /** Bytes of the file read so far, while importing. */
+  importProgress: { loaded: number; total: number } | null;
   importError: string | null;
+  /** Unit of numeric (Unix epoch) timestamps in timestamped logs. */
+  epochUnit: EpochUnit;
   settings: FinetuneSettings;
   run: RunState;
   importFile: (file: File) => Promise<void>;
   importBundled: (id: BundledDataset) => Promise<void>;
+  /** Sets the epoch unit; a timestamped log (or one refused) is read again with it. */
+  setEpochUnit: (unit: EpochUnit) => void;
   setSettings: (patch: Partial<FinetuneSettings>) => void;
   start: () => Promise<void>;
   cancel: () => void;
@@ -127,19 +140,45 @@ function baseVocabulary(): Promise<Vocabulary> {
   return knownBehaviors;
 }
 
+/** Resolves in a later task, so the page can paint and answer input in between. */
+function nextTask(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
 function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
 export const useFinetuneStore = create<FinetuneState>()((set, get) => {
-  const accept = async (name: string, read: () => Promise<ParsedLog>) => {
-    set({ importing: true, importError: null });
+  let importId = 0;
+  let lastImport: { name: string; source: ImportSource } | null = null;
+
+  /** Imports in a worker; the newest import wins. A failed one leaves the previous data in place. */
+  const accept = async (name: string, source: ImportSource) => {
+    const id = ++importId;
+    lastImport = { name, source };
+    set({ importing: true, importProgress: null, importError: null });
     try {
-      const [log, known] = await Promise.all([read(), baseVocabulary()]);
-      set({ importing: false, data: { name, sequences: log.sequences, summary: summarizeImport(log, known) } });
+      const known = await baseVocabulary();
+      const { log, summary } = await importLogInWorker(source, {
+        known: known.tokens,
+        epochUnit: get().epochUnit,
+        onProgress: (loaded, total) => {
+          if (id === importId) set({ importProgress: { loaded, total } });
+        },
+      });
+      // Receiving a large log, listing its sequences and drawing the summary are each one task:
+      // together they could hold the page past 100 ms.
+      await nextTask();
+      if (id !== importId) return;
+      const sequences = sequenceRefs(log);
+      await nextTask();
+      if (id !== importId) return;
+      set({ importing: false, importProgress: null, data: { name, log, summary, sequences, warnings: log.warnings } });
     } catch (e) {
+      if (id !== importId) return;
       // The previous data (and every model) stay as they were.
-      set({ importing: false, importError: message(e) });
+      set({ importing: false, importProgress: null, importError: message(e) });
     }
   };
 
@@ -262,12 +301,23 @@ export const useFinetuneStore = create<FinetuneState>()((set, get) => {
   return {
     data: null,
     importing: false,
+    importProgress: null,
     importError: null,
+    epochUnit: 'seconds',
     settings: DEFAULT_FINETUNE_SETTINGS,
     run: IDLE_RUN,
 
-    importFile: (file) => accept(file.name, () => readLogFile(file)),
-    importBundled: (id) => accept(BUNDLED_DATASETS.find((d) => d.id === id)?.label ?? id, () => fetchBundled(id)),
+    importFile: (file) => accept(file.name, { kind: 'file', file }),
+    importBundled: (id) => {
+      const name = BUNDLED_DATASETS.find((d) => d.id === id)?.label ?? id;
+      return accept(name, { kind: 'url', url: dataFileUrl(`${id}.csv.gz`), name: `${id}.csv.gz` });
+    },
+    setEpochUnit: (unit) => {
+      if (unit === get().epochUnit) return;
+      set({ epochUnit: unit });
+      const { data, importError } = get();
+      if (lastImport && (importError !== null || data?.summary.format === 'timestamped')) void accept(lastImport.name, lastImport.source);
+    },
     setSettings: (patch) => set((s) => ({ settings: { ...s.settings, ...patch } })),
 
     start: async () => {
@@ -284,7 +334,7 @@ export const useFinetuneStore = create<FinetuneState>()((set, get) => {
         const message: ToWorker = buildStartMessage({
           runId: id,
           base: { manifestText: base.manifestText, shards: base.shards },
-          data,
+          data: { name: data.name, sequences: data.sequences, log: data.log },
           name: `${baseName} + ${data.name} (${new Date().toLocaleString('en-GB')})`,
           settings: { ...settings, backend: useModelStore.getState().requestedBackend },
         });
