@@ -1,6 +1,8 @@
 /**
  * Predictions for the current query, debounced and latest-wins: while the user types or steps,
- * only the newest query's result is ever shown.
+ * only the newest query's result is ever shown. A result belongs to the model that computed it:
+ * when the model changes (another model picked, or reloaded on another backend after a lost GPU
+ * device) the query runs again and the older result counts as stale.
  */
 import { useEffect, useRef, useState } from 'react';
 import type { BehaviorEvent, EventContext } from '../core/events';
@@ -30,6 +32,7 @@ export interface PredictionResult {
 
 interface Delivered {
   key: string;
+  predictor: Predictor | null;
   predictions: Prediction[];
   error: string | null;
   ms: number | null;
@@ -37,13 +40,21 @@ interface Delivered {
 
 export function usePredictions(predictor: Predictor | null, query: PredictionQuery | null, debounceMs: number): PredictionResult {
   const [delivered, setDelivered] = useState<Delivered | null>(null);
-  const runner = useRef<LatestRunner<{ predictions: Prediction[]; ms: number }> | null>(null);
+  const runner = useRef<LatestRunner<{ predictions: Prediction[]; ms: number; predictor: Predictor }> | null>(null);
+  /** The model of the newest scheduled query: a delivered error is that query's (latest wins). */
+  const scheduledWith = useRef<Predictor | null>(null);
 
   useEffect(() => {
-    const r = createLatestRunner<{ predictions: Prediction[]; ms: number }>(debounceMs, {
-      onResult: (key, { predictions, ms }) => setDelivered({ key, predictions, error: null, ms }),
+    const r = createLatestRunner<{ predictions: Prediction[]; ms: number; predictor: Predictor }>(debounceMs, {
+      onResult: (key, { predictions, ms, predictor }) => setDelivered({ key, predictor, predictions, error: null, ms }),
       onError: (key, error) =>
-        setDelivered((d) => ({ key, predictions: d?.predictions ?? [], error: error instanceof Error ? error.message : String(error), ms: null })),
+        setDelivered((d) => ({
+          key,
+          predictor: scheduledWith.current,
+          predictions: d?.predictions ?? [],
+          error: error instanceof Error ? error.message : String(error),
+          ms: null,
+        })),
     });
     runner.current = r;
     return () => {
@@ -59,17 +70,18 @@ export function usePredictions(predictor: Predictor | null, query: PredictionQue
   useEffect(() => {
     const q = queryRef.current;
     if (!predictor || !q || !runner.current) return;
+    scheduledWith.current = predictor;
     runner.current.schedule(q.key, async () => {
       const t0 = performance.now();
       const predictions = await predictor.predictNext([...q.history], q.next, q.k);
-      return { predictions, ms: performance.now() - t0 };
+      return { predictions, ms: performance.now() - t0, predictor };
     });
   }, [predictor, key]);
 
   if (!predictor || !query) {
     return { status: 'idle', predictions: delivered?.predictions ?? [], key: delivered?.key ?? null, error: null, ms: null };
   }
-  if (!delivered || delivered.key !== query.key) {
+  if (!delivered || delivered.key !== query.key || delivered.predictor !== predictor) {
     return { status: 'loading', predictions: delivered?.predictions ?? [], key: delivered?.key ?? null, error: null, ms: null };
   }
   return {

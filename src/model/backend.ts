@@ -59,8 +59,32 @@ async function register(name: BackendName): Promise<void> {
   }
 }
 
+/** Why WebGPU is off for the rest of this page's life (its device was lost), or null. */
+let webgpuLost: string | null = null;
+
+/**
+ * Calls `onLost` (once) when the WebGPU device TensorFlow.js runs on is lost: a driver reset,
+ * a removed GPU, the device destroyed. From then on WebGPU counts as unavailable in this page
+ * (tfjs would keep using the dead device), so loading again picks the next backend. Returns a
+ * function that stops watching. Nothing to watch on other backends.
+ */
+export function watchDeviceLoss(onLost: (reason: string) => void): () => void {
+  if (tf.getBackend() !== 'webgpu') return () => {};
+  const device = (tf.backend() as unknown as { device?: GPUDevice }).device;
+  if (!device) return () => {};
+  let watching = true;
+  void device.lost.then((info) => {
+    webgpuLost = `the WebGPU device was lost (${info.reason}${info.message ? `: ${info.message}` : ''})`;
+    if (watching) onLost(webgpuLost);
+  });
+  return () => {
+    watching = false;
+  };
+}
+
 /** Starts a backend; false (with the reason) when it cannot run here. setBackend's result is checked, not getBackend. */
 export async function startBackend(name: BackendName): Promise<{ ok: true } | { ok: false; reason: string }> {
+  if (name === 'webgpu' && webgpuLost) return { ok: false, reason: `webgpu: ${webgpuLost} earlier in this page; reload the page to use it again` };
   try {
     await register(name);
     const ok = await withTimeout(tf.setBackend(name), BACKEND_START_TIMEOUT_MS, `starting ${name}`);
@@ -82,6 +106,7 @@ export interface WebGPUProbe {
 
 /** Looks at the WebGPU adapter without starting tfjs. */
 export async function probeWebGPU(): Promise<WebGPUProbe> {
+  if (webgpuLost) return { available: false, fallback: false, description: '', reason: `WebGPU unavailable (${webgpuLost} earlier in this page)` };
   const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
   if (!gpu) return { available: false, fallback: false, description: '', reason: 'WebGPU unavailable (navigator.gpu is missing)' };
   let adapter: GPUAdapter | null;

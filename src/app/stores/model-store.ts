@@ -37,8 +37,26 @@ export interface ModelState {
 let loadId = 0;
 
 /** The model last ready, with how it was loaded: what a failed load goes back to. */
-type InUse = Pick<ModelState, 'url' | 'requestedBackend' | 'fromCache' | 'notice' | 'loadMs'> & { predictor: Predictor; backend: BackendChoice; summary: ModelSummary };
+type InUse = Pick<ModelState, 'url' | 'requestedBackend' | 'fromCache' | 'notice' | 'loadMs'> & {
+  predictor: Predictor;
+  backend: BackendChoice;
+  summary: ModelSummary;
+  /** Loads this model again (on another backend after a lost GPU device). */
+  open: Open;
+  stopWatching: () => void;
+};
 let inUse: InUse | null = null;
+
+type Open = (options: PipelineOptions) => Promise<Predictor>;
+
+/** Frees a predictor; one whose GPU device was lost may fail to, which costs nothing more. */
+function release(predictor: Predictor): void {
+  try {
+    predictor.dispose();
+  } catch {
+    // tensors of a lost device
+  }
+}
 
 /** What a load resets: nothing of a previous model survives into the next one. */
 const UNLOADED = {
@@ -53,6 +71,16 @@ const UNLOADED = {
   loadMs: null,
 } as const;
 
+/** The store fields of a model in use. */
+function shown(m: InUse): Partial<ModelState> {
+  const { url, requestedBackend, predictor, backend, summary, fromCache, notice, loadMs } = m;
+  return { url, requestedBackend, predictor, backend, summary, fromCache, notice, loadMs };
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
 export const useModelStore = create<ModelState>()((set, get) => {
   let loading: AbortController | null = null;
 
@@ -61,10 +89,11 @@ export const useModelStore = create<ModelState>()((set, get) => {
    * unseen. The model in use stays in memory until the new one is ready, and stays in use if the
    * new one fails.
    */
-  const start = async (url: string, backend: BackendName | 'auto', open: (options: PipelineOptions) => Promise<Predictor>) => {
+  const start = async (url: string, backend: BackendName | 'auto', open: Open, recovery: string | null = null) => {
     const current = get();
     // Already loading or loaded with the same settings (e.g. React StrictMode's second effect).
-    if ((current.status === 'loading' || current.status === 'ready') && current.url === url && current.requestedBackend === backend) return;
+    const same = (current.status === 'loading' || current.status === 'ready') && current.url === url && current.requestedBackend === backend;
+    if (same && recovery === null) return;
     const id = ++loadId;
     loading?.abort(new DOMException('superseded by a newer load', 'AbortError'));
     const controller = (loading = new AbortController());
@@ -89,10 +118,14 @@ export const useModelStore = create<ModelState>()((set, get) => {
         },
       });
       if (id !== loadId) {
-        predictor.dispose();
+        release(predictor);
         return;
       }
-      previous?.predictor.dispose();
+      if (previous) {
+        previous.stopWatching();
+        release(previous.predictor);
+      }
+      const said = [recovery && `${capitalize(recovery)}: the model was reloaded on ${predictor.backend.name}, and predictions continue there.`, notice];
       const ready: InUse = {
         url,
         requestedBackend: backend,
@@ -100,22 +133,29 @@ export const useModelStore = create<ModelState>()((set, get) => {
         backend: predictor.backend,
         summary: predictor.summary,
         fromCache: get().fromCache,
-        notice,
+        notice: said.filter(Boolean).join(' ') || null,
         loadMs: performance.now() - t0,
+        open,
+        stopWatching: () => {},
       };
+      const { watchDeviceLoss } = await import('../../model/backend');
+      // A lost GPU device: move to the next backend by itself, with this model.
+      ready.stopWatching = watchDeviceLoss((reason) => {
+        if (inUse === ready) void start(url, 'auto', open, reason);
+      });
       inUse = ready;
-      set({ ...ready, status: 'ready' });
+      set({ ...shown(ready), status: 'ready' });
     } catch (e) {
       if (id !== loadId) return;
       const message = e instanceof Error ? e.message : String(e);
-      if (previous) {
+      if (previous && recovery === null) {
         // The model in use stays: its backend is made current again (a failed load may have switched it).
         await (await import('../../model/backend')).startBackend(previous.backend.name);
         if (id !== loadId) return;
-        set({ ...previous, status: 'ready', progress: null, loadError: { url, message } });
+        set({ ...shown(previous), status: 'ready', progress: null, loadError: { url, message } });
         return;
       }
-      set({ status: 'error', error: message });
+      set({ status: 'error', error: recovery ? `${recovery}, and reloading the model elsewhere failed: ${message}` : message });
     } finally {
       if (loading === controller) loading = null;
     }
