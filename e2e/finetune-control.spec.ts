@@ -3,13 +3,17 @@
  * timed in the page), a worker that throws or dies fails the run at once with a message, Start
  * cannot be pressed twice, and a model that cannot be stored is offered as a download. Faults
  * are injected into the built worker script with page.route. Run in one project: the control
- * does not depend on the page's backend (the worker picks its own).
+ * does not depend on the page's backend (the worker picks its own). The cancel timings go to
+ * $RELIABILITY_OUT/cancel-runs.json (test-results/ by default; read by npm run reliability).
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Page } from '@playwright/test';
 import { createRng } from '../src/core/random';
 import { waitForModel } from './app-helpers';
 import { expect, test } from './fixtures';
+
+/** Where measured figures go (npm run reliability sets it and reads them). */
+const FIGURES_DIR = process.env.RELIABILITY_OUT ?? 'test-results';
 
 const KNOWN = ['Light:switch on', 'Television:switch on', 'Television:switch off', 'Light:switch off', 'Robot:clean start'];
 
@@ -105,8 +109,8 @@ test('Cancel at a random step, 10 runs: never a saved model, always idle within 
     await expect(page.getByTestId('adapted-model')).toHaveCount(0);
   }
   testInfo.annotations.push({ type: 'cancel runs', description: JSON.stringify(runs) });
-  mkdirSync('test-results', { recursive: true });
-  writeFileSync('test-results/cancel-runs.json', JSON.stringify(runs, null, 1));
+  mkdirSync(FIGURES_DIR, { recursive: true });
+  writeFileSync(`${FIGURES_DIR}/cancel-runs.json`, JSON.stringify(runs, null, 1));
   for (const r of runs) {
     expect(r.ms, JSON.stringify(r)).toBeLessThan(500);
     expect(r.stepsAfterCancel, JSON.stringify(r)).toBeLessThanOrEqual(1);

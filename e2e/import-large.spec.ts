@@ -4,7 +4,7 @@
  * Tasks API; target < 200 ms), and a file of minimal rows stops at the event limit with a clear
  * error. Also the smaller import faults: a fake gzip file is named, epoch milliseconds read as
  * seconds are warned about and read again in the chosen unit. The figures go to
- * test-results/reliability-import.json (read by npm run reliability).
+ * $RELIABILITY_OUT/reliability-import.json (test-results/ by default; read by npm run reliability).
  */
 import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
@@ -79,8 +79,9 @@ function mainThread(page: Page): Promise<{ longestTaskMs: number; longTasks: num
 }
 
 function record(name: string, figures: object): void {
-  mkdirSync('test-results', { recursive: true });
-  const path = 'test-results/reliability-import.json';
+  const dir = process.env.RELIABILITY_OUT ?? 'test-results';
+  mkdirSync(dir, { recursive: true });
+  const path = `${dir}/reliability-import.json`;
   let all: Record<string, unknown> = {};
   try {
     all = JSON.parse(readFileSync(path, 'utf8'));
