@@ -58,7 +58,10 @@ export function packLog(log: ParsedLog): PackedLog {
       weekday[e] = event.weekday;
       slot[e] = event.slot;
       let l = locationIndex.get(event.location);
-      if (l === undefined) locationIndex.set(event.location, (l = locationIndex.size));
+      if (l === undefined) {
+        l = locationIndex.size;
+        locationIndex.set(event.location, l);
+      }
       location[e] = l;
       e++;
     }

@@ -136,7 +136,8 @@ export async function runModelCampaign(clean: Files, options: { cases: number; s
   const failures: ModelCampaign['failures'] = [];
   for (let c = 0; c < options.cases; c++) {
     const corruption = CORRUPTIONS[c % CORRUPTIONS.length];
-    const tally = (byKind[corruption.kind] ??= { cases: 0, refused: 0, failures: 0 });
+    byKind[corruption.kind] ??= { cases: 0, refused: 0, failures: 0 };
+    const tally = byKind[corruption.kind];
     tally.cases++;
     const damaged = corruption.apply(clean, rng);
     const fail = (problem: string) => {

@@ -159,14 +159,15 @@ function read(input: Uint8Array | string): ParsedLog {
 export function runParserCampaign(gzippedLog: Uint8Array, options: { cases: number; rows: number; seed: number }): ParserCampaign {
   const all = gunzipSync(gzippedLog).toString('utf8').split('\n');
   const lines = all.slice(0, options.rows + 1);
-  const text = lines.join('\n') + '\n';
+  const text = `${lines.join('\n')}\n`;
   const rng = createRng(options.seed);
   const byKind: ParserCampaign['byKind'] = {};
   const refusedBy: Record<string, number> = {};
   const failures: ParserCampaign['failures'] = [];
   for (let c = 0; c < options.cases; c++) {
     const mutation = MUTATIONS[c % MUTATIONS.length];
-    const tally = (byKind[mutation.kind] ??= { cases: 0, read: 0, refused: 0, failures: 0 });
+    byKind[mutation.kind] ??= { cases: 0, read: 0, refused: 0, failures: 0 };
+    const tally = byKind[mutation.kind];
     tally.cases++;
     const fail = (problem: string) => {
       tally.failures++;

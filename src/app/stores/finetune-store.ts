@@ -152,17 +152,22 @@ function message(e: unknown): string {
 export const useFinetuneStore = create<FinetuneState>()((set, get) => {
   let importId = 0;
   let lastImport: { name: string; source: ImportSource } | null = null;
+  let importing: AbortController | null = null;
 
-  /** Imports in a worker; the newest import wins. A failed one leaves the previous data in place. */
+  /** Imports in a worker; the newest import wins (an older one is stopped). A failed one leaves the previous data in place. */
   const accept = async (name: string, source: ImportSource) => {
     const id = ++importId;
     lastImport = { name, source };
+    importing?.abort(new DOMException('superseded by a newer import', 'AbortError'));
+    const controller = new AbortController();
+    importing = controller;
     set({ importing: true, importProgress: null, importError: null });
     try {
       const known = await baseVocabulary();
       const { log, summary } = await importLogInWorker(source, {
         known: known.tokens,
         epochUnit: get().epochUnit,
+        signal: controller.signal,
         onProgress: (loaded, total) => {
           if (id === importId) set({ importProgress: { loaded, total } });
         },

@@ -96,7 +96,8 @@ export const useModelStore = create<ModelState>()((set, get) => {
     if (same && recovery === null) return;
     const id = ++loadId;
     loading?.abort(new DOMException('superseded by a newer load', 'AbortError'));
-    const controller = (loading = new AbortController());
+    const controller = new AbortController();
+    loading = controller;
     const previous = inUse;
     set({
       ...UNLOADED,
