@@ -1,4 +1,5 @@
-import { expect, test, type Page } from '@playwright/test';
+import type { Page } from '@playwright/test';
+import { expect, test } from './fixtures';
 import { addEvent, composeKey, readyPredictions, waitForModel, type TypedEvent } from './app-helpers';
 
 const A: TypedEvent = { behavior: 'Light:switch on', weekday: 4, slot: 6 };

@@ -8,6 +8,8 @@ import { createLatestRunner, type LatestRunner } from './lib/latest';
 
 export interface Delivered<T> {
   key: string;
+  /** The `source` the task ran with: a result of another source (an older model) is not current. */
+  source: unknown;
   /** The task's result; after an error, the last value delivered before it (or null). */
   value: T | null;
   error: string | null;
@@ -21,11 +23,14 @@ export interface Delivered<T> {
 export function useLatestResult<T>(key: string | null, task: () => Promise<T>, debounceMs: number, source: unknown): Delivered<T> | null {
   const [delivered, setDelivered] = useState<Delivered<T> | null>(null);
   const runner = useRef<LatestRunner<T> | null>(null);
+  /** The source of the newest scheduled task: what is delivered is that task's (latest wins). */
+  const scheduledWith = useRef<unknown>(null);
 
   useEffect(() => {
     const r = createLatestRunner<T>(debounceMs, {
-      onResult: (done, value) => setDelivered({ key: done, value, error: null }),
-      onError: (done, error) => setDelivered((d) => ({ key: done, value: d?.value ?? null, error: error instanceof Error ? error.message : String(error) })),
+      onResult: (done, value) => setDelivered({ key: done, source: scheduledWith.current, value, error: null }),
+      onError: (done, error) =>
+        setDelivered((d) => ({ key: done, source: scheduledWith.current, value: d?.value ?? null, error: error instanceof Error ? error.message : String(error) })),
     });
     runner.current = r;
     return () => {
@@ -39,6 +44,7 @@ export function useLatestResult<T>(key: string | null, task: () => Promise<T>, d
 
   useEffect(() => {
     if (key === null || !source || !runner.current) return;
+    scheduledWith.current = source;
     runner.current.schedule(key, taskRef.current);
   }, [key, source]);
 

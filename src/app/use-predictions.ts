@@ -1,6 +1,8 @@
 /**
  * Predictions for the current query, debounced and latest-wins: while the user types or steps,
- * only the newest query's result is ever shown.
+ * only the newest query's result is ever shown. A result belongs to the model that computed it:
+ * when the model changes (another model picked, or reloaded on another backend after a lost GPU
+ * device) the query runs again and the older result counts as stale.
  */
 import type { BehaviorEvent, EventContext } from '../core/events';
 import type { Predictor } from '../model/pipeline';
@@ -49,7 +51,7 @@ export function usePredictions(predictor: Predictor | null, query: PredictionQue
   if (!predictor || !query) {
     return { status: 'idle', predictions, key: delivered?.key ?? null, error: null, ms: null };
   }
-  if (!delivered || delivered.key !== query.key) {
+  if (!delivered || delivered.key !== query.key || delivered.source !== predictor) {
     return { status: 'loading', predictions, key: delivered?.key ?? null, error: null, ms: null };
   }
   return {

@@ -19,15 +19,20 @@ export interface SplitFractions {
 /** Below this many usable sequences there is no validation part (training would keep too few). */
 export const MIN_SEQUENCES_FOR_VALIDATION = 5;
 
-export interface FinetuneSplit {
+/** What splitting looks at: a sequence's length (BehaviorSequence, or a SequenceRef into a packed log). */
+export interface Splittable {
+  events: { readonly length: number };
+}
+
+export interface FinetuneSplit<S extends Splittable = BehaviorSequence> {
   /** Sequences trained on. */
-  train: BehaviorSequence[];
+  train: S[];
   /** Sequences that pick the best epoch (early stopping); empty when too few sequences. */
-  validation: BehaviorSequence[];
+  validation: S[];
   /** Sequences of the before/after report only. */
-  heldOut: BehaviorSequence[];
+  heldOut: S[];
   /** Sequences of fewer than two events: they have no target, so they are in no part. */
-  unused: BehaviorSequence[];
+  unused: S[];
   /** How the kept epoch is chosen: lowest validation loss, or the last epoch when there is no validation part. */
   selection: 'validation' | 'last-epoch';
   /** Why the split is not three parts (shown in the summary), or null. */
@@ -48,7 +53,7 @@ export interface FinetuneSplit {
  * kept, and `note` says so. The held-out part is never used in its place. With fewer than two
  * usable sequences nothing can be held out: all are train, and a run cannot start.
  */
-export function splitForFinetune(sequences: readonly BehaviorSequence[], fractions: SplitFractions): FinetuneSplit {
+export function splitForFinetune<S extends Splittable = BehaviorSequence>(sequences: readonly S[], fractions: SplitFractions): FinetuneSplit<S> {
   const { validationFraction: fv, heldOutFraction: fh, seed } = fractions;
   if (!(fh > 0 && fh < 1)) throw new Error(`splitForFinetune: held-out fraction ${fh} is not in (0, 1)`);
   if (!(fv >= 0 && fv < 1 && fv + fh < 1)) throw new Error(`splitForFinetune: validation fraction ${fv} is not in [0, ${1 - fh})`);
@@ -81,13 +86,14 @@ export function splitForFinetune(sequences: readonly BehaviorSequence[], fractio
     usable.map((_, i) => i),
     createRng(seed),
   );
-  const part = new Map<number, 'heldOut' | 'validation'>();
-  order.slice(0, heldCount).forEach((i) => part.set(i, 'heldOut'));
-  order.slice(heldCount, heldCount + validationCount).forEach((i) => part.set(i, 'validation'));
+  // Part of each usable sequence: 0 train, 1 validation, 2 held out (an array, not a Map: imports may have 10⁵ sequences).
+  const part = new Uint8Array(n);
+  order.slice(0, heldCount).forEach((i) => (part[i] = 2));
+  order.slice(heldCount, heldCount + validationCount).forEach((i) => (part[i] = 1));
   return {
-    train: usable.filter((_, i) => !part.has(i)),
-    validation: usable.filter((_, i) => part.get(i) === 'validation'),
-    heldOut: usable.filter((_, i) => part.get(i) === 'heldOut'),
+    train: usable.filter((_, i) => part[i] === 0),
+    validation: usable.filter((_, i) => part[i] === 1),
+    heldOut: usable.filter((_, i) => part[i] === 2),
     unused,
     selection: validationCount > 0 ? 'validation' : 'last-epoch',
     note,

@@ -4,7 +4,8 @@
  */
 import type { TrainProgress } from './trainer';
 import type { BehaviorSequence } from '../core/events';
-import { splitForFinetune, type FinetuneSplit } from '../core/finetune';
+import { splitForFinetune, type FinetuneSplit, type Splittable } from '../core/finetune';
+import { unpackSequences, type PackedLog, type SequenceRef } from '../core/packed-log';
 import type { MetricSet } from '../core/metrics';
 import type { BackendChoice, BackendName } from '../model/pipeline-types';
 
@@ -44,7 +45,7 @@ export interface ModelFilesMessage {
   shards: ArrayBuffer[];
 }
 
-export interface StartMessage {
+export interface StartMessage<S extends Splittable = BehaviorSequence> {
   type: 'start';
   runId: number;
   /** The model to adapt. */
@@ -53,7 +54,9 @@ export interface StartMessage {
    * The imported sequences, already split by whole sequence (splitForFinetune): the worker
    * trains on `train`, picks the epoch on `validation` and reports before/after on `heldOut`.
    */
-  split: FinetuneParts;
+  split: FinetuneParts<S>;
+  /** The log the parts point into, when they are references (an import kept packed on the page). */
+  log?: PackedLog;
   /** Where the data came from (file name or bundled data set), recorded in the model. */
   dataName: string;
   /** Name of the adapted model. */
@@ -62,23 +65,34 @@ export interface StartMessage {
 }
 
 /** The three parts of a split, as sent to the worker. */
-export type FinetuneParts = Pick<FinetuneSplit, 'train' | 'validation' | 'heldOut' | 'selection'>;
+export type FinetuneParts<S extends Splittable = BehaviorSequence> = Pick<FinetuneSplit<S>, 'train' | 'validation' | 'heldOut' | 'selection'>;
 
 /**
  * The worker's start request for a data set: the split is made here, on the page side, so the
  * summary shows exactly the parts the worker gets. Throws when nothing can be held out.
  */
-export function buildStartMessage(options: {
+export function buildStartMessage<S extends Splittable = BehaviorSequence>(options: {
   runId: number;
   base: ModelFilesMessage;
-  data: { name: string; sequences: readonly BehaviorSequence[] };
+  /** The sequences, or references into `log`. */
+  data: { name: string; sequences: readonly S[]; log?: PackedLog };
   name: string;
   settings: FinetuneSettings;
-}): StartMessage {
+}): StartMessage<S> {
   const { runId, base, data, name, settings } = options;
   const { train, validation, heldOut, selection, note } = splitForFinetune(data.sequences, settings);
   if (heldOut.length === 0) throw new Error(`cannot fine-tune on ${data.name}: ${note ?? 'nothing to hold out'}`);
-  return { type: 'start', runId, base, split: { train, validation, heldOut, selection }, dataName: data.name, name, settings };
+  const message: StartMessage<S> = { type: 'start', runId, base, split: { train, validation, heldOut, selection }, dataName: data.name, name, settings };
+  return data.log ? { ...message, log: data.log } : message;
+}
+
+/** A start message with its parts as sequences: references into its packed log are unpacked (in the worker). */
+export function unpackStart(message: StartMessage<BehaviorSequence> | StartMessage<SequenceRef>): StartMessage {
+  const { log } = message;
+  if (!log) return message as StartMessage;
+  const { train, validation, heldOut, selection } = message.split as FinetuneParts<SequenceRef>;
+  const split = { train: unpackSequences(log, train), validation: unpackSequences(log, validation), heldOut: unpackSequences(log, heldOut), selection };
+  return { ...message, split, log: undefined };
 }
 
 export interface CancelMessage {
@@ -86,7 +100,7 @@ export interface CancelMessage {
   runId: number;
 }
 
-export type ToWorker = StartMessage | CancelMessage;
+export type ToWorker = StartMessage | StartMessage<SequenceRef> | CancelMessage;
 
 /** One point of the live progress (a training step, or the end of an epoch with its validation figures). */
 export type ProgressPoint = Omit<TrainProgress, 'valid' | 'improved'> & { validation?: MetricSet & { loss: number }; improved?: boolean };

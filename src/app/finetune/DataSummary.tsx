@@ -1,11 +1,11 @@
 import { NUM_SLOTS, WEEKDAY_NAMES, slotLabel } from '../../core/events';
-import type { FinetuneSplit } from '../../core/finetune';
+import type { FinetuneSplit, Splittable } from '../../core/finetune';
 import { formatCount } from '../lib/format';
 import { useFinetuneStore } from '../stores/finetune-store';
 import { useSplit } from './use-split';
 
 /** How the imported sequences are split for the run. */
-function SplitSummary({ split }: { split: FinetuneSplit }) {
+function SplitSummary({ split }: { split: FinetuneSplit<Splittable> }) {
   return (
     <div className="small" data-testid="finetune-split" data-selection={split.selection}>
       <p>

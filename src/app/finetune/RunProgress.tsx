@@ -1,22 +1,42 @@
 import { formatCount, formatDuration, formatFrequencies, formatPercent } from '../lib/format';
-import type { RunState } from '../stores/finetune-store';
+import { useFinetuneStore, type RunState } from '../stores/finetune-store';
 import { BeforeAfter } from './BeforeAfter';
 import { LossCurve } from './LossCurve';
 
+const STATUS_LABELS: Record<RunState['status'], string> = {
+  idle: '',
+  starting: 'Starting',
+  running: 'Training',
+  cancelling: 'Cancelling',
+  saving: 'Saving',
+  done: 'Done',
+  cancelled: 'Cancelled',
+  error: 'Failed',
+};
+
 /** A run's status, progress, loss curve, epochs and the before/after comparison. */
 export function RunProgress({ run }: { run: RunState }) {
+  const downloadUnsaved = useFinetuneStore((s) => s.downloadUnsaved);
   if (run.status === 'idle') return null;
   const p = run.progress;
   return (
     <div className="ft-progress" data-testid="finetune-status" data-status={run.status}>
       <p role="status">
-        <strong>{run.status === 'done' ? 'Done' : run.status === 'error' ? 'Failed' : run.status === 'cancelled' ? 'Cancelled' : 'Training'}</strong>
+        <strong>{STATUS_LABELS[run.status]}</strong>
         {run.stage && ` — ${run.stage}`}
         {run.backend && <span className="muted small"> · on {run.backend.name}</span>}
       </p>
       {run.error && (
         <p className="error" role="alert" data-testid="finetune-error">
           {run.error}
+        </p>
+      )}
+      {run.unsaved && (
+        <p>
+          <button type="button" onClick={downloadUnsaved} data-testid="finetune-download-unsaved">
+            Download the adapted model
+          </button>{' '}
+          <span className="small muted">model.json and its weights, to open again later</span>
         </p>
       )}
       {run.info && (

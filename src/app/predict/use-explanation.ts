@@ -57,7 +57,7 @@ export function useExplanation(predictor: Predictor | null, query: ExplanationQu
   );
   const shown = { why: delivered?.value?.why ?? null, when: delivered?.value?.when ?? null };
   if (!predictor || !open) return { status: 'idle', key: null, why: null, when: null, error: null, ms: null };
-  if (!delivered || delivered.key !== key) return { status: 'loading', key: delivered?.key ?? null, ...shown, error: null, ms: null };
+  if (!delivered || delivered.key !== key || delivered.source !== predictor) return { status: 'loading', key: delivered?.key ?? null, ...shown, error: null, ms: null };
   return { status: delivered.error ? 'error' : 'ready', key, ...shown, error: delivered.error, ms: delivered.error ? null : (delivered.value?.ms ?? null) };
 }
 

@@ -1,4 +1,5 @@
 import { useShallow } from 'zustand/react/shallow';
+import { unpackSequences } from '../../core/packed-log';
 import { formatCount, formatPercent } from '../lib/format';
 import { useFinetuneStore } from '../stores/finetune-store';
 import { useModelStore } from '../stores/model-store';
@@ -55,7 +56,7 @@ export function ScoreLog({ where }: { where: 'finetune' | 'evaluation' }) {
             with {modelName ?? 'the active model'}: the metrics of <code>npm run evaluate</code>, all events and without refresh events. Nothing leaves the browser.
           </p>
           <div className="buttons">
-            <button type="button" disabled={!predictor || running} onClick={() => void start(data.name, data.sequences)} data-testid="score-start">
+            <button type="button" disabled={!predictor || running} onClick={() => void start(data.name, unpackSequences(data.log, data.sequences))} data-testid="score-start">
               Score this log
             </button>
             <button type="button" className="secondary" disabled={!running} onClick={() => stop()} data-testid="score-stop">
