@@ -11,7 +11,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { BENCH_JSON, DEFAULT_DATA_DIR, gitCommit, SHIPPED_MODEL_DIR } from '../node/config';
-import { benchMarkdown, FigureLog, mergeFigures, type Figure } from '../node/bench/figures';
+import { benchMarkdown, FigureLog, mergeFigures, WRONG_RESULTS, type Figure } from '../node/bench/figures';
 import { runWebGPUBench, type WebGPUBenchResult } from '../node/bench/webgpu';
 import { numberFlag, parseFlags, runIfMain } from './args';
 
@@ -26,7 +26,9 @@ export function webgpuFigures(r: WebGPUBenchResult, log: FigureLog): Figure[] {
     const [engine, backend] = id.includes(':') ? id.split(':') : ['js', 'cpu (plain JS)'];
     for (const [n, times] of Object.entries(byBatch)) {
       if (!times.length) continue;
-      log.record('node webgpu: batched scoring', backend, 'positions/s', times.map((ms) => (Number(n) * 1000) / ms), `${device}, max |Δp| vs plain JS ${r.differences[id].toExponential(1)}`, undefined, {
+      const difference = `max |Δp| vs plain JS ${r.differences[id].toExponential(1)}`;
+      const note = `${device}, ${r.differences[id] > WRONG_RESULTS ? `WRONG RESULTS: ${difference}` : difference}`;
+      log.record('node webgpu: batched scoring', backend, 'positions/s', times.map((ms) => (Number(n) * 1000) / ms), note, undefined, {
         engine: engine === 'ort' ? 'onnxruntime-web' : engine,
         batch: Number(n),
         load,

@@ -107,6 +107,9 @@ export function mergeFigures(earlier: readonly Figure[], fresh: readonly Figure[
   return [...merged, ...fresh.filter((f) => !present.has(key(f)))];
 }
 
+/** An engine whose probabilities are further than this from the plain-JS decoder's returns wrong results: timed, never ranked. */
+export const WRONG_RESULTS = 1e-4;
+
 /** Names of the engine-comparison figures (node/bench/run.ts records them; bench.md tabulates them apart). */
 export const ENGINE_FIGURES = {
   latency: 'engines: one prediction (32 events)',

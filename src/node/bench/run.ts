@@ -19,7 +19,7 @@ import { loadRegion } from '../data';
 import { loadModelDir } from '../model-files';
 import { initNodeBackend, tf } from '../tf';
 import { runBrowserBench } from './browser';
-import { benchMarkdown, ENGINE_FIGURES, FigureLog, median, mergeFigures, type Figure } from './figures';
+import { benchMarkdown, ENGINE_FIGURES, FigureLog, median, mergeFigures, WRONG_RESULTS, type Figure } from './figures';
 import type { EngineRuns } from './browser';
 
 export const BENCH_PARTS = ['size', 'node', 'training', 'generation', 'browser', 'finetune', 'explain', 'engines'] as const;
@@ -304,12 +304,12 @@ async function browser(o: BenchOptions, figures: FigureLog, startLoad: number): 
  * targets on the product's choice (the best of plain JS and tfjs) against the fastest peer
  * (ONNX Runtime Web): p50 < 0.3 ms for one prediction, ≥ 1.0× the peer at batch 1 and 4,096.
  */
-function recordEngines(figures: FigureLog, r: EngineRuns, device: string): void {
+export function recordEngines(figures: FigureLog, r: EngineRuns, device: string): void {
   const load = `load average ${r.loadBefore.toFixed(1)} at the start, ${r.loadAfter.toFixed(1)} at the end, on ${cpus().length} cores`;
   const software = r.adapter.includes('software') || /swiftshader/i.test(r.adapter) ? 'WebGPU/WebGL on SwiftShader (software)' : `WebGPU adapter: ${r.adapter}`;
   const info = new Map(r.engines.map((e) => [e.id, e]));
   // An engine whose probabilities differ from the reference returns wrong results: timed, but never "the best".
-  const wrong = (id: string) => (info.get(id)?.maxDifference ?? 0) > 1e-4;
+  const wrong = (id: string) => (info.get(id)?.maxDifference ?? 0) > WRONG_RESULTS;
   for (const input of r.inputs) {
     const timed = Object.keys(r.times).filter((id) => r.times[id][input.id]?.length);
     const measured = timed.filter((id) => !wrong(id));
@@ -320,7 +320,6 @@ function recordEngines(figures: FigureLog, r: EngineRuns, device: string): void 
       const values = input.id === 'queries-1' ? times : times.map((ms) => (input.positions * 1000) / ms);
       figures.record(input.id === 'queries-1' ? ENGINE_FIGURES.latency : input.id === 'log' ? ENGINE_FIGURES.log : ENGINE_FIGURES.throughput, e.backend, input.id === 'queries-1' ? 'ms' : 'positions/s', values, note, undefined, { engine: e.engine, batch: input.positions, load });
     }
-    if (measured.length === 0) continue;
     if (measured.length === 0) continue;
     const medians = new Map(measured.map((id) => [id, median(r.times[id][input.id])]));
     const best = Math.min(...medians.values());

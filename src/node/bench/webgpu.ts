@@ -20,7 +20,7 @@ import { trainStep } from '../../train/trainer';
 import { loadRegion } from '../data';
 import { loadModelDir } from '../model-files';
 import { initNodeBackend, tf } from '../tf';
-import { median } from './figures';
+import { median, WRONG_RESULTS } from './figures';
 
 /** Chromium's SwiftShader Vulkan driver: Dawn's software adapter where no GPU driver is installed. */
 export const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
@@ -218,7 +218,9 @@ export async function runWebGPUBench(o: WebGPUBenchOptions): Promise<WebGPUBench
     log(`  batch ${n}: ${active.map((id) => `${id} ${median(times[id][n]).toFixed(2)} ms`).join(', ')}`);
   }
   const medians = Object.fromEntries(ids.map((id) => [id, Object.fromEntries(Object.entries(times[id]).map(([n, t]) => [Number(n), median(t)]))]));
-  const crossover = { tfjs: crossoverBatch(medians['tfjs:webgpu'], medians['tfjs:wasm']), ort: crossoverBatch(medians['ort:webgpu'], medians['ort:wasm']) };
+  // WebGPU that computes wrong probabilities (ONNX Runtime's provider on SwiftShader) wins nothing.
+  const correct = (id: string) => (differences[id] > WRONG_RESULTS ? undefined : medians[id]);
+  const crossover = { tfjs: crossoverBatch(correct('tfjs:webgpu'), medians['tfjs:wasm']), ort: crossoverBatch(correct('ort:webgpu'), medians['ort:wasm']) };
 
   const { batches, source } = trainBatches(reference, o.dataDir);
   const training: Record<string, number[]> = {};
