@@ -51,7 +51,7 @@ function sourceFiles(dir: string): string[] {
 }
 
 /** Module specifiers of static imports, re-exports and dynamic imports. */
-export function importSpecifiers(text: string): string[] {
+function importSpecifiers(text: string): string[] {
   const patterns = [
     /^\s*(?:import|export)\b[^'";]*?\bfrom\s*['"]([^'"]+)['"]/gm,
     /^\s*import\s*['"]([^'"]+)['"]/gm,
