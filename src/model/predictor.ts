@@ -8,7 +8,7 @@ import type { LoadedModel } from './weights';
 import { CpuDecoder } from './cpu-decoder';
 import { canGenerate, generateTrajectories, generateTrajectory, generationCorrection, type GenerateOptions, type GeneratedEvent, type GenerationModel, type TrajectoryEvent } from './generate';
 import { engineLabel, forcedChoice, medianMs, pickFaster, WORKLOADS, type EngineChoice, type EngineName, type Workload } from './workloads';
-import { meanLoss, modelScorer, rankTargets, type BatchScorer, type ScoredTarget } from '../train/evaluate';
+import { meanLoss, rankBatchTargets, type BatchScorer, type ScoredTarget } from '../core/batch-evaluation';
 import { Explainer, type Explanation, type WhenMap } from './explain';
 import { DEFAULT_REMOVAL, type Removal } from '../core/explain';
 
@@ -91,7 +91,7 @@ export class Predictor {
 
   /** Probabilities at flat batch positions with an engine. */
   private async scorer(engine: EngineName): Promise<BatchScorer> {
-    if (engine === 'tfjs') return modelScorer(this.loaded.model);
+    if (engine === 'tfjs') return (batch, positions) => this.loaded.model.probabilities(batch, Array.from(positions));
     const decoder = await this.getDecoder();
     return async (batch: Batch, positions: Int32Array) => decoder.batchProbabilities(batch, positions);
   }
@@ -158,7 +158,7 @@ export class Predictor {
     const { model, behaviors, locations } = this.loaded;
     const t0 = performance.now();
     const engine = await this.chooseScoreEngine(sequences);
-    const scored: ScoredTarget[] = await rankTargets(await this.scorer(engine.engine), sequences, behaviors, locations, model.config.contextLength, {
+    const scored: ScoredTarget[] = await rankBatchTargets(await this.scorer(engine.engine), sequences, behaviors, locations, model.config.contextLength, {
       batchSize,
       signal,
       onBatch: async (done, total) => {
