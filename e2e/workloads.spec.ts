@@ -9,7 +9,7 @@ function smallCsv(): string {
   const rows = ['sequence_id,step,weekday,time_slot,behavior'];
   for (let s = 0; s < 12; s++)
     for (let t = 0; t < 8; t++) rows.push(`home-${s},${t},${s % 7},${(t + 4) % 8},${s === 0 && t === 5 ? 'Light:refresh refresh' : known[(s + t) % known.length]}`);
-  return rows.join('\n') + '\n';
+  return `${rows.join('\n')}\n`;
 }
 
 async function scoreSmallLog(page: Page, path: string): Promise<Record<string, number>> {

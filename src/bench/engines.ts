@@ -92,7 +92,9 @@ async function logBatches(m: LoadedModel, windows: number): Promise<{ parts: { b
   const parts = bucketBatches(examples, windows).map((group) => {
     const batch = encodeBatch(group, m.behaviors, m.locations);
     const positions: number[] = [];
-    group.forEach((ex, b) => ex.events.forEach((_, t) => t >= Math.max(ex.firstTarget, ex.offset === 0 ? 1 : 0) && positions.push(b * batch.length + t)));
+    group.forEach((ex, b) => {
+      for (let t = Math.max(ex.firstTarget, ex.offset === 0 ? 1 : 0); t < ex.events.length; t++) positions.push(b * batch.length + t);
+    });
     return { batch, positions: Int32Array.from(positions) };
   });
   return { parts, source: `SmartThings US test (${test.length} sequences, ${examples.length} windows in batches of ${windows} by length)`, windows: examples.length };

@@ -77,7 +77,7 @@ export async function main(args?: string[]): Promise<void> {
   const earlier = existsSync(out) ? (JSON.parse(readFileSync(out, 'utf8')) as Figure[]) : [];
   const written = mergeFigures(earlier, fresh);
   mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, JSON.stringify(written, null, 1) + '\n');
+  writeFileSync(out, `${JSON.stringify(written, null, 1)}\n`);
   const markdown = out.replace(/\.json$/, '.md');
   writeFileSync(markdown, benchMarkdown(written, { modelDir: SHIPPED_MODEL_DIR, json: out, contextEvents: 32 }));
   console.log(`wrote ${fresh.length} figures (${written.length} in all) to ${out} and ${markdown}`);

@@ -67,7 +67,9 @@ export async function rankBatchTargets(
     const group = groups[g];
     const batch = encodeBatch(group, behaviors, locations);
     const positions: number[] = [];
-    group.forEach((ex, b) => ex.events.forEach((_, t) => counted(ex, t) && positions.push(b * batch.length + t)));
+    group.forEach((ex, b) => {
+      for (let t = 0; t < ex.events.length; t++) if (counted(ex, t)) positions.push(b * batch.length + t);
+    });
     const flat = Int32Array.from(positions);
     const values = await (scorerFor ? await scorerFor(g, batch, flat) : scorer)(batch, flat);
     positions.forEach((p, k) => {

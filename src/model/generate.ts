@@ -218,7 +218,9 @@ async function cachedStepper(m: GenerationModel, histories: readonly BehaviorEve
   const state: StepState = {
     time: (k) => time.subarray(k * NUM_SLOT_DELTAS, (k + 1) * NUM_SLOT_DELTAS),
     behaviors: async (ks, next) => {
-      ks.forEach((k, i) => rows.set(hidden.subarray(k * d, (k + 1) * d), i * d));
+      ks.forEach((k, i) => {
+        rows.set(hidden.subarray(k * d, (k + 1) * d), i * d);
+      });
       const out = new Float32Array(ks.length * m.model.config.numBehaviors);
       decoders[0].behaviorRows(rows, ks.length, (i) => next[i], out);
       return out;
@@ -230,10 +232,15 @@ async function cachedStepper(m: GenerationModel, histories: readonly BehaviorEve
       return state;
     },
     advance: async (ks, events) => {
-      ks.forEach((k, i) => (decoders[k].length >= contextLength ? refill(k, Math.floor(contextLength / 2)) : keep(k, decoders[k].push(ids(events[i])))));
+      ks.forEach((k, i) => {
+        if (decoders[k].length >= contextLength) refill(k, Math.floor(contextLength / 2));
+        else keep(k, decoders[k].push(ids(events[i])));
+      });
       return state;
     },
-    dispose: () => decoders.forEach((decoder) => decoder.reset()),
+    dispose: () => {
+      for (const decoder of decoders) decoder.reset();
+    },
   };
 }
 

@@ -86,7 +86,8 @@ export class Predictor {
 
   /** The plain-JS decoder (weights copied once, on first use). */
   private getDecoder(): Promise<CpuDecoder> {
-    return (this.decoder ??= CpuDecoder.fromModel(this.loaded.model));
+    this.decoder ??= CpuDecoder.fromModel(this.loaded.model);
+    return this.decoder;
   }
 
   /** Probabilities at flat batch positions with an engine. */

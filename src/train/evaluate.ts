@@ -58,7 +58,9 @@ export async function evaluateModel(
       timeProbs.dispose();
     }
     const rows = new Float32Array(positions.length * V);
-    positions.forEach((p, k) => rows.set(values.subarray(p * V, (p + 1) * V), k * V));
+    positions.forEach((p, k) => {
+      rows.set(values.subarray(p * V, (p + 1) * V), k * V);
+    });
     return rows;
   };
   const scored = await rankBatchTargets(scorer, sequences, behaviors, locations, model.config.contextLength, options);

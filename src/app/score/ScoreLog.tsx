@@ -75,37 +75,35 @@ export function ScoreLog({ where }: { where: 'finetune' | 'evaluation' }) {
       )}
       {running && <progress max={total || undefined} value={total ? done : undefined} aria-label="Scoring progress" data-testid="score-progress" />}
       {status === 'done' && result && (
-        <>
-          <table className="eval-table" data-testid="score-results">
-            <caption>
-              {logName}, {formatCount(result.sequences)} sequences, scored by {result.engine.label} ({result.engine.reason})
-            </caption>
-            <thead>
-              <tr>
-                <th scope="col">Metric</th>
-                <th scope="col" className="num">
-                  All events
-                </th>
-                <th scope="col" className="num">
-                  Without refresh events
-                </th>
+        <table className="eval-table" data-testid="score-results">
+          <caption>
+            {logName}, {formatCount(result.sequences)} sequences, scored by {result.engine.label} ({result.engine.reason})
+          </caption>
+          <thead>
+            <tr>
+              <th scope="col">Metric</th>
+              <th scope="col" className="num">
+                All events
+              </th>
+              <th scope="col" className="num">
+                Without refresh events
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {METRICS.map(([key, label]) => (
+              <tr key={key}>
+                <th scope="row">{label}</th>
+                <td className="num" data-testid={`score-all-${key}`} data-value={result.all[key]}>
+                  {cell(key, result.all[key])}
+                </td>
+                <td className="num" data-testid={`score-norefresh-${key}`} data-value={result.noRefresh[key]}>
+                  {cell(key, result.noRefresh[key])}
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {METRICS.map(([key, label]) => (
-                <tr key={key}>
-                  <th scope="row">{label}</th>
-                  <td className="num" data-testid={`score-all-${key}`} data-value={result.all[key]}>
-                    {cell(key, result.all[key])}
-                  </td>
-                  <td className="num" data-testid={`score-norefresh-${key}`} data-value={result.noRefresh[key]}>
-                    {cell(key, result.noRefresh[key])}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </>
+            ))}
+          </tbody>
+        </table>
       )}
     </section>
   );

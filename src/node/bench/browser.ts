@@ -245,7 +245,7 @@ async function compareEngines(page: import('@playwright/test').Page, o: EngineBe
         }
       }
     }
-    console.log(`  engines on ${input.id}: ` + active.filter((id) => times[id][input.id].length).map((id) => `${id} ${median(times[id][input.id]).toFixed(2)} ms`).join(', '));
+    console.log(`  engines on ${input.id}: ${active.filter((id) => times[id][input.id].length).map((id) => `${id} ${median(times[id][input.id]).toFixed(2)} ms`).join(', ')}`);
   }
   const adapter = await page.evaluate(() => window.behavegptBench.engines.adapterInfo());
   return { engines, inputs, times, capped, adapter, loadBefore, loadAfter: loadavg()[0] };

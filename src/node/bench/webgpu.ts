@@ -164,7 +164,8 @@ export async function runWebGPUBench(o: WebGPUBenchOptions): Promise<WebGPUBench
       continue;
     }
     await tf.ready();
-    const m = (models[backend] = loadModelDir(o.modelDir)); // its tensors live on this backend
+    const m = loadModelDir(o.modelDir); // its tensors live on this backend
+    models[backend] = m;
     runners.set(`tfjs:${backend}`, { backend, run: (batch, positions) => m.model.probabilities(batch, Array.from(positions)) });
   }
   await tf.setBackend('wasm');
@@ -230,7 +231,8 @@ export async function runWebGPUBench(o: WebGPUBenchOptions): Promise<WebGPUBench
       await tf.setBackend(backend);
       optimizers[backend] ??= new AdamW(1e-4);
       const rate = await trainTokensPerSecond(models[backend], batches, o.trainSteps, optimizers[backend], round * o.trainSteps);
-      (training[backend] ??= []).push(rate);
+      training[backend] ??= [];
+      training[backend].push(rate);
     }
   for (const [backend, rates] of Object.entries(training)) log(`  fine-tuning ${backend}: ${Math.round(median(rates))} tokens/s (${source})`);
   for (const opt of Object.values(optimizers)) opt.dispose();
