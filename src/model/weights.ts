@@ -301,16 +301,27 @@ export function weightBytes(manifest: ModelManifest): number {
   return n;
 }
 
-/** Builds the model from a manifest and its shards (in manifest path order). */
-export function modelFromArtifacts(manifest: ModelManifest, shards: ArrayBuffer[], file = 'model.json'): LoadedModel {
-  checkShardSizes(manifest, shards);
-  const total = shards.reduce((s, b) => s + b.byteLength, 0);
-  const buffer = new Uint8Array(total);
+/** The shards as one buffer, in manifest order. */
+function concatShards(shards: readonly ArrayBuffer[]): Uint8Array<ArrayBuffer> {
+  const buffer = new Uint8Array(new ArrayBuffer(shards.reduce((s, b) => s + b.byteLength, 0)));
   let offset = 0;
   for (const s of shards) {
     buffer.set(new Uint8Array(s), offset);
     offset += s.byteLength;
   }
+  return buffer;
+}
+
+/** Refuses NaN or infinite float32 weights without building anything (no tensors, no backend). */
+export function checkWeightValues(manifest: ModelManifest, shards: readonly ArrayBuffer[], file = 'model.json'): void {
+  checkShardSizes(manifest, shards);
+  checkFinite(concatShards(shards), manifest.weightsManifest.flatMap((g) => g.weights), file);
+}
+
+/** Builds the model from a manifest and its shards (in manifest path order). */
+export function modelFromArtifacts(manifest: ModelManifest, shards: ArrayBuffer[], file = 'model.json'): LoadedModel {
+  checkShardSizes(manifest, shards);
+  const buffer = concatShards(shards);
   const specs = manifest.weightsManifest.flatMap((g) => g.weights);
   checkFinite(buffer, specs, file);
   const tensors = tf.io.decodeWeights(buffer.buffer, specs as tf.io.WeightsManifestEntry[]);

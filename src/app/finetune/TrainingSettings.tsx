@@ -1,4 +1,5 @@
 import { useShallow } from 'zustand/react/shallow';
+import { DEFAULT_FINETUNE_SETTINGS, FINETUNE_SCHEDULE } from '../../train/finetune-protocol';
 import { formatPercent } from '../lib/format';
 import { useFinetuneStore } from '../stores/finetune-store';
 import { RunProgress } from './RunProgress';
@@ -6,7 +7,12 @@ import { useSplit } from './use-split';
 
 const LEARNING_RATES = [3e-4, 1e-3, 3e-3, 1e-2];
 
-/** Step 2: the run's settings, start and cancel, and the run as it goes. */
+const clampInt = (value: string, lo: number, hi: number, fallback: number) => {
+  const n = Math.round(Number(value));
+  return Number.isFinite(n) && value !== '' ? Math.max(lo, Math.min(hi, n)) : fallback;
+};
+
+/** Step 2: the run's settings (defaults chosen on valid for logs of 1k–100k events), start and cancel, and the run as it goes. */
 export function TrainingSettings() {
   const { settings, setSettings, data, run, start, cancel } = useFinetuneStore(
     useShallow((s) => ({ settings: s.settings, setSettings: s.setSettings, data: s.data, run: s.run, start: s.start, cancel: s.cancel })),
@@ -14,23 +20,12 @@ export function TrainingSettings() {
   const split = useSplit();
   const busy = ['starting', 'running', 'cancelling'].includes(run.status);
   const canStart = !!data && !!split && split.heldOut.length > 0 && !busy;
+  const d = DEFAULT_FINETUNE_SETTINGS;
+  const changed = settings.learningRate !== d.learningRate || settings.maxEpochs !== d.maxEpochs || settings.patience !== d.patience || settings.objective !== d.objective || settings.trainable !== d.trainable;
   return (
     <section className="ft-block" aria-labelledby="ft-train-title">
       <h3 id="ft-train-title">2. Train on this device</h3>
       <div className="controls">
-        <div className="field">
-          <label htmlFor="ft-epochs">Epochs</label>
-          <input
-            id="ft-epochs"
-            type="number"
-            min={1}
-            max={50}
-            value={settings.epochs}
-            disabled={busy}
-            data-testid="finetune-epochs"
-            onChange={(e) => setSettings({ epochs: Math.max(1, Math.min(50, Math.round(Number(e.target.value) || 1))) })}
-          />
-        </div>
         <div className="field">
           <label htmlFor="ft-lr">Learning rate</label>
           <select id="ft-lr" value={settings.learningRate} disabled={busy} data-testid="finetune-lr" onChange={(e) => setSettings({ learningRate: Number(e.target.value) })}>
@@ -40,6 +35,32 @@ export function TrainingSettings() {
               </option>
             ))}
           </select>
+        </div>
+        <div className="field">
+          <label htmlFor="ft-epochs">Budget (epochs)</label>
+          <input
+            id="ft-epochs"
+            type="number"
+            min={1}
+            max={500}
+            value={settings.maxEpochs}
+            disabled={busy}
+            data-testid="finetune-epochs"
+            onChange={(e) => setSettings({ maxEpochs: clampInt(e.target.value, 1, 500, settings.maxEpochs) })}
+          />
+        </div>
+        <div className="field">
+          <label htmlFor="ft-patience">Patience (checks)</label>
+          <input
+            id="ft-patience"
+            type="number"
+            min={1}
+            max={100}
+            value={settings.patience}
+            disabled={busy}
+            data-testid="finetune-patience"
+            onChange={(e) => setSettings({ patience: clampInt(e.target.value, 1, 100, settings.patience) })}
+          />
         </div>
         <div className="field">
           <label htmlFor="ft-objective">Loss</label>
@@ -68,6 +89,18 @@ export function TrainingSettings() {
           </select>
         </div>
         <div className="field">
+          <label htmlFor="ft-seed">Seed</label>
+          <input
+            id="ft-seed"
+            type="number"
+            min={0}
+            value={settings.seed}
+            disabled={busy}
+            data-testid="finetune-seed"
+            onChange={(e) => setSettings({ seed: clampInt(e.target.value, 0, 2 ** 31 - 1, settings.seed) })}
+          />
+        </div>
+        <div className="field">
           <span className="label-spacer" aria-hidden="true">
             &nbsp;
           </span>
@@ -82,11 +115,35 @@ export function TrainingSettings() {
           )}
         </div>
       </div>
+      <label className="small checkbox">
+        <input
+          type="checkbox"
+          checked={settings.compareScratch}
+          disabled={busy}
+          data-testid="finetune-scratch"
+          onChange={(e) => setSettings({ compareScratch: e.target.checked })}
+        />{' '}
+        Also train the same architecture from scratch on your training part, to see whether pretraining helped (its own learning rate{' '}
+        {settings.scratch.learningRate}, budget {settings.scratch.maxEpochs} epochs, patience {settings.scratch.patience}; about as long again)
+      </label>
       <p className="small muted">
-        {formatPercent(settings.heldOutFraction, 0)} of the sequences are held out to compare the base and the adapted model, and{' '}
-        {formatPercent(settings.validationFraction, 0)} more pick the epoch that is kept (whole sequences, chosen with a fixed seed; the held-out
-        ones are never used for training or choosing). Training runs in a background worker; the page stays usable, and cancelling leaves every
-        model as it was.
+        The defaults were chosen on the validation parts of logs of 1,000 to 100,000 events the model had never seen (docs/FINETUNE.md)
+        {changed && (
+          <>
+            {' '}
+            —{' '}
+            <button type="button" className="link" onClick={() => setSettings({ ...d, seed: settings.seed, compareScratch: settings.compareScratch })} data-testid="finetune-defaults">
+              back to the defaults
+            </button>
+          </>
+        )}
+        . Training stops by itself when the validation loss has not improved for {settings.patience} checks in a row (a check at the end of an epoch,
+        at least {FINETUNE_SCHEDULE.evaluateEvery} steps apart), or when the budget ends (small logs train at least {FINETUNE_SCHEDULE.minSteps} steps);
+        the epoch with the lowest validation loss is kept. The learning rate is constant after a {FINETUNE_SCHEDULE.warmupSteps}-step warm-up.
+        {split?.source === 'file'
+          ? " Your file's own split is used: train trains, valid picks the epoch, test is held out for the comparison."
+          : ` ${formatPercent(settings.heldOutFraction, 0)} of the sequences are held out for the comparison and ${formatPercent(settings.validationFraction, 0)} more pick the epoch (whole sequences, chosen with a fixed seed; held-out ones are never used for training or choosing).`}{' '}
+        Training runs in a background worker; the page stays usable, and cancelling leaves every model as it was.
       </p>
       <RunProgress run={run} />
     </section>

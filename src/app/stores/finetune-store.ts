@@ -1,8 +1,10 @@
 /**
  * Fine-tune: the imported data and its summary, the run settings, the run's live state, and the
- * worker that trains. The page only parses, posts and draws; training is the worker's. An
- * import that fails leaves the previous data in place; a run that fails or is cancelled leaves
- * every model as it was (only a finished run saves a new model).
+ * worker that trains. The page only parses, posts and draws; training is the worker's. A run
+ * starts from the model in use (the shipped one, one opened from files, or one adapted before).
+ * An import that fails leaves the previous data in place; a run that fails or is cancelled
+ * leaves every model as it was (only a finished run saves a new model). A run whose budget ended
+ * before early stopping can continue from the weights it kept.
  */
 import { create } from 'zustand';
 import type { ParsedLog } from '../../core/data';
@@ -14,42 +16,66 @@ import type { BackendChoice } from '../../model/pipeline-types';
 import {
   buildStartMessage,
   DEFAULT_FINETUNE_SETTINGS,
+  type BaselineFigures,
+  type ContinueFrom,
+  type FinetuneOutcome,
   type FinetuneSettings,
   type FromWorker,
+  type ModelFilesMessage,
   type PreparedInfo,
   type ProgressPoint,
+  type ScratchOutcome,
   type ToWorker,
 } from '../../train/finetune-protocol';
 import { readLogFile } from '../../browser/behavior-logs';
 import { env } from '../../env';
 import { BUNDLED_DATASETS, fetchBundled, type BundledDataset } from '../lib/finetune-data';
-import { newModelId } from '../lib/model-store-idb';
-import { useAdaptedStore } from './adapted-store';
+import { getAdaptedModel, newModelId } from '../lib/model-store-idb';
+import { adaptedIdOf, useAdaptedStore } from './adapted-store';
 import { useModelStore } from './model-store';
 
 export interface ImportedData {
   name: string;
   sequences: BehaviorSequence[];
   summary: ImportSummary;
+  /** The model the summary compares the data with (the model in use when it was made). */
+  baseName: string;
 }
 
 export type RunStatus = 'idle' | 'starting' | 'running' | 'cancelling' | 'done' | 'cancelled' | 'error';
+
+/** What a run keeps to continue from where it stopped. */
+export interface Resume {
+  files: ModelFilesMessage;
+  settings: FinetuneSettings;
+  continueFrom: ContinueFrom;
+}
 
 export interface RunState {
   status: RunStatus;
   stage: string;
   backend: BackendChoice | null;
   info: PreparedInfo | null;
+  /** The model the run started from, and the settings it runs with. */
+  baseName: string;
+  settings: FinetuneSettings | null;
   progress: ProgressPoint | null;
-  /** Loss of every step, for the curve. */
-  losses: number[];
-  /** End-of-epoch points with held-out figures. */
+  /** Training loss of every step, per arm, for the curve. */
+  losses: { adapted: number[]; scratch: number[] };
+  /** End-of-epoch points with validation figures, both arms (ProgressPoint.arm). */
   epochs: ProgressPoint[];
   before: MetricSet | null;
   after: MetricSet | null;
+  baselines: BaselineFigures | null;
+  /** The adapted arm's outcome without its files. */
+  adapted: Omit<FinetuneOutcome, 'files'> | null;
+  scratch: ScratchOutcome | null;
   error: string | null;
   /** Id of the model the finished run saved. */
   savedId: string | null;
+  resume: Resume | null;
+  /** How many times this run was continued. */
+  continued: number;
 }
 
 export interface FinetuneState {
@@ -62,6 +88,8 @@ export interface FinetuneState {
   importBundled: (id: BundledDataset) => Promise<void>;
   setSettings: (patch: Partial<FinetuneSettings>) => void;
   start: () => Promise<void>;
+  /** Trains the kept model for another budget, from where the last run stopped. */
+  continueRun: () => void;
   cancel: () => void;
 }
 
@@ -70,13 +98,20 @@ const IDLE_RUN: RunState = {
   stage: '',
   backend: null,
   info: null,
+  baseName: '',
+  settings: null,
   progress: null,
-  losses: [],
+  losses: { adapted: [], scratch: [] },
   epochs: [],
   before: null,
   after: null,
+  baselines: null,
+  adapted: null,
+  scratch: null,
   error: null,
   savedId: null,
+  resume: null,
+  continued: 0,
 };
 
 /** A worker that does not answer a cancel within this time is ended (and a new one started next run). */
@@ -84,22 +119,40 @@ const CANCEL_GRACE_MS = 5000;
 
 let worker: Worker | null = null;
 let runId = 0;
-let knownBehaviors: Promise<Vocabulary> | null = null;
+let vocabularyOf: { key: string; value: Promise<{ name: string; behaviors: Vocabulary }> } | null = null;
 
-/** The shipped model's files (Cache API first): what is adapted, and whose vocabulary decides what is new. */
-async function baseFiles() {
-  const { fetchModelFiles } = await import('../../model/pipeline');
-  return fetchModelFiles(env.modelUrl);
+/** Key of the model in use (its URL, or idb:<id>); the shipped model before anything is loaded. */
+function activeKey(): string {
+  return useModelStore.getState().url || env.modelUrl;
 }
 
-function baseVocabulary(): Promise<Vocabulary> {
-  knownBehaviors ??= baseFiles()
-    .then(({ manifestText }) => Vocabulary.fromJSON(JSON.parse(manifestText).vocabulary.behaviors))
-    .catch((e: unknown) => {
-      knownBehaviors = null;
-      throw e;
+/** The files of the model in use (fresh copies: they are transferred to the worker). */
+async function activeModelFiles(key = activeKey()): Promise<ModelFilesMessage> {
+  const id = adaptedIdOf(key);
+  if (id !== null) {
+    const record = await getAdaptedModel(id);
+    if (!record) throw new Error(`model ${id} is no longer stored on this device`);
+    return { manifestText: record.manifestText, shards: record.shards };
+  }
+  const { fetchModelFiles } = await import('../../model/pipeline');
+  const { manifestText, shards } = await fetchModelFiles(key);
+  return { manifestText, shards };
+}
+
+/** Name and behavior vocabulary of the model in use: what decides which behaviors are new. */
+function activeVocabulary(): Promise<{ name: string; behaviors: Vocabulary }> {
+  const key = activeKey();
+  if (vocabularyOf?.key !== key) {
+    const value = activeModelFiles(key).then(({ manifestText }) => {
+      const manifest = JSON.parse(manifestText);
+      return { name: String(manifest.name), behaviors: Vocabulary.fromJSON(manifest.vocabulary.behaviors) };
     });
-  return knownBehaviors;
+    value.catch(() => {
+      if (vocabularyOf?.value === value) vocabularyOf = null;
+    });
+    vocabularyOf = { key, value };
+  }
+  return vocabularyOf.value;
 }
 
 function message(e: unknown): string {
@@ -107,18 +160,57 @@ function message(e: unknown): string {
 }
 
 export const useFinetuneStore = create<FinetuneState>()((set, get) => {
+  const summarize = async (name: string, sequences: BehaviorSequence[], log: Pick<ParsedLog, 'behaviors' | 'events' | 'format' | 'warnings'>) => {
+    const base = await activeVocabulary();
+    return { name, sequences, summary: summarizeImport({ ...log, sequences }, base.behaviors), baseName: base.name };
+  };
+
   const accept = async (name: string, read: () => Promise<ParsedLog>) => {
     set({ importing: true, importError: null });
     try {
-      const [log, known] = await Promise.all([read(), baseVocabulary()]);
-      set({ importing: false, data: { name, sequences: log.sequences, summary: summarizeImport(log, known) } });
+      const log = await read();
+      set({ importing: false, data: await summarize(name, log.sequences, log) });
     } catch (e) {
       // The previous data (and every model) stay as they were.
       set({ importing: false, importError: message(e) });
     }
   };
 
+  // Another model in use: the summary says what that one knows.
+  useModelStore.subscribe((state, previous) => {
+    const data = get().data;
+    if (!data || state.url === previous.url || state.status !== 'ready') return;
+    const behaviors = [...new Set(data.sequences.flatMap((s) => s.events.map((e) => e.behavior)))].sort();
+    summarize(data.name, data.sequences, { behaviors, events: data.summary.events, format: data.summary.format, warnings: [] })
+      .then((next) => {
+        if (get().data === data) set({ data: next });
+      })
+      .catch(() => {});
+  });
+
   const patchRun = (patch: Partial<RunState>) => set((s) => ({ run: { ...s.run, ...patch } }));
+
+  const save = (outcome: FinetuneOutcome) => {
+    const id = newModelId();
+    const name = JSON.parse(outcome.files.manifestText).name as string;
+    // Copies: the worker's buffers are kept for a continuation, IndexedDB clones what it stores.
+    useAdaptedStore
+      .getState()
+      .save({
+        id,
+        name,
+        createdAt: Date.now(),
+        dataName: get().data?.name ?? '',
+        manifestText: outcome.files.manifestText,
+        shards: outcome.files.shards,
+        metrics: { before: outcome.before, after: outcome.after },
+        origin: 'adapted',
+      })
+      .then(
+        () => patchRun({ savedId: id, stage: get().run.status === 'done' ? 'saved on this device' : get().run.stage }),
+        (e: unknown) => patchRun({ status: 'error', error: `the adapted model could not be saved: ${message(e)}` }),
+      );
+  };
 
   const onMessage = (m: FromWorker) => {
     if (m.runId !== runId) return; // a message of an earlier (cancelled) run
@@ -133,7 +225,11 @@ export const useFinetuneStore = create<FinetuneState>()((set, get) => {
         patchRun({ info: m.info });
         return;
       case 'evaluated':
-        patchRun(m.which === 'before' ? { before: m.metrics } : { after: m.metrics });
+        if (m.which === 'before') patchRun({ before: m.metrics });
+        else if (m.which === 'after') patchRun({ after: m.metrics });
+        return;
+      case 'baselines':
+        patchRun({ baselines: m.baselines });
         return;
       case 'progress': {
         const p = m.progress;
@@ -142,41 +238,54 @@ export const useFinetuneStore = create<FinetuneState>()((set, get) => {
             ...s.run,
             status: s.run.status === 'cancelling' ? 'cancelling' : 'running',
             progress: p,
-            losses: p.kind === 'step' ? [...s.run.losses, p.loss] : s.run.losses,
+            losses: p.kind === 'step' ? { ...s.run.losses, [p.arm]: [...s.run.losses[p.arm], p.loss] } : s.run.losses,
             epochs: p.kind === 'epoch' ? [...s.run.epochs, p] : s.run.epochs,
           },
         }));
         return;
       }
+      case 'adapted': {
+        const { files, ...outcome } = m.outcome;
+        const run = get().run;
+        const settings = run.settings ?? get().settings;
+        const info = run.info;
+        patchRun({
+          adapted: outcome,
+          after: outcome.after,
+          resume:
+            info && outcome.stop.reason === 'budget'
+              ? {
+                  files: { manifestText: files.manifestText, shards: files.shards.map((b) => b.slice(0)) },
+                  settings,
+                  continueFrom: {
+                    epochs: outcome.epochsRun,
+                    steps: outcome.steps,
+                    seconds: outcome.seconds,
+                    baseName: run.baseName,
+                    before: outcome.before,
+                    baselines: outcome.baselines,
+                    newBehaviors: info.newBehaviors,
+                    frequencies: info.frequencies,
+                  },
+                }
+              : null,
+        });
+        save(m.outcome);
+        return;
+      }
+      case 'scratch':
+        patchRun({ scratch: m.outcome });
+        return;
+      case 'done':
+        patchRun({ status: 'done', stage: get().run.savedId ? 'saved on this device' : 'saving on this device' });
+        return;
       case 'cancelled':
-        patchRun({ status: 'cancelled', stage: 'cancelled: no model was changed' });
+        // A run cancelled during the from-scratch arm has already kept its adapted model.
+        patchRun({ status: 'cancelled', stage: get().run.adapted ? 'cancelled: the adapted model was kept, the from-scratch comparison was not finished' : 'cancelled: no model was changed' });
         return;
       case 'error':
         patchRun({ status: 'error', error: m.message });
         return;
-      case 'done': {
-        const { outcome } = m;
-        const id = newModelId();
-        const data = get().data;
-        const name = JSON.parse(outcome.files.manifestText).name as string;
-        patchRun({ stage: 'saving on this device', before: outcome.before, after: outcome.after });
-        useAdaptedStore
-          .getState()
-          .save({
-            id,
-            name,
-            createdAt: Date.now(),
-            dataName: data?.name ?? '',
-            manifestText: outcome.files.manifestText,
-            shards: outcome.files.shards,
-            metrics: { before: outcome.before, after: outcome.after },
-          })
-          .then(
-            () => patchRun({ status: 'done', stage: 'saved on this device', savedId: id }),
-            (e: unknown) => patchRun({ status: 'error', error: `the adapted model could not be saved: ${message(e)}` }),
-          );
-        return;
-      }
     }
   };
 
@@ -194,6 +303,35 @@ export const useFinetuneStore = create<FinetuneState>()((set, get) => {
     return w;
   };
 
+  const busy = (status: RunStatus) => ['starting', 'running', 'cancelling'].includes(status);
+
+  /** Builds and posts a start request; `files` is the model to train from. */
+  const launch = async (id: number, files: () => Promise<ModelFilesMessage>, settings: FinetuneSettings, continueFrom?: ContinueFrom) => {
+    const data = get().data;
+    if (!data) return;
+    try {
+      const base = await files();
+      if (id !== runId) return;
+      if (get().run.status === 'cancelling') {
+        runId++;
+        patchRun({ status: 'cancelled', stage: 'cancelled: no model was changed' });
+        return;
+      }
+      // The split is made here (the summary shows the same parts): the worker trains on train,
+      // picks the epoch on validation and reports on held-out only.
+      const message: ToWorker = buildStartMessage({
+        runId: id,
+        base,
+        data,
+        settings: { ...settings, backend: useModelStore.getState().requestedBackend },
+        continueFrom,
+      });
+      ensureWorker().postMessage(message, base.shards);
+    } catch (e) {
+      if (id === runId) patchRun({ status: 'error', error: message(e) });
+    }
+  };
+
   return {
     data: null,
     importing: false,
@@ -207,31 +345,38 @@ export const useFinetuneStore = create<FinetuneState>()((set, get) => {
 
     start: async () => {
       const { data, settings, run } = get();
-      if (!data || ['starting', 'running', 'cancelling'].includes(run.status)) return;
+      if (!data || busy(run.status)) return;
       const id = ++runId;
-      set({ run: { ...IDLE_RUN, status: 'starting', stage: 'reading the base model' } });
-      try {
-        const base = await baseFiles();
-        if (id !== runId) return;
-        if (get().run.status === 'cancelling') {
-          runId++;
-          patchRun({ status: 'cancelled', stage: 'cancelled: no model was changed' });
-          return;
-        }
-        const baseName = JSON.parse(base.manifestText).name as string;
-        // The split by sequence is made here (the summary shows the same parts): the worker
-        // trains on train, picks the epoch on validation and reports on held-out only.
-        const message: ToWorker = buildStartMessage({
-          runId: id,
-          base: { manifestText: base.manifestText, shards: base.shards },
-          data,
-          name: `${baseName} + ${data.name} (${new Date().toLocaleString('en-GB')})`,
-          settings: { ...settings, backend: useModelStore.getState().requestedBackend },
-        });
-        ensureWorker().postMessage(message, base.shards);
-      } catch (e) {
-        if (id === runId) patchRun({ status: 'error', error: message(e) });
-      }
+      const key = activeKey();
+      // The summary was made against the model in use (and follows it), so it names the base.
+      set({ run: { ...IDLE_RUN, status: 'starting', stage: 'reading the model to start from', settings, baseName: data.baseName } });
+      await launch(id, () => activeModelFiles(key), settings);
+    },
+
+    continueRun: () => {
+      const { data, run } = get();
+      const resume = run.resume;
+      if (!data || busy(run.status) || !resume) return;
+      const id = ++runId;
+      const previous = run;
+      set({
+        run: {
+          ...previous,
+          status: 'starting',
+          stage: `continuing from epoch ${resume.continueFrom.epochs}`,
+          error: null,
+          after: null,
+          adapted: null,
+          savedId: null,
+          resume: null,
+          continued: previous.continued + 1,
+          // The comparison's other rows do not change; the from-scratch arm is not trained again.
+          before: previous.before,
+          baselines: previous.baselines,
+        },
+      });
+      const files = { manifestText: resume.files.manifestText, shards: resume.files.shards.map((b) => b.slice(0)) };
+      void launch(id, async () => files, resume.settings, resume.continueFrom);
     },
 
     cancel: () => {
