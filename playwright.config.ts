@@ -1,5 +1,5 @@
 import { defineConfig } from '@playwright/test';
-import { CHROMIUM_ARGS, CHROMIUM_PATH } from './e2e/chromium';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from './src/node/chromium';
 
 // E2E_PORT lets two checkouts run their suites side by side without sharing (reusing) one server.
 const PORT = Number(process.env.E2E_PORT ?? 4173);

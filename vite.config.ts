@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import react from '@vitejs/plugin-react';
 import { defineConfig, type Connect, type Plugin } from 'vite';
+import { resolveDataDir } from './src/node/config';
 
 /** The only files the data route serves: the three SmartThings regions, gzipped CSV. */
 export const DATA_FILES = ['us.csv.gz', 'fr.csv.gz', 'sp.csv.gz'] as const;
@@ -16,7 +17,8 @@ export const DATA_ROUTE = '/data/smartthings/';
  * are sent as they are stored (gzip, application/octet-stream, no Content-Encoding), and the app
  * gunzips them with DecompressionStream.
  *
- * Folder: $BEHAVEGPT_DATA, else ../shared/data/smartthings relative to the project root.
+ * Folder: the Node commands' data folder (src/node/config.ts: $BEHAVEGPT_DATA, else
+ * ../shared/data/smartthings), resolved against the project root.
  */
 function smartThingsData(): Plugin {
   let dataDir = '';
@@ -68,9 +70,7 @@ function smartThingsData(): Plugin {
   return {
     name: 'behavegpt-smartthings-data',
     configResolved(config) {
-      dataDir = process.env.BEHAVEGPT_DATA
-        ? path.resolve(config.root, process.env.BEHAVEGPT_DATA)
-        : path.resolve(config.root, '../shared/data/smartthings');
+      dataDir = resolveDataDir(config.root);
     },
     configureServer(server) {
       server.middlewares.use(handler);

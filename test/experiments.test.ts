@@ -3,13 +3,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend } from '../src/node/tf';
-import { countTrainTargets, kShotSequences, kShotWithRehearsal, oldBehaviorsKept, runId, runOne, withholdBehaviors, type RunSpec } from '../src/node/experiments';
+import { countTrainTargets, evaluateOnTest, kShotSequences, kShotWithRehearsal, oldBehaviorsKept, runOne, withholdBehaviors } from '../src/node/runs';
+import { loadModelDir } from '../src/node/model-files';
+import { fullMetrics } from '../src/core/evaluation';
+import { headBehaviors } from '../src/core/metrics';
+import { isRefresh } from '../src/core/events';
+import { runId, type RunSpec } from '../src/node/run-spec';
 import { evaluateModel, type EvaluationResult } from '../src/train/evaluate';
 import { alignOutputPrior, meanPredictedDistribution } from '../src/train/calibration';
 import { behaviorCounts } from '../src/core/baselines';
 import { PAD } from '../src/core/vocab';
 import { nestedSubset } from '../src/core/data';
 import { aggregateMetrics, mergeRows, parseResults } from '../src/core/results';
+import { writeResultRows } from '../src/node/results-file';
 import { behaviors, events, locations, toyConfig } from './helpers';
 import { BehaveGPT } from '../src/model/behavegpt';
 import { trainModel } from '../src/train/trainer';
@@ -25,9 +31,10 @@ describe('experiment runner (unit size)', () => {
 
   it('runs, records test metrics for all and no-refresh targets, and skips a finished run', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'runs-'));
-    const spec: RunSpec = { dataset: 'toy', model: 'behavegpt', objective: { name: 'dro', dro: { radius: 0.1 } }, seed: 1, config: tiny, train: { epochs: 2, batchSize: 8, patience: 2 } };
+    const spec: RunSpec = { dataset: 'toy', objective: { name: 'dro', dro: { radius: 0.1 } }, seed: 1, config: tiny, train: { epochs: 2, batchSize: 8, patience: 2 } };
     const lines: string[] = [];
-    const first = await runOne(spec, data, { recordsDir: dir, commit: 'test', log: (l) => lines.push(l) });
+    const modelsDir = mkdtempSync(join(tmpdir(), 'models-'));
+    const first = await runOne(spec, data, { recordsDir: dir, modelsDir, commit: 'test', log: (l) => lines.push(l) });
     expect(first.id).toBe(runId(spec));
     expect(first.epochsRun).toBe(2);
     expect(first.test.all.targets).toBe(data.test.reduce((s, q) => s + q.events.length - 1, 0));
@@ -36,6 +43,12 @@ describe('experiment runner (unit size)', () => {
     expect(first.test.all).toMatchObject(validMetrics);
     expect(first.test.all['weighted_recall@5']).toBeGreaterThan(first.test.all['weighted_recall@1']);
     expect(first.test.all['head_recall@5']).toBeLessThanOrEqual(1);
+    // The recorded test figures are those of the kept model, scored again.
+    const kept = loadModelDir(join(modelsDir, first.id));
+    const rescored = await evaluateOnTest(spec, kept, data);
+    kept.model.dispose();
+    expect(first.test.all).toEqual(fullMetrics(rescored.targets, headBehaviors(behaviorCounts(data.train))));
+    expect(first.test['no-refresh'].targets).toBe(rescored.targets.filter((t) => !isRefresh(t.behavior)).length);
     expect(readdirSync(dir)).toEqual([`${first.id}.json`]);
     const trainedLines = lines.length;
     const again = await runOne(spec, data, { recordsDir: dir, commit: 'test', log: (l) => lines.push(l) });
@@ -44,11 +57,11 @@ describe('experiment runner (unit size)', () => {
   }, 60_000);
 
   it('gives different ids to runs that differ in any setting', () => {
-    const base: RunSpec = { dataset: 'us', model: 'behavegpt', objective: { name: 'ce' }, seed: 0 };
+    const base: RunSpec = { dataset: 'us', objective: { name: 'ce' }, seed: 0 };
     const ids = [
       base,
       { ...base, seed: 1 },
-      { ...base, model: 'context-free' as const },
+      { ...base, config: { useContext: false } },
       { ...base, objective: { name: 'dro' as const, dro: { radius: 0.1 } } },
       { ...base, objective: { name: 'dro' as const, dro: { radius: 0.3 } } },
       { ...base, objective: { name: 'logit-adjusted' as const, tau: 1 } },
@@ -71,7 +84,7 @@ describe('experiment runner (unit size)', () => {
   });
 
   it('shortens ids that would make too long a file name, keeping them distinct', () => {
-    const long = (k: number): RunSpec => ({ dataset: 'us', model: 'behavegpt', objective: { name: 'dro', dro: { radius: 0.05, tailMix: 0, priorBeta: 0.99 } }, seed: 2, init: `runs/models/${'x'.repeat(200)}`, kShot: { behaviors: ['a'], k } });
+    const long = (k: number): RunSpec => ({ dataset: 'us', objective: { name: 'dro', dro: { radius: 0.05, tailMix: 0, priorBeta: 0.99 } }, seed: 2, init: `runs/models/${'x'.repeat(200)}`, kShot: { behaviors: ['a'], k } });
     const [a, b] = [runId(long(5)), runId(long(20))];
     expect(a).not.toBe(b);
     expect(a).toMatch(/^us-behavegpt-dro-.*-[0-9a-f]{8}-s2$/);
@@ -81,7 +94,7 @@ describe('experiment runner (unit size)', () => {
 
   it('resumes a scaling-style grid without redoing finished cells', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'grid-'));
-    const cells: RunSpec[] = [0.5, 1].map((fraction) => ({ dataset: 'toy', model: 'behavegpt', objective: { name: 'ce' }, seed: 0, fraction, config: tiny, train: { epochs: 1, batchSize: 8 } }));
+    const cells: RunSpec[] = [0.5, 1].map((fraction) => ({ dataset: 'toy', objective: { name: 'ce' }, seed: 0, fraction, config: tiny, train: { epochs: 1, batchSize: 8 } }));
     const trained: string[] = [];
     const log = (l: string) => l.includes('done in') && trained.push(l.split(':')[0]);
     await runOne(cells[0], data, { recordsDir: dir, commit: 'test', log });
@@ -165,6 +178,33 @@ describe('results rows', () => {
     );
     expect(rows.map((r) => r.model)).toEqual(['m', 'new']);
     expect(() => parseResults([{ task: 'x', dataset: 'us', metrics: {} }], 'r.json')).toThrow('r.json: row 1, field "model": missing or not a string');
+  });
+
+  it('merging is stable: a task\'s new rows take its old place, other rows keep their order, a new task is appended', () => {
+    const row = (task: string, model: string) => ({ task, dataset: 'us', model, metrics: {} });
+    const file = [row('next-behavior', 'a'), row('next-behavior', 'b'), row('generation', 'g'), row('cross-domain', 'c')];
+    const once = mergeRows(file, 'next-behavior', [row('next-behavior', 'a2'), row('next-behavior', 'b2'), row('next-behavior', 'x2')]);
+    expect(once.map((r) => r.model)).toEqual(['a2', 'b2', 'x2', 'g', 'c']);
+    expect(mergeRows(once, 'next-behavior', once.slice(0, 3))).toEqual(once); // a rerun changes nothing
+    expect(mergeRows(file, 'generation', [row('generation', 'g2')]).map((r) => r.model)).toEqual(['a', 'b', 'g2', 'c']);
+    expect(mergeRows(file, 'new-behavior', [row('new-behavior', 'n')]).map((r) => r.model)).toEqual(['a', 'b', 'g', 'c', 'n']);
+    expect(mergeRows(file, 'generation', []).map((r) => r.model)).toEqual(['a', 'b', 'c']);
+    // Rows of a task split by others (files written by an older merge) come together at its first place.
+    const split = [row('t', '1'), row('u', 'u'), row('t', '2')];
+    expect(mergeRows(split, 't', [row('t', '3')]).map((r) => r.model)).toEqual(['3', 'u']);
+  });
+
+  it('writes results.json once per report, each task in place, and a rerun leaves the file byte for byte as it was', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'results-')), 'docs', 'results.json');
+    const row = (task: string, model: string) => ({ task, dataset: 'us', model, metrics: { mrr: 0.5 } });
+    writeResultRows({ generation: [row('generation', 'g')] }, path);
+    writeResultRows({ 'cross-domain': [row('cross-domain', 'c')], 'new-behavior': [row('new-behavior', 'n')] }, path);
+    writeResultRows({ generation: [row('generation', 'g2')] }, path);
+    const first = readFileSync(path, 'utf8');
+    expect((JSON.parse(first) as { model: string }[]).map((r) => r.model)).toEqual(['g2', 'c', 'n']);
+    writeResultRows({ 'cross-domain': [row('cross-domain', 'c')], 'new-behavior': [row('new-behavior', 'n')] }, path);
+    writeResultRows({ generation: [row('generation', 'g2')] }, path);
+    expect(readFileSync(path, 'utf8')).toBe(first);
   });
 });
 

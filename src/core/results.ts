@@ -54,9 +54,17 @@ export function round4(x: number): number {
   return Math.round(x * 1e4) / 1e4;
 }
 
-/** Replaces the rows of `task` in `existing` by `rows`, keeping other tasks' rows. */
+/**
+ * Replaces the rows of `task` in `existing` by `rows`, keeping other tasks' rows where they are:
+ * the new rows take the place of the task's first old row (appended when it had none), so
+ * regenerating one report leaves the order of the file as it was.
+ */
 export function mergeRows(existing: readonly ResultRow[], task: string, rows: readonly ResultRow[]): ResultRow[] {
-  return [...existing.filter((r) => r.task !== task), ...rows];
+  const at = existing.findIndex((r) => r.task === task);
+  if (at < 0) return [...existing, ...rows];
+  const before = existing.slice(0, at);
+  const after = existing.slice(at).filter((r) => r.task !== task);
+  return [...before, ...rows, ...after];
 }
 
 /** Validates a parsed results.json (the app shows it), naming the bad row and field. */

@@ -3,8 +3,7 @@
  * Parsing itself lives in core/data so that Node and the browser report identical errors.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import {
   DataError,
@@ -18,11 +17,10 @@ import {
   type Region,
 } from '../core/data';
 import type { BehaviorSequence } from '../core/events';
+import { DEFAULT_DATA_DIR } from './config';
 
-const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-
-/** `BEHAVEGPT_DATA` if set, else the shared clean copy next to the project. */
-export const DEFAULT_DATA_DIR = process.env.BEHAVEGPT_DATA || resolve(PROJECT_ROOT, '..', 'shared', 'data', 'smartthings');
+// Defined in config.ts (one resolver for the commands and the dev server); re-exported for the loaders' callers.
+export { DEFAULT_DATA_DIR };
 
 /** Reads and parses a log file, gunzipping it when it is gzip (by extension or magic bytes). */
 export function readLogFile(path: string, options: ParseOptions = {}): ParsedLog {
@@ -97,9 +95,15 @@ function deepFreeze(log: ParsedLog): ParsedLog {
   return Object.freeze(log);
 }
 
+export interface DatasetSplits {
+  train: BehaviorSequence[];
+  valid: BehaviorSequence[];
+  test: BehaviorSequence[];
+}
+
 /** A region's train/valid/test sequences, read once per process and folder. */
-const splitsCache = new Map<string, { train: BehaviorSequence[]; valid: BehaviorSequence[]; test: BehaviorSequence[] }>();
-export function loadSplits(region: Region, dataDir: string = DEFAULT_DATA_DIR): { train: BehaviorSequence[]; valid: BehaviorSequence[]; test: BehaviorSequence[] } {
+const splitsCache = new Map<string, DatasetSplits>();
+export function loadSplits(region: Region, dataDir: string = DEFAULT_DATA_DIR): DatasetSplits {
   const key = `${dataDir}\0${region}`;
   let splits = splitsCache.get(key);
   if (!splits) {

@@ -1,7 +1,8 @@
 /** Reading and writing model folders (model.json + shards) on disk. */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { SHIPPED_MODEL_DIR } from './config';
 import { checkShardHashes, checkShardSizes, modelFromArtifacts, serializeModel, validateManifest, type LoadedModel, type SerializeOptions } from '../model/weights';
 
 export async function saveModelDir(
@@ -35,17 +36,10 @@ export function loadModelDir(manifestPath: string): LoadedModel {
   return modelFromArtifacts(manifest, shards, path);
 }
 
-/** The app's model folder, written by `npm run experiments -- --phase ship`. */
-export const SHIPPED_MODEL_DIR = 'public/models/behavegpt-us';
-
 /** The shipped model's manifest path, name and the run it was trained by (training.run); null when there is no such file. */
 export function shippedModelInfo(dir = SHIPPED_MODEL_DIR): { path: string; name: string; run?: string } | null {
   const path = join(dir, 'model.json');
   if (!existsSync(path)) return null;
   const manifest = JSON.parse(readFileSync(path, 'utf8')) as { name: string; training?: { run?: string } };
   return { path, name: manifest.name, run: manifest.training?.run };
-}
-
-export function fileBytes(path: string): number {
-  return statSync(path).size;
 }

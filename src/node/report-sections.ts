@@ -1,6 +1,7 @@
 /**
- * docs/RESULTS.md is written by several commands (next-behavior, generation, adaptation): each
- * owns a section between HTML-comment markers, so regenerating one keeps the others.
+ * docs/RESULTS.md is written by several commands: the next-behavior report is its unmarked head;
+ * generation and adaptation each own a section between HTML-comment markers, so regenerating
+ * one keeps the others.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 
@@ -20,4 +21,10 @@ export function writeSection(path: string, name: string, content: string): void 
   const stop = old.indexOf(end(name));
   const next = start >= 0 && stop > start ? old.slice(0, start) + block + old.slice(stop + end(name).length) : `${old.trimEnd()}\n\n${block}\n`;
   writeFileSync(path, next);
+}
+
+/** Replaces the head of the file at `path` (what is not in a marked section), keeping every marked section after it. */
+export function writeHead(path: string, content: string): void {
+  const kept = existsSync(path) ? markedSections(readFileSync(path, 'utf8')) : [];
+  writeFileSync(path, [content.trimEnd(), ...kept].join('\n\n') + '\n');
 }

@@ -46,3 +46,12 @@ export function sizeOverrides(name: string): Partial<BehaveGPTConfig> {
   if (!(name in SIZES)) throw new Error(`--size: "${name}" is not one of ${Object.keys(SIZES).join(', ')}`);
   return SIZES[name];
 }
+
+/**
+ * What a run spec carries for a scaling size, plus `extra` overrides: nothing for "m" with no
+ * extras (DEFAULT_CONFIG), so run ids and records of such runs are as before sizes existed.
+ */
+export function sizeConfig(name: string, extra: Partial<BehaveGPTConfig> = {}): { config?: Partial<BehaveGPTConfig> } {
+  const config = { ...sizeOverrides(name), ...extra };
+  return Object.keys(config).length ? { config } : {};
+}

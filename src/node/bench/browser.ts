@@ -4,8 +4,8 @@
  */
 import { build, preview } from 'vite';
 import { chromium } from '@playwright/test';
-import { CHROMIUM_ARGS, CHROMIUM_PATH } from './chromium';
-import type { FinetuneBenchRun } from '../src/bench/page';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../chromium';
+import type { FinetuneBenchRun } from '../../bench/page';
 
 type Latency = { times: number[]; tensorsBefore: number; tensorsAfter: number; backend: string } | { error: string };
 type FinetuneRuns = { runs: FinetuneBenchRun[] } | { error: string };
@@ -20,11 +20,23 @@ export interface FinetuneBenchOptions {
   maxSeconds: Partial<Record<'webgpu' | 'wasm' | 'webgl' | 'cpu', number>>;
 }
 
-export async function runBrowserBench(options: { runs: number; contextEvents: number; loads?: number; latency?: boolean; generation?: number[]; finetune?: FinetuneBenchOptions }) {
-  const { runs, contextEvents, loads = 7, latency: measureLatency = true, generation, finetune } = options;
+export interface BrowserBenchOptions {
+  runs: number;
+  contextEvents: number;
+  /** Cold and cached model loads measured. */
+  loads?: number;
+  latency?: boolean;
+  generation?: number[];
+  finetune?: FinetuneBenchOptions;
+  /** Port of the `vite preview` server it starts (default 4174; another one lets two checkouts measure side by side). */
+  port?: number;
+}
+
+export async function runBrowserBench(options: BrowserBenchOptions) {
+  const { runs, contextEvents, loads = 7, latency: measureLatency = true, generation, finetune, port = 4174 } = options;
   await build({ logLevel: 'warn' });
-  const server = await preview({ preview: { port: 4174, strictPort: true, host: '127.0.0.1' }, logLevel: 'warn' });
-  const url = 'http://127.0.0.1:4174/bench.html';
+  const server = await preview({ preview: { port, strictPort: true, host: '127.0.0.1' }, logLevel: 'warn' });
+  const url = `http://127.0.0.1:${port}/bench.html`;
   const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS, '--enable-unsafe-webgpu'] });
   try {
     const cold: number[] = [];

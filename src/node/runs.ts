@@ -1,5 +1,5 @@
 /**
- * A resumable experiment runner: each run (dataset × model × objective × seed) trains with early
+ * Experiment runs: each run (dataset × config × objective × seed; run-spec.ts) trains with early
  * stopping on valid, is evaluated on test, and is saved as one JSON record; a rerun skips runs
  * whose record exists. Records are small and committed; model weights go to an ignored folder.
  */
@@ -8,125 +8,31 @@ import { join } from 'node:path';
 import { isRefresh, type BehaviorSequence } from '../core/events';
 import { behaviorCounts } from '../core/baselines';
 import { fullMetrics } from '../core/evaluation';
-import { headBehaviors, rankingMetrics, type MetricSet } from '../core/metrics';
+import { headBehaviors, rankingMetrics } from '../core/metrics';
 import { BehaveGPT, countParameters, isEmbeddingParameter, type BehaveGPTConfig } from '../model/behavegpt';
 import { nestedSubset } from '../core/data';
 import { toExamples } from '../core/batch';
-import type { ObjectiveSpec } from '../train/losses';
-import { evaluateModel, type EvaluationResult, type TimeHeadMetrics } from '../train/evaluate';
+import { evaluateModel, type EvaluationResult } from '../train/evaluate';
 import { alignOutputPrior } from '../train/calibration';
 import { buildConfig, buildVocabularies } from '../train/recipe';
-import { trainModel, type TrainOptions } from '../train/trainer';
+import { trainModel } from '../train/trainer';
+import type { DatasetSplits } from './data';
 import { loadModelDir, saveModelDir } from './model-files';
-import { basename } from 'node:path';
+import { recordFromJson, runId, type RecordLookup, type RunRecord, type RunSpec } from './run-spec';
 import { newBehaviors } from '../core/finetune';
 import { extendVocabulary } from '../model/extend';
 import { createRng, shuffle } from '../core/random';
 import type { Vocabulary } from '../core/vocab';
 
-export interface DatasetSplits {
-  train: BehaviorSequence[];
-  valid: BehaviorSequence[];
-  test: BehaviorSequence[];
-}
-
-export interface RunSpec {
-  dataset: string;
-  /** 'behavegpt' (four streams) or 'context-free' (behavior stream only, SASRec-like). */
-  model: 'behavegpt' | 'context-free';
-  objective: ObjectiveSpec;
-  seed: number;
-  /** Share of the train split's sequences used (nested subsets; see nestedSubset). All when omitted. */
-  fraction?: number;
-  config?: Partial<BehaveGPTConfig>;
-  /**
-   * Fine-tune this pretrained model folder instead of training from scratch: behaviors of the
-   * train split it does not know are added (model/extend.ts). With train.epochs 0 it is scored
-   * as it is (zero-shot), without new behaviors (with `kShot`, with them added but untrained).
-   */
-  init?: string;
-  /**
-   * Test ranks only the behaviors of the (whole) train split: a model that knows more (a base
-   * pretrained elsewhere) ranks the same candidates as one trained on the split alone.
-   */
-  rankTrainBehaviors?: boolean;
-  /** With `init`: shift the output biases to the target train split's behavior frequencies first (alignOutputPrior). */
-  alignPrior?: boolean;
-  /** Behaviors whose events are removed from the train split: the model never sees them. */
-  withhold?: string[];
-  /**
-   * Train only on train sequences that together hold ≥ k examples of each behavior (a fixed
-   * random draw). `rehearsal`: also replay this many times as many other train sequences, drawn
-   * at random among those without any of the behaviors (old data the base was pretrained on).
-   * `maxOldDrop`: only epochs whose valid weighted recall@5 on the other behaviors is at most
-   * this much (a fraction, 0.01 = 1 point) below the base model's can be selected.
-   */
-  kShot?: { behaviors: string[]; k: number; rehearsal?: number; maxOldDrop?: number };
-  train?: Partial<Omit<TrainOptions, 'objective' | 'seed' | 'onProgress' | 'signal' | 'trainable' | 'eligible'>>;
-}
-
-export interface RunRecord {
-  id: string;
-  spec: RunSpec;
-  parameters: number;
-  /** Parameters outside embeddings and the output layer (absent in records older than the scaling grid). */
-  nonEmbeddingParameters?: number;
-  /** Training targets (events) in the train subset, and targets processed over all epochs. */
-  trainTargets?: number;
-  targetsSeen?: number;
-  valid: MetricSet & { loss: number };
-  /** Time head on valid (best epoch) and test, for models that have one. */
-  time?: { valid: TimeHeadMetrics; test: TimeHeadMetrics };
-  /** all / no-refresh; with `withhold` or `kShot` also new-behaviors / old-behaviors (targets of those behaviors or not). */
-  test: { all: MetricSet; 'no-refresh': MetricSet; 'new-behaviors'?: MetricSet; 'old-behaviors'?: MetricSet };
-  testLoss: number;
-  bestEpoch: number;
-  epochsRun: number;
-  steps: number;
-  seconds: number;
-  date: string;
-  commit: string;
-}
-
-/** A readable, unique id for a spec: every setting that changes the result is in it. */
-export function runId(spec: RunSpec): string {
-  const o = spec.objective;
-  const parts = [spec.dataset, spec.model, o.name];
-  if (o.tau !== undefined) parts.push(`tau${o.tau}`);
-  if (o.beta !== undefined) parts.push(`beta${o.beta}`);
-  if (o.labelSmoothing) parts.push(`ls${o.labelSmoothing}`);
-  for (const [k, v] of Object.entries(o.dro ?? {}).sort()) parts.push(`${k}${v}`);
-  for (const [k, v] of Object.entries(spec.config ?? {}).sort()) parts.push(`${k}${v}`);
-  for (const [k, v] of Object.entries(spec.train ?? {}).sort()) parts.push(typeof v === 'object' ? `${k}-${Object.entries(v).map(([a, b]) => `${a}${b}`).join('-')}` : `${k}${v}`);
-  if (spec.fraction !== undefined && spec.fraction !== 1) parts.push(`frac${spec.fraction}`);
-  if (spec.init) parts.push(`from-${basename(spec.init)}`);
-  if (spec.alignPrior) parts.push('aligned');
-  if (spec.rankTrainBehaviors) parts.push('rankTrain');
-  if (spec.withhold) parts.push(`withhold${spec.withhold.length}`);
-  if (spec.kShot) {
-    const { k, behaviors, rehearsal, maxOldDrop } = spec.kShot;
-    parts.push(`k${k}of${behaviors.length}`);
-    if (rehearsal) parts.push(`rehearsal${rehearsal}`);
-    if (maxOldDrop !== undefined) parts.push(`maxOldDrop${maxOldDrop}`);
-  }
-  const id = parts.join('-').replace(/[^A-Za-z0-9_.@-]/g, '_');
-  // A long id keeps its readable start plus a hash of the whole (file names stop at 255 bytes).
-  return id.length <= MAX_ID ? `${id}-s${spec.seed}` : `${id.slice(0, MAX_ID - 10)}-${fnv1a(id)}-s${spec.seed}`;
-}
-
-// With "-s<seed>" and ".json.tmp" the name stays under 255 bytes; every id written before this rule was shorter.
-const MAX_ID = 240;
-
-/** 32-bit FNV-1a of a string, as 8 hex digits. */
-function fnv1a(text: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
-  return h.toString(16).padStart(8, '0');
-}
-
+/** A record from a folder of records, or null when the run has none. */
 export function readRecord(dir: string, id: string): RunRecord | null {
   const path = join(dir, `${id}.json`);
-  return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as RunRecord) : null;
+  return existsSync(path) ? recordFromJson(JSON.parse(readFileSync(path, 'utf8'))) : null;
+}
+
+/** Looks records up in a folder (read on every call: other shards add records while a plan runs). */
+export function recordLookup(dir: string): RecordLookup {
+  return (spec) => readRecord(dir, runId(spec));
 }
 
 export interface RunOptions {
@@ -230,13 +136,17 @@ export function countTrainTargets(train: readonly BehaviorSequence[], contextLen
   return toExamples(train, contextLength).reduce((n, e) => n + e.events.length - e.firstTarget, 0);
 }
 
+/** The model config of a run trained from scratch, given the vocabularies of its whole train split. */
+export function runConfig(spec: RunSpec, vocabularies: { behaviors: Vocabulary; locations: Vocabulary }): BehaveGPTConfig {
+  return buildConfig(vocabularies.behaviors, vocabularies.locations, spec.config);
+}
+
 /** The model a run starts from: fresh (vocabulary of the whole train split), or a pretrained one extended with the split's new behaviors. */
 async function initialModel(spec: RunSpec, train: readonly BehaviorSequence[]): Promise<{ model: BehaveGPT; behaviors: Vocabulary; locations: Vocabulary }> {
   if (!spec.init) {
     // The vocabulary comes from the whole train split, so every fraction ranks and scores the same label set.
-    const { behaviors, locations } = buildVocabularies(train);
-    const config = buildConfig(behaviors, locations, { ...spec.config, useContext: spec.model === 'behavegpt' });
-    return { model: BehaveGPT.create(config, spec.seed), behaviors, locations };
+    const vocabularies = buildVocabularies(train);
+    return { model: BehaveGPT.create(runConfig(spec, vocabularies), spec.seed), ...vocabularies };
   }
   const base = loadModelDir(spec.init);
   // Zero-shot scores the base as it is; a k-shot spec with 0 epochs scores it with the new behaviors added.
