@@ -88,7 +88,7 @@ export function ModelHeader() {
           <dl className="summary">
             <div>
               <dt>Model</dt>
-              <dd>{summary.name}</dd>
+              <dd data-testid="model-panel-name">{summary.name}</dd>
             </div>
             <div>
               <dt>Parameters</dt>

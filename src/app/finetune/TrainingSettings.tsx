@@ -1,5 +1,5 @@
 import { useShallow } from 'zustand/react/shallow';
-import { DEFAULT_FINETUNE_SETTINGS, FINETUNE_SCHEDULE } from '../../train/finetune-protocol';
+import { DEFAULT_FINETUNE_SETTINGS } from '../../train/finetune-protocol';
 import { formatPercent } from '../lib/format';
 import { useFinetuneStore } from '../stores/finetune-store';
 import { RunProgress } from './RunProgress';
@@ -21,7 +21,13 @@ export function TrainingSettings() {
   const busy = ['starting', 'running', 'cancelling'].includes(run.status);
   const canStart = !!data && !!split && split.heldOut.length > 0 && !busy;
   const d = DEFAULT_FINETUNE_SETTINGS;
-  const changed = settings.learningRate !== d.learningRate || settings.maxEpochs !== d.maxEpochs || settings.patience !== d.patience || settings.objective !== d.objective || settings.trainable !== d.trainable;
+  const changed =
+    settings.learningRate !== d.learningRate ||
+    settings.maxEpochs !== d.maxEpochs ||
+    settings.patience !== d.patience ||
+    settings.schedule.minSteps !== d.schedule.minSteps ||
+    settings.objective !== d.objective ||
+    settings.trainable !== d.trainable;
   return (
     <section className="ft-block" aria-labelledby="ft-train-title">
       <h3 id="ft-train-title">2. Train on this device</h3>
@@ -47,6 +53,21 @@ export function TrainingSettings() {
             disabled={busy}
             data-testid="finetune-epochs"
             onChange={(e) => setSettings({ maxEpochs: clampInt(e.target.value, 1, 500, settings.maxEpochs) })}
+          />
+        </div>
+        <div className="field">
+          <label htmlFor="ft-min-steps" title="Small logs have epochs of a few steps: they train at least this many steps whatever the budget">
+            At least (steps)
+          </label>
+          <input
+            id="ft-min-steps"
+            type="number"
+            min={0}
+            max={100000}
+            value={settings.schedule.minSteps}
+            disabled={busy}
+            data-testid="finetune-min-steps"
+            onChange={(e) => setSettings({ schedule: { ...settings.schedule, minSteps: clampInt(e.target.value, 0, 100_000, settings.schedule.minSteps) } })}
           />
         </div>
         <div className="field">
@@ -137,9 +158,10 @@ export function TrainingSettings() {
             </button>
           </>
         )}
-        . Training stops by itself when the validation loss has not improved for {settings.patience} checks in a row (a check at the end of an epoch,
-        at least {FINETUNE_SCHEDULE.evaluateEvery} steps apart), or when the budget ends (small logs train at least {FINETUNE_SCHEDULE.minSteps} steps);
-        the epoch with the lowest validation loss is kept. The learning rate is constant after a {FINETUNE_SCHEDULE.warmupSteps}-step warm-up.
+        . Training stops by itself when the validation loss has not improved for {settings.patience} checks in a row (a check at the end of{' '}
+        {settings.schedule.evaluateEvery > 0 ? `an epoch, at least ${settings.schedule.evaluateEvery} steps apart` : 'every epoch'}), or when the budget ends
+        {settings.schedule.minSteps > 0 && ` (small logs train at least ${settings.schedule.minSteps} steps)`}; the epoch with the lowest validation loss is kept.
+        The learning rate is constant after a {settings.schedule.warmupSteps}-step warm-up.
         {split?.source === 'file'
           ? " Your file's own split is used: train trains, valid picks the epoch, test is held out for the comparison."
           : ` ${formatPercent(settings.heldOutFraction, 0)} of the sequences are held out for the comparison and ${formatPercent(settings.validationFraction, 0)} more pick the epoch (whole sequences, chosen with a fixed seed; held-out ones are never used for training or choosing).`}{' '}

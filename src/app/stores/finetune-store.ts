@@ -38,8 +38,9 @@ export interface ImportedData {
   name: string;
   sequences: BehaviorSequence[];
   summary: ImportSummary;
-  /** The model the summary compares the data with (the model in use when it was made). */
+  /** The model the summary compares the data with (the model in use when it was made): its name and key. */
   baseName: string;
+  baseKey: string;
 }
 
 export type RunStatus = 'idle' | 'starting' | 'running' | 'cancelling' | 'done' | 'cancelled' | 'error';
@@ -160,9 +161,10 @@ function message(e: unknown): string {
 }
 
 export const useFinetuneStore = create<FinetuneState>()((set, get) => {
-  const summarize = async (name: string, sequences: BehaviorSequence[], log: Pick<ParsedLog, 'behaviors' | 'events' | 'format' | 'warnings'>) => {
+  const summarize = async (name: string, sequences: BehaviorSequence[], log: Pick<ParsedLog, 'behaviors' | 'events' | 'format' | 'warnings'>): Promise<ImportedData> => {
+    const baseKey = activeKey();
     const base = await activeVocabulary();
-    return { name, sequences, summary: summarizeImport({ ...log, sequences }, base.behaviors), baseName: base.name };
+    return { name, sequences, summary: summarizeImport({ ...log, sequences }, base.behaviors), baseName: base.name, baseKey };
   };
 
   const accept = async (name: string, read: () => Promise<ParsedLog>) => {
@@ -176,10 +178,10 @@ export const useFinetuneStore = create<FinetuneState>()((set, get) => {
     }
   };
 
-  // Another model in use: the summary says what that one knows.
-  useModelStore.subscribe((state, previous) => {
+  // Another model in use (once it is ready): the summary says what that one knows.
+  useModelStore.subscribe((state) => {
     const data = get().data;
-    if (!data || state.url === previous.url || state.status !== 'ready') return;
+    if (!data || state.status !== 'ready' || activeKey() === data.baseKey) return;
     const behaviors = [...new Set(data.sequences.flatMap((s) => s.events.map((e) => e.behavior)))].sort();
     summarize(data.name, data.sequences, { behaviors, events: data.summary.events, format: data.summary.format, warnings: [] })
       .then((next) => {
