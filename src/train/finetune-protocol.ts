@@ -35,8 +35,8 @@ export interface FinetuneSettings extends TrainingBudget {
   backend: BackendName | 'auto';
   /** Also train the same architecture from scratch on the training part, for the comparison. */
   compareScratch: boolean;
-  /** The from-scratch arm's own learning rate and budget, chosen on valid the same way as the adapted arm's. */
-  scratch: TrainingBudget;
+  /** The from-scratch arm's own learning rate, budget and schedule, chosen on valid the same way as the adapted arm's. */
+  scratch: TrainingBudget & { schedule: FinetuneSchedule };
   /** Fixed parts of the schedule (FINETUNE_SCHEDULE; not shown in the app). */
   schedule: FinetuneSchedule;
 }
@@ -77,7 +77,7 @@ export const DEFAULT_FINETUNE_SETTINGS: FinetuneSettings = {
   seed: 0,
   backend: 'auto',
   compareScratch: false,
-  scratch: { learningRate: 1e-2, maxEpochs: 60, patience: 5 },
+  scratch: { learningRate: 1e-2, maxEpochs: 60, patience: 5, schedule: FINETUNE_SCHEDULE },
   schedule: FINETUNE_SCHEDULE,
 };
 

@@ -384,7 +384,7 @@ export async function runFinetune(request: StartMessage, post: Post, signal: Abo
       const s = await trainArm(fresh, train, validation, {
         budget: settings.scratch,
         batchSize: settings.batchSize,
-        schedule: settings.schedule,
+        schedule: settings.scratch.schedule,
         seed: settings.seed,
         objective,
         signal,

@@ -143,9 +143,32 @@ export function RunProgress({ run }: { run: RunState }) {
       <EpochTable epochs={run.epochs} arm="adapted" />
       <StopNotice run={run} />
       {run.adapted && (
-        <p className="small muted" data-testid="finetune-wall-time">
+        <p
+          className="small muted"
+          data-testid="finetune-wall-time"
+          data-wall-seconds={run.adapted.wallSeconds}
+          data-train-seconds={run.adapted.seconds}
+          data-epochs={run.adapted.epochsRun}
+          data-best-epoch={run.adapted.bestEpoch}
+          data-steps={run.adapted.steps}
+          data-stop={run.adapted.stop.reason}
+        >
           The adapted model was ready {formatDuration(run.adapted.wallSeconds)} after the start ({formatDuration(run.adapted.seconds)} of training, {run.adapted.steps}{' '}
           steps).
+        </p>
+      )}
+      {run.scratch && (
+        <p
+          className="small muted"
+          data-testid="finetune-scratch-summary"
+          data-train-seconds={run.scratch.seconds}
+          data-epochs={run.scratch.epochsRun}
+          data-best-epoch={run.scratch.bestEpoch}
+          data-steps={run.scratch.steps}
+          data-stop={run.scratch.stop.reason}
+        >
+          From scratch (learning rate {run.scratch.learningRate}): {run.scratch.stop.reason === 'patience' ? 'stopped by itself' : 'the budget ended'} after epoch{' '}
+          {run.scratch.epochsRun}, kept epoch {run.scratch.bestEpoch} ({formatDuration(run.scratch.seconds)} of training, {run.scratch.steps} steps).
         </p>
       )}
       <EpochTable epochs={run.epochs} arm="scratch" />
