@@ -12,6 +12,28 @@ const clampInt = (value: string, lo: number, hi: number, fallback: number) => {
   return Number.isFinite(n) && value !== '' ? Math.max(lo, Math.min(hi, n)) : fallback;
 };
 
+/** An integer setting: typed values are rounded and kept within [min, max]. */
+function IntegerField(props: { id: string; label: string; title?: string; value: number; min: number; max: number; disabled: boolean; onChange: (n: number) => void }) {
+  const { id, label, title, value, min, max, disabled, onChange } = props;
+  return (
+    <div className="field">
+      <label htmlFor={id} title={title}>
+        {label}
+      </label>
+      <input
+        id={id}
+        type="number"
+        min={min}
+        max={max}
+        value={value}
+        disabled={disabled}
+        data-testid={id.replace(/^ft-/, 'finetune-')}
+        onChange={(e) => onChange(clampInt(e.target.value, min, max, value))}
+      />
+    </div>
+  );
+}
+
 /** Step 2: the run's settings (defaults chosen on valid for logs of 1k–100k events), start and cancel, and the run as it goes. */
 export function TrainingSettings() {
   const { settings, setSettings, data, run, start, cancel } = useFinetuneStore(
@@ -42,47 +64,18 @@ export function TrainingSettings() {
             ))}
           </select>
         </div>
-        <div className="field">
-          <label htmlFor="ft-epochs">Budget (epochs)</label>
-          <input
-            id="ft-epochs"
-            type="number"
-            min={1}
-            max={500}
-            value={settings.maxEpochs}
-            disabled={busy}
-            data-testid="finetune-epochs"
-            onChange={(e) => setSettings({ maxEpochs: clampInt(e.target.value, 1, 500, settings.maxEpochs) })}
-          />
-        </div>
-        <div className="field">
-          <label htmlFor="ft-min-steps" title="Small logs have epochs of a few steps: they train at least this many steps whatever the budget">
-            At least (steps)
-          </label>
-          <input
-            id="ft-min-steps"
-            type="number"
-            min={0}
-            max={100000}
-            value={settings.schedule.minSteps}
-            disabled={busy}
-            data-testid="finetune-min-steps"
-            onChange={(e) => setSettings({ schedule: { ...settings.schedule, minSteps: clampInt(e.target.value, 0, 100_000, settings.schedule.minSteps) } })}
-          />
-        </div>
-        <div className="field">
-          <label htmlFor="ft-patience">Patience (checks)</label>
-          <input
-            id="ft-patience"
-            type="number"
-            min={1}
-            max={100}
-            value={settings.patience}
-            disabled={busy}
-            data-testid="finetune-patience"
-            onChange={(e) => setSettings({ patience: clampInt(e.target.value, 1, 100, settings.patience) })}
-          />
-        </div>
+        <IntegerField id="ft-epochs" label="Budget (epochs)" value={settings.maxEpochs} min={1} max={500} disabled={busy} onChange={(maxEpochs) => setSettings({ maxEpochs })} />
+        <IntegerField
+          id="ft-min-steps"
+          label="At least (steps)"
+          title="Small logs have epochs of a few steps: they train at least this many steps whatever the budget"
+          value={settings.schedule.minSteps}
+          min={0}
+          max={100_000}
+          disabled={busy}
+          onChange={(minSteps) => setSettings({ schedule: { ...settings.schedule, minSteps } })}
+        />
+        <IntegerField id="ft-patience" label="Patience (checks)" value={settings.patience} min={1} max={100} disabled={busy} onChange={(patience) => setSettings({ patience })} />
         <div className="field">
           <label htmlFor="ft-objective">Loss</label>
           <select
@@ -109,18 +102,7 @@ export function TrainingSettings() {
             <option value="head+embeddings">Head + embeddings</option>
           </select>
         </div>
-        <div className="field">
-          <label htmlFor="ft-seed">Seed</label>
-          <input
-            id="ft-seed"
-            type="number"
-            min={0}
-            value={settings.seed}
-            disabled={busy}
-            data-testid="finetune-seed"
-            onChange={(e) => setSettings({ seed: clampInt(e.target.value, 0, 2 ** 31 - 1, settings.seed) })}
-          />
-        </div>
+        <IntegerField id="ft-seed" label="Seed" value={settings.seed} min={0} max={2 ** 31 - 1} disabled={busy} onChange={(seed) => setSettings({ seed })} />
         <div className="field">
           <span className="label-spacer" aria-hidden="true">
             &nbsp;
