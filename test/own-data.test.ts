@@ -78,8 +78,7 @@ describe('replaying the protocol from a long run', () => {
         id: `${dataset}-${learningRate}`,
         spec: { dataset, arm: 'adapted', learningRate, seed: 0 },
         stepsPerEpoch: 30,
-        secondsPerStep: 0.1,
-        checks: losses.map((validLoss, i) => ({ epoch: i + 1, step: 30 * (i + 1), trainLoss: 1, validLoss, valid: {} })),
+                checks: losses.map((validLoss, i) => ({ epoch: i + 1, step: 30 * (i + 1), trainLoss: 1, validLoss, valid: {} })),
       }) as unknown as TuneRecord;
     const slow = [1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.51, 0.52, 0.53, 0.54, 0.55, 0.56, 0.57, 0.58, 0.59, 0.6, 0.61, 0.62];
     const fast = [0.7, 0.5, 0.51, 0.52, 0.53, 0.54, 0.55, 0.56, 0.57, 0.58, 0.59, 0.6, 0.61, 0.62, 0.63, 0.64, 0.65, 0.66];

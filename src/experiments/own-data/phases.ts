@@ -67,7 +67,7 @@ export function choose(o: Pick<OwnDataOptions, 'log'>): { adapted: DefaultsChoic
   if (missing.length) throw new Error(`${missing.length} tuning runs have no record yet (run --phase tune): ${missing.map((s) => `${s.dataset}/${s.arm}/${s.learningRate}`).join(', ')}`);
   const choice = { adapted: chooseDefaults(records.filter((r) => r.spec.arm === 'adapted')), scratch: chooseDefaults(records.filter((r) => r.spec.arm === 'scratch')) };
   mkdirSync('results/own-data', { recursive: true });
-  const brief = (c: DefaultsChoice) => ({ chosen: c.chosen, bestScore: c.bestScore, withinTolerance: c.withinTolerance, perLearningRate: c.perLearningRate.map((p) => ({ candidate: p.candidate, score: p.score, seconds: p.seconds })) });
+  const brief = (c: DefaultsChoice) => ({ chosen: c.chosen, bestScore: c.bestScore, withinTolerance: c.withinTolerance, perLearningRate: c.perLearningRate.map((p) => ({ candidate: p.candidate, score: p.score, steps: p.steps })) });
   writeFileSync(CHOICE_FILE, JSON.stringify({ adapted: brief(choice.adapted), scratch: brief(choice.scratch) }, null, 1) + '\n');
   for (const arm of ['adapted', 'scratch'] as const) o.log(`${arm}: ${JSON.stringify(choice[arm].chosen.candidate)} (mean excess ${(100 * choice[arm].chosen.score).toFixed(2)}%)`);
   const mismatch = defaultsMismatch(choice);

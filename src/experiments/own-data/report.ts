@@ -52,7 +52,7 @@ function choiceSection(arm: 'adapted' | 'scratch', c: DefaultsChoice, records: r
   const lines = [
     `**${arm === 'adapted' ? 'Adapted (fine-tuned from the shipped model)' : 'From scratch (the comparison arm)'}**: learning rate **${x.learningRate}**, budget **${x.maxEpochs}** epochs, patience **${x.patience}** checks, ` +
       `a check ${x.evaluateEvery === 0 ? 'after every epoch' : `at an epoch's end at least ${x.evaluateEvery} steps after the last`}, at least **${x.minSteps}** steps. ` +
-      `Mean excess of the kept valid loss over each log's lowest: ${(100 * c.chosen.score).toFixed(2)}% (best of any candidate ${(100 * c.bestScore).toFixed(2)}%; ${c.withinTolerance} candidates within ${(100 * TOLERANCE).toFixed(1)} points); estimated training time over the logs ${Math.round(c.chosen.seconds)} s.`,
+      `Mean excess of the kept valid loss over each log's lowest: ${(100 * c.chosen.score).toFixed(2)}% (best of any candidate ${(100 * c.bestScore).toFixed(2)}%; ${c.withinTolerance} candidates within ${(100 * TOLERANCE).toFixed(1)} points); training steps summed over the logs ${c.chosen.steps.toLocaleString('en-US')}.`,
     '',
     '| log | train events | lowest valid loss (any rate) | kept with the defaults | excess | steps | ended by |',
     '|---|---|---|---|---|---|---|',
@@ -61,10 +61,10 @@ function choiceSection(arm: 'adapted' | 'scratch', c: DefaultsChoice, records: r
     const r = records.find((t) => t.spec.dataset === log)!;
     lines.push(`| ${log} | ${r.trainEvents.toLocaleString('en-US')} | ${c.bestByLog[log].toFixed(4)} | ${v.kept.validLoss.toFixed(4)} (epoch ${v.kept.epoch}) | ${(100 * v.excess).toFixed(2)}% | ${v.steps} | ${v.reason} |`);
   }
-  lines.push('', 'Best candidate at each learning rate (mean excess; estimated seconds):', '');
+  lines.push('', 'Best candidate at each learning rate (mean excess; steps over the logs):', '');
   for (const p of c.perLearningRate) {
     const y = p.candidate;
-    lines.push(`- ${y.learningRate}: ${(100 * p.score).toFixed(2)}% (${Math.round(p.seconds)} s) with budget ${y.maxEpochs}, patience ${y.patience}, check spacing ${y.evaluateEvery}, minimum steps ${y.minSteps}`);
+    lines.push(`- ${y.learningRate}: ${(100 * p.score).toFixed(2)}% (${p.steps.toLocaleString('en-US')} steps) with budget ${y.maxEpochs}, patience ${y.patience}, check spacing ${y.evaluateEvery}, minimum steps ${y.minSteps}`);
   }
   return lines;
 }
@@ -98,7 +98,7 @@ export function ownDataReport(o: {
       'the constant rate after the warm-up makes the steps a run takes independent of when it stops, so every candidate rule is replayed exactly from these records ' +
       `(simulateStopping, checked against real runs in test/own-data.test.ts): check spacing ${CHECK_SPACING_GRID.join(' / ')} steps × minimum steps ${MIN_STEPS_GRID.join(' / ')} × patience ${PATIENCE_GRID.join(' / ')} × budget ${BUDGET_GRID.join(' / ')} epochs. ` +
       `A candidate's quality on a log is how far the valid loss of the epoch it keeps is above the lowest any run reached on that log; among the candidates within ${(100 * TOLERANCE).toFixed(1)} points of the best mean, ` +
-      'the one with the least estimated training time over the logs wins (the large logs are where a person waits). The from-scratch arm gets the same procedure, its own rate and budget.',
+      'the one with the fewest training steps summed over the logs wins (steps are time here: one architecture, one batch size; the large logs, where a person waits, dominate). The from-scratch arm gets the same procedure, its own rate and budget.',
     '',
     ...choiceSection('adapted', choice.adapted, tuneRecords.filter((r) => r.spec.arm === 'adapted')),
     '',

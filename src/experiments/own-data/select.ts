@@ -6,8 +6,10 @@
  * steps do not depend on the rule). A candidate's quality on a log is the relative excess of the
  * valid loss of the epoch it keeps over the lowest valid loss any run reached on that log; its
  * score the mean over the logs. Among the candidates within TOLERANCE of the best score, the
- * one with the least estimated training time over the logs wins (the big logs are where a
- * person waits). Candidates whose replay runs past the end of a record are left out.
+ * one with the fewest training steps summed over the logs wins (every log trains the same
+ * architecture at the same batch size, so steps are time, and unlike measured seconds they do not
+ * depend on the machine's load; the big logs, where a person waits, dominate the sum).
+ * Candidates whose replay runs past the end of a record are left out.
  */
 import type { TuneCheck, TuneRecord } from './tune';
 
@@ -83,8 +85,8 @@ export interface Scored {
   candidate: Candidate;
   /** Mean relative excess of the kept valid loss over each log's lowest. */
   score: number;
-  /** Estimated seconds of training summed over the logs (steps × the log's measured seconds per step). */
-  seconds: number;
+  /** Training steps summed over the logs (the cost). */
+  steps: number;
   byLog: Record<string, { excess: number; steps: number; reason: Replay['reason']; kept: TuneCheck }>;
 }
 
@@ -99,7 +101,7 @@ export function candidates(learningRates: readonly number[]): Candidate[] {
 /** Scores every candidate on one arm's records (one record per log and learning rate); null when a replay runs past a record. */
 export function scoreCandidate(records: readonly TuneRecord[], candidate: Candidate, bestByLog: ReadonlyMap<string, number>): Scored | null {
   const byLog: Scored['byLog'] = {};
-  let seconds = 0;
+  let steps = 0;
   for (const [log, best] of bestByLog) {
     const record = records.find((r) => r.spec.dataset === log && r.spec.learningRate === candidate.learningRate);
     // A rate not run on every log (tunePlan) is not a candidate.
@@ -107,10 +109,10 @@ export function scoreCandidate(records: readonly TuneRecord[], candidate: Candid
     const replay = simulateStopping(record, candidate);
     if (replay.truncated) return null;
     byLog[log] = { excess: (replay.kept.validLoss - best) / best, steps: replay.steps, reason: replay.reason, kept: replay.kept };
-    seconds += replay.steps * record.secondsPerStep;
+    steps += replay.steps;
   }
   const values = Object.values(byLog);
-  return { candidate, score: values.reduce((a, v) => a + v.excess, 0) / values.length, seconds, byLog };
+  return { candidate, score: values.reduce((a, v) => a + v.excess, 0) / values.length, steps, byLog };
 }
 
 export interface DefaultsChoice {
@@ -133,7 +135,7 @@ export function chooseDefaults(records: readonly TuneRecord[]): DefaultsChoice {
   if (scored.length === 0) throw new Error('no candidate could be replayed on every record');
   const bestScore = Math.min(...scored.map((s) => s.score));
   const good = scored.filter((s) => s.score <= bestScore + TOLERANCE);
-  const chosen = good.reduce((a, b) => (b.seconds < a.seconds || (b.seconds === a.seconds && b.score < a.score) ? b : a));
+  const chosen = good.reduce((a, b) => (b.steps < a.steps || (b.steps === a.steps && b.score < a.score) ? b : a));
   const perLearningRate = rates.flatMap((lr) => {
     const mine = scored.filter((s) => s.candidate.learningRate === lr);
     return mine.length ? [mine.reduce((a, b) => (b.score < a.score ? b : a))] : [];
