@@ -105,7 +105,7 @@ test('two models exported to one folder have files of their own, and both open a
   await expect(page.getByTestId('finetune-known-behaviors')).toHaveText(String(VENDOR_NAMES.length));
 });
 
-test('a corrupted or incomplete model file is refused with the reason, and the model in use keeps working', async ({ page }, testInfo) => {
+test('a corrupted or incomplete model file is refused with the reason, and the model in use keeps working; a good one dropped opens', async ({ page }, testInfo) => {
   const dir = testInfo.outputPath('bad');
   await page.goto('/');
   await waitForModel(page);
@@ -130,8 +130,14 @@ test('a corrupted or incomplete model file is refused with the reason, and the m
   expect(await typedTop5(page)).toBe(before);
   await expect(page.getByTestId('model-select')).toHaveCount(0);
 
-  // A good copy opens and is used.
-  await page.getByTestId('model-open-file').setInputFiles(modelCopy(dir, 'good'));
+  // A good copy, dropped on the model picker, opens and is used.
+  const files = modelCopy(dir, 'good').map((path) => ({ name: path.split('/').pop()!, bytes: [...readFileSync(path)] }));
+  const dataTransfer = await page.evaluateHandle((list) => {
+    const dt = new DataTransfer();
+    for (const f of list) dt.items.add(new File([new Uint8Array(f.bytes)], f.name));
+    return dt;
+  }, files);
+  await page.getByTestId('model-picker').dispatchEvent('drop', { dataTransfer });
   await waitForModel(page);
   await expect(page.getByTestId('model-panel-name')).toHaveText('copy good');
   await expect(page.getByTestId('model-open-error')).toHaveCount(0);
