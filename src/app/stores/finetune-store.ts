@@ -282,8 +282,7 @@ export const useFinetuneStore = create<FinetuneState>()((set, get) => {
         patchRun({ status: 'done', stage: get().run.savedId ? 'saved on this device' : 'saving on this device' });
         return;
       case 'cancelled':
-        // A run cancelled during the from-scratch arm has already kept its adapted model.
-        patchRun({ status: 'cancelled', stage: get().run.adapted ? 'cancelled: the adapted model was kept, the from-scratch comparison was not finished' : 'cancelled: no model was changed' });
+        patchRun({ status: 'cancelled', stage: cancelledStage() });
         return;
       case 'error':
         patchRun({ status: 'error', error: m.message });
@@ -304,6 +303,9 @@ export const useFinetuneStore = create<FinetuneState>()((set, get) => {
     worker = w;
     return w;
   };
+
+  // A run cancelled during the from-scratch arm has already kept its adapted model.
+  const cancelledStage = () => (get().run.adapted ? 'cancelled: the adapted model was kept, the from-scratch comparison was not finished' : 'cancelled: no model was changed');
 
   const busy = (status: RunStatus) => ['starting', 'running', 'cancelling'].includes(status);
 
@@ -393,7 +395,7 @@ export const useFinetuneStore = create<FinetuneState>()((set, get) => {
         worker?.terminate();
         worker = null;
         runId++;
-        patchRun({ status: 'cancelled', stage: 'cancelled: no model was changed' });
+        patchRun({ status: 'cancelled', stage: cancelledStage() });
       }, CANCEL_GRACE_MS);
     },
   };
