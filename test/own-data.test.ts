@@ -147,3 +147,52 @@ describe('?model=', () => {
     expect(modelUrlFromSearch('?model=http://127.0.0.1:9999/m.json', page)).toEqual({ error: expect.stringContaining('another site') });
   });
 });
+
+describe('the own-data report', () => {
+  it('says which targets were met and which missed, and writes one row per model with mean and std over seeds', async () => {
+    const { ownDataReport, defaultsMismatch } = await import('../src/experiments/own-data/report');
+    const { DEFAULT_FINETUNE_SETTINGS: d } = await import('../src/train/finetune-protocol');
+    const m = (w1: number, w5: number, m1: number, m5: number) => ({ 'weighted_recall@1': w1, 'weighted_recall@5': w5, 'macro_recall@1': m1, 'macro_recall@5': m5 });
+    const run = (seed: number, adaptedM5: number) => ({
+      id: `v-s${seed}`,
+      log: 'v',
+      seed,
+      backend: 'wasm',
+      heldOut: { adapted: m(0.8, 0.9, 0.3, adaptedM5), base: m(0, 0, 0, 0), 'markov-2': m(0.7, 0.95, 0.2, 0.4), popularity: m(0.5, 0.8, 0.1, 0.1), scratch: m(0.75, 0.9, 0.25, 0.45) },
+      heldOutTargets: 100,
+      adapted: { epochs: 20, bestEpoch: 15, steps: 400, trainSeconds: 50, stop: 'patience', appWallSeconds: 60, driverWallSeconds: 60 + seed },
+      scratch: { epochs: 10, bestEpoch: 5, steps: 200, trainSeconds: 20, stop: 'patience' },
+      totalSeconds: 90,
+      settingsShown: {},
+      loadAverage: { start: [2, 2, 2], end: [3, 3, 3] },
+      date: '',
+      commit: 'x',
+    });
+    const candidate = { learningRate: d.learningRate, maxEpochs: d.maxEpochs, patience: d.patience, minSteps: d.schedule.minSteps, evaluateEvery: d.schedule.evaluateEvery };
+    const scored = (c: typeof candidate) => ({ candidate: c, score: 0.01, steps: 1000, byLog: {} });
+    const choice = (c: typeof candidate) => ({ chosen: scored(c), bestScore: 0.01, withinTolerance: 1, perLearningRate: [], bestByLog: {} });
+    const scratchCandidate = { learningRate: d.scratch.learningRate, maxEpochs: d.scratch.maxEpochs, patience: d.scratch.patience, minSteps: d.scratch.schedule.minSteps, evaluateEvery: d.scratch.schedule.evaluateEvery };
+    expect(defaultsMismatch({ adapted: choice(candidate), scratch: choice(scratchCandidate) })).toEqual([]);
+    expect(defaultsMismatch({ adapted: choice({ ...candidate, patience: candidate.patience + 1 }), scratch: choice(scratchCandidate) })).toEqual([
+      `patience: ${d.patience} in the code, ${d.patience + 1} chosen`,
+    ]);
+    const { markdown, rows } = ownDataReport({
+      choice: { adapted: choice(candidate), scratch: choice(scratchCandidate) },
+      tuneRecords: [],
+      evidence: [run(0, 0.5), run(1, 0.4), run(2, 0.42)],
+      logs: [{ name: 'v', behaviors: 9, events: 1000 }],
+      date: new Date('2026-12-07'),
+      commit: 'abc',
+    });
+    // Adapted loses weighted R@5 to Markov-2 (0.90 vs 0.95) and macro R@5 to scratch (0.44 vs 0.45).
+    expect(markdown).toContain('beats Markov-2 on every metric”: **MISSED** on weighted_recall@5');
+    expect(markdown).toContain('beats from scratch on macro recall@5”: **MISSED** (44.00 vs 45.00)');
+    expect(markdown).toContain('median **61 s** (runs 60, 61, 62 s');
+    expect(rows).toHaveLength(5);
+    const adapted = rows.find((r) => r.model.startsWith('adapted'))!;
+    expect(adapted).toMatchObject({ task: 'own-data', dataset: 'v', seeds: 3, wallSecondsMedian: 61 });
+    expect(adapted.metrics['macro_recall@5']).toBeCloseTo(0.44, 4);
+    expect(adapted.std!['macro_recall@5']).toBeCloseTo(0.0529, 4);
+    expect(rows.find((r) => r.model.startsWith('Markov'))!.std!['weighted_recall@5']).toBe(0);
+  });
+});
