@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import react from '@vitejs/plugin-react';
 import { defineConfig, type Connect, type Plugin } from 'vite';
+import { CSP_HEADER, CSP_META } from './src/csp';
 import { resolveDataDir } from './src/node/config';
 
 /** The only files the data route serves: the three SmartThings regions, gzipped CSV. */
@@ -81,12 +82,28 @@ function smartThingsData(): Plugin {
   };
 }
 
+/** The Content-Security-Policy (src/csp.ts): a <meta> in every built page, and a header from `vite preview`. */
+function contentSecurityPolicy(): Plugin {
+  return {
+    name: 'behavegpt-csp',
+    // Not in the dev server, whose hot reload needs inline script.
+    apply: (_config, env) => env.command === 'build' || env.isPreview === true,
+    transformIndexHtml: () => [{ tag: 'meta', attrs: { 'http-equiv': 'Content-Security-Policy', content: CSP_META }, injectTo: 'head-prepend' }],
+    configurePreviewServer(server) {
+      server.middlewares.use((_req, res, next) => {
+        res.setHeader('Content-Security-Policy', CSP_HEADER);
+        next();
+      });
+    },
+  };
+}
+
 const root = path.dirname(fileURLToPath(import.meta.url));
 /** The app, plus the benchmark page driven by `npm run bench`. */
 const pages = { main: path.join(root, 'index.html'), bench: path.join(root, 'bench.html') };
 
 export default defineConfig({
-  plugins: [react(), smartThingsData()],
+  plugins: [react(), smartThingsData(), contentSecurityPolicy()],
   build: {
     target: 'es2022',
     rollupOptions: { input: pages },

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { expect, test, type Locator } from '@playwright/test';
+import type { Locator } from '@playwright/test';
+import { expect, test } from './fixtures';
 import { waitForModel } from './app-helpers';
 
 /** docs/results.json as the build bundled it (written by `npm run experiments`), when there is one. */

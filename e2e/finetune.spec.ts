@@ -1,5 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { expect, test, type Download, type Page } from '@playwright/test';
+import type { Download, Page } from '@playwright/test';
+import { expect, test } from './fixtures';
 import { addEvent, composeKey, expectRanked, readyPredictions, setNext, waitForModel, type Row, type TypedEvent } from './app-helpers';
 
 /** Behaviors the shipped model knows, plus one it has never seen. */

@@ -4,7 +4,8 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { expect, test, type Download, type Page } from '@playwright/test';
+import type { Download, Page } from '@playwright/test';
+import { expect, test } from './fixtures';
 import { addEvent, readyPredictions, waitForModel } from './app-helpers';
 import { importLog, runToEnd, VENDOR_NAMES, writeLog } from './finetune-helpers';
 
@@ -92,7 +93,7 @@ test('two models exported to one folder have files of their own, and both open a
     const option = page.getByTestId('model-select').locator('option', { hasText: name });
     await page.getByTestId('model-select').selectOption(await option.getAttribute('value'));
     await waitForModel(page);
-    await expect(page.getByTestId('model-panel-name')).toHaveText(name);
+    await expect(page.getByTestId('model-name')).toHaveText(name);
     await page.getByTestId('tab-type').click();
     await addEvent(page, { behavior: VENDOR_NAMES[0], weekday: 2, slot: 5 });
     const rows = await readyPredictions(page);
@@ -116,7 +117,7 @@ test('a corrupted or incomplete model file is refused with the reason, and the m
     { files: modelCopy(dir, 'short', (m) => ((m.weightsManifest as { byteLengths: number[] }[])[0].byteLengths[0] += 4)), reason: /short.*bytes/ },
     { files: modelCopy(dir, 'shape', (m) => ((m.config as { behaviorDim: number }).behaviorDim = 25)), reason: /shape\.json: field .*(shape|heads)/ },
     { files: modelCopy(dir, 'lonely').slice(0, 1), reason: /lonely\.json: .*lonely-shard1of1\.bin, which was not chosen/ },
-    { files: modelCopy(dir, 'notjson').map((f, i) => (i === 0 ? (writeFileSync(f, '{"format":'), f) : f)), reason: /notjson\.json: not JSON/ },
+    { files: modelCopy(dir, 'notjson').map((f, i) => (i === 0 ? (writeFileSync(f, '{"format":'), f) : f)), reason: /notjson\.json: not valid JSON/ },
   ];
   for (const c of cases) {
     await page.getByTestId('model-open-file').setInputFiles(c.files);
@@ -124,7 +125,7 @@ test('a corrupted or incomplete model file is refused with the reason, and the m
     await expect(error).toContainText(c.reason);
     await expect(error).toContainText('The model in use is unchanged');
     await expect(page.getByTestId('model-status')).toHaveAttribute('data-status', 'ready');
-    await expect(page.getByTestId('model-panel-name')).toHaveText('behavegpt-us');
+    await expect(page.getByTestId('model-name')).toHaveText('behavegpt-us');
   }
   // Same answers as before: the model in use was never touched; nothing was kept.
   expect(await typedTop5(page)).toBe(before);
@@ -139,7 +140,7 @@ test('a corrupted or incomplete model file is refused with the reason, and the m
   }, files);
   await page.getByTestId('model-picker').dispatchEvent('drop', { dataTransfer });
   await waitForModel(page);
-  await expect(page.getByTestId('model-panel-name')).toHaveText('copy good');
+  await expect(page.getByTestId('model-name')).toHaveText('copy good');
   await expect(page.getByTestId('model-open-error')).toHaveCount(0);
 });
 
@@ -154,17 +155,17 @@ test('?model= opens a model on this site after checking it; a bad one leaves the
 
   await page.goto('/?model=/mine/served.json');
   await waitForModel(page);
-  await expect(page.getByTestId('model-panel-name')).toHaveText('copy served');
+  await expect(page.getByTestId('model-name')).toHaveText('copy served');
   await expect(page.getByTestId('model-param-error')).toHaveCount(0);
 
   await page.goto('/?model=/mine/spoiled.json');
   await waitForModel(page);
   await expect(page.getByTestId('model-param-error')).toContainText('spoiled-shard1of1.bin');
   await expect(page.getByTestId('model-param-error')).toContainText('SHA-256');
-  await expect(page.getByTestId('model-panel-name')).toHaveText('behavegpt-us');
+  await expect(page.getByTestId('model-name')).toHaveText('behavegpt-us');
 
   await page.goto('/?model=https://example.org/model.json');
   await waitForModel(page);
   await expect(page.getByTestId('model-param-error')).toContainText('on another site');
-  await expect(page.getByTestId('model-panel-name')).toHaveText('behavegpt-us');
+  await expect(page.getByTestId('model-name')).toHaveText('behavegpt-us');
 });

@@ -1,4 +1,4 @@
-import { expect, test } from '@playwright/test';
+import { expect, test } from './fixtures';
 import { addEvent, backendName, composeKey, expectRanked, readyPredictions, setNext, waitForModel, type TypedEvent } from './app-helpers';
 
 const SEQUENCE: TypedEvent[] = [

@@ -4,7 +4,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { expect, test } from '@playwright/test';
+import { expect, test } from './fixtures';
 import { waitForModel } from './app-helpers';
 import { figure, importLog, METRICS, runToEnd, VENDOR_NAMES, writeLog } from './finetune-helpers';
 

@@ -1,6 +1,6 @@
 import { gunzipSync } from 'node:zlib';
 import { readFileSync } from 'node:fs';
-import { expect, test } from '@playwright/test';
+import { expect, test } from './fixtures';
 import { parseBehaviorLog, splitSequences } from '../src/core/data';
 import { slotLabel, weekdayLabel, type BehaviorSequence } from '../src/core/events';
 import { expectRanked, readyPredictions, waitForModel } from './app-helpers';

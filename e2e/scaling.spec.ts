@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { expect, test } from '@playwright/test';
+import { expect, test } from './fixtures';
 
 /** docs/scaling.json as the build bundled it (written by `npm run scaling -- --phase report`), when there is one. */
 const REPORT_PATH = 'docs/scaling.json';

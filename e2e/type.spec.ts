@@ -1,4 +1,4 @@
-import { expect, test } from '@playwright/test';
+import { expect, test } from './fixtures';
 import { addEvent, composeKey, expectRanked, readyPredictions, setNext, waitForModel, type TypedEvent } from './app-helpers';
 
 const A: TypedEvent = { behavior: 'Light:switch on', weekday: 4, slot: 6 };

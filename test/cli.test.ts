@@ -11,6 +11,7 @@ import '../src/cli/experiments';
 import '../src/cli/adaptation';
 import '../src/cli/scaling';
 import '../src/cli/generation';
+import '../src/cli/explain-eval';
 
 describe('command-line phases', () => {
   const phases = ['tune', 'kshot', 'cross', 'bootstrap', 'report'] as const;
@@ -25,9 +26,10 @@ describe('command-line phases', () => {
 describe('benchmark command', () => {
   it('measures the parts of --only, else all (Node parts only with --node-only)', () => {
     expect([...benchParts('size, node', false)]).toEqual(['size', 'node']);
-    expect([...benchParts(undefined, true)]).toEqual(['size', 'node', 'training', 'generation']);
-    expect(benchParts(undefined, false).size).toBe(6);
-    expect(() => benchParts('size,gpu', false)).toThrow('--only: unknown part "gpu" (parts: size, node, training, generation, browser, finetune)');
+    // explain measures in Node and Chromium: --node-only keeps its Node half.
+    expect([...benchParts(undefined, true)]).toEqual(['size', 'node', 'training', 'generation', 'explain']);
+    expect(benchParts(undefined, false).size).toBe(7);
+    expect(() => benchParts('size,gpu', false)).toThrow('--only: unknown part "gpu" (parts: size, node, training, generation, browser, finetune, explain)');
   });
 
   it('figures: median and range of the runs, met or missed, printed as recorded', () => {

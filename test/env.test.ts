@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { fetchDataFile } from '../src/browser/behavior-logs';
+import { openLogUrl, parseLogStream } from '../src/browser/behavior-logs';
 import { dataFileUrl, env } from '../src/env';
 import { fetchModelFiles } from '../src/model/pipeline';
 
@@ -70,8 +70,8 @@ describe('browser env', () => {
       asked.push(url);
       return url === '/elsewhere/sp.csv.gz' ? new Response(gzipSync(csv)) : new Response('', { status: 404, statusText: 'Not Found' });
     };
-    expect((await fetchDataFile('sp.csv.gz', fake)).events).toBe(2);
-    await expect(fetchDataFile('fr.csv.gz', fake)).rejects.toThrow('/elsewhere/fr.csv.gz: HTTP 404 Not Found (is the data folder present?)');
+    expect((await parseLogStream((await openLogUrl(dataFileUrl('sp.csv.gz'), fake)).body, 'sp.csv.gz')).events).toBe(2);
+    await expect(openLogUrl(dataFileUrl('fr.csv.gz'), fake)).rejects.toThrow('/elsewhere/fr.csv.gz: HTTP 404 Not Found (is the data folder present?)');
     expect(asked).toEqual(['/elsewhere/sp.csv.gz', '/elsewhere/fr.csv.gz']);
   });
 });

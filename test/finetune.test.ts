@@ -22,6 +22,7 @@ import { modelFromArtifacts, serializeModel, validateManifest, type LoadedModel 
 import { buildStartMessage, DEFAULT_FINETUNE_SETTINGS, isTrainable, type FromWorker, type StartMessage } from '../src/train/finetune-protocol';
 import { finetuneObjective, matchFrequencies, runFinetune } from '../src/train/finetune';
 import { trainModel } from '../src/train/trainer';
+import { behaviorCounts } from '../src/core/baselines';
 import { behaviors, event, events, locations, toyConfig } from './helpers';
 
 beforeAll(async () => {
@@ -188,7 +189,7 @@ describe('vocabulary overlap and the comparison\'s baselines', () => {
       id: 'a',
       events: ['Light:switch on', 'Light:switch on', 'Light:dim', 'Robot:clean start', 'TV_ON', 'TV_ON', 'Light'].map((b, i) => event(i, { behavior: b })),
     };
-    expect(vocabularyOverlap([seq], behaviors)).toEqual({
+    expect(vocabularyOverlap(behaviorCounts([seq]), new Set(behaviors.tokens))).toEqual({
       behaviors: 5,
       knownBehaviors: 1,
       events: 7,
@@ -250,7 +251,7 @@ describe('import summary', () => {
       'b,0,2,3,Robot:clean start',
       'b,1,2,3,Light:dim',
     ].join('\n');
-    const summary = summarizeImport(parseBehaviorLog(csv, 'mine.csv'), behaviors);
+    const summary = summarizeImport(parseBehaviorLog(csv, 'mine.csv'), new Set(behaviors.tokens));
     expect(summary.newBehaviors).toEqual(['Light:dim', 'Robot:clean start']);
     expect(summary.newBehaviorEvents).toBe(3);
     expect(summary.events).toBe(4);

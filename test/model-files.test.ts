@@ -42,7 +42,7 @@ describe('opening model files', () => {
     expect((await modelsFromFiles([json, flipped])).errors).toEqual([expect.stringMatching(/cccccc-shard1of1\.bin: SHA-256 .* does not match/)]);
     expect((await modelsFromFiles([json])).errors).toEqual([expect.stringMatching(/cccccc\.json: .*cccccc-shard1of1\.bin, which was not chosen/)]);
     expect((await modelsFromFiles([shard])).errors).toEqual([expect.stringMatching(/shard1of1\.bin: no model manifest \(\.json\)/)]);
-    expect((await modelsFromFiles([new File(['{"format":'], 'half.json')])).errors).toEqual([expect.stringMatching(/half\.json: not JSON/)]);
+    expect((await modelsFromFiles([new File(['{"format":'], 'half.json')])).errors).toEqual([expect.stringMatching(/half\.json: not valid JSON/)]);
     // A float32 model with a NaN weight and a manifest that agrees with the bytes (sizes and hashes rewritten).
     const model = BehaveGPT.create(toyConfig(), 4);
     const { manifest, shards } = await serializeModel({ model, behaviors, locations, name: 'nan', training: {} }, { dtype: 'float32' });

@@ -1,12 +1,13 @@
 /**
  * Predictions for the current query, debounced and latest-wins: while the user types or steps,
- * only the newest query's result is ever shown.
+ * only the newest query's result is ever shown. A result belongs to the model that computed it:
+ * when the model changes (another model picked, or reloaded on another backend after a lost GPU
+ * device) the query runs again and the older result counts as stale.
  */
-import { useEffect, useRef, useState } from 'react';
 import type { BehaviorEvent, EventContext } from '../core/events';
 import type { Predictor } from '../model/pipeline';
 import type { Prediction } from '../model/pipeline-types';
-import { createLatestRunner, type LatestRunner } from './lib/latest';
+import { useLatestResult } from './use-latest';
 
 export interface PredictionQuery {
   /** Identifies the query; a result is current when its key equals the query's. */
@@ -28,55 +29,36 @@ export interface PredictionResult {
   ms: number | null;
 }
 
-interface Delivered {
-  key: string;
+interface Computed {
   predictions: Prediction[];
-  error: string | null;
-  ms: number | null;
+  ms: number;
 }
 
 export function usePredictions(predictor: Predictor | null, query: PredictionQuery | null, debounceMs: number): PredictionResult {
-  const [delivered, setDelivered] = useState<Delivered | null>(null);
-  const runner = useRef<LatestRunner<{ predictions: Prediction[]; ms: number }> | null>(null);
-
-  useEffect(() => {
-    const r = createLatestRunner<{ predictions: Prediction[]; ms: number }>(debounceMs, {
-      onResult: (key, { predictions, ms }) => setDelivered({ key, predictions, error: null, ms }),
-      onError: (key, error) =>
-        setDelivered((d) => ({ key, predictions: d?.predictions ?? [], error: error instanceof Error ? error.message : String(error), ms: null })),
-    });
-    runner.current = r;
-    return () => {
-      r.cancel();
-      if (runner.current === r) runner.current = null;
-    };
-  }, [debounceMs]);
-
-  const queryRef = useRef(query);
-  queryRef.current = query;
-  const key = query?.key ?? null;
-
-  useEffect(() => {
-    const q = queryRef.current;
-    if (!predictor || !q || !runner.current) return;
-    runner.current.schedule(q.key, async () => {
+  const delivered = useLatestResult<Computed>(
+    query?.key ?? null,
+    async () => {
+      // Scheduled only with a key (a query) and a predictor.
+      if (!predictor || !query) throw new Error('no query');
       const t0 = performance.now();
-      const predictions = await predictor.predictNext([...q.history], q.next, q.k);
+      const predictions = await predictor.predictNext([...query.history], query.next, query.k);
       return { predictions, ms: performance.now() - t0 };
-    });
-  }, [predictor, key]);
-
+    },
+    debounceMs,
+    predictor,
+  );
+  const predictions = delivered?.value?.predictions ?? [];
   if (!predictor || !query) {
-    return { status: 'idle', predictions: delivered?.predictions ?? [], key: delivered?.key ?? null, error: null, ms: null };
+    return { status: 'idle', predictions, key: delivered?.key ?? null, error: null, ms: null };
   }
-  if (!delivered || delivered.key !== query.key) {
-    return { status: 'loading', predictions: delivered?.predictions ?? [], key: delivered?.key ?? null, error: null, ms: null };
+  if (!delivered || delivered.key !== query.key || delivered.source !== predictor) {
+    return { status: 'loading', predictions, key: delivered?.key ?? null, error: null, ms: null };
   }
   return {
     status: delivered.error ? 'error' : 'ready',
-    predictions: delivered.predictions,
+    predictions,
     key: delivered.key,
     error: delivered.error,
-    ms: delivered.ms,
+    ms: delivered.error ? null : (delivered.value?.ms ?? null),
   };
 }

@@ -1,7 +1,7 @@
 /**
  * Benchmark hooks for `npm run bench` (which drives this page in Chromium): model load time
- * through the app's own pipeline, next-behavior latency on a forced backend, and fine-tuning
- * throughput in the app's own fine-tune worker.
+ * through the app's own pipeline, next-behavior latency on a forced backend, explanation
+ * latency, and fine-tuning throughput in the app's own fine-tune worker.
  */
 import { parseBehaviorLog } from '../core/data';
 import { UNKNOWN_LOCATION, type BehaviorSequence } from '../core/events';
@@ -10,7 +10,7 @@ import { createRng } from '../core/random';
 import { gunzipResponse } from '../browser/behavior-logs';
 import { dataFileUrl, env } from '../env';
 import { fetchModelFiles, loadPredictor, tf, type BackendName } from '../model/pipeline';
-import { fullContextQuery } from '../model/predictor';
+import { fullContextQuery, timeExplanations, type ExplanationTimes } from '../model/predictor';
 import { timeRollout } from '../model/generate';
 import { buildStartMessage, DEFAULT_FINETUNE_SETTINGS, type FinetuneSettings, type FromWorker } from '../train/finetune-protocol';
 
@@ -63,6 +63,16 @@ async function generation(backend: BackendName, lengths: number[], repetitions: 
     }
   predictor.dispose();
   return out;
+}
+
+/** Explanations (why and when) interleaved with predictions on a forced backend: ms per call. */
+async function explanations(backend: BackendName, runs: number, contextEvents: number): Promise<{ times: ExplanationTimes; backend: string }> {
+  const predictor = await loadPredictor(env.modelUrl, { backend });
+  try {
+    return { times: await timeExplanations(predictor, contextEvents, runs), backend: tf.getBackend() };
+  } finally {
+    predictor.dispose();
+  }
 }
 
 /** Where the fine-tuning data comes from: SmartThings Spain from the data folder (read now, via the data route), else synthetic. */
@@ -190,8 +200,15 @@ async function finetune(backend: BackendName, trainEvents: number, maxSeconds: n
 
 declare global {
   interface Window {
-    behavegptBench: { load: typeof load; latency: typeof latency; clearModelCache: typeof clearModelCache; finetune: typeof finetune; generation: typeof generation };
+    behavegptBench: {
+      load: typeof load;
+      latency: typeof latency;
+      clearModelCache: typeof clearModelCache;
+      finetune: typeof finetune;
+      generation: typeof generation;
+      explanations: typeof explanations;
+    };
   }
 }
-window.behavegptBench = { load, latency, clearModelCache, finetune, generation };
+window.behavegptBench = { load, latency, clearModelCache, finetune, generation, explanations };
 document.body.dataset.ready = 'true';

@@ -1,13 +1,14 @@
 /**
  * Model files a person opens: files picked or dropped (a manifest `.json` and the shard files it
  * names), or a same-origin `?model=` URL. Every model is checked before it replaces anything:
- * the manifest in full (fields, shapes, dtypes, vocabularies: validateManifest), the shards
+ * the manifest in full (fields, shapes, dtypes, vocabularies: parseManifest), the shards
  * against it (count, byte sizes, SHA-256: verifyShards) and the weight values (no NaN or
  * infinity). A model that fails names its file and the problem; the
  * model in use is never touched. Imported on demand (it brings TensorFlow.js with it).
  */
+import { errorMessage } from '../core/errors';
 import { ModelFormatError } from '../model/errors';
-import { checkWeightValues, shardPaths, validateManifest, verifyShards, type ModelManifest } from '../model/weights';
+import { checkWeightValues, parseManifest, shardPaths, verifyShards, type ModelManifest } from '../model/weights';
 
 /** Model files in memory, checked: what the app stores and loads. */
 export interface CheckedModel {
@@ -18,9 +19,6 @@ export interface CheckedModel {
   shards: ArrayBuffer[];
 }
 
-function message(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
 
 /** The last path component: a manifest may name shards in a subfolder, a file picker gives bare names. */
 function baseName(path: string): string {
@@ -29,13 +27,7 @@ function baseName(path: string): string {
 
 /** Checks a manifest's text and its shards (in manifest path order); throws an error naming the file and problem. */
 export async function checkModelFiles(source: string, manifestText: string, shards: ArrayBuffer[]): Promise<CheckedModel> {
-  let json: unknown;
-  try {
-    json = JSON.parse(manifestText);
-  } catch (e) {
-    throw new ModelFormatError(source, null, `not JSON (${message(e)})`);
-  }
-  const manifest = validateManifest(json, source);
+  const manifest = parseManifest(manifestText, source);
   await verifyShards(manifest, shards);
   // Values: NaN or infinite weights are refused with the tensor named.
   checkWeightValues(manifest, shards, source);
@@ -60,13 +52,7 @@ export async function modelsFromFiles(files: readonly File[]): Promise<{ models:
   for (const file of manifests) {
     try {
       const text = await file.text();
-      let json: unknown;
-      try {
-        json = JSON.parse(text);
-      } catch (e) {
-        throw new ModelFormatError(file.name, null, `not JSON (${message(e)})`);
-      }
-      const paths = shardPaths(validateManifest(json, file.name));
+      const paths = shardPaths(parseManifest(text, file.name));
       const missing = paths.filter((p) => !byName.has(baseName(p)));
       if (missing.length) {
         throw new ModelFormatError(file.name, null, `names the shard file${missing.length > 1 ? 's' : ''} ${missing.join(', ')}, which ${missing.length > 1 ? 'were' : 'was'} not chosen; choose it together with the manifest`);
@@ -74,7 +60,7 @@ export async function modelsFromFiles(files: readonly File[]): Promise<{ models:
       const shards = await Promise.all(paths.map((p) => byName.get(baseName(p))!.arrayBuffer()));
       models.push(await checkModelFiles(file.name, text, shards));
     } catch (e) {
-      errors.push(message(e));
+      errors.push(errorMessage(e));
     }
   }
   return { models, errors };

@@ -5,10 +5,13 @@
  *   npm run bench               # Node (wasm, cpu) and Chromium (webgpu, wasm, webgl, cpu)
  *   npm run bench -- --node-only
  *   npm run bench -- --only finetune   # re-measure some parts, keep the other figures of the file
+ *   npm run bench -- --only explain    # explanations (why and when), Node and Chromium
  *
  * Parts: size, node (latency, memory), training (Node throughput), generation (rollouts with and
  * without the key/value cache, Node and Chromium), browser (load, latency),
- * finetune (one epoch in the app's fine-tune worker per backend, Chromium). A run without
+ * finetune (one epoch in the app's fine-tune worker per backend, Chromium), explain (influence
+ * of a 32-event history and the 56-cell week, interleaved with predictions; Node and Chromium on
+ * wasm). A run without
  * --only writes the file afresh; with --only, figures it measures replace those with the same
  * name, backend and runtime, and every other figure is kept with its own date and commit.
  */

@@ -36,6 +36,13 @@ export const PARSE_LIMITS = {
   maxRowChars: 64 * 1024,
   /** Longest behavior, location, sequence or user name, in characters. */
   maxNameChars: 256,
+  /**
+   * Most events (data rows) of one import: what a browser tab can hold and train on. A 256 MiB
+   * log of SmartThings-like rows has about 6 million.
+   */
+  maxEvents: 10_000_000,
+  /** Most sequences (or users) of one import. */
+  maxSequences: 1_000_000,
 } as const;
 
 export const DEFAULT_MAX_BYTES = PARSE_LIMITS.maxBytes;
@@ -85,6 +92,10 @@ export interface ParseOptions {
   maxBytes?: number;
   /** Longest accepted row in characters; default PARSE_LIMITS.maxRowChars. */
   maxRowChars?: number;
+  /** Most accepted events (data rows); default PARSE_LIMITS.maxEvents. */
+  maxEvents?: number;
+  /** Most accepted sequences (canonical) or users (timestamped); default PARSE_LIMITS.maxSequences. */
+  maxSequences?: number;
   /** Location of events whose file has no location (or an empty one); default UNKNOWN_LOCATION. */
   defaultLocation?: string;
   /** Unit of numeric timestamps; default seconds (a warning names values that look like the other unit). */
@@ -128,6 +139,8 @@ export class LogParser {
   private handler: RowHandler | null = null;
   private header: CsvRow | null = null;
   private lastRow: CsvRow | null = null;
+  private readonly maxEvents: number;
+  private rows = 0;
   private bytes = 0;
   private started = false;
   /** Bytes of a UTF-8 character split across two chunks. */
@@ -141,9 +154,11 @@ export class LogParser {
       file,
       defaultLocation: options.defaultLocation ?? UNKNOWN_LOCATION,
       epochUnit: options.epochUnit ?? 'seconds',
+      maxSequences: options.maxSequences ?? PARSE_LIMITS.maxSequences,
       names: new Map(),
       warnings: [],
     };
+    this.maxEvents = options.maxEvents ?? PARSE_LIMITS.maxEvents;
     this.csv = new CsvReader((row) => this.onRow(row), { maxRowChars: options.maxRowChars ?? PARSE_LIMITS.maxRowChars });
   }
 
@@ -228,6 +243,9 @@ export class LogParser {
       this.header = row;
       this.handler = rowHandler(row, this.context);
       return;
+    }
+    if (++this.rows > this.maxEvents) {
+      throw new DataError(this.file, row.line, null, `more than ${this.maxEvents.toLocaleString('en-US')} events, the limit of one import (split the file, or keep its most recent part)`);
     }
     this.handler!.add(row);
     this.lastRow = row;
@@ -366,6 +384,7 @@ interface RowContext {
   file: string;
   defaultLocation: string;
   epochUnit: EpochUnit;
+  maxSequences: number;
   /** One string per distinct name, so a large file holds each behavior name once. */
   names: Map<string, string>;
   warnings: string[];
@@ -458,6 +477,10 @@ function readName(value: string, context: RowContext, line: number, field: strin
   return shared;
 }
 
+function tooManySequences(context: RowContext, line: number, field: string, what: string): DataError {
+  return new DataError(context.file, line, field, `more than ${context.maxSequences.toLocaleString('en-US')} ${what}, the limit of one import (split the file)`);
+}
+
 function readBehavior(value: string, context: RowContext, line: number): string {
   const behavior = readName(value, context, line, 'behavior');
   if (RESERVED_BEHAVIORS.has(behavior)) {
@@ -541,6 +564,7 @@ function canonicalHandler(table: Table, context: RowContext): RowHandler {
           throw new DataError(file, line, 'sequence_id', `sequence "${id}" appears again after other sequences; the rows of a sequence must be contiguous`);
         }
         if (step !== 0) throw new DataError(file, line, 'step', `sequence "${id}" starts at step ${step}, not 0`);
+        if (sequences.length >= context.maxSequences) throw tooManySequences(context, line, 'sequence_id', 'sequences');
         seen.add(id);
         current = { id, split, events: [] };
         splitLine = line;
@@ -650,7 +674,10 @@ function timestampedHandler(table: Table, context: RowContext): RowHandler {
       const location = readLocation(get('location'), context, line);
       lastValues.add(get);
       let events = byUser.get(userText);
-      if (!events) byUser.set(readName(userText, context, line, 'user_id'), (events = []));
+      if (!events) {
+        if (byUser.size >= context.maxSequences) throw tooManySequences(context, line, 'user_id', 'users');
+        byUser.set(readName(userText, context, line, 'user_id'), (events = []));
+      }
       events.push({ time: time.absolute, event: { behavior, weekday: time.weekday, slot: time.slot, location } });
     },
     finish() {

@@ -4,10 +4,10 @@
  * brings that the model does not know, the non-neural references of the comparison, fitting
  * the log to the model's location vocabulary, and the names an adapted model gets.
  */
-import { fitMarkov, fitPopularity } from './baselines';
+import { behaviorCounts, fitMarkov, fitPopularity } from './baselines';
 import { summarizeLog, type LogSummary, type ParsedLog } from './data';
 import { rankTargets } from './evaluation';
-import { UNKNOWN_LOCATION, deviceOf, type BehaviorSequence } from './events';
+import { UNKNOWN_LOCATION, deviceOf, type BehaviorSequence, type Split } from './events';
 import { rankingMetrics, type MetricSet } from './metrics';
 import { createRng, shuffle } from './random';
 import { Vocabulary } from './vocab';
@@ -24,15 +24,21 @@ export interface SplitFractions {
 /** Below this many usable sequences there is no validation part (training would keep too few). */
 export const MIN_SEQUENCES_FOR_VALIDATION = 5;
 
-export interface FinetuneSplit {
+/** What splitting looks at: a sequence's length and the file's split, if any (BehaviorSequence, or a SequenceRef into a packed log). */
+export interface Splittable {
+  events: { readonly length: number };
+  split?: Split;
+}
+
+export interface FinetuneSplit<S extends Splittable = BehaviorSequence> {
   /** Sequences trained on. */
-  train: BehaviorSequence[];
+  train: S[];
   /** Sequences that pick the best epoch (early stopping); empty when too few sequences. */
-  validation: BehaviorSequence[];
+  validation: S[];
   /** Sequences of the before/after report only. */
-  heldOut: BehaviorSequence[];
+  heldOut: S[];
   /** Sequences of fewer than two events: they have no target, so they are in no part. */
-  unused: BehaviorSequence[];
+  unused: S[];
   /** How the kept epoch is chosen: lowest validation loss, or the last epoch when there is no validation part. */
   selection: 'validation' | 'last-epoch';
   /** 'file': the file's own `split` column (train / valid / test); 'sequences': split here by whole sequence. */
@@ -46,7 +52,7 @@ export interface FinetuneSplit {
  * valid picks the epoch, test is held out. Used only when it has train and test sequences;
  * otherwise null with the reason. Sequences without a split, or of a single event, are in no part.
  */
-function fileSplit(sequences: readonly BehaviorSequence[]): { split: FinetuneSplit | null; reason: string | null } {
+function fileSplit<S extends Splittable>(sequences: readonly S[]): { split: FinetuneSplit<S> | null; reason: string | null } {
   const marked = sequences.filter((s) => s.split !== undefined);
   if (marked.length === 0) return { split: null, reason: null };
   const usable = marked.filter((s) => s.events.length >= 2);
@@ -91,7 +97,7 @@ function fileSplit(sequences: readonly BehaviorSequence[]): { split: FinetuneSpl
  * kept, and `note` says so. The held-out part is never used in its place. With fewer than two
  * usable sequences nothing can be held out: all are train, and a run cannot start.
  */
-export function splitForFinetune(sequences: readonly BehaviorSequence[], fractions: SplitFractions): FinetuneSplit {
+export function splitForFinetune<S extends Splittable = BehaviorSequence>(sequences: readonly S[], fractions: SplitFractions): FinetuneSplit<S> {
   const { validationFraction: fv, heldOutFraction: fh, seed } = fractions;
   if (!(fh > 0 && fh < 1)) throw new Error(`splitForFinetune: held-out fraction ${fh} is not in (0, 1)`);
   if (!(fv >= 0 && fv < 1 && fv + fh < 1)) throw new Error(`splitForFinetune: validation fraction ${fv} is not in [0, ${1 - fh})`);
@@ -102,7 +108,7 @@ export function splitForFinetune(sequences: readonly BehaviorSequence[], fractio
   return { ...bySequence, note: note || null };
 }
 
-function splitBySequence(sequences: readonly BehaviorSequence[], fv: number, fh: number, seed: number): FinetuneSplit {
+function splitBySequence<S extends Splittable>(sequences: readonly S[], fv: number, fh: number, seed: number): FinetuneSplit<S> {
   const usable = sequences.filter((s) => s.events.length >= 2);
   const unused = sequences.filter((s) => s.events.length < 2);
   const n = usable.length;
@@ -133,13 +139,14 @@ function splitBySequence(sequences: readonly BehaviorSequence[], fv: number, fh:
     usable.map((_, i) => i),
     createRng(seed),
   );
-  const part = new Map<number, 'heldOut' | 'validation'>();
-  order.slice(0, heldCount).forEach((i) => part.set(i, 'heldOut'));
-  order.slice(heldCount, heldCount + validationCount).forEach((i) => part.set(i, 'validation'));
+  // Part of each usable sequence: 0 train, 1 validation, 2 held out (an array, not a Map: imports may have 10⁵ sequences).
+  const part = new Uint8Array(n);
+  order.slice(0, heldCount).forEach((i) => (part[i] = 2));
+  order.slice(heldCount, heldCount + validationCount).forEach((i) => (part[i] = 1));
   return {
-    train: usable.filter((_, i) => !part.has(i)),
-    validation: usable.filter((_, i) => part.get(i) === 'validation'),
-    heldOut: usable.filter((_, i) => part.get(i) === 'heldOut'),
+    train: usable.filter((_, i) => part[i] === 0),
+    validation: usable.filter((_, i) => part[i] === 1),
+    heldOut: usable.filter((_, i) => part[i] === 2),
     unused,
     selection: validationCount > 0 ? 'validation' : 'last-epoch',
     source: 'sequences',
@@ -178,10 +185,9 @@ export interface VocabularyOverlap {
   newWithoutKnownDevice: number;
 }
 
-export function vocabularyOverlap(sequences: readonly BehaviorSequence[], known: { has(name: string): boolean; tokens: readonly string[] }): VocabularyOverlap {
-  const counts = new Map<string, number>();
-  for (const s of sequences) for (const e of s.events) counts.set(e.behavior, (counts.get(e.behavior) ?? 0) + 1);
-  const devices = new Set(known.tokens.map(deviceOfName).filter((d): d is string => d !== null));
+/** How many events of each behavior, from its counts per name (core/baselines behaviorCounts, or packedBehaviorCounts). */
+export function vocabularyOverlap(counts: ReadonlyMap<string, number>, known: ReadonlySet<string>): VocabularyOverlap {
+  const devices = new Set([...known].map(deviceOfName).filter((d): d is string => d !== null));
   const overlap: VocabularyOverlap = { behaviors: counts.size, knownBehaviors: 0, events: 0, knownEvents: 0, newWithKnownDevice: 0, newWithoutKnownDevice: 0 };
   for (const [name, n] of counts) {
     overlap.events += n;
@@ -207,14 +213,17 @@ export interface ImportSummary extends LogSummary {
   overlap: VocabularyOverlap;
 }
 
-export function summarizeImport(log: ParsedLog, known: { has(name: string): boolean; tokens: readonly string[] }): ImportSummary {
-  const overlap = vocabularyOverlap(log.sequences, known);
+/** The parts of an import summary that depend on the model: what it knows of the log. */
+export function compareWithModel(counts: ReadonlyMap<string, number>, known: ReadonlySet<string>): Pick<ImportSummary, 'newBehaviors' | 'newBehaviorEvents' | 'overlap'> {
+  const overlap = vocabularyOverlap(counts, known);
+  return { newBehaviors: newBehaviors(counts.keys(), known), newBehaviorEvents: overlap.events - overlap.knownEvents, overlap };
+}
+
+export function summarizeImport(log: ParsedLog, known: ReadonlySet<string>): ImportSummary {
   return {
     ...summarizeLog(log),
-    newBehaviors: newBehaviors(log.behaviors, known),
-    newBehaviorEvents: overlap.events - overlap.knownEvents,
     usableSequences: log.sequences.filter((s) => s.events.length >= 2).length,
-    overlap,
+    ...compareWithModel(behaviorCounts(log.sequences), known),
   };
 }
 

@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import { BackendUnavailableError } from './errors';
 import type { BackendChoice, BackendName } from './pipeline-types';
 
 export const BACKEND_START_TIMEOUT_MS = 15_000;
@@ -58,8 +59,32 @@ async function register(name: BackendName): Promise<void> {
   }
 }
 
+/** Why WebGPU is off for the rest of this page's life (its device was lost), or null. */
+let webgpuLost: string | null = null;
+
+/**
+ * Calls `onLost` (once) when the WebGPU device TensorFlow.js runs on is lost: a driver reset,
+ * a removed GPU, the device destroyed. From then on WebGPU counts as unavailable in this page
+ * (tfjs would keep using the dead device), so loading again picks the next backend. Returns a
+ * function that stops watching. Nothing to watch on other backends.
+ */
+export function watchDeviceLoss(onLost: (reason: string) => void): () => void {
+  if (tf.getBackend() !== 'webgpu') return () => {};
+  const device = (tf.backend() as unknown as { device?: GPUDevice }).device;
+  if (!device) return () => {};
+  let watching = true;
+  void device.lost.then((info) => {
+    webgpuLost = `the WebGPU device was lost (${info.reason}${info.message ? `: ${info.message}` : ''})`;
+    if (watching) onLost(webgpuLost);
+  });
+  return () => {
+    watching = false;
+  };
+}
+
 /** Starts a backend; false (with the reason) when it cannot run here. setBackend's result is checked, not getBackend. */
 export async function startBackend(name: BackendName): Promise<{ ok: true } | { ok: false; reason: string }> {
+  if (name === 'webgpu' && webgpuLost) return { ok: false, reason: `webgpu: ${webgpuLost} earlier in this page; reload the page to use it again` };
   try {
     await register(name);
     const ok = await withTimeout(tf.setBackend(name), BACKEND_START_TIMEOUT_MS, `starting ${name}`);
@@ -81,6 +106,7 @@ export interface WebGPUProbe {
 
 /** Looks at the WebGPU adapter without starting tfjs. */
 export async function probeWebGPU(): Promise<WebGPUProbe> {
+  if (webgpuLost) return { available: false, fallback: false, description: '', reason: `WebGPU unavailable (${webgpuLost} earlier in this page)` };
   const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
   if (!gpu) return { available: false, fallback: false, description: '', reason: 'WebGPU unavailable (navigator.gpu is missing)' };
   let adapter: GPUAdapter | null;
@@ -117,7 +143,7 @@ export async function chooseBackend(options: ChooseOptions): Promise<BackendChoi
   if (preferred !== 'auto') {
     onStage(`starting ${preferred} (requested)`);
     const started = await startBackend(preferred);
-    if (!started.ok) throw new Error(`Requested backend unavailable: ${started.reason}`);
+    if (!started.ok) throw new BackendUnavailableError(preferred, started.reason);
     measuredMs[preferred] = await measure();
     return { name: preferred, reason: `${preferred} requested in the URL`, measuredMs };
   }
@@ -161,5 +187,5 @@ export async function chooseBackend(options: ChooseOptions): Promise<BackendChoi
     await startBackend('webgpu');
     return { name: 'webgpu', reason: notes.join('; '), measuredMs };
   }
-  throw new Error(`No TensorFlow.js backend could start: ${notes.join('; ')}`);
+  throw new BackendUnavailableError('any', notes.join('; '));
 }

@@ -358,8 +358,11 @@ export class BehaveGPT {
     return <R extends tf.Tensor>(x: R): R => (rate > 0 ? (tf.dropout(x, rate, undefined, seed++) as R) : x);
   }
 
-  /** The shared layers: final hidden states [B·T, width] (after the last layer norm). */
-  private hidden(batch: Batch, options: ForwardOptions, drop: <R extends tf.Tensor>(x: R) => R): tf.Tensor2D {
+  /**
+   * The shared layers: final hidden states [B·T, width] (after the last layer norm). `onAttention`
+   * receives each layer's attention weights [B·H, T, T] (queries × keys).
+   */
+  private hidden(batch: Batch, options: ForwardOptions, drop: <R extends tf.Tensor>(x: R) => R, onAttention?: (weights: tf.Tensor3D) => void): tf.Tensor2D {
     const c = this.config;
     const B = batch.batchSize;
     const T = batch.length;
@@ -393,7 +396,9 @@ export class BehaveGPT {
       const keys = toHeads(k);
       const values = toHeads(v);
       const scores = tf.add(tf.mul(batchMatMulT(toHeads(q), tf.transpose(keys, [0, 2, 1])), 1 / Math.sqrt(dh)), causal);
-      const att = drop(tf.softmax(scores));
+      const weights = tf.softmax(scores) as tf.Tensor3D;
+      onAttention?.(weights);
+      const att = drop(weights);
       const y = batchMatMulT(att as tf.Tensor3D, values);
       const merged = tf.reshape(tf.transpose(tf.reshape(y, [B, H, T, dh]), [0, 2, 1, 3]), [B * T, d]) as tf.Tensor2D;
       x = tf.add(x, drop(dense(merged, block.attnOut)));
@@ -453,6 +458,23 @@ export class BehaveGPT {
       return { hidden, time: time ? ((await time.data()) as Float32Array) : null };
     } finally {
       time?.dispose();
+    }
+  }
+
+  /**
+   * Attention weights of every layer, each [B, H, T, T] flattened (queries × keys; keys after the
+   * query get 0): the reference the plain-JS decoder's captured weights are tested against.
+   */
+  async attentionWeights(batch: Batch): Promise<Float32Array[]> {
+    const layers = tf.tidy(() => {
+      const out: tf.Tensor3D[] = [];
+      this.hidden(batch, {}, (t) => t, (weights) => out.push(weights));
+      return out;
+    });
+    try {
+      return (await Promise.all(layers.map((t) => t.data()))) as Float32Array[];
+    } finally {
+      for (const t of layers) t.dispose();
     }
   }
 

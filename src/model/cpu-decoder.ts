@@ -117,14 +117,37 @@ export class CpuDecoder {
     this.count = 0;
   }
 
+  /** Keeps the first `length` tokens and forgets the rest, so a shared prefix is not recomputed (explanations). */
+  truncate(length: number): void {
+    if (!(Number.isInteger(length) && length >= 0 && length <= this.count)) throw new Error(`CpuDecoder: cannot truncate ${this.count} tokens to ${length}`);
+    this.count = length;
+  }
+
   /** Row `id` of an embedding table (a one-row table broadcasts, as in the tfjs model). */
   private row(table: Float64Array, id: number, width: number): Float64Array {
     const r = table.length === width ? 0 : id;
     return table.subarray(r * width, (r + 1) * width);
   }
 
-  /** Runs one token at the next position, caching its keys/values; returns its final hidden state. */
-  push(token: TokenIds): Float64Array {
+  /**
+   * Runs one token at the next position, caching its keys/values; returns its final hidden state.
+   * With `attention` (numLayers × numHeads × (position + 1) values), also writes the token's
+   * attention weights over positions 0…position, layer-major then head (model/explain.ts).
+   */
+  push(token: TokenIds, attention?: Float64Array): Float64Array {
+    return this.step(token, attention, false)!;
+  }
+
+  /**
+   * Caches the token's keys and values in every layer without finishing its own output (the
+   * last layer's attention and feed-forward): for tokens whose hidden state nobody reads, such
+   * as the middle of a history recomputed for an explanation (model/explain.ts).
+   */
+  pushKeys(token: TokenIds): void {
+    this.step(token, undefined, true);
+  }
+
+  private step(token: TokenIds, attention: Float64Array | undefined, keysOnly: boolean): Float64Array | null {
     const c = this.config;
     const d = modelWidth(c);
     const pos = this.count;
@@ -151,6 +174,10 @@ export class CpuDecoder {
       const values = this.values[l];
       keys.set(qkv.subarray(d, 2 * d), pos * d);
       values.set(qkv.subarray(2 * d, 3 * d), pos * d);
+      if (keysOnly && l === blocks.length - 1) {
+        this.count++;
+        return null;
+      }
       const merged = new Float64Array(d);
       for (let head = 0; head < H; head++) {
         const o = head * dh;
@@ -164,6 +191,7 @@ export class CpuDecoder {
         }
         let sum = 0;
         for (let t = 0; t <= pos; t++) sum += scores[t] = Math.exp(scores[t] - max);
+        if (attention) for (let t = 0; t <= pos; t++) attention[(l * H + head) * (pos + 1) + t] = scores[t] / sum;
         for (let t = 0; t <= pos; t++) {
           const a = scores[t] / sum;
           const base = t * d + o;

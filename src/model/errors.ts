@@ -36,3 +36,13 @@ export class ModelFetchError extends Error {
     this.url = url;
   }
 }
+
+/** A backend asked for by name cannot start here (or no backend can): the reason of each attempt is in the message. */
+export class BackendUnavailableError extends Error {
+  readonly backend: string;
+  constructor(backend: string, reason: string) {
+    super(`${backend === 'any' ? 'No TensorFlow.js backend could start' : `Requested backend ${backend} is unavailable`}: ${reason}`);
+    this.name = 'BackendUnavailableError';
+    this.backend = backend;
+  }
+}

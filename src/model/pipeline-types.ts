@@ -14,6 +14,8 @@ export interface LoadProgress {
   message: string;
   /** True when the model files came from the Cache API instead of the network. */
   fromCache?: boolean;
+  /** Something the person should know about this load, e.g. why the copy kept in this browser is used. */
+  notice?: string;
 }
 
 export interface BackendChoice {

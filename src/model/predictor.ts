@@ -5,12 +5,15 @@ import { topK } from '../core/sampling';
 import type { BackendChoice, ModelSummary, Prediction } from './pipeline-types';
 import type { LoadedModel } from './weights';
 import { canGenerate, generateTrajectory, generationCorrection, type GenerateOptions, type GeneratedEvent, type GenerationModel } from './generate';
+import { Explainer, type Explanation, type WhenMap } from './explain';
+import { DEFAULT_REMOVAL, type Removal } from '../core/explain';
 
 export class Predictor {
   readonly summary: ModelSummary;
   readonly backend: BackendChoice;
   private readonly loaded: LoadedModel;
   private readonly exclude: Set<number>;
+  private explainer: Promise<Explainer> | null = null;
 
   constructor(loaded: LoadedModel, backend: BackendChoice, weightBytesStored: number) {
     this.loaded = loaded;
@@ -41,6 +44,31 @@ export class Predictor {
   async predictNext(history: readonly BehaviorEvent[], next: EventContext, k = 5): Promise<Prediction[]> {
     const probs = await this.probabilities(history, next);
     return topK(probs, k, this.exclude).map((id) => ({ behavior: this.loaded.behaviors.name(id), probability: probs[id] }));
+  }
+
+  /** The plain-JS decoder the explanations run on, made on first use (it copies the weights once). */
+  private getExplainer(): Promise<Explainer> {
+    return (this.explainer ??= Explainer.create(this.loaded));
+  }
+
+  /**
+   * Why: how much each event of the history (its last contextLength − 1 events) moves the
+   * probability of `behavior` (default: the top-1) for an event at `next` (occlusion), with the
+   * attention view. See model/explain.ts.
+   */
+  async explain(history: readonly BehaviorEvent[], next: EventContext, behavior?: string, removal: Removal = DEFAULT_REMOVAL): Promise<Explanation> {
+    const explainer = await this.getExplainer();
+    const target = behavior ?? this.loaded.behaviors.name(topK(explainer.probabilities(history, next), 1, this.exclude)[0]);
+    return explainer.explain(history, next, target, removal);
+  }
+
+  /**
+   * When: P(next event is `behavior` | it happens in each weekday × slot cell), the top behavior
+   * per cell, the time head's P(next event in the cell) and the joint with its top 5. The place
+   * of the next event defaults to the last event's.
+   */
+  async when(history: readonly BehaviorEvent[], behavior: string, location = history.at(-1)?.location ?? UNKNOWN_LOCATION): Promise<WhenMap> {
+    return (await this.getExplainer()).when(history, behavior, location);
   }
 
   /** The model and vocabularies, for generation helpers such as the benchmarks' timeRollout. */
@@ -79,4 +107,39 @@ export function fullContextQuery(behaviorNames: readonly string[], events: numbe
     location: UNKNOWN_LOCATION,
   }));
   return { history, next: { weekday: 4, slot: 6, location: UNKNOWN_LOCATION } };
+}
+
+/** Milliseconds per call, interleaved run by run (benchmarks in Node and in the browser share it). */
+export interface ExplanationTimes {
+  predict: number[];
+  explain: number[];
+  when: number[];
+}
+
+/**
+ * Times next-behavior prediction, `explain` (influence of every event and attention) and `when`
+ * (56-cell heatmap, time head, joint) on a synthetic history of `events` events, interleaved so
+ * that load on the machine hits all three alike. Every run changes the history's first event, so
+ * no run reuses the decoder's cache of the one before: the full cost of a new explanation.
+ */
+export async function timeExplanations(predictor: Predictor, events: number, runs: number, warmup = 10): Promise<ExplanationTimes> {
+  const { history, next } = fullContextQuery(predictor.summary.behaviors, events);
+  const behaviors = predictor.summary.behaviors;
+  const times: ExplanationTimes = { predict: [], explain: [], when: [] };
+  for (let r = -warmup; r < runs; r++) {
+    const varied = [{ ...history[0], behavior: behaviors[(r + warmup) % behaviors.length] }, ...history.slice(1)];
+    const t0 = performance.now();
+    const [top] = await predictor.predictNext(varied, next, 1);
+    const t1 = performance.now();
+    await predictor.explain(varied, next, top.behavior);
+    const t2 = performance.now();
+    // A fresh history again, so that `when` cannot reuse what `explain` left in the cache.
+    await predictor.when([{ ...varied[0], slot: (varied[0].slot + 1) % 8 }, ...varied.slice(1)], top.behavior);
+    const t3 = performance.now();
+    if (r < 0) continue;
+    times.predict.push(t1 - t0);
+    times.explain.push(t2 - t1);
+    times.when.push(t3 - t2);
+  }
+  return times;
 }

@@ -171,9 +171,29 @@ export function checkShardHashes(manifest: ModelManifest, hashes: readonly strin
     .flatMap((g) => g.sha256 ?? g.paths.map(() => null))
     .forEach((want, i) => {
       if (want !== null && want !== hashes[i]) {
-        throw new ModelIntegrityError(paths[i], `SHA-256 ${hashes[i].slice(0, 12)}… does not match the manifest's ${want.slice(0, 12)}… (a corrupted or different file)`);
+        throw new ModelIntegrityError(paths[i], hashMismatch(hashes[i], want));
       }
     });
+}
+
+/**
+ * Checks one shard (its index in manifest path order) as it arrives: its byte length, then its
+ * SHA-256 where the manifest lists one and Web Crypto exists. Throws ModelIntegrityError.
+ */
+export async function verifyShard(manifest: ModelManifest, index: number, shard: ArrayBuffer): Promise<void> {
+  const path = shardPaths(manifest)[index];
+  const want = manifest.weightsManifest.flatMap((g) => g.byteLengths ?? g.paths.map(() => null))[index];
+  if (want !== null && shard.byteLength !== want) {
+    throw new ModelIntegrityError(path, `${shard.byteLength} bytes, the manifest says ${want} (a truncated or different file)`);
+  }
+  const hash = manifest.weightsManifest.flatMap((g) => g.sha256 ?? g.paths.map(() => null))[index];
+  if (hash === null || !globalThis.crypto?.subtle) return;
+  const [got] = await shardDigests([shard]);
+  if (got !== hash) throw new ModelIntegrityError(path, hashMismatch(got, hash));
+}
+
+function hashMismatch(got: string, want: string): string {
+  return `SHA-256 ${got.slice(0, 12)}… does not match the manifest's ${want.slice(0, 12)}… (a corrupted or different file)`;
 }
 
 /** The synchronous part of verifyShards: shard count and sizes. */
@@ -287,6 +307,17 @@ export function validateManifest(json: unknown, file = 'model.json'): ModelManif
   return manifest;
 }
 
+/** model.json's text, parsed and checked (validateManifest); not JSON is a ModelFormatError too. */
+export function parseManifest(text: string, file = 'model.json'): ModelManifest {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new ModelFormatError(file, null, `not valid JSON (${(e as Error).message})`);
+  }
+  return validateManifest(json, file);
+}
+
 /** A path that resolves beside the manifest: no scheme, no leading slash, no "..", no query. */
 function isRelativePath(p: unknown): boolean {
   return typeof p === 'string' && /^[A-Za-z0-9_][A-Za-z0-9_.\-]*(\/[A-Za-z0-9_][A-Za-z0-9_.\-]*)*$/.test(p) && !p.split('/').includes('..');
@@ -301,29 +332,32 @@ export function weightBytes(manifest: ModelManifest): number {
   return n;
 }
 
-/** The shards as one buffer, in manifest order. */
-function concatShards(shards: readonly ArrayBuffer[]): Uint8Array<ArrayBuffer> {
-  const buffer = new Uint8Array(new ArrayBuffer(shards.reduce((s, b) => s + b.byteLength, 0)));
+/** The shards as one buffer, after the checks a model is built on: sizes, then finite values. */
+function checkedWeights(manifest: ModelManifest, shards: readonly ArrayBuffer[], file: string): Uint8Array<ArrayBuffer> {
+  checkShardSizes(manifest, shards);
+  const total = shards.reduce((s, b) => s + b.byteLength, 0);
+  const buffer = new Uint8Array(total);
   let offset = 0;
   for (const s of shards) {
     buffer.set(new Uint8Array(s), offset);
     offset += s.byteLength;
   }
+  checkFinite(buffer, manifest.weightsManifest.flatMap((g) => g.weights), file);
   return buffer;
 }
 
-/** Refuses NaN or infinite float32 weights without building anything (no tensors, no backend). */
+/**
+ * What modelFromArtifacts refuses, without building anything (no tfjs): shard sizes and NaN or
+ * infinite values. A loader runs it before it keeps files, e.g. in a cache.
+ */
 export function checkWeightValues(manifest: ModelManifest, shards: readonly ArrayBuffer[], file = 'model.json'): void {
-  checkShardSizes(manifest, shards);
-  checkFinite(concatShards(shards), manifest.weightsManifest.flatMap((g) => g.weights), file);
+  checkedWeights(manifest, shards, file);
 }
 
 /** Builds the model from a manifest and its shards (in manifest path order). */
 export function modelFromArtifacts(manifest: ModelManifest, shards: ArrayBuffer[], file = 'model.json'): LoadedModel {
-  checkShardSizes(manifest, shards);
-  const buffer = concatShards(shards);
+  const buffer = checkedWeights(manifest, shards, file);
   const specs = manifest.weightsManifest.flatMap((g) => g.weights);
-  checkFinite(buffer, specs, file);
   const tensors = tf.io.decodeWeights(buffer.buffer, specs as tf.io.WeightsManifestEntry[]);
   for (const name of Object.keys(tensors)) {
     const rowScale = tensors[name + ROW_SCALE];

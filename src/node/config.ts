@@ -30,6 +30,8 @@ export const RESULTS_MD = 'docs/RESULTS.md';
 export const SCALING_JSON = 'docs/scaling.json';
 export const SCALING_MD = 'docs/SCALING.md';
 export const BENCH_JSON = 'docs/bench.json';
+export const RELIABILITY_MD = 'docs/RELIABILITY.md';
+export const RELIABILITY_JSON = 'docs/reliability.json';
 
 /** A region's model folder for the app (int8), and its float32 reference (what `npm run pretrain` writes). */
 export const appModelDir = (region: string) => `public/models/behavegpt-${region}`;

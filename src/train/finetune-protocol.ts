@@ -5,7 +5,8 @@
  */
 import type { TrainOptions, TrainProgress } from './trainer';
 import type { BehaviorSequence } from '../core/events';
-import { splitForFinetune, type FinetuneSplit } from '../core/finetune';
+import { splitForFinetune, type FinetuneSplit, type Splittable } from '../core/finetune';
+import { unpackSequences, type PackedLog, type SequenceRef } from '../core/packed-log';
 import type { MetricSet } from '../core/metrics';
 import type { BackendChoice, BackendName } from '../model/pipeline-types';
 
@@ -119,7 +120,7 @@ export interface ContinueFrom {
   frequencies: PreparedInfo['frequencies'];
 }
 
-export interface StartMessage {
+export interface StartMessage<S extends Splittable = BehaviorSequence> {
   type: 'start';
   runId: number;
   /** The model to adapt (when continuing: the adapted model as the previous run kept it). */
@@ -128,7 +129,9 @@ export interface StartMessage {
    * The imported sequences, already split by whole sequence (splitForFinetune): the worker
    * trains on `train`, picks the epoch on `validation` and reports the comparison on `heldOut`.
    */
-  split: FinetuneParts;
+  split: FinetuneParts<S>;
+  /** The log the parts point into, when they are references (an import kept packed on the page). */
+  log?: PackedLog;
   /** Where the data came from (file name or bundled data set), recorded in the model. */
   dataName: string;
   settings: FinetuneSettings;
@@ -137,23 +140,24 @@ export interface StartMessage {
 }
 
 /** The parts of a split, as sent to the worker. */
-export type FinetuneParts = Pick<FinetuneSplit, 'train' | 'validation' | 'heldOut' | 'selection' | 'source'>;
+export type FinetuneParts<S extends Splittable = BehaviorSequence> = Pick<FinetuneSplit<S>, 'train' | 'validation' | 'heldOut' | 'selection' | 'source'>;
 
 /**
  * The worker's start request for a data set: the split is made here, on the page side, so the
  * summary shows exactly the parts the worker gets. Throws when nothing can be held out.
  */
-export function buildStartMessage(options: {
+export function buildStartMessage<S extends Splittable = BehaviorSequence>(options: {
   runId: number;
   base: ModelFilesMessage;
-  data: { name: string; sequences: readonly BehaviorSequence[] };
+  /** The sequences, or references into `log`. */
+  data: { name: string; sequences: readonly S[]; log?: PackedLog };
   settings: FinetuneSettings;
   continueFrom?: ContinueFrom;
-}): StartMessage {
+}): StartMessage<S> {
   const { runId, base, data, settings, continueFrom } = options;
   const { train, validation, heldOut, selection, source, note } = splitForFinetune(data.sequences, settings);
   if (heldOut.length === 0) throw new Error(`cannot fine-tune on ${data.name}: ${note ?? 'nothing to hold out'}`);
-  return {
+  const message: StartMessage<S> = {
     type: 'start',
     runId,
     base,
@@ -162,6 +166,16 @@ export function buildStartMessage(options: {
     settings,
     ...(continueFrom ? { continueFrom } : {}),
   };
+  return data.log ? { ...message, log: data.log } : message;
+}
+
+/** A start message with its parts as sequences: references into its packed log are unpacked (in the worker). */
+export function unpackStart(message: StartMessage<BehaviorSequence> | StartMessage<SequenceRef>): StartMessage {
+  const { log } = message;
+  if (!log) return message as StartMessage;
+  const { train, validation, heldOut, selection, source } = message.split as FinetuneParts<SequenceRef>;
+  const split = { train: unpackSequences(log, train), validation: unpackSequences(log, validation), heldOut: unpackSequences(log, heldOut), selection, source };
+  return { ...message, split, log: undefined };
 }
 
 export interface CancelMessage {
@@ -169,7 +183,7 @@ export interface CancelMessage {
   runId: number;
 }
 
-export type ToWorker = StartMessage | CancelMessage;
+export type ToWorker = StartMessage | StartMessage<SequenceRef> | CancelMessage;
 
 /** Which model a progress point or score belongs to. */
 export type Arm = 'adapted' | 'scratch';

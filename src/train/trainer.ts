@@ -55,6 +55,7 @@ export interface TrainOptions {
   timeHead: TimeHeadTraining;
   /** Only parameters for which this is true are trained (all when omitted). */
   trainable?: (name: string) => boolean;
+  /** Stops training before the next step (the loop then yields to the event loop between steps, so an abort is seen). */
   signal?: AbortSignal;
   onProgress?: (p: TrainProgress) => void;
 }
@@ -150,6 +151,11 @@ function optimizerGroups(model: BehaveGPT, o: TrainOptions): OptimizerGroup[] {
   return [make(new Map([...variables].filter(([n]) => !isTime(n)))), make(new Map([...variables].filter(([n]) => isTime(n))))].filter((g) => g.variables.size > 0);
 }
 
+/** Resolves after the event loop has run the tasks already queued (messages, timers). */
+function nextTask(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
 function score(result: EvaluationResult, selectBy: TrainOptions['selectBy']): number {
   return selectBy === 'loss' ? -result.loss : result.metrics[selectBy];
 }
@@ -195,6 +201,9 @@ export async function trainModel(
       let lossSum = 0;
       let lossCount = 0;
       for (const group of bucketBatches(examples, o.batchSize, rng)) {
+        // A step's awaits resolve as microtasks: without a task boundary a worker would read its
+        // messages (a cancel) only after the whole run.
+        if (o.signal) await nextTask();
         if (o.signal?.aborted) {
           cancelled = true;
           break;

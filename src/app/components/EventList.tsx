@@ -8,13 +8,15 @@ interface Props {
   action?: (index: number) => React.ReactNode;
   rowTestId?: string;
   caption: string;
+  /** An extra column (e.g. each event's influence on the prediction): its header and cell per row. */
+  annotation?: { header: string; cell: (index: number) => React.ReactNode };
   /** Keep the last row in view (long histories). */
   scrollToEnd?: boolean;
 }
 
-export function EventList({ events, action, rowTestId, caption }: Props) {
+export function EventList({ events, action, rowTestId, caption, annotation }: Props) {
   return (
-    <table className="events">
+    <table className={annotation ? 'events annotated' : 'events'}>
       <caption>{caption}</caption>
       <thead>
         <tr>
@@ -22,6 +24,7 @@ export function EventList({ events, action, rowTestId, caption }: Props) {
           <th scope="col">Behavior</th>
           <th scope="col">Day</th>
           <th scope="col">Time</th>
+          {annotation && <th scope="col">{annotation.header}</th>}
           {action && (
             <th scope="col">
               <span className="visually-hidden">Actions</span>
@@ -36,6 +39,7 @@ export function EventList({ events, action, rowTestId, caption }: Props) {
             <td>{e.behavior}</td>
             <td>{weekdayLabel(e.weekday)}</td>
             <td>{slotLabel(e.slot)}</td>
+            {annotation && annotation.cell(i)}
             {action && <td className="action">{action(i)}</td>}
           </tr>
         ))}

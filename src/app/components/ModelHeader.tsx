@@ -26,7 +26,7 @@ function Recall({ label, r }: { label: string; r: SplitRecall | null }) {
 }
 
 export function ModelHeader() {
-  const { status, url, progress, backend, summary, error, fromCache, loadMs, requestedBackend } = useModelStore(
+  const { status, url, progress, backend, summary, error, notice, loadError, fromCache, loadMs, requestedBackend } = useModelStore(
     useShallow((s) => ({
       status: s.status,
       url: s.url,
@@ -34,6 +34,8 @@ export function ModelHeader() {
       backend: s.backend,
       summary: s.summary,
       error: s.error,
+      notice: s.notice,
+      loadError: s.loadError,
       fromCache: s.fromCache,
       loadMs: s.loadMs,
       requestedBackend: s.requestedBackend,
@@ -78,6 +80,18 @@ export function ModelHeader() {
         </div>
       )}
 
+      {status === 'ready' && loadError && (
+        <div className="error-box" role="alert" data-testid="model-load-error">
+          <strong>The model was not changed.</strong> Loading <code>{loadError.url}</code> failed: {loadError.message}. The model below is
+          still in use.
+        </div>
+      )}
+      {status === 'ready' && notice && (
+        <p className="warning" role="status" data-testid="model-notice">
+          {notice}
+        </p>
+      )}
+
       {status === 'ready' && backend && summary && (
         <div className="ready">
           <p className="backend-line" data-testid="model-status" data-status="ready" role="status">
@@ -88,7 +102,7 @@ export function ModelHeader() {
           <dl className="summary">
             <div>
               <dt>Model</dt>
-              <dd data-testid="model-panel-name">{summary.name}</dd>
+              <dd data-testid="model-name">{summary.name}</dd>
             </div>
             <div>
               <dt>Parameters</dt>

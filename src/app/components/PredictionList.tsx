@@ -10,10 +10,13 @@ interface Props {
   actual?: string;
   /** Why there are no predictions yet (model loading…). */
   placeholder?: string;
+  /** The behavior being explained (Why / When), and how to pick another: its name becomes a button. */
+  explained?: string | null;
+  onExplain?: (behavior: string) => void;
 }
 
 /** Top-k predictions with probability bars. */
-export function PredictionList({ result, k, actual, placeholder }: Props) {
+export function PredictionList({ result, k, actual, placeholder, explained, onExplain }: Props) {
   const rows = result.predictions.slice(0, k);
   return (
     <section className="predictions" aria-labelledby="predictions-title">
@@ -40,14 +43,27 @@ export function PredictionList({ result, k, actual, placeholder }: Props) {
           return (
             <li
               key={p.behavior}
-              className={`prediction-row${hit ? ' hit' : ''}`}
+              className={`prediction-row${hit ? ' hit' : ''}${onExplain && p.behavior === explained ? ' explained' : ''}`}
               data-testid="prediction-row"
               data-behavior={p.behavior}
               data-probability={p.probability}
             >
               <span className="rank">{i + 1}</span>
               <span className="behavior" title={p.behavior}>
-                <span className="name">{p.behavior}</span>
+                {onExplain ? (
+                  <button
+                    type="button"
+                    className="name pick"
+                    aria-pressed={p.behavior === explained}
+                    title={`Explain ${p.behavior}`}
+                    onClick={() => onExplain(p.behavior)}
+                    data-testid="explain-pick"
+                  >
+                    {p.behavior}
+                  </button>
+                ) : (
+                  <span className="name">{p.behavior}</span>
+                )}
                 {hit && <span className="badge">actual</span>}
               </span>
               <span className="bar" aria-hidden="true">

@@ -4,6 +4,7 @@ import './VegaChart.css';
 
 /** Vega, Vega-Lite and vega-embed load on first use, in their own chunk: the main bundle does not carry them. */
 const loadEmbed = () => import('vega-embed');
+const loadInterpreter = () => import('vega-interpreter');
 
 type Embed = Awaited<ReturnType<typeof loadEmbed>>;
 type View = Awaited<ReturnType<Embed['default']>>['view'];
@@ -48,7 +49,18 @@ export function VegaChart({ spec, data, renderer = 'svg', label, className, test
     (async () => {
       const embed = await loadEmbed();
       if (cancelled || !container.current) return;
-      const result = await embed.default(container.current, spec as Parameters<Embed['default']>[1], { actions: false, renderer, tooltip: true });
+      const { expressionInterpreter } = await loadInterpreter();
+      if (cancelled || !container.current) return;
+      // Under the app's Content-Security-Policy (src/csp.ts): expressions interpreted, not compiled
+      // with eval; vega-embed's and the tooltip's style sheets come from VegaChart.css, not injected.
+      const result = await embed.default(container.current, spec as Parameters<Embed['default']>[1], {
+        actions: false,
+        renderer,
+        ast: true,
+        expr: expressionInterpreter,
+        defaultStyle: false,
+        tooltip: { disableDefaultStyle: true },
+      });
       finalize = () => result.finalize();
       if (cancelled) return finalize();
       live.current = { embed, view: result.view };

@@ -1,13 +1,23 @@
 import { useRef, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
+import { formatBytes, PARSE_LIMITS } from '../../core/data';
 import { BUNDLED_DATASETS } from '../lib/finetune-data';
 import { useFinetuneStore } from '../stores/finetune-store';
 import { DataSummary } from './DataSummary';
 
 /** Step 1: a log picked, dropped or chosen from the bundled data sets; what was read, or why it was not. */
 export function DataImport() {
-  const { data, importing, importError, importFile, importBundled } = useFinetuneStore(
-    useShallow((s) => ({ data: s.data, importing: s.importing, importError: s.importError, importFile: s.importFile, importBundled: s.importBundled })),
+  const { data, importing, importProgress, importError, importFile, importBundled, epochUnit, setEpochUnit } = useFinetuneStore(
+    useShallow((s) => ({
+      data: s.data,
+      importing: s.importing,
+      importProgress: s.importProgress,
+      importError: s.importError,
+      importFile: s.importFile,
+      importBundled: s.importBundled,
+      epochUnit: s.epochUnit,
+      setEpochUnit: s.setEpochUnit,
+    })),
   );
   const [dragging, setDragging] = useState(false);
   const input = useRef<HTMLInputElement>(null);
@@ -38,7 +48,16 @@ export function DataImport() {
             choose a file
           </button>
           . CSV with <code>sequence_id,step,weekday,time_slot,behavior</code> or <code>user_id,timestamp,behavior</code>
-          {' '}(gzip accepted). The file is read here and never uploaded.
+          {' '}(gzip accepted). The file is read here and never uploaded. Up to {formatBytes(PARSE_LIMITS.maxBytes)},{' '}
+          {PARSE_LIMITS.maxEvents.toLocaleString('en-US')} events, names of {PARSE_LIMITS.maxNameChars} characters.
+        </p>
+        <p className="small">
+          <label htmlFor="ft-epoch-unit">Unix timestamps are in </label>
+          <select id="ft-epoch-unit" value={epochUnit} data-testid="finetune-epoch-unit" onChange={(e) => setEpochUnit(e.target.value as 'seconds' | 'milliseconds')}>
+            <option value="seconds">seconds</option>
+            <option value="milliseconds">milliseconds</option>
+          </select>{' '}
+          <span className="muted">(ISO 8601 timestamps need no unit)</span>
         </p>
         <input
           ref={input}
@@ -62,13 +81,30 @@ export function DataImport() {
           ))}
         </p>
       </div>
-      {importing && <p className="muted">Reading…</p>}
+      {importing && (
+        <p className="muted" role="status" data-testid="finetune-importing">
+          Reading…{' '}
+          {importProgress && importProgress.total > 0 && (
+            <>
+              <progress max={importProgress.total} value={importProgress.loaded} data-testid="finetune-import-progress" aria-label="Import progress" />{' '}
+              {formatBytes(importProgress.loaded)} of {formatBytes(importProgress.total)}
+            </>
+          )}
+        </p>
+      )}
       {importError && (
         <div className="error-box" role="alert" data-testid="finetune-import-error">
           <strong>The file was not imported.</strong>
           <p>{importError}</p>
           <p className="muted small">{data ? `The data imported before (${data.name}) is still used.` : 'Nothing was changed.'}</p>
         </div>
+      )}
+      {data && data.warnings.length > 0 && (
+        <ul className="warning small" data-testid="finetune-warnings">
+          {data.warnings.map((w) => (
+            <li key={w}>{w}</li>
+          ))}
+        </ul>
       )}
       {data && <DataSummary />}
     </section>

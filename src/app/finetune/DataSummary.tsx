@@ -1,11 +1,11 @@
 import { NUM_SLOTS, WEEKDAY_NAMES, slotLabel } from '../../core/events';
-import { FEW_KNOWN_SHARE, type FinetuneSplit, type VocabularyOverlap } from '../../core/finetune';
+import { FEW_KNOWN_SHARE, type FinetuneSplit, type Splittable, type VocabularyOverlap } from '../../core/finetune';
 import { formatCount, formatPercent } from '../lib/format';
 import { useFinetuneStore } from '../stores/finetune-store';
 import { useSplit } from './use-split';
 
 /** How the imported sequences are split for the run. */
-function SplitSummary({ split }: { split: FinetuneSplit }) {
+function SplitSummary({ split }: { split: FinetuneSplit<Splittable> }) {
   const file = split.source === 'file';
   return (
     <div className="small" data-testid="finetune-split" data-selection={split.selection} data-source={split.source}>

@@ -9,6 +9,7 @@ const STATUS: Record<RunState['status'], string> = {
   starting: 'Starting',
   running: 'Training',
   cancelling: 'Cancelling',
+  saving: 'Saving',
   done: 'Done',
   cancelled: 'Cancelled',
   error: 'Failed',
@@ -102,6 +103,7 @@ function StopNotice({ run }: { run: RunState }) {
 
 /** A run's status, progress with ETA, the two losses, validation per check, why it stopped, and the comparison. */
 export function RunProgress({ run }: { run: RunState }) {
+  const downloadUnsaved = useFinetuneStore((s) => s.downloadUnsaved);
   if (run.status === 'idle') return null;
   const objective = run.settings?.objective ?? 'dro';
   const p = run.progress;
@@ -118,6 +120,14 @@ export function RunProgress({ run }: { run: RunState }) {
           {run.error}
         </p>
       )}
+      {run.unsaved && (
+        <p>
+          <button type="button" onClick={downloadUnsaved} data-testid="finetune-download-unsaved">
+            Download the adapted model
+          </button>{' '}
+          <span className="small muted">its manifest and weights, named for it, to open again later</span>
+        </p>
+      )}
       {run.info && (
         <p className="small muted" data-testid="finetune-info">
           Starting from {run.baseName} · {run.info.trainSequences} training, {run.info.validationSequences} validation and {run.info.heldOutSequences}{' '}
@@ -131,11 +141,12 @@ export function RunProgress({ run }: { run: RunState }) {
       )}
       {p && (
         <>
-          <progress max={p.totalSteps} value={training ? p.step : p.totalSteps} aria-label="Training progress" data-testid="finetune-progress" data-arm={p.arm} />
+          {/* The step the run is at, or stopped at (early stopping ends a run before its budget). */}
+          <progress max={p.totalSteps} value={p.step} aria-label="Training progress" data-testid="finetune-progress" data-arm={p.arm} />
           <p className="small" data-testid="finetune-step">
             {p.arm === 'scratch' ? 'From scratch: ' : ''}Step {p.step} of at most {p.totalSteps} · epoch {p.epoch} · training loss {p.loss.toFixed(3)} ·{' '}
             {p.stepsPerSecond.toFixed(2)} steps/s · {formatCount(Math.round(p.tokensPerSecond))} tokens/s ·{' '}
-            {training ? `ETA at most ${formatDuration(p.etaSeconds)} (early stopping usually ends sooner)` : 'finished'}
+            {training ? `ETA at most ${formatDuration(p.etaSeconds)} (early stopping usually ends sooner)` : 'stopped'}
           </p>
         </>
       )}

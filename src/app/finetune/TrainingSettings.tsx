@@ -1,7 +1,7 @@
 import { useShallow } from 'zustand/react/shallow';
 import { DEFAULT_FINETUNE_SETTINGS } from '../../train/finetune-protocol';
 import { formatPercent } from '../lib/format';
-import { useFinetuneStore } from '../stores/finetune-store';
+import { isBusy, useFinetuneStore } from '../stores/finetune-store';
 import { RunProgress } from './RunProgress';
 import { useSplit } from './use-split';
 
@@ -40,7 +40,7 @@ export function TrainingSettings() {
     useShallow((s) => ({ settings: s.settings, setSettings: s.setSettings, data: s.data, run: s.run, start: s.start, cancel: s.cancel })),
   );
   const split = useSplit();
-  const busy = ['starting', 'running', 'cancelling'].includes(run.status);
+  const busy = isBusy(run.status);
   const canStart = !!data && !!split && split.heldOut.length > 0 && !busy;
   const d = DEFAULT_FINETUNE_SETTINGS;
   const changed =
@@ -107,15 +107,17 @@ export function TrainingSettings() {
           <span className="label-spacer" aria-hidden="true">
             &nbsp;
           </span>
-          {busy ? (
-            <button type="button" onClick={cancel} disabled={run.status === 'cancelling'} data-testid="finetune-cancel">
-              Cancel
-            </button>
-          ) : (
+          {/* Start stays in place (disabled) while a run is on, and Cancel appears beside it, so a double-click on Start never lands on Cancel. */}
+          <div className="run-actions">
             <button type="button" onClick={() => void start()} disabled={!canStart} data-testid="finetune-start">
               Start fine-tuning
             </button>
-          )}
+            {busy && (
+              <button type="button" onClick={cancel} disabled={run.status !== 'starting' && run.status !== 'running'} data-testid="finetune-cancel">
+                Cancel
+              </button>
+            )}
+          </div>
         </div>
       </div>
       <label className="small checkbox">

@@ -1,19 +1,13 @@
 /**
  * Fine-tune's data sets and exports: the SmartThings regions offered for import (read through the
- * data route by src/browser/behavior-logs.ts), and an adapted model's files as browser downloads.
+ * data route by the import worker), and an adapted model's files as browser downloads.
  */
-import type { ParsedLog } from '../../core/data';
-import { fetchDataFile, type FetchLike } from '../../browser/behavior-logs';
 
 export const BUNDLED_DATASETS = [
   { id: 'sp', label: 'SmartThings Spain' },
   { id: 'fr', label: 'SmartThings France' },
 ] as const;
 export type BundledDataset = (typeof BUNDLED_DATASETS)[number]['id'];
-
-export function fetchBundled(id: BundledDataset, fetchImpl: FetchLike = fetch): Promise<ParsedLog> {
-  return fetchDataFile(`${id}.csv.gz`, fetchImpl);
-}
 
 /**
  * The files of an export, named for the model: `<stem>.json` and `<stem>-shardIofN.bin`, with the

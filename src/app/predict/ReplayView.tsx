@@ -8,6 +8,10 @@ import { formatCount, formatPercent, rankIn } from '../lib/format';
 import { EventList } from '../components/EventList';
 import { PredictionList } from '../components/PredictionList';
 import { SequencePicker } from '../components/SequencePicker';
+import { useExplainStore } from '../stores/explain-store';
+import { useExplained } from './use-explanation';
+import { ExplainToggles, useWhyColumn, WhyControls } from './WhyPanel';
+import { WeekPanel } from './WeekPanel';
 import './predict.css';
 
 const K = 5;
@@ -45,6 +49,10 @@ export function ReplayView() {
     [sequence, target, step, vocabularySize],
   );
   const result = usePredictions(predictor, query, 40);
+  const history = query?.history ?? [];
+  const explained = useExplained(predictor, result, query?.key ?? null, history, query?.next ?? { weekday: 0, slot: 0, location: '' }, K, 40);
+  const whyColumn = useWhyColumn(explained.result, history.length);
+  const { why, when } = useExplainStore(useShallow((s) => ({ why: s.why, when: s.when })));
   const current = result.status === 'ready';
   const rank = current && target ? rankIn(result.predictions, target.behavior) : null;
   const actualProbability = current && target ? result.predictions.find((p) => p.behavior === target.behavior)?.probability : undefined;
@@ -100,7 +108,7 @@ export function ReplayView() {
           </div>
 
           <div className="columns">
-            <EventList events={sequence.events.slice(0, step)} caption={`Events so far (0…${step - 1})`} />
+            <EventList events={history} caption={`Events so far (0…${step - 1})`} annotation={whyColumn} rowTestId="replay-event-row" />
             <div>
               <p className="context">
                 Predicting event {step} on <strong>{weekdayLabel(target.weekday)}</strong>, <strong>{slotLabel(target.slot)}</strong>
@@ -110,6 +118,8 @@ export function ReplayView() {
                 k={K}
                 actual={target.behavior}
                 placeholder={modelStatus === 'error' ? 'No model.' : 'Waiting for the model…'}
+                explained={why || when ? explained.behavior : null}
+                onExplain={why || when ? explained.pick : undefined}
               />
               <div
                 className={`actual ${rank !== null && rank <= K ? 'in-top' : rank !== null ? 'out-top' : ''}`}
@@ -127,6 +137,9 @@ export function ReplayView() {
                 )}
                 {current && rank === null && <span className="verdict">✗ not in the model's vocabulary</span>}
               </div>
+              <ExplainToggles result={explained.result} />
+              {why && <WhyControls result={explained.result} behavior={explained.behavior} historyLength={history.length} />}
+              {when && <WeekPanel result={explained.result} behavior={explained.behavior} current={target} />}
             </div>
           </div>
         </>

@@ -7,6 +7,10 @@ import { usePredictions, type PredictionQuery } from '../use-predictions';
 import { EventList } from '../components/EventList';
 import { PredictionList } from '../components/PredictionList';
 import { SlotSelect, WeekdaySelect } from '../components/TimeSelects';
+import { useExplainStore } from '../stores/explain-store';
+import { useExplained } from './use-explanation';
+import { ExplainToggles, useWhyColumn, WhyControls } from './WhyPanel';
+import { WeekPanel } from './WeekPanel';
 import './predict.css';
 
 const K = 5;
@@ -51,6 +55,9 @@ export function TypeView() {
     [events, nextWeekday, nextSlot],
   );
   const result = usePredictions(predictor, query, 150);
+  const explained = useExplained(predictor, result, query?.key ?? null, events, query.next, K, 150);
+  const whyColumn = useWhyColumn(explained.result, events.length);
+  const { why, when } = useExplainStore(useShallow((s) => ({ why: s.why, when: s.when })));
 
   const submit = (e: React.FormEvent) => {
     e.preventDefault();
@@ -115,6 +122,7 @@ export function TypeView() {
               events={events}
               caption={`Your sequence (${events.length} event${events.length === 1 ? '' : 's'})`}
               rowTestId="type-event-row"
+              annotation={whyColumn}
               action={(i) => (
                 <button
                   type="button"
@@ -149,7 +157,23 @@ export function TypeView() {
           <p className="context">
             Predicting event {events.length} on <strong>{weekdayLabel(nextWeekday)}</strong>, <strong>{slotLabel(nextSlot)}</strong>
           </p>
-          <PredictionList result={result} k={K} placeholder={modelStatus === 'error' ? 'No model.' : 'Waiting for the model…'} />
+          <PredictionList
+            result={result}
+            k={K}
+            placeholder={modelStatus === 'error' ? 'No model.' : 'Waiting for the model…'}
+            explained={why || when ? explained.behavior : null}
+            onExplain={why || when ? explained.pick : undefined}
+          />
+          <ExplainToggles result={explained.result} />
+          {why && <WhyControls result={explained.result} behavior={explained.behavior} historyLength={events.length} />}
+          {when && (
+            <WeekPanel
+              result={explained.result}
+              behavior={explained.behavior}
+              current={{ weekday: nextWeekday, slot: nextSlot }}
+              onPick={({ weekday, slot }) => setNext({ weekday, slot })}
+            />
+          )}
         </div>
       </div>
     </div>

@@ -5,6 +5,7 @@
  * Opened files are checked in full before they are stored or used: a bad file leaves the model
  * in use as it was.
  */
+import { errorMessage } from '../../core/errors';
 import { create } from 'zustand';
 import {
   deleteAdaptedModel,
@@ -45,13 +46,10 @@ export interface AdaptedState {
   use: (id: string | null) => Promise<void>;
   /** Checks picked or dropped model files, keeps every model that passes on this device and uses the last of them. */
   openFiles: (files: readonly File[]) => Promise<void>;
-  /** Checks the model at a same-origin URL and uses it; false (with the reason in openErrors) when it fails. */
+  /** Loads the model at a same-origin URL (checked by the pipeline) and uses it; false (with the reason in openErrors) when it fails. */
   openUrl: (url: string) => Promise<boolean>;
 }
 
-function message(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
 
 /** Held-out figures an exported adapted model carries (training.finetune.before / after), if any. */
 function carriedMetrics(training: Record<string, unknown>): { before: MetricSet; after: MetricSet } | undefined {
@@ -71,7 +69,7 @@ export const useAdaptedStore = create<AdaptedState>()((set, get) => ({
     try {
       set({ status: 'ready', models: await listAdaptedModels(), error: null });
     } catch (e) {
-      set({ status: 'error', error: message(e) });
+      set({ status: 'error', error: errorMessage(e) });
     }
   },
   save: async (record) => {
@@ -82,7 +80,7 @@ export const useAdaptedStore = create<AdaptedState>()((set, get) => ({
     try {
       await deleteAdaptedModel(id);
     } catch (e) {
-      set({ error: message(e) });
+      set({ error: errorMessage(e) });
       return;
     }
     // Deleting the model in use hands Predict back to the shipped model.
@@ -123,14 +121,14 @@ export const useAdaptedStore = create<AdaptedState>()((set, get) => ({
           });
           last = id;
         } catch (e) {
-          errors.push(`${m.source}: could not be kept on this device: ${message(e)}`);
+          errors.push(`${m.source}: could not be kept on this device: ${errorMessage(e)}`);
         }
       }
       set({ openErrors: errors });
       await get().refresh();
       if (last !== null) await get().use(last);
     } catch (e) {
-      set({ openErrors: [message(e)] });
+      set({ openErrors: [errorMessage(e)] });
     } finally {
       set({ opening: false });
     }
@@ -138,14 +136,15 @@ export const useAdaptedStore = create<AdaptedState>()((set, get) => ({
   openUrl: async (url) => {
     set({ opening: true, openErrors: [] });
     try {
-      const [{ fetchModelFiles }, { checkModelFiles }] = await Promise.all([import('../../model/pipeline'), import('../../browser/model-files')]);
-      const files = await fetchModelFiles(url);
-      await checkModelFiles(url, files.manifestText, files.shards);
-      const { loadFiles, requestedBackend } = useModelStore.getState();
-      await loadFiles(url, async () => files, requestedBackend);
-      return useModelStore.getState().status === 'ready';
+      // The pipeline's loading checks the files in full before it keeps or uses anything (src/model/fetch-model.ts).
+      const { load, requestedBackend } = useModelStore.getState();
+      await load(url, requestedBackend);
+      const state = useModelStore.getState();
+      if (state.url === url && state.status === 'ready') return true;
+      set({ openErrors: [state.loadError?.message ?? state.error ?? `${url} could not be loaded`] });
+      return false;
     } catch (e) {
-      set({ openErrors: [message(e)] });
+      set({ openErrors: [errorMessage(e)] });
       return false;
     } finally {
       set({ opening: false });

@@ -2,7 +2,9 @@
  * The model: loading progress, the predictor, the backend it runs on, or the error that stopped
  * it. The pipeline (and with it TensorFlow.js) is imported on first load, so the page paints
  * before the large chunk arrives. A model comes from a URL (the shipped one) or from files in
- * memory (an adapted model from IndexedDB); `url` names either.
+ * memory (an adapted model from IndexedDB); `url` names either. A load that fails while another
+ * model is in use leaves that model in use and says why (`loadError`); a newer load aborts an
+ * older one.
  */
 import { create } from 'zustand';
 import type { ModelFiles, PipelineOptions, Predictor } from '../../model/pipeline';
@@ -21,6 +23,10 @@ export interface ModelState {
   backend: BackendChoice | null;
   summary: ModelSummary | null;
   error: string | null;
+  /** Something to know about the model in use, e.g. that the server's files failed and the kept copy is used. */
+  notice: string | null;
+  /** A later load that failed while this model stayed in use: what was asked for and why it failed. */
+  loadError: { url: string; message: string } | null;
   /** Milliseconds from the start of loading to ready. */
   loadMs: number | null;
   load: (url: string, backend: BackendName | 'auto') => Promise<void>;
@@ -30,17 +36,69 @@ export interface ModelState {
 
 let loadId = 0;
 
+/** The model last ready, with how it was loaded: what a failed load goes back to. */
+type InUse = Pick<ModelState, 'url' | 'requestedBackend' | 'fromCache' | 'notice' | 'loadMs'> & {
+  predictor: Predictor;
+  backend: BackendChoice;
+  summary: ModelSummary;
+  /** Loads this model again (on another backend after a lost GPU device). */
+  open: Open;
+  stopWatching: () => void;
+};
+let inUse: InUse | null = null;
+
+type Open = (options: PipelineOptions) => Promise<Predictor>;
+
+/** Frees a predictor; one whose GPU device was lost may fail to, which costs nothing more. */
+function release(predictor: Predictor): void {
+  try {
+    predictor.dispose();
+  } catch {
+    // tensors of a lost device
+  }
+}
+
 /** What a load resets: nothing of a previous model survives into the next one. */
-const UNLOADED = { progress: null, fromCache: null, predictor: null, backend: null, summary: null, error: null, loadMs: null } as const;
+const UNLOADED = {
+  progress: null,
+  fromCache: null,
+  predictor: null,
+  backend: null,
+  summary: null,
+  error: null,
+  notice: null,
+  loadError: null,
+  loadMs: null,
+} as const;
+
+/** The store fields of a model in use. */
+function shown(m: InUse): Partial<ModelState> {
+  const { url, requestedBackend, predictor, backend, summary, fromCache, notice, loadMs } = m;
+  return { url, requestedBackend, predictor, backend, summary, fromCache, notice, loadMs };
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
 
 export const useModelStore = create<ModelState>()((set, get) => {
-  /** One load at a time, latest wins: a superseded load's predictor is disposed unseen. */
-  const start = async (url: string, backend: BackendName | 'auto', open: (options: PipelineOptions) => Promise<Predictor>) => {
+  let loading: AbortController | null = null;
+
+  /**
+   * One load at a time, latest wins: a superseded load is aborted and its predictor disposed
+   * unseen. The model in use stays in memory until the new one is ready, and stays in use if the
+   * new one fails.
+   */
+  const start = async (url: string, backend: BackendName | 'auto', open: Open, recovery: string | null = null) => {
     const current = get();
     // Already loading or loaded with the same settings (e.g. React StrictMode's second effect).
-    if ((current.status === 'loading' || current.status === 'ready') && current.url === url && current.requestedBackend === backend) return;
+    const same = (current.status === 'loading' || current.status === 'ready') && current.url === url && current.requestedBackend === backend;
+    if (same && recovery === null) return;
     const id = ++loadId;
-    current.predictor?.dispose();
+    loading?.abort(new DOMException('superseded by a newer load', 'AbortError'));
+    const controller = new AbortController();
+    loading = controller;
+    const previous = inUse;
     set({
       ...UNLOADED,
       status: 'loading',
@@ -49,28 +107,58 @@ export const useModelStore = create<ModelState>()((set, get) => {
       progress: { stage: 'download', loaded: 0, total: 0, message: 'loading TensorFlow.js' },
     });
     const t0 = performance.now();
+    let notice: string | null = null;
     try {
       const predictor = await open({
         backend,
+        signal: controller.signal,
         onProgress: (progress) => {
           if (id !== loadId) return;
+          notice = progress.notice ?? notice;
           set((s) => ({ progress, fromCache: progress.fromCache ?? s.fromCache }));
         },
       });
       if (id !== loadId) {
-        predictor.dispose();
+        release(predictor);
         return;
       }
-      set({
-        status: 'ready',
+      if (previous) {
+        previous.stopWatching();
+        release(previous.predictor);
+      }
+      const said = [recovery && `${capitalize(recovery)}: the model was reloaded on ${predictor.backend.name}, and predictions continue there.`, notice];
+      const ready: InUse = {
+        url,
+        requestedBackend: backend,
         predictor,
         backend: predictor.backend,
         summary: predictor.summary,
+        fromCache: get().fromCache,
+        notice: said.filter(Boolean).join(' ') || null,
         loadMs: performance.now() - t0,
+        open,
+        stopWatching: () => {},
+      };
+      const { watchDeviceLoss } = await import('../../model/backend');
+      // A lost GPU device: move to the next backend by itself, with this model.
+      ready.stopWatching = watchDeviceLoss((reason) => {
+        if (inUse === ready) void start(url, 'auto', open, reason);
       });
+      inUse = ready;
+      set({ ...shown(ready), status: 'ready' });
     } catch (e) {
       if (id !== loadId) return;
-      set({ status: 'error', error: e instanceof Error ? e.message : String(e) });
+      const message = e instanceof Error ? e.message : String(e);
+      if (previous && recovery === null) {
+        // The model in use stays: its backend is made current again (a failed load may have switched it).
+        await (await import('../../model/backend')).startBackend(previous.backend.name);
+        if (id !== loadId) return;
+        set({ ...shown(previous), status: 'ready', progress: null, loadError: { url, message } });
+        return;
+      }
+      set({ status: 'error', error: recovery ? `${recovery}, and reloading the model elsewhere failed: ${message}` : message });
+    } finally {
+      if (loading === controller) loading = null;
     }
   };
 

@@ -49,7 +49,11 @@ export const useReplayStore = create<ReplayState>()((set, get) => {
       if (get().status === 'loading' || get().status === 'ready') return;
       set({ status: 'loading', error: null });
       try {
-        const { source, sequences } = await loadReplayData(urls);
+        // The SmartThings file (140,000 rows) is parsed in the import worker, not on the page.
+        const { source, sequences } = await loadReplayData(urls, fetch, async (url, name) => {
+          const { importLogInWorker } = await import('../../browser/log-import');
+          return (await importLogInWorker({ kind: 'url', url, name }, { known: [], epochUnit: 'seconds' })).log;
+        });
         set({ status: 'ready', source, sequences, selectedId: sequences[0]?.id ?? null, step: 1 });
       } catch (e) {
         set({ status: 'error', error: e instanceof Error ? e.message : String(e) });

@@ -2,14 +2,17 @@
  * The browser half of `npm run bench`: builds the app, serves it with `vite preview`, and drives
  * bench.html in Debian's Chromium. Not a test: it only measures.
  */
+import { cpus, loadavg } from 'node:os';
 import { build, preview } from 'vite';
 import { chromium } from '@playwright/test';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../chromium';
 import type { FinetuneBenchRun } from '../../bench/page';
+import type { ExplanationTimes } from '../../model/predictor';
 
 type Latency = { times: number[]; tensorsBefore: number; tensorsAfter: number; backend: string } | { error: string };
 type FinetuneRuns = { runs: FinetuneBenchRun[] } | { error: string };
 type Rollouts = { rollouts: Record<string, number[]> } | { error: string };
+type Explanations = { times: ExplanationTimes; backend: string; loadBefore: string } | { error: string };
 
 export interface FinetuneBenchOptions {
   /** Train events of the one epoch (the data is cut to give about this many). */
@@ -28,12 +31,14 @@ export interface BrowserBenchOptions {
   latency?: boolean;
   generation?: number[];
   finetune?: FinetuneBenchOptions;
+  /** Explanation latency on wasm (the issue's targets), interleaved with predictions. */
+  explain?: { runs: number };
   /** Port of the `vite preview` server it starts (default 4174; another one lets two checkouts measure side by side). */
   port?: number;
 }
 
 export async function runBrowserBench(options: BrowserBenchOptions) {
-  const { runs, contextEvents, loads = 7, latency: measureLatency = true, generation, finetune, port = 4174 } = options;
+  const { runs, contextEvents, loads = 7, latency: measureLatency = true, generation, finetune, explain, port = 4174 } = options;
   await build({ logLevel: 'warn' });
   const server = await preview({ preview: { port, strictPort: true, host: '127.0.0.1' }, logLevel: 'warn' });
   const url = `http://127.0.0.1:${port}/bench.html`;
@@ -117,7 +122,22 @@ export async function runBrowserBench(options: BrowserBenchOptions) {
         finetuneRuns[backend] = result.length ? { runs: result } : { error: (e as Error).message.split('\n')[0] };
       }
     }
-    return { version: browser.version(), cold, cached, latency, generation: generationRuns, finetune: finetuneRuns };
+    let explanations: Explanations | undefined;
+    if (explain) {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      try {
+        await page.goto(url);
+        await page.waitForSelector('body[data-ready="true"]');
+        const loadBefore = `load average ${loadavg()[0].toFixed(1)} on ${cpus().length} cores`;
+        explanations = { ...(await page.evaluate(([r, c]) => window.behavegptBench.explanations('wasm', r, c), [explain.runs, contextEvents] as const)), loadBefore };
+      } catch (e) {
+        explanations = { error: (e as Error).message.split('\n')[0] };
+      } finally {
+        await context.close();
+      }
+    }
+    return { version: browser.version(), cold, cached, latency, generation: generationRuns, finetune: finetuneRuns, explain: explanations };
   } finally {
     await browser.close();
     await new Promise<void>((resolve) => server.httpServer.close(() => resolve()));
