@@ -15,7 +15,7 @@ import { eventCount, STANDINS } from './standins';
 import { standinPath, writeStandins } from './files';
 import { chooseDefaults, type DefaultsChoice } from './select';
 import { runTune, tunePlan, TUNE_RECORDS_DIR, type TuneRecord } from './tune';
-import { EVIDENCE_LOGS, EVIDENCE_RECORDS_DIR, readEvidence, runEvidence, type EvidenceRecord } from './evidence';
+import { EVIDENCE_LOGS, EVIDENCE_RECORDS_DIR, readEvidence, runEvidence, type EvidenceRecord } from '../../node/own-data-evidence';
 import { defaultsMismatch, OWN_DATA_TASK, ownDataReport } from './report';
 
 export const FINETUNE_MD = 'docs/FINETUNE.md';

@@ -8,7 +8,7 @@ import { aggregateMetrics, type ResultRow } from '../../core/results';
 import type { MetricSet } from '../../core/metrics';
 import { DEFAULT_FINETUNE_SETTINGS, type FinetuneSettings } from '../../train/finetune-protocol';
 import { BUDGET_GRID, CHECK_SPACING_GRID, MIN_STEPS_GRID, PATIENCE_GRID, TOLERANCE, type DefaultsChoice } from './select';
-import { COLUMNS, type Column, type EvidenceRecord } from './evidence';
+import { COLUMNS, type Column, type EvidenceRecord } from '../../node/own-data-evidence';
 import type { TuneRecord } from './tune';
 
 export const OWN_DATA_TASK = 'own-data';

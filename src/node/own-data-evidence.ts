@@ -6,16 +6,17 @@
  * Reads the held-out figures of every model from the comparison table, the epochs and why each
  * arm stopped, the app's own wall time and the driver's (click → adapted model ready), and the
  * load average around each run (the machine is shared). One JSON record per run (committed),
- * a rerun skips runs that have one.
+ * a rerun skips runs that have one. Here, not in src/experiments/own-data/, because it drives
+ * Chromium and vite (Node-side packages).
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type Page } from '@playwright/test';
 import { build, preview } from 'vite';
-import type { MetricSet } from '../../core/metrics';
-import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../node/chromium';
-import { DEFAULT_FINETUNE_SETTINGS } from '../../train/finetune-protocol';
+import type { MetricSet } from '../core/metrics';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from './chromium';
+import { DEFAULT_FINETUNE_SETTINGS } from '../train/finetune-protocol';
 
 export const EVIDENCE_RECORDS_DIR = 'results/own-data/evidence';
 /** The stand-ins of the evidence (all three parts; held out = their test split). */
