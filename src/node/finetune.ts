@@ -10,7 +10,7 @@ import type { MetricSet } from '../core/metrics';
 import { buildStartMessage, type FinetuneOutcome, type FinetuneSettings, type FromWorker, type PreparedInfo, type ProgressPoint, type ScratchOutcome } from '../train/finetune-protocol';
 import { runFinetune } from '../train/finetune';
 import { readLogFile } from './data';
-import { formatDuration } from './log';
+import { formatDuration } from '../core/format';
 import { readModelFiles, writeModelFiles } from './model-files';
 
 export interface FinetuneFileOptions {
