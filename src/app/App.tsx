@@ -103,7 +103,7 @@ export function App() {
           <h1>BehaveGPT Web</h1>
           <p className="tagline">A GPT-style model of smart-home behavior, running in your browser with TensorFlow.js.</p>
         </div>
-        <nav className="sections" role="tablist" aria-label="Sections">
+        <div className="sections" role="tablist" aria-label="Sections">
           {SECTIONS.map((s) => (
             <button
               key={s.id}
@@ -118,7 +118,7 @@ export function App() {
               {s.label}
             </button>
           ))}
-        </nav>
+        </div>
       </header>
 
       {[backendParam.warning, engineParam.warning].filter(Boolean).map((warning) => (

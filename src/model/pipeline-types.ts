@@ -2,7 +2,6 @@
  * The app-facing contract of the prediction pipeline (transformers.js style: one call loads a
  * model with progress events; backends and caching live behind it).
  */
-import type { BehaviorEvent, EventContext } from '../core/events';
 
 export type BackendName = 'webgpu' | 'wasm' | 'webgl' | 'cpu';
 

@@ -180,7 +180,8 @@ export class Predictor {
 
   /** The plain-JS decoder the explanations run on, made on first use (it copies the weights once). */
   private getExplainer(): Promise<Explainer> {
-    return (this.explainer ??= Explainer.create(this.loaded));
+    this.explainer ??= Explainer.create(this.loaded);
+    return this.explainer;
   }
 
   /**

@@ -9,6 +9,7 @@
 import { create } from 'zustand';
 import type { ModelFiles, PipelineOptions, Predictor } from '../../model/pipeline';
 import type { BackendChoice, BackendName, LoadProgress, ModelSummary } from '../../model/pipeline-types';
+import { errorMessage } from '../../core/errors';
 
 export type ModelStatus = 'idle' | 'loading' | 'ready' | 'error';
 
@@ -148,7 +149,7 @@ export const useModelStore = create<ModelState>()((set, get) => {
       set({ ...shown(ready), status: 'ready' });
     } catch (e) {
       if (id !== loadId) return;
-      const message = e instanceof Error ? e.message : String(e);
+      const message = errorMessage(e);
       if (previous && recovery === null) {
         // The model in use stays: its backend is made current again (a failed load may have switched it).
         await (await import('../../model/backend')).startBackend(previous.backend.name);
