@@ -68,7 +68,7 @@ export function TrainingSettings() {
         <IntegerField
           id="ft-min-steps"
           label="At least (steps)"
-          title="Small logs have epochs of a few steps: they train at least this many steps whatever the budget"
+          title="Small logs have epochs of a few steps: their budget is raised to at least this many steps (early stopping can still end them sooner)"
           value={settings.schedule.minSteps}
           min={0}
           max={100_000}
@@ -144,7 +144,7 @@ export function TrainingSettings() {
         )}
         . Training stops by itself when the validation loss has not improved for {settings.patience} checks in a row (a check at the end of{' '}
         {settings.schedule.evaluateEvery > 0 ? `an epoch, at least ${settings.schedule.evaluateEvery} steps apart` : 'every epoch'}), or when the budget ends
-        {settings.schedule.minSteps > 0 && ` (small logs train at least ${settings.schedule.minSteps} steps)`}; the epoch with the lowest validation loss is kept.
+        {settings.schedule.minSteps > 0 && ` (on small logs the budget is at least ${settings.schedule.minSteps} steps)`}; the epoch with the lowest validation loss is kept.
         The learning rate is constant after a {settings.schedule.warmupSteps}-step warm-up.
         {split?.source === 'file'
           ? " Your file's own split is used: train trains, valid picks the epoch, test is held out for the comparison."
