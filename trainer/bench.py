@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import resource
+import signal
 import statistics
 import subprocess
 import sys
@@ -82,13 +83,28 @@ def worker(a) -> None:
     distributed.shutdown()
 
 
-def run_worker(args: List[str]) -> Dict:
+def run_worker(args: List[str], timeout_s: float = 300) -> Dict:
+    """Runs one timed worker in its own process group. A worker that outlives `timeout_s` is killed with
+    its spawned processes (a 2-process gloo run was seen with one process gone and the other spinning);
+    a result it printed before that still counts."""
     env = {**os.environ, "PYTHONPATH": ROOT}
-    out = subprocess.run([sys.executable, "-m", "trainer.bench", "worker", *args], cwd=ROOT, capture_output=True, text=True, env=env)
-    for line in out.stdout.splitlines():
+    proc = subprocess.Popen([sys.executable, "-m", "trainer.bench", "worker", *args], cwd=ROOT, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout_s)
+        hung = False
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        stdout, stderr = proc.communicate()
+        hung = True
+    for line in stdout.splitlines():
         if line.startswith("RESULT "):
+            if hung:
+                print(f"bench worker {' '.join(args)}: printed its result, then hung at exit; killed after {timeout_s:.0f} s", flush=True)
             return json.loads(line[7:])
-    raise RuntimeError(f"bench worker {' '.join(args)} failed:\n{out.stderr[-3000:]}")
+    if hung:
+        raise RuntimeError(f"bench worker {' '.join(args)} hung (killed after {timeout_s:.0f} s) without a result:\n{stderr[-3000:]}")
+    raise RuntimeError(f"bench worker {' '.join(args)} failed:\n{stderr[-3000:]}")
 
 
 def run_node(model: str, steps: int) -> Dict:
