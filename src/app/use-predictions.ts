@@ -41,7 +41,7 @@ export function usePredictions(predictor: Predictor | null, query: PredictionQue
       // Scheduled only with a key (a query) and a predictor.
       if (!predictor || !query) throw new Error('no query');
       const t0 = performance.now();
-      const predictions = await predictor.predictNext([...query.history], query.next, query.k);
+      const predictions = await predictor.predictNext([...query.history], query.next, { k: query.k });
       return { predictions, ms: performance.now() - t0 };
     },
     debounceMs,

@@ -30,13 +30,13 @@ async function load(backend: BackendName | 'auto'): Promise<{ ms: number; fromCa
 
 async function latency(backend: BackendName, runs: number, contextEvents: number): Promise<{ times: number[]; tensorsBefore: number; tensorsAfter: number; backend: string }> {
   const predictor = await loadPredictor(env.modelUrl, { backend });
-  const { history, next } = fullContextQuery(predictor.summary.behaviors, contextEvents);
-  for (let i = 0; i < 20; i++) await predictor.predictNext(history, next, 5);
+  const { history, next } = fullContextQuery(predictor.info.behaviors, contextEvents);
+  for (let i = 0; i < 20; i++) await predictor.predictNext(history, next);
   const tensorsBefore = tf.memory().numTensors;
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
     const t0 = performance.now();
-    await predictor.predictNext(history, next, 5);
+    await predictor.predictNext(history, next);
     times.push(performance.now() - t0);
   }
   const tensorsAfter = tf.memory().numTensors;
@@ -50,8 +50,8 @@ async function latency(backend: BackendName, runs: number, contextEvents: number
  */
 async function generation(backend: BackendName, lengths: number[], repetitions: number, skipRecomputeAt: number): Promise<Record<string, number[]>> {
   const predictor = await loadPredictor(env.modelUrl, { backend });
-  if (!predictor.canGenerate) throw new Error('the model has no time head');
-  const { history } = fullContextQuery(predictor.summary.behaviors, 8);
+  if (!predictor.info.canGenerate) throw new Error('the model has no time head');
+  const { history } = fullContextQuery(predictor.info.behaviors, 8);
   const loaded = predictor.generationModel;
   await timeRollout(loaded, history, 32, true, 99);
   const out: Record<string, number[]> = {};

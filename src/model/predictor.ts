@@ -1,36 +1,70 @@
-/** A loaded model ready to answer "what comes next": the object the app and the benchmarks hold. */
+/**
+ * A loaded model ready to answer "what comes next": the object the app, the benchmarks and the
+ * library's users hold (the public BehaviorModel, on the page).
+ */
 import { encodeQuery } from '../core/batch';
 import { UNKNOWN_LOCATION, type BehaviorEvent, type EventContext } from '../core/events';
 import { topK } from '../core/sampling';
-import type { BackendChoice, ModelSummary, Prediction } from './pipeline-types';
-import type { LoadedModel } from './weights';
-import { canGenerate, generateTrajectory, generationCorrection, type GenerateOptions, type GeneratedEvent, type GenerationModel } from './generate';
+import type {
+  BackendChoice,
+  BehaviorModel,
+  ExplainOptions,
+  GenerateEventsOptions,
+  ModelFiles,
+  ModelInfo,
+  Prediction,
+  PredictOptions,
+  WhenOptions,
+} from './pipeline-types';
+import type { LoadedModel, ModelManifest } from './weights';
+import { canGenerate, generateTrajectory, generationCorrection, type GeneratedEvent, type GenerationModel } from './generate';
 import { Explainer, type Explanation, type WhenMap } from './explain';
-import { DEFAULT_REMOVAL, type Removal } from '../core/explain';
+import { DEFAULT_REMOVAL } from '../core/explain';
 
-export class Predictor {
-  readonly summary: ModelSummary;
+/** The figures a model file records per split (training.valid, .test, …: metric → number). */
+function recordedMetrics(training: ModelManifest['training']): ModelInfo['metrics'] {
+  const out: ModelInfo['metrics'] = {};
+  for (const [key, value] of Object.entries(training)) {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) continue;
+    const numbers = Object.entries(value).filter((e): e is [string, number] => typeof e[1] === 'number');
+    if (numbers.length > 0 && numbers.length === Object.keys(value).length) out[key] = Object.fromEntries(numbers);
+  }
+  return out;
+}
+
+export class Predictor implements BehaviorModel {
+  readonly info: ModelInfo;
   readonly backend: BackendChoice;
   private readonly loaded: LoadedModel;
+  private readonly modelFiles: ModelFiles;
   private readonly exclude: Set<number>;
   private explainer: Promise<Explainer> | null = null;
 
-  constructor(loaded: LoadedModel, backend: BackendChoice, weightBytesStored: number) {
+  /** `files` are the ones `loaded` was built from (kept for fine-tuning, saving and export). */
+  constructor(loaded: LoadedModel, backend: BackendChoice, files: ModelFiles) {
     this.loaded = loaded;
     this.backend = backend;
+    this.modelFiles = files;
     const { manifest, behaviors, locations, model } = loaded;
     this.exclude = new Set(model.config.specialBehaviorIds);
     const quantized = manifest.weightsManifest.some((g) => g.weights.some((w) => w.quantization));
-    this.summary = {
+    this.info = {
       name: manifest.name,
+      config: { ...model.config },
       parameters: model.parameterCount,
-      weightBytes: weightBytesStored,
+      weightBytes: files.shards.reduce((s, b) => s + b.byteLength, 0),
       quantization: quantized ? 'uint8' : 'float32',
       contextLength: model.config.contextLength,
       behaviors: behaviors.tokens.filter((_, i) => !behaviors.isSpecial(i)),
       locations: [...locations.tokens],
+      canGenerate: canGenerate(model),
+      metrics: recordedMetrics(manifest.training),
       training: manifest.training,
     };
+  }
+
+  async files(): Promise<ModelFiles> {
+    return { manifestText: this.modelFiles.manifestText, shards: this.modelFiles.shards.map((s) => s.slice(0)) };
   }
 
   /** Full probability vector over the vocabulary for the event after `history`. */
@@ -41,7 +75,8 @@ export class Predictor {
   }
 
   /** The k most likely next behaviors, most likely first. History longer than the context slides. */
-  async predictNext(history: readonly BehaviorEvent[], next: EventContext, k = 5): Promise<Prediction[]> {
+  async predictNext(history: readonly BehaviorEvent[], next: EventContext, options: PredictOptions = {}): Promise<Prediction[]> {
+    const { k = 5 } = options;
     const probs = await this.probabilities(history, next);
     return topK(probs, k, this.exclude).map((id) => ({ behavior: this.loaded.behaviors.name(id), probability: probs[id] }));
   }
@@ -56,7 +91,8 @@ export class Predictor {
    * probability of `behavior` (default: the top-1) for an event at `next` (occlusion), with the
    * attention view. See model/explain.ts.
    */
-  async explain(history: readonly BehaviorEvent[], next: EventContext, behavior?: string, removal: Removal = DEFAULT_REMOVAL): Promise<Explanation> {
+  async explain(history: readonly BehaviorEvent[], next: EventContext, options: ExplainOptions = {}): Promise<Explanation> {
+    const { behavior, removal = DEFAULT_REMOVAL } = options;
     const explainer = await this.getExplainer();
     const target = behavior ?? this.loaded.behaviors.name(topK(explainer.probabilities(history, next), 1, this.exclude)[0]);
     return explainer.explain(history, next, target, removal);
@@ -67,7 +103,8 @@ export class Predictor {
    * per cell, the time head's P(next event in the cell) and the joint with its top 5. The place
    * of the next event defaults to the last event's.
    */
-  async when(history: readonly BehaviorEvent[], behavior: string, location = history.at(-1)?.location ?? UNKNOWN_LOCATION): Promise<WhenMap> {
+  async when(history: readonly BehaviorEvent[], behavior: string, options: WhenOptions = {}): Promise<WhenMap> {
+    const { location = history.at(-1)?.location ?? UNKNOWN_LOCATION } = options;
     return (await this.getExplainer()).when(history, behavior, location);
   }
 
@@ -76,18 +113,13 @@ export class Predictor {
     return this.loaded;
   }
 
-  /** Whether the model has the time head that trajectory generation needs. */
-  get canGenerate(): boolean {
-    return canGenerate(this.loaded.model);
-  }
-
   /**
-   * Streams a generated trajectory event by event (see model/generate.ts); stop with
-   * options.signal or by leaving the loop. The model's own sampling correction (if its manifest
-   * has one) applies unless options.behaviorLogCorrection replaces it.
+   * Streams a generated trajectory continuing `prefix` event by event (see model/generate.ts);
+   * stop with options.signal or by leaving the loop. The model's own sampling correction (if its
+   * manifest has one) applies unless options.behaviorLogCorrection replaces it.
    */
-  generate(options: GenerateOptions): AsyncGenerator<GeneratedEvent> {
-    return generateTrajectory(this.loaded, { behaviorLogCorrection: generationCorrection(this.loaded.manifest), ...options });
+  generate(prefix: readonly BehaviorEvent[], options: GenerateEventsOptions): AsyncGenerator<GeneratedEvent> {
+    return generateTrajectory(this.loaded, { behaviorLogCorrection: generationCorrection(this.loaded.manifest), ...options, prefix });
   }
 
   dispose(): void {
@@ -123,15 +155,15 @@ export interface ExplanationTimes {
  * no run reuses the decoder's cache of the one before: the full cost of a new explanation.
  */
 export async function timeExplanations(predictor: Predictor, events: number, runs: number, warmup = 10): Promise<ExplanationTimes> {
-  const { history, next } = fullContextQuery(predictor.summary.behaviors, events);
-  const behaviors = predictor.summary.behaviors;
+  const { history, next } = fullContextQuery(predictor.info.behaviors, events);
+  const behaviors = predictor.info.behaviors;
   const times: ExplanationTimes = { predict: [], explain: [], when: [] };
   for (let r = -warmup; r < runs; r++) {
     const varied = [{ ...history[0], behavior: behaviors[(r + warmup) % behaviors.length] }, ...history.slice(1)];
     const t0 = performance.now();
-    const [top] = await predictor.predictNext(varied, next, 1);
+    const [top] = await predictor.predictNext(varied, next, { k: 1 });
     const t1 = performance.now();
-    await predictor.explain(varied, next, top.behavior);
+    await predictor.explain(varied, next, { behavior: top.behavior });
     const t2 = performance.now();
     // A fresh history again, so that `when` cannot reuse what `explain` left in the cache.
     await predictor.when([{ ...varied[0], slot: (varied[0].slot + 1) % 8 }, ...varied.slice(1)], top.behavior);

@@ -1,9 +1,11 @@
 /** Reading and writing model folders (model.json + shards) on disk. */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { SHIPPED_MODEL_DIR } from './config';
-import { checkShardHashes, checkShardSizes, modelFromArtifacts, serializeModel, validateManifest, type LoadedModel, type SerializeOptions } from '../model/weights';
+import type { BackendName } from '../model/pipeline-types';
+import { Predictor } from '../model/predictor';
+import { checkShardHashes, checkShardSizes, modelFromArtifacts, serializeModel, validateManifest, type LoadedModel, type ModelManifest, type SerializeOptions } from '../model/weights';
 
 export async function saveModelDir(
   dir: string,
@@ -21,19 +23,51 @@ export async function saveModelDir(
   return { manifestPath, bytes: shards.reduce((s, b) => s + b.length, 0) };
 }
 
-export function loadModelDir(manifestPath: string): LoadedModel {
-  const path = manifestPath.endsWith('.json') ? manifestPath : join(manifestPath, 'model.json');
-  const manifest = validateManifest(JSON.parse(readFileSync(path, 'utf8')), path);
+/**
+ * The manifest a path names: a `.json` file itself, or in a folder its `model.json`, else the
+ * folder's one `.json` file (an app export: `<stem>.json` beside its shards). Throws when a
+ * folder holds none or several.
+ */
+export function resolveManifestPath(path: string): string {
+  if (path.endsWith('.json')) return path;
+  if (!existsSync(path)) throw new Error(`${path}: no such file or folder`);
+  if (!statSync(path).isDirectory()) throw new Error(`${path}: not a model folder or a .json manifest`);
+  if (existsSync(join(path, 'model.json'))) return join(path, 'model.json');
+  const manifests = readdirSync(path).filter((f) => f.endsWith('.json'));
+  if (manifests.length === 1) return join(path, manifests[0]);
+  throw new Error(
+    manifests.length === 0
+      ? `${path}: no model.json (or other .json manifest) in this folder`
+      : `${path}: ${manifests.length} manifests (${manifests.join(', ')}); name one of them`,
+  );
+}
+
+/** A model's files as stored (manifest text, shards in manifest order), checked as the browser checks them: manifest, sizes, SHA-256. */
+export function readModelFiles(path: string): { manifestPath: string; manifest: ModelManifest; manifestText: string; shards: ArrayBuffer[] } {
+  const manifestPath = resolveManifestPath(path);
+  const manifestText = readFileSync(manifestPath, 'utf8');
+  const manifest = validateManifest(JSON.parse(manifestText), manifestPath);
   const shards = manifest.weightsManifest.flatMap((g) =>
     g.paths.map((p) => {
-      const b = readFileSync(join(dirname(path), p));
+      const b = readFileSync(join(dirname(manifestPath), p));
       return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
     }),
   );
-  // The same checks as the browser's, before the model is built: sizes, SHA-256, then values.
   checkShardSizes(manifest, shards);
   checkShardHashes(manifest, shards.map((b) => createHash('sha256').update(new Uint8Array(b)).digest('hex')));
-  return modelFromArtifacts(manifest, shards, path);
+  return { manifestPath, manifest, manifestText, shards };
+}
+
+/** Loads a model folder (or manifest): the same checks as the browser's, before the model is built: sizes, SHA-256, then values. */
+export function loadModelDir(path: string): LoadedModel {
+  const { manifestPath, manifest, shards } = readModelFiles(path);
+  return modelFromArtifacts(manifest, shards, manifestPath);
+}
+
+/** A Predictor of a model folder (or manifest) on a Node backend that is already started (node/tf.ts). */
+export function loadPredictorDir(path: string, backend: BackendName): Predictor {
+  const files = readModelFiles(path);
+  return new Predictor(modelFromArtifacts(files.manifest, files.shards, files.manifestPath), { name: backend, reason: 'Node', measuredMs: {} }, files);
 }
 
 /** The shipped model's manifest path, name and the run it was trained by (training.run); null when there is no such file. */

@@ -2,7 +2,7 @@ import { useEffect, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { download, exportFiles } from '../lib/finetune-data';
 import { formatBytes, formatPercent } from '../lib/format';
-import { getAdaptedModel } from '../lib/model-store-idb';
+import { getAdaptedModel } from '../../browser/saved-models';
 import { adaptedIdOf, useAdaptedStore } from '../stores/adapted-store';
 import { useModelStore } from '../stores/model-store';
 

@@ -48,8 +48,8 @@ export function useExplanation(predictor: Predictor | null, query: ExplanationQu
       // Scheduled only with a key (a query with a panel open) and a predictor.
       if (!predictor || !query) throw new Error('no query');
       const t0 = performance.now();
-      const why = query.why ? await predictor.explain([...query.history], query.next, query.behavior) : null;
-      const when = query.when ? await predictor.when([...query.history], query.behavior, query.next.location) : null;
+      const why = query.why ? await predictor.explain([...query.history], query.next, { behavior: query.behavior }) : null;
+      const when = query.when ? await predictor.when([...query.history], query.behavior, { location: query.next.location }) : null;
       return { why, when, ms: performance.now() - t0 };
     },
     debounceMs,

@@ -10,7 +10,7 @@ import {
   saveAdaptedModel,
   type AdaptedModelInfo,
   type AdaptedModelRecord,
-} from '../lib/model-store-idb';
+} from '../../browser/saved-models';
 import { env } from '../../env';
 import { useModelStore } from './model-store';
 

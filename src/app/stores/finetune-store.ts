@@ -28,7 +28,7 @@ import { importLogInWorker, type ImportSource } from '../../browser/log-import';
 import { isLifeMessage, lifeLockName, watchLife } from '../../browser/worker-life';
 import { dataFileUrl, env } from '../../env';
 import { BUNDLED_DATASETS, download, exportFiles, type BundledDataset } from '../lib/finetune-data';
-import { newModelId } from '../lib/model-store-idb';
+import { newModelId } from '../../browser/saved-models';
 import { useAdaptedStore } from './adapted-store';
 import { useModelStore } from './model-store';
 

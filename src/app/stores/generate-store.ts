@@ -106,7 +106,7 @@ export const useGenerateStore = create<GenerateState>()((set, get) => ({
     const { predictor, url, summary } = useModelStore.getState();
     const fail = (error: string) => set({ status: 'error', error, stopReason: null, run: null, events: [] });
     if (!predictor) return fail('The model is not loaded yet.');
-    if (!predictor.canGenerate) return fail(CANNOT_GENERATE);
+    if (!predictor.info.canGenerate) return fail(CANNOT_GENERATE);
 
     const { settings } = get();
     const replay = useReplayStore.getState();
@@ -169,7 +169,7 @@ export const useGenerateStore = create<GenerateState>()((set, get) => ({
     };
     try {
       let lastYield = now();
-      for await (const event of predictor.generate({ ...plan.options, signal: controller.signal })) {
+      for await (const event of predictor.generate(plan.options.prefix, { ...plan.options, signal: controller.signal })) {
         // Whatever the step in flight produced after stop() is dropped.
         if (controller.signal.aborted) break;
         pending.push(event);

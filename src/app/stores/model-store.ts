@@ -8,7 +8,7 @@
  */
 import { create } from 'zustand';
 import type { ModelFiles, PipelineOptions, Predictor } from '../../model/pipeline';
-import type { BackendChoice, BackendName, LoadProgress, ModelSummary } from '../../model/pipeline-types';
+import type { BackendChoice, BackendName, LoadProgress, ModelInfo } from '../../model/pipeline-types';
 
 export type ModelStatus = 'idle' | 'loading' | 'ready' | 'error';
 
@@ -21,7 +21,7 @@ export interface ModelState {
   fromCache: boolean | null;
   predictor: Predictor | null;
   backend: BackendChoice | null;
-  summary: ModelSummary | null;
+  summary: ModelInfo | null;
   error: string | null;
   /** Something to know about the model in use, e.g. that the server's files failed and the kept copy is used. */
   notice: string | null;
@@ -40,7 +40,7 @@ let loadId = 0;
 type InUse = Pick<ModelState, 'url' | 'requestedBackend' | 'fromCache' | 'notice' | 'loadMs'> & {
   predictor: Predictor;
   backend: BackendChoice;
-  summary: ModelSummary;
+  summary: ModelInfo;
   /** Loads this model again (on another backend after a lost GPU device). */
   open: Open;
   stopWatching: () => void;
@@ -132,7 +132,7 @@ export const useModelStore = create<ModelState>()((set, get) => {
         requestedBackend: backend,
         predictor,
         backend: predictor.backend,
-        summary: predictor.summary,
+        summary: predictor.info,
         fromCache: get().fromCache,
         notice: said.filter(Boolean).join(' ') || null,
         loadMs: performance.now() - t0,
