@@ -24,6 +24,12 @@ export interface BrowserEnv {
   dataRoute: string;
   /** Replay's sequences: the SmartThings US test split, else the demo sequences shipped with the app. */
   replayUrls: { smartThings: string; demo: string };
+  /**
+   * Where the wasm backend's binaries (tfjs-backend-wasm.wasm, tfjs-backend-wasm-simd.wasm) are
+   * served, as a folder URL ending in '/'; null: beside the built code, where the build puts them.
+   * Set it when a bundler or CDN serves them elsewhere. Read when the wasm backend first starts.
+   */
+  wasmPaths: string | null;
 }
 
 const DATA_ROUTE = `${BASE_URL}data/smartthings/`;
@@ -38,6 +44,7 @@ export const env: BrowserEnv = {
     smartThings: `${DATA_ROUTE}us.csv.gz`,
     demo: `${BASE_URL}examples/demo-sequences.csv`,
   },
+  wasmPaths: null,
 };
 
 /** URL of a file of the SmartThings data folder, e.g. `dataFileUrl('sp.csv.gz')`. */
