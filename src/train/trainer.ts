@@ -5,8 +5,6 @@
  * kept). Runs in Node (wasm) and in a web worker.
  */
 import * as tf from '@tensorflow/tfjs-core';
-// Training needs every op's gradient; prediction does not, so they are registered here, not with the backends.
-import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { bucketBatches, encodeBatch, timeTargets, toExamples, type Batch } from '../core/batch';
 import type { BehaviorSequence } from '../core/events';
 import { createRng } from '../core/random';
