@@ -20,6 +20,7 @@ async function load(source) {
     status.textContent = `${loaded.info.name} on ${loaded.backend.name} (${loaded.backend.reason}), ready in ${Math.round(performance.now() - t0)} ms`;
     status.dataset.status = 'ready';
     status.dataset.backend = loaded.backend.name;
+    status.dataset.behaviors = String(loaded.info.behaviors.length);
     for (const id of ['predict', 'generate', 'finetune']) $(id).disabled = false;
     return loaded;
   } catch (e) {
