@@ -4,9 +4,9 @@ import { createWorkerModel, finetune, loadModel } from 'behavegpt-web';
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 const open = params.get('worker') === '1' ? createWorkerModel : loadModel;
-const MODEL_URL = new URL('./node_modules/behavegpt-web/dist/lib/models/behavegpt-us/model.json', location.href);
+const MODEL_URL = new URL('./node_modules/behavegpt-web/dist-lib/models/behavegpt-us/model.json', location.href);
 
-let model = await load(MODEL_URL);
+let model = null;
 
 async function load(source) {
   const status = $('status');
@@ -52,7 +52,7 @@ function show(list, rows, item) {
   );
 }
 
-$('predict').onclick = async () => {
+async function predict() {
   const list = $('predictions');
   list.dataset.status = 'loading';
   const at = { weekday: Number($('weekday').value), slot: Number($('slot').value), location: '<unknown>' };
@@ -64,7 +64,8 @@ $('predict').onclick = async () => {
     list.textContent = e.message;
     list.dataset.status = 'error';
   }
-};
+}
+$('predict').onclick = predict;
 
 let generating = null;
 $('generate').onclick = async () => {
@@ -118,3 +119,6 @@ $('finetune').onclick = async () => {
   }
 };
 $('cancel').onclick = () => training?.abort();
+
+model = await load(MODEL_URL);
+await predict(); // what the default history leads to, at once

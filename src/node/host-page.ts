@@ -1,5 +1,5 @@
 /**
- * The library as a stranger gets it: `npm pack` (which builds dist/lib first), the example host
+ * The library as a stranger gets it: `npm pack` (which builds dist-lib first), the example host
  * page (examples/host-page) copied to a temporary folder outside this repository, the tarball
  * installed there from the file alone (npm --offline: the package has no dependencies), and
  * the page served by its own serve.mjs. Used by the library's browser test and the benchmark.
@@ -32,7 +32,7 @@ export function installHostPage(tarball: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'behavegpt-host-page-'));
   cpSync(HOST_PAGE_DIR, dir, { recursive: true, filter: (src) => !src.includes('node_modules') });
   execFileSync(npm, ['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', resolve(tarball)], { cwd: dir, stdio: 'pipe' });
-  if (!existsSync(join(dir, 'node_modules', 'behavegpt-web', 'dist', 'lib', 'index.js'))) throw new Error(`${dir}: the package did not install`);
+  if (!existsSync(join(dir, 'node_modules', 'behavegpt-web', 'dist-lib', 'index.js'))) throw new Error(`${dir}: the package did not install`);
   return dir;
 }
 
