@@ -166,8 +166,12 @@ function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+/** Why Replay shows the demo sequences while the device is offline. */
+export const OFFLINE_REASON = 'you are offline, and the SmartThings data is only served online (third-party data, never stored on this device)';
+
 /**
- * SmartThings US test split first, demo sequences otherwise (with the reason recorded). The app
+ * SmartThings US test split first, demo sequences otherwise (with the reason recorded: being
+ * offline is named as such, whatever error the failed request gave). The app
  * reads the SmartThings file through the import worker (`read`), so parsing it never blocks the page.
  */
 export async function loadReplayData(
@@ -182,7 +186,7 @@ export async function loadReplayData(
       sequences,
     };
   } catch (e) {
-    const fallbackReason = message(e);
+    const fallbackReason = globalThis.navigator?.onLine === false ? OFFLINE_REASON : message(e);
     let sequences: BehaviorSequence[];
     try {
       sequences = await loadDemoSequences(urls.demo, fetchImpl);

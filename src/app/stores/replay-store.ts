@@ -16,6 +16,8 @@ export interface ReplayState {
   error: string | null;
   /** Loads the sequences once (from env.replayUrls unless told otherwise). */
   load: (urls?: { smartThings: string; demo: string }) => Promise<void>;
+  /** Loads them again (e.g. the SmartThings data once the device is back online). */
+  reload: () => Promise<void>;
   select: (id: string) => void;
   setStep: (step: number) => void;
   first: () => void;
@@ -58,6 +60,11 @@ export const useReplayStore = create<ReplayState>()((set, get) => {
       } catch (e) {
         set({ status: 'error', error: e instanceof Error ? e.message : String(e) });
       }
+    },
+    reload: async () => {
+      if (get().status === 'loading') return;
+      set({ status: 'idle' });
+      await get().load();
     },
     select: (id) => {
       if (!get().sequences.some((s) => s.id === id)) return;
