@@ -4,12 +4,12 @@
  * latency, and fine-tuning throughput in the app's own fine-tune worker.
  */
 import { parseBehaviorLog } from '../core/data';
-import { UNKNOWN_LOCATION, type BehaviorSequence } from '../core/events';
+import { UNKNOWN_LOCATION, type BehaviorEvent, type BehaviorSequence, type EventContext } from '../core/events';
 import { splitForFinetune } from '../core/finetune';
 import { createRng } from '../core/random';
 import { gunzipResponse } from '../browser/behavior-logs';
 import { dataFileUrl, env } from '../env';
-import { fetchModelFiles, loadPredictor, tf, type BackendName } from '../model/pipeline';
+import { fetchModelFiles, loadPredictor, tf, type BackendName, type Prediction } from '../model/pipeline';
 import { fullContextQuery, timeExplanations, type ExplanationTimes } from '../model/predictor';
 import { timeRollout } from '../model/generate';
 import { buildStartMessage, DEFAULT_FINETUNE_SETTINGS, type FinetuneSettings, type FromWorker } from '../train/finetune-protocol';
@@ -63,6 +63,24 @@ async function generation(backend: BackendName, lengths: number[], repetitions: 
     }
   predictor.dispose();
   return out;
+}
+
+/** A query of the library-vs-app comparison: a history and the time of the event to predict. */
+export interface ParityQuery {
+  history: BehaviorEvent[];
+  next: EventContext;
+}
+
+/** The app's top-k for each query (its own pipeline on a forced backend): what the library's must equal. */
+async function predictMany(backend: BackendName, queries: ParityQuery[], k: number): Promise<Prediction[][]> {
+  const predictor = await loadPredictor(env.modelUrl, { backend });
+  try {
+    const out: Prediction[][] = [];
+    for (const q of queries) out.push(await predictor.predictNext(q.history, q.next, { k }));
+    return out;
+  } finally {
+    predictor.dispose();
+  }
 }
 
 /** Explanations (why and when) interleaved with predictions on a forced backend: ms per call. */
@@ -206,8 +224,9 @@ declare global {
       finetune: typeof finetune;
       generation: typeof generation;
       explanations: typeof explanations;
+      predictMany: typeof predictMany;
     };
   }
 }
-window.behavegptBench = { load, latency, clearModelCache, finetune, generation, explanations };
+window.behavegptBench = { load, latency, clearModelCache, finetune, generation, explanations, predictMany };
 document.body.dataset.ready = 'true';

@@ -19,9 +19,10 @@ import { loadRegion } from '../data';
 import { loadModelDir, loadPredictorDir } from '../model-files';
 import { initNodeBackend, tf } from '../tf';
 import { runBrowserBench } from './browser';
+import { libraryBench } from './library';
 import { benchMarkdown, FigureLog, median, mergeFigures, type Figure } from './figures';
 
-export const BENCH_PARTS = ['size', 'node', 'training', 'generation', 'browser', 'finetune', 'explain'] as const;
+export const BENCH_PARTS = ['size', 'node', 'training', 'generation', 'browser', 'finetune', 'explain', 'library'] as const;
 export type BenchPart = (typeof BENCH_PARTS)[number];
 
 export interface BenchOptions {
@@ -75,6 +76,7 @@ export async function runBench(o: BenchOptions): Promise<void> {
   else if (o.parts.has('training')) console.log(`training throughput skipped: no data folder at ${o.dataDir}`);
   const inBrowser = o.parts.has('browser') || o.parts.has('finetune') || ((o.parts.has('generation') || o.parts.has('explain')) && !o.nodeOnly);
   if (inBrowser) await browser(o, figures, startLoad);
+  if (o.parts.has('library')) await libraryBench({ port: o.port ?? 4174, loads: 7, dataDir: o.dataDir, positions: 1000 }, figures, loadNote);
 
   mkdirSync(dirname(o.out), { recursive: true });
   const earlier = o.partial && existsSync(o.out) ? (JSON.parse(readFileSync(o.out, 'utf8')) as Figure[]) : [];
