@@ -123,7 +123,10 @@ describe('evaluation helpers', () => {
   it('rankTargets gives a scorer the history before t and only the time of event t', () => {
     const calls: unknown[] = [];
     const vocab = vocabOf([seq('a', 'A', 'B')]);
-    const spy = { name: 'spy', score: (history: readonly BehaviorEvent[], next: object) => (calls.push([history.map((e) => e.behavior), next]), new Float64Array(vocab.size)) };
+    const spy = { name: 'spy', score: (history: readonly BehaviorEvent[], next: object) => {
+        calls.push([history.map((e) => e.behavior), next]);
+        return new Float64Array(vocab.size);
+      } };
     const ranks = rankTargets(spy, [seq('t', ev('A', 1, 2), ev('B', 3, 4), ev('A', 5, 6))], vocab);
     expect(calls).toEqual([
       [['A'], ctx(3, 4)],

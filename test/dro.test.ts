@@ -101,7 +101,7 @@ describe('objectives', () => {
       await o.afterStep();
     }
     expect(tilted.classWeights()![1]).not.toBeCloseTo(untilted.classWeights()![1], 3);
-    [la, droLa, plainDro, tilted, untilted].forEach((o) => o.dispose());
+    for (const o of [la, droLa, plainDro, tilted, untilted]) o.dispose();
   });
 
   it('DRO updates its class weights from observed losses after each step', async () => {

@@ -237,7 +237,7 @@ describe('trainer schedule for tiny data', () => {
     const kept = await trainModel(model, data.train, data.valid, behaviors, locations, { ...opts, seed: 1, startCompetes: true });
     expect(kept.bestEpoch).toBe(0);
     const after = await Promise.all([...model.params.values()].map((v) => v.data()));
-    after.forEach((a, i) => expect(Array.from(a)).toEqual(Array.from(before[i])));
+    for (const [i, a] of after.entries()) expect(Array.from(a)).toEqual(Array.from(before[i]));
     trained.dispose();
     model.dispose();
   }, 60_000);
@@ -249,7 +249,7 @@ describe('trainer schedule for tiny data', () => {
     expect(result.steps).toBeGreaterThan(0);
     expect(result.bestEpoch).toBe(0);
     const after = await Promise.all([...model.params.values()].map((v) => v.data()));
-    after.forEach((a, i) => expect(Array.from(a)).toEqual(Array.from(before[i])));
+    for (const [i, a] of after.entries()) expect(Array.from(a)).toEqual(Array.from(before[i]));
     // Eligible only from epoch 2 on: epoch 1 is skipped even though it is the first trained one.
     let calls = 0;
     const late = await trainModel(model, data.train, data.valid, behaviors, locations, { epochs: 3, batchSize: 8, patience: 100, learningRate: 1e-2, eligible: () => ++calls >= 2 });

@@ -102,7 +102,7 @@ describe('sampling correction for reweighted models', () => {
     const total = [...counts.values()].reduce((a, b) => a + b, 0);
     const corrected = names.map((n) => mean[behaviors.id(n)] * Math.exp(c[n]));
     const z = corrected.reduce((a, b) => a + b, 0);
-    names.forEach((n, i) => expect(corrected[i] / z).toBeCloseTo((counts.get(n)! + 1) / (total + names.length), 3));
+    for (const [i, n] of names.entries()) expect(corrected[i] / z).toBeCloseTo((counts.get(n)! + 1) / (total + names.length), 3);
     // Rarer than predicted → negative correction; more frequent → positive.
     expect(c[names[0]]).toBeLessThan(0);
     expect(c[names[names.length - 1]]).toBeGreaterThan(0);

@@ -85,7 +85,10 @@ function smoothingOf(options: SmoothingOptions): number {
 /** Adds one observation of behavior `id` after context `key`. */
 function addCount(table: Map<string, Float64Array>, key: string, id: number, size: number): void {
   let counts = table.get(key);
-  if (!counts) table.set(key, (counts = new Float64Array(size)));
+  if (!counts) {
+    counts = new Float64Array(size);
+    table.set(key, counts);
+  }
   counts[id] += 1;
 }
 

@@ -471,7 +471,7 @@ function readName(value: string, context: RowContext, line: number, field: strin
   let shared = context.names.get(value);
   if (shared === undefined) {
     // A fresh copy: a slice of a large chunk would keep the whole chunk in memory.
-    shared = (' ' + value).slice(1);
+    shared = ` ${value}`.slice(1);
     context.names.set(shared, shared);
   }
   return shared;
@@ -676,7 +676,8 @@ function timestampedHandler(table: Table, context: RowContext): RowHandler {
       let events = byUser.get(userText);
       if (!events) {
         if (byUser.size >= context.maxSequences) throw tooManySequences(context, line, 'user_id', 'users');
-        byUser.set(readName(userText, context, line, 'user_id'), (events = []));
+        events = [];
+        byUser.set(readName(userText, context, line, 'user_id'), events);
       }
       events.push({ time: time.absolute, event: { behavior, weekday: time.weekday, slot: time.slot, location } });
     },

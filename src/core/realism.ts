@@ -123,7 +123,10 @@ export function fitSlotDeltas(train: readonly BehaviorSequence[], given: 'none' 
       const d = slotDelta(events[t - 1], events[t]);
       global[d]++;
       let row = byPrevious.get(events[t - 1].behavior);
-      if (!row) byPrevious.set(events[t - 1].behavior, (row = new Float64Array(NUM_SLOT_DELTAS)));
+      if (!row) {
+        row = new Float64Array(NUM_SLOT_DELTAS);
+        byPrevious.set(events[t - 1].behavior, row);
+      }
       row[d]++;
     }
   }

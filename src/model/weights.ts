@@ -320,7 +320,7 @@ export function parseManifest(text: string, file = 'model.json'): ModelManifest 
 
 /** A path that resolves beside the manifest: no scheme, no leading slash, no "..", no query. */
 function isRelativePath(p: unknown): boolean {
-  return typeof p === 'string' && /^[A-Za-z0-9_][A-Za-z0-9_.\-]*(\/[A-Za-z0-9_][A-Za-z0-9_.\-]*)*$/.test(p) && !p.split('/').includes('..');
+  return typeof p === 'string' && /^[A-Za-z0-9_][A-Za-z0-9_.-]*(\/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$/.test(p) && !p.split('/').includes('..');
 }
 
 /** Total bytes the manifest's weights occupy in the shards. */
@@ -377,7 +377,7 @@ export function modelFromArtifacts(manifest: ModelManifest, shards: ArrayBuffer[
     };
   } finally {
     // fromTensors copies into variables.
-    Object.values(tensors).forEach((t) => t.dispose());
+    for (const t of Object.values(tensors)) t.dispose();
   }
 }
 

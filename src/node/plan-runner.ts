@@ -6,7 +6,7 @@
 import { NotFinishedError, runId, type RunSpec } from './run-spec';
 import type { DatasetSplits } from './data';
 import { readRecord, runOne } from './runs';
-import { formatDuration } from './log';
+import { formatDuration } from '../core/format';
 
 /** This process's part of a plan: runs index, index + count, index + 2·count, … */
 export interface Shard {

@@ -11,7 +11,7 @@ import { buildConfig, buildVocabularies } from '../train/recipe';
 import { trainModel, type TrainOptions, type TrainProgress } from '../train/trainer';
 import { gitCommit } from './config';
 import { loadRegion } from './data';
-import { formatDuration } from './log';
+import { formatDuration } from '../core/format';
 import { saveModelDir } from './model-files';
 
 export interface PretrainOptions {

@@ -23,6 +23,7 @@ interface Corruption {
 }
 
 const pick = <T>(items: readonly T[], rng: Rng): T => items[Math.floor(rng() * items.length)];
+// biome-ignore lint/suspicious/noExplicitAny: the campaign damages parsed JSON in arbitrary ways
 const edit = (files: Files, change: (m: any, rng: Rng) => void, rng: Rng): Files => {
   const m = JSON.parse(files.manifestText);
   change(m, rng);
@@ -88,7 +89,19 @@ const CORRUPTIONS: Corruption[] = [
         m.config[key] = pick(invalid[key] ?? [m.config[key] + 1, -1, 0, null, 'x', 1e9, 1.5], r);
       }, rng),
   },
-  { kind: 'vocabulary damaged', apply: (f, rng) => edit(f, (m, r) => (r() < 0.5 ? m.vocabulary.behaviors.tokens.pop() : (m.vocabulary.behaviors.tokens[5] = m.vocabulary.behaviors.tokens[4])), rng) },
+  {
+    kind: 'vocabulary damaged',
+    apply: (f, rng) =>
+      edit(
+        f,
+        (m, r) => {
+          const tokens = m.vocabulary.behaviors.tokens;
+          if (r() < 0.5) tokens.pop();
+          else tokens[5] = tokens[4];
+        },
+        rng,
+      ),
+  },
   { kind: 'model.json cut off', apply: (f, rng) => ({ ...f, manifestText: f.manifestText.slice(0, Math.floor(rng() * f.manifestText.length)) }) },
   {
     kind: 'NaN or infinity with a matching hash',

@@ -87,7 +87,6 @@ export interface Objective {
  * counts; `isSpecial` marks ids that are never targets.
  */
 export function createObjective(spec: ObjectiveSpec, classCounts: readonly number[], isSpecial: (id: number) => boolean): Objective {
-  const V = classCounts.length;
   const total = classCounts.reduce((a, b) => a + b, 0);
   const smoothingClasses = tf.keep(tf.tensor1d(classCounts.map((_, i) => (isSpecial(i) ? 0 : 1)), 'float32'));
   const base: TokenLossOptions = { labelSmoothing: spec.labelSmoothing ?? 0, smoothingClasses };
@@ -137,7 +136,7 @@ export function createObjective(spec: ObjectiveSpec, classCounts: readonly numbe
       return dro ? dro.weights() : staticWeights;
     },
     dispose() {
-      kept.forEach((t) => t.dispose());
+      for (const t of kept) t.dispose();
       lastLosses?.dispose();
     },
   };

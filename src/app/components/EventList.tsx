@@ -39,7 +39,7 @@ export function EventList({ events, action, rowTestId, caption, annotation }: Pr
             <td>{e.behavior}</td>
             <td>{weekdayLabel(e.weekday)}</td>
             <td>{slotLabel(e.slot)}</td>
-            {annotation && annotation.cell(i)}
+            {annotation?.cell(i)}
             {action && <td className="action">{action(i)}</td>}
           </tr>
         ))}

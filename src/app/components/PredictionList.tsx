@@ -22,7 +22,7 @@ export function PredictionList({ result, k, actual, placeholder, explained, onEx
     <section className="predictions" aria-labelledby="predictions-title">
       <h3 id="predictions-title">
         Top {k} predictions
-        {result.status === 'loading' && <span className="spinner" aria-label="updating" />}
+        {result.status === 'loading' && <span className="spinner" role="status" aria-label="updating" />}
         {result.status === 'ready' && result.ms !== null && <span className="muted small"> · {result.ms.toFixed(1)} ms</span>}
       </h3>
       {result.error && (

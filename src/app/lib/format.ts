@@ -48,9 +48,4 @@ export function formatFrequencies(f: { matched: boolean; validationLoss?: { unma
   return f.matched ? `output biases matched to the data's behavior frequencies${losses}` : `the model's own behavior frequencies kept${losses}`;
 }
 
-/** A duration for an ETA: "42 s", "3 min 5 s"; "–" when unknown (not finite). */
-export function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds)) return '–';
-  if (seconds < 60) return `${Math.round(seconds)} s`;
-  return `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
-}
+export { formatDuration } from '../../core/format';

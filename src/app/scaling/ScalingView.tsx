@@ -54,7 +54,7 @@ function Report({ report }: { report: ScalingReport }) {
   return (
     <div className="scaling" data-testid="scaling">
       <div className="scaling-law" data-testid="scaling-law">
-        <p className="scaling-formula" data-testid="scaling-formula" aria-label={lawFormula(law)}>
+        <p className="scaling-formula" data-testid="scaling-formula" role="math" aria-label={lawFormula(law)}>
           L(N, D) = {f3(law.E)} + {law.A.toPrecision(3)} / N<sup>{f3(law.alpha)}</sup> + {law.B.toPrecision(3)} / D<sup>{f3(law.beta)}</sup>
         </p>
         <dl className="scaling-fit">

@@ -8,7 +8,7 @@ import { DEFAULT_REMOVAL, REMOVALS, type Removal } from '../../core/explain';
 import { Explainer } from '../../model/explain';
 import { RESULTS_JSON } from '../../node/config';
 import { loadSplits } from '../../node/data';
-import { formatDuration } from '../../node/log';
+import { formatDuration } from '../../core/format';
 import { loadModelDir } from '../../node/model-files';
 import { writeSection } from '../../node/report-sections';
 import { writeResultRows } from '../../node/results-file';

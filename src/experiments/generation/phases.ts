@@ -13,7 +13,7 @@ import { generateAll, generationCorrection } from '../../model/generate';
 import type { LoadedModel } from '../../model/weights';
 import { RESULTS_JSON, RESULTS_MD } from '../../node/config';
 import { loadSplits } from '../../node/data';
-import { formatDuration } from '../../node/log';
+import { formatDuration } from '../../core/format';
 import { loadModelDir } from '../../node/model-files';
 import { writeSection } from '../../node/report-sections';
 import { writeResultRows } from '../../node/results-file';
