@@ -139,9 +139,10 @@ function deploymentServer(port: number): Promise<{ server: Server; deploy: (dir:
     res.writeHead(200, { 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream', 'Content-Security-Policy': CSP_HEADER, 'Cache-Control': 'no-cache' });
     createReadStream(file).pipe(res);
   });
-  return new Promise((done) =>
-    server.listen(port, '127.0.0.1', () => done({ server, deploy: (dir) => void (current = resolve(dir)), url: `http://127.0.0.1:${port}/` })),
-  );
+  const deploy = (dir: string) => {
+    current = resolve(dir);
+  };
+  return new Promise((done) => server.listen(port, '127.0.0.1', () => done({ server, deploy, url: `http://127.0.0.1:${port}/` })));
 }
 
 /** The build the test server runs (dist/, as built for this run), and a second one with another build id: made once per run. */

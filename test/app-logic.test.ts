@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { parseBehaviorLog } from '../src/core/data';
+import { parseBehaviorLog, replayable } from '../src/core/data';
 import { createLatestRunner } from '../src/app/lib/latest';
 import { backendFromSearch } from '../src/app/lib/query';
 import { formatDuration, formatFrequencies, rankIn, splitRecall } from '../src/app/lib/format';
 import { listSequences } from '../src/app/lib/sequence-list';
-import { loadReplayData, OFFLINE_REASON, replayable } from '../src/browser/behavior-logs';
+import { loadReplayData, OFFLINE_REASON } from '../src/browser/behavior-logs';
 import { clampStep, useReplayStore } from '../src/app/stores/replay-store';
 import { useComposeStore } from '../src/app/stores/compose-store';
 

@@ -6,7 +6,7 @@
  * APIs only (fetch, Response, streams, DecompressionStream): no React, no DOM; used by the app,
  * its workers and the benchmark page.
  */
-import { DataError, LogParser, parseBehaviorLog, type ParseOptions, type ParsedLog } from '../core/data';
+import { DataError, LogParser, parseBehaviorLog, replayable, type ParseOptions, type ParsedLog } from '../core/data';
 import type { BehaviorSequence } from '../core/events';
 import { packLog, sequenceRefs, unpackSequences, type PackedLog } from '../core/packed-log';
 import { env } from '../env';
@@ -127,11 +127,6 @@ export interface ReplaySource {
 export interface ReplayData {
   source: ReplaySource;
   sequences: BehaviorSequence[];
-}
-
-/** Sequences that can be replayed: at least one event to predict (t ≥ 1). */
-export function replayable(sequences: readonly BehaviorSequence[]): BehaviorSequence[] {
-  return sequences.filter((s) => s.events.length >= 2);
 }
 
 /** Reads the log served at `url` into its packed form: in this thread (readPackedInThread), or in the app through the import worker. */

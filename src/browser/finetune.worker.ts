@@ -8,8 +8,7 @@
  * its life lock (worker-life.ts).
  */
 /// <reference lib="webworker" />
-// Training needs every op's gradient; prediction does not, so only this worker registers them (Node: node/tf.ts).
-import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import '../train/register-gradients';
 import { errorMessage } from '../core/errors';
 import { chooseBackend } from '../model/backend';
 import { measurePrediction } from '../model/pipeline';
