@@ -90,12 +90,14 @@ test('the packed library installs into a fresh project on its own, and its decla
   writeFileSync(
     join(project, 'check.ts'),
     [
-      "import { loadModel, finetune, createWorkerModel, ModelFormatError, type BehaviorModel, type Prediction } from 'behavegpt-web';",
+      "import { loadModel, finetune, createWorkerModel, saveAdaptedModel, listAdaptedModels, newModelId, ModelFormatError, type BehaviorModel, type Prediction } from 'behavegpt-web';",
       "const model: BehaviorModel = await loadModel('/model.json', { backend: 'wasm', onProgress: (p) => console.log(p.stage, p.loaded) });",
       "const top: Prediction[] = await model.predictNext([{ behavior: 'Light:switch on', weekday: 0, slot: 1, location: '<unknown>' }], { weekday: 0, slot: 2, location: '<unknown>' }, { k: 3 });",
       'for await (const e of model.generate([], { maxEvents: 3, start: { weekday: 1, slot: 2 } })) console.log(e.behavior, e.elapsedSlots);',
       'const result = await finetune(model, new Blob([]), { epochs: 1, signal: AbortSignal.timeout(1000) });',
       'const adapted = await createWorkerModel(result.files);',
+      "await saveAdaptedModel({ id: newModelId(), name: result.name, dataName: result.dataName, createdAt: Date.now(), metrics: { before: result.before, after: result.after }, ...result.files });",
+      'console.log((await listAdaptedModels())[0].bytes);',
       "console.log(top[0].probability, adapted.info.parameters, new ModelFormatError('f', null, 'p').file);",
       '// @ts-expect-error: k is an option, not a number',
       "await model.predictNext([], { weekday: 0, slot: 2, location: '' }, 5);",
@@ -150,4 +152,9 @@ test('the host page generates a stream of events, fine-tunes in the library work
   await expect(page.locator('#status')).toContainText('my-home.csv');
   await expect(page.locator('#status')).toHaveAttribute('data-behaviors', String(behaviors + 1));
   expectRanked(await hostPrediction(page));
+  // Saved in IndexedDB through the library: still listed after a reload.
+  await expect(page.locator('#saved li')).toHaveCount(1);
+  await expect(page.locator('#saved li')).toContainText('my-home.csv');
+  await openHostPage(page);
+  await expect(page.locator('#saved li')).toHaveCount(1);
 });

@@ -1,5 +1,5 @@
 // BehaveGPT in a host page: load the model shipped in the package, predict, generate, fine-tune.
-import { createWorkerModel, finetune, loadModel } from 'behavegpt-web';
+import { createWorkerModel, finetune, listAdaptedModels, loadModel, newModelId, saveAdaptedModel } from 'behavegpt-web';
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
@@ -109,6 +109,10 @@ $('finetune').onclick = async () => {
     const recall = (m) => `${(100 * m['weighted_recall@5']).toFixed(1)}%`;
     status.textContent = `${result.name}: held-out recall@5 ${recall(result.before)} → ${recall(result.after)}`;
     status.dataset.status = 'done';
+    // Kept in this browser: it outlives the page (listAdaptedModels, getAdaptedModel to load it again).
+    const { name, dataName, before, after, files } = result;
+    await saveAdaptedModel({ id: newModelId(), name, dataName, createdAt: Date.now(), metrics: { before, after }, ...files });
+    await listSaved();
     model.dispose();
     model = await load(result.files); // predictions now come from the adapted model
   } catch (e) {
@@ -119,6 +123,12 @@ $('finetune').onclick = async () => {
   }
 };
 $('cancel').onclick = () => training?.abort();
+
+async function listSaved() {
+  const saved = await listAdaptedModels();
+  show($('saved'), saved, (m) => ({ text: `${m.name} (${Math.round(m.bytes / 1024)} KiB)`, data: { id: m.id } }));
+}
+await listSaved();
 
 model = await load(MODEL_URL);
 await predict(); // what the default history leads to, at once

@@ -13,6 +13,15 @@
 export { loadModel } from '../model/pipeline';
 export { createWorkerModel } from '../browser/worker-model';
 export { finetune, importLog } from './finetune';
+export {
+  saveAdaptedModel,
+  listAdaptedModels,
+  getAdaptedModel,
+  deleteAdaptedModel,
+  newModelId,
+  type AdaptedModelRecord,
+  type AdaptedModelInfo,
+} from '../browser/saved-models';
 export { env, type BrowserEnv } from '../env';
 export { BackendUnavailableError, ModelFetchError, ModelFormatError, ModelIntegrityError } from '../model/errors';
 export { UNKNOWN_LOCATION, WEEKDAY_NAMES, NUM_SLOTS, NUM_WEEKDAYS } from '../core/events';
