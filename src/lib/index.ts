@@ -11,6 +11,9 @@
  * separate chunks; model files are verified and kept in the Cache API; settings are in `env`.
  */
 export { loadModel } from '../model/pipeline';
+// tfjs has one current backend per page: a host that keeps models on two backends makes a model's current
+// again before using it (startBackend(model.backend.name)); watchDeviceLoss says when WebGPU's device is gone.
+export { startBackend, watchDeviceLoss } from '../model/backend';
 export { createWorkerModel } from '../browser/worker-model';
 export { finetune, importLog } from './finetune';
 export {

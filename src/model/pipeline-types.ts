@@ -61,6 +61,8 @@ export interface ModelInfo {
 export interface ModelFiles {
   manifestText: string;
   shards: ArrayBuffer[];
+  /** What errors call these files (default "model files in memory"), e.g. where they were kept. */
+  name?: string;
 }
 
 /**

@@ -140,7 +140,7 @@ export async function loadPredictor(source: ModelSource, options: LoadModelOptio
     const picked = await filesFromPicked(Array.from(source));
     return loadPredictorFromFiles(picked.files, picked.source, rest);
   }
-  if ('manifestText' in source) return loadPredictorFromFiles(source, 'model files in memory', rest);
+  if ('manifestText' in source) return loadPredictorFromFiles(source, source.name ?? 'model files in memory', rest);
   if ('manifest' in source) return loadPredictorFromFiles({ manifestText: JSON.stringify(source.manifest), shards: source.shards }, 'model manifest in memory', rest);
   throw new TypeError('loadModel: the source must be a model.json URL, picked files, or { manifestText | manifest, shards }');
 }

@@ -1,14 +1,13 @@
 /**
  * The model: loading progress, the predictor, the backend it runs on, or the error that stopped
- * it. The pipeline (and with it TensorFlow.js) is imported on first load, so the page paints
+ * it. The library (and with it TensorFlow.js) is imported on first load, so the page paints
  * before the large chunk arrives. A model comes from a URL (the shipped one) or from files in
  * memory (an adapted model from IndexedDB); `url` names either. A load that fails while another
  * model is in use leaves that model in use and says why (`loadError`); a newer load aborts an
  * older one.
  */
 import { create } from 'zustand';
-import type { ModelFiles, PipelineOptions, Predictor } from '../../model/pipeline';
-import type { BackendChoice, BackendName, LoadProgress, ModelInfo } from '../../model/pipeline-types';
+import type { BackendChoice, BackendName, BehaviorModel, LoadModelOptions, LoadProgress, ModelFiles, ModelInfo } from '../../lib/index';
 
 export type ModelStatus = 'idle' | 'loading' | 'ready' | 'error';
 
@@ -19,7 +18,7 @@ export interface ModelState {
   progress: LoadProgress | null;
   /** Whether the model files came from the Cache API (known once loaded). */
   fromCache: boolean | null;
-  predictor: Predictor | null;
+  predictor: BehaviorModel | null;
   backend: BackendChoice | null;
   summary: ModelInfo | null;
   error: string | null;
@@ -38,7 +37,7 @@ let loadId = 0;
 
 /** The model last ready, with how it was loaded: what a failed load goes back to. */
 type InUse = Pick<ModelState, 'url' | 'requestedBackend' | 'fromCache' | 'notice' | 'loadMs'> & {
-  predictor: Predictor;
+  predictor: BehaviorModel;
   backend: BackendChoice;
   summary: ModelInfo;
   /** Loads this model again (on another backend after a lost GPU device). */
@@ -47,10 +46,10 @@ type InUse = Pick<ModelState, 'url' | 'requestedBackend' | 'fromCache' | 'notice
 };
 let inUse: InUse | null = null;
 
-type Open = (options: PipelineOptions) => Promise<Predictor>;
+type Open = (options: LoadModelOptions) => Promise<BehaviorModel>;
 
 /** Frees a predictor; one whose GPU device was lost may fail to, which costs nothing more. */
-function release(predictor: Predictor): void {
+function release(predictor: BehaviorModel): void {
   try {
     predictor.dispose();
   } catch {
@@ -139,7 +138,7 @@ export const useModelStore = create<ModelState>()((set, get) => {
         open,
         stopWatching: () => {},
       };
-      const { watchDeviceLoss } = await import('../../model/backend');
+      const { watchDeviceLoss } = await import('../../lib/index');
       // A lost GPU device: move to the next backend by itself, with this model.
       ready.stopWatching = watchDeviceLoss((reason) => {
         if (inUse === ready) void start(url, 'auto', open, reason);
@@ -151,7 +150,7 @@ export const useModelStore = create<ModelState>()((set, get) => {
       const message = e instanceof Error ? e.message : String(e);
       if (previous && recovery === null) {
         // The model in use stays: its backend is made current again (a failed load may have switched it).
-        await (await import('../../model/backend')).startBackend(previous.backend.name);
+        await (await import('../../lib/index')).startBackend(previous.backend.name);
         if (id !== loadId) return;
         set({ ...shown(previous), status: 'ready', progress: null, loadError: { url, message } });
         return;
@@ -169,11 +168,11 @@ export const useModelStore = create<ModelState>()((set, get) => {
     ...UNLOADED,
 
     load: (url, backend) =>
-      start(url, backend, async (options) => (await import('../../model/pipeline')).loadPredictor(url, options)),
+      start(url, backend, async (options) => (await import('../../lib/index')).loadModel(url, options)),
     loadFiles: (key, files, backend) =>
       start(key, backend, async (options) => {
-        const { loadPredictorFromFiles } = await import('../../model/pipeline');
-        return loadPredictorFromFiles(await files(), key, options);
+        const { loadModel } = await import('../../lib/index');
+        return loadModel({ ...(await files()), name: key }, options);
       }),
   };
 });
