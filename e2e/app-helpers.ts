@@ -34,6 +34,18 @@ export async function readyPredictions(page: Page, key?: string | RegExp): Promi
   );
 }
 
+/**
+ * The same top-k as before a reload: the same behaviors in the same order, probabilities within
+ * 1e-6. Not bit for bit: each load measures which engine predicts (plain JS or tfjs), and the two
+ * agree within 1e-6, not exactly, so which one a load picks is a timing this test must not depend on.
+ */
+export function expectSamePredictions(actual: Row[], expected: Row[], message?: string): void {
+  expect(actual.map((r) => r.behavior), message).toEqual(expected.map((r) => r.behavior));
+  actual.forEach((r, i) => {
+    expect(Math.abs(r.probability - expected[i].probability), `${message ?? ''} ${r.behavior}`).toBeLessThan(1e-6);
+  });
+}
+
 /** k rows, distinct behaviors, probabilities in [0, 1], sorted descending, summing to ≤ 1. */
 export function expectRanked(rows: Row[], k = 5): void {
   expect(rows).toHaveLength(k);

@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Page } from '@playwright/test';
-import { expectRanked, readyPredictions, waitForModel, type Row } from './app-helpers';
+import { expectRanked, expectSamePredictions, readyPredictions, waitForModel, type Row } from './app-helpers';
 import { expect, test } from './fixtures';
 
 const DIR = 'public/models/behavegpt-us';
@@ -57,7 +57,7 @@ async function expectWorking(page: Page): Promise<Row[]> {
 async function expectOfflineReload(page: Page, rows: Row[]): Promise<void> {
   await page.route('**/models/**', (route) => route.abort('internetdisconnected'));
   await page.reload();
-  expect(await expectWorking(page)).toEqual(rows);
+  expectSamePredictions(await expectWorking(page), rows);
   await expect(page.getByTestId('model-notice')).toContainText('the copy kept in this browser is used');
   await expect(page.getByTestId('model-notice')).toContainText('offline?');
   await page.unroute('**/models/**');
@@ -96,14 +96,14 @@ test('a new model version with a bad shard leaves the cached model in use and sa
     await page.route(MODEL, (route) => route.fulfill({ body: v2, contentType: 'application/json' }));
     await page.route('**/models/behavegpt-us/weights-v2.bin', (route) => route.fulfill({ body: bytes(), contentType: 'application/octet-stream' }));
     await page.reload();
-    expect(await expectWorking(page), kind).toEqual(rows);
+    expectSamePredictions(await expectWorking(page), rows, kind);
     await expect(page.getByTestId('model-name')).toHaveText(name);
     await expect(page.getByTestId('model-notice'), kind).toContainText('weights-v2.bin');
     await expect(page.getByTestId('model-notice')).toContainText('the copy kept in this browser is used');
 
     await page.unrouteAll();
     await page.reload();
-    expect(await expectWorking(page)).toEqual(rows);
+    expectSamePredictions(await expectWorking(page), rows);
     await expect(page.getByTestId('model-notice')).toHaveCount(0);
     await expect(page.getByTestId('model-cache')).toHaveAttribute('data-from-cache', 'true');
   }
@@ -123,11 +123,11 @@ test('a corrupted model.json never replaces the kept model, and on a first visit
 
   await page.route(MODEL, (route) => route.fulfill({ body: corrupt, contentType: 'application/json' }));
   await page.reload();
-  expect(await expectWorking(page)).toEqual(rows);
+  expectSamePredictions(await expectWorking(page), rows);
   await expect(page.getByTestId('model-notice')).toContainText('shape [24,126]');
   await page.unrouteAll();
   await page.reload();
-  expect(await expectWorking(page)).toEqual(rows);
+  expectSamePredictions(await expectWorking(page), rows);
   await expect(page.getByTestId('model-notice')).toHaveCount(0);
   await expectOfflineReload(page, rows);
 });
@@ -142,12 +142,12 @@ test('a manifest pointing a shard at another origin is refused before anything i
   });
   await page.route(MODEL, (route) => route.fulfill({ body: manifestWith((m) => (m.weightsManifest[0].paths = ['https://evil.example/w.bin'])), contentType: 'application/json' }));
   await page.reload();
-  expect(await expectWorking(page)).toEqual(rows);
+  expectSamePredictions(await expectWorking(page), rows);
   await expect(page.getByTestId('model-notice')).toContainText('"https://evil.example/w.bin" is not a path relative to the manifest');
   expect(elsewhere).toEqual([]);
   await page.unrouteAll();
   await page.reload();
-  expect(await expectWorking(page)).toEqual(rows);
+  expectSamePredictions(await expectWorking(page), rows);
   await expect(page.getByTestId('model-notice')).toHaveCount(0);
   await expectOfflineReload(page, rows);
 });
@@ -182,5 +182,5 @@ test('a damaged adapted model picked in Predict leaves the model in use working,
   await expect(page.getByTestId('model-load-error')).toContainText('weights-shard1of1.bin: 30000 bytes, the manifest says 36666');
   await expect(page.getByTestId('model-status')).toHaveAttribute('data-status', 'ready');
   await expect(page.getByTestId('model-select')).toHaveValue('base');
-  expect(await readyPredictions(page)).toEqual(rows);
+  expectSamePredictions(await readyPredictions(page), rows);
 });

@@ -30,6 +30,12 @@ export interface BrowserEnv {
    * Set it when a bundler or CDN serves them elsewhere. Read when the wasm backend first starts.
    */
   wasmPaths: string | null;
+  /**
+   * The engine of every workload: 'auto' measures the plain-JS decoder against tfjs per workload
+   * (one prediction, scoring a log, generating trajectories; model/workloads.ts); 'js' or 'tfjs'
+   * forces one (the app's ?engine=).
+   */
+  engine: 'auto' | 'js' | 'tfjs';
 }
 
 const DATA_ROUTE = `${BASE_URL}data/smartthings/`;
@@ -45,6 +51,7 @@ export const env: BrowserEnv = {
     demo: `${BASE_URL}examples/demo-sequences.csv`,
   },
   wasmPaths: null,
+  engine: 'auto',
 };
 
 /** URL of a file of the SmartThings data folder, e.g. `dataFileUrl('sp.csv.gz')`. */

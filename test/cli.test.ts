@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { selectPhases } from '../src/cli/args';
 import { benchParts } from '../src/cli/bench';
 import { pretrainOptions } from '../src/cli/pretrain';
-import { benchMarkdown, FigureLog, median, mergeFigures } from '../src/node/bench/figures';
+import { benchMarkdown, ENGINE_FIGURES, FigureLog, median, mergeFigures, quantile } from '../src/node/bench/figures';
 import { PROJECT_ROOT, resolveDataDir } from '../src/node/config';
 
 // Importing a command module does no work: each runs its main() only when started as a script.
@@ -28,8 +28,9 @@ describe('benchmark command', () => {
     expect([...benchParts('size, node', false)]).toEqual(['size', 'node']);
     // explain measures in Node and Chromium: --node-only keeps its Node half.
     expect([...benchParts(undefined, true)]).toEqual(['size', 'node', 'training', 'generation', 'explain']);
-    expect(benchParts(undefined, false).size).toBe(8);
-    expect(() => benchParts('size,gpu', false)).toThrow('--only: unknown part "gpu" (parts: size, node, training, generation, browser, finetune, explain, library)');
+    expect(benchParts(undefined, false).size).toBe(9);
+    expect([...benchParts('engines', true)]).toEqual(['engines']);
+    expect(() => benchParts('size,gpu', false)).toThrow('--only: unknown part "gpu" (parts: size, node, training, generation, browser, finetune, explain, engines, library)');
   });
 
   it('figures: median and range of the runs, met or missed, printed as recorded', () => {
@@ -40,6 +41,11 @@ describe('benchmark command', () => {
     expect(log.record('x', 'cpu', 'ms', [7], 'Node v20', { text: '< 5 ms', ok: (m) => m < 5 }).met).toBe(false);
     expect(printed[1]).toContain('target < 5 ms: MISSED');
     expect(median([5, 1, 3])).toBe(3);
+    // p99 only from 100 runs on; engine, batch, ratio and load when given.
+    expect(f.p99).toBeUndefined();
+    const many = log.record('one prediction', 'cpu (plain JS)', 'ms', Array.from({ length: 200 }, (_, i) => i + 1), 'Chromium', undefined, { engine: 'js', batch: 1, ratio: 1, load: 'load average 3.0' });
+    expect(many).toMatchObject({ engine: 'js', batch: 1, p99: 198, ratio: 1, load: 'load average 3.0', median: 100.5 });
+    expect(quantile([1, 2, 3, 4], 0.5)).toBe(2);
   });
 
   it('a partial run replaces figures of the same name, backend and runtime in place and keeps the rest', () => {
@@ -54,7 +60,16 @@ describe('benchmark command', () => {
     ]);
     const md = benchMarkdown(mergeFigures(earlier, fresh), { modelDir: 'm', json: 'docs/bench.json', contextEvents: 32 });
     expect(md).toContain('The figures come from 2 runs');
-    expect(md).toContain('| latency | wasm | 9 ms | 9 – 9 | 1 |  | Chromium 121 headless | new `c` |');
+    expect(md).toContain('| latency |  | wasm |  | 9 ms |  | 9 – 9 | 1 |  | Chromium 121 headless | new `c` |');
+    expect(md).not.toContain('## Engines');
+    // Rows of different engines or batch sizes are different figures; the engine comparison gets its own table.
+    const engineRow = (engine: string, batch: number, median: number, ratio: number) => ({ ...fig(ENGINE_FIGURES.throughput, 'wasm', 'Chromium 121 headless', median, 'new'), unit: 'positions/s', engine, batch, ratio, load: 'load average 2.0' });
+    const engines = [engineRow('tfjs', 16, 1000, 2), engineRow('onnxruntime-web', 16, 2000, 1), engineRow('tfjs', 256, 3000, 1)];
+    const merged = mergeFigures(engines, [engineRow('tfjs', 16, 1500, 1.5)]);
+    expect(merged.map((f) => `${f.engine}/${f.batch}/${f.median}`)).toEqual(['tfjs/16/1500', 'onnxruntime-web/16/2000', 'tfjs/256/3000']);
+    const table = benchMarkdown(merged, { modelDir: 'm', json: 'x', contextEvents: 32 });
+    expect(table).toContain('## Engines: the same network and inputs on every engine');
+    expect(table).toContain('| 16 positions | onnxruntime-web | wasm | 2,000 positions/s | 1.00× | 1 |  | load average 2.0 | new `c` |');
     expect(benchMarkdown(earlier, { modelDir: 'm', json: 'x', contextEvents: 32 })).toContain('All figures were measured in the same run.');
   });
 });

@@ -87,6 +87,8 @@ describe('prefix and run plan', () => {
     expect(settingsErrors(bad, 2)).toHaveLength(5);
     expect(settingsErrors({ ...DEFAULT_SETTINGS, mode: 'horizon', days: 15 }, 2)).toHaveLength(1);
     expect(settingsErrors({ ...DEFAULT_SETTINGS, mode: 'horizon', days: 14, count: Number.NaN }, 2)).toEqual([]);
+    expect(settingsErrors({ ...DEFAULT_SETTINGS, trajectories: 200 }, 2)).toEqual([]);
+    for (const trajectories of [0, 201, 2.5, Number.NaN]) expect(settingsErrors({ ...DEFAULT_SETTINGS, trajectories }, 2)).toEqual(['Trajectories: a whole number from 1 to 200.']);
   });
 
   it('turns the settings into generator options and the timeline anchor', () => {

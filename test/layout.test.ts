@@ -10,6 +10,20 @@ import { describe, expect, it } from 'vitest';
  */
 const SRC = join(__dirname, '..', 'src');
 
+/**
+ * Files allowed past their folder's rule, each with the src/ folders it still reaches and why.
+ * To shrink, never to grow.
+ */
+const EXCEPTIONS: Record<string, readonly string[]> = {
+  // The header's engine lines, Score this log and several trajectories at once (issue 18) use
+  // Predictor members the public BehaviorModel does not have yet (engines, scoreLog, generateMany).
+  'src/app/stores/model-store.ts': ['model'],
+  'src/app/stores/score-store.ts': ['model'],
+  'src/app/components/EngineChoices.tsx': ['model'],
+  // The Fine-tune tab runs its own worker protocol (its comparison arms, Continue), not yet the library's finetune().
+  'src/app/stores/finetune-store.ts': ['model', 'train'],
+};
+
 /** Folder (or top-level file) of src/ → the src/ folders it may import from (itself included). */
 const MAY_IMPORT: Record<string, readonly string[]> = {
   core: ['core'],
@@ -24,7 +38,8 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   experiments: ['charts', 'core', 'experiments', 'model', 'node', 'train'],
   cli: ['cli', 'core', 'experiments', 'model', 'node', 'reliability', 'train'],
   lib: ['browser', 'core', 'env.ts', 'lib', 'model', 'train'],
-  app: ['app', 'browser', 'charts', 'core', 'env.ts', 'model', 'train'],
+  // The app reaches the model only through the library's public API (src/lib), as a host page does.
+  app: ['app', 'browser', 'charts', 'core', 'env.ts', 'lib'],
   'env.ts': [],
   'csp.ts': [],
   'main.tsx': ['app'],
@@ -36,13 +51,20 @@ const PACKAGES: Record<string, readonly string[]> = {
   train: ['@tensorflow/'],
   charts: ['vega-lite'],
   browser: ['comlink'],
+  // The benchmark page runs the peer runtime (ONNX Runtime Web) beside tfjs; the app never imports it.
+  bench: ['onnxruntime-web'],
   app: ['react', 'zustand', 'vega-embed', 'vega-interpreter', 'vega-lite', 'virtual:pwa-register/react'],
   'main.tsx': ['react', 'react-dom'],
-  // behavegpt-web: this package, as the benchmark's host page imports it (in the browser).
-  node: ['node:', '@tensorflow/', '@playwright/test', '@resvg/resvg-js', 'vega', 'vega-lite', 'vite', 'behavegpt-web'],
+  // behavegpt-web: this package, as the library benchmark's host page imports it (in the browser).
+  node: ['node:', '@tensorflow/', '@playwright/test', '@resvg/resvg-js', 'vega', 'vega-lite', 'vite', 'onnxruntime-web', 'webgpu', 'behavegpt-web'],
   experiments: ['node:'],
   cli: ['node:'],
   reliability: ['node:'],
+};
+
+/** Files outside src/ a folder may import as assets: the benchmark page loads the committed ONNX export by URL. */
+const ASSETS: Record<string, RegExp> = {
+  bench: /^(\.\.\/)+models\/[\w.-]+\.onnx\?url$/,
 };
 
 function sourceFiles(dir: string): string[] {
@@ -84,8 +106,10 @@ function violations(root: string): string[] {
       if (spec.startsWith('.')) {
         const target = normalize(join(dirname(file), spec));
         const to = area(root, target);
-        if (to === null) found.push(`${where}: imports ${spec}, outside src/`);
-        else if (!allowed.includes(to) && !allowed.includes(`${to}.ts`) && !allowed.includes(`${to}.tsx`))
+        if (to === null) {
+          if (!ASSETS[from]?.test(spec)) found.push(`${where}: imports ${spec}, outside src/`);
+        }
+        else if (![...allowed, ...(EXCEPTIONS[where] ?? [])].some((a) => a === to || a === `${to}.ts` || a === `${to}.tsx`))
           found.push(`${where}: src/${from} may not import src/${to} (${spec})`);
       } else if (!(PACKAGES[from] ?? []).some((p) => spec === p || spec.startsWith(p.endsWith('/') || p.endsWith(':') ? p : `${p}/`))) {
         found.push(`${where}: src/${from} may not import the package ${spec}`);
@@ -117,7 +141,12 @@ describe('code layout', () => {
     write('core/a.ts', "import * as tf from '@tensorflow/tfjs-core';\nimport { b } from '../model/b';\n");
     write('model/b.ts', "import { helper } from '../../e2e/helpers';\nexport const b = 1;\n");
     write('app/c.tsx', "import { useState } from 'react';\n");
+    write('bench/d.ts', "import onnx from '../../models/m.onnx?url';\nimport data from '../../models/m.json?url';\n");
+    write('app/e.ts', "import onnx from '../../models/m.onnx?url';\nimport * as ort from 'onnxruntime-web';\n");
     expect(violations(root)).toEqual([
+      'src/app/e.ts: imports ../../models/m.onnx?url, outside src/',
+      'src/app/e.ts: src/app may not import the package onnxruntime-web',
+      'src/bench/d.ts: imports ../../models/m.json?url, outside src/',
       'src/core/a.ts: src/core may not import src/model (../model/b)',
       'src/core/a.ts: src/core may not import the package @tensorflow/tfjs-core',
       'src/model/b.ts: imports ../../e2e/helpers, outside src/',

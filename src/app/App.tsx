@@ -1,5 +1,5 @@
 import { lazy, Suspense, useEffect, useState } from 'react';
-import { backendFromSearch } from './lib/query';
+import { backendFromSearch, engineFromSearch } from './lib/query';
 import { useModelStore } from './stores/model-store';
 import { env } from '../env';
 import { ModelHeader } from './components/ModelHeader';
@@ -50,6 +50,11 @@ function setHash(hash: string) {
 export function App() {
   const load = useModelStore((s) => s.load);
   const [backendParam] = useState(() => backendFromSearch(location.search));
+  const [engineParam] = useState(() => {
+    const param = engineFromSearch(location.search);
+    env.engine = param.engine; // read by the pipeline when it loads a model
+    return param;
+  });
   const [section, setSection] = useState<SectionId>(() => fromHash(location.hash).section);
   const [tab, setTab] = useState<PredictTab>(() => fromHash(location.hash).tab ?? 'replay');
 
@@ -104,11 +109,11 @@ export function App() {
       </header>
 
       <AppStatus />
-      {backendParam.warning && (
-        <p className="warning" role="alert">
-          {backendParam.warning}
+      {[backendParam.warning, engineParam.warning].filter(Boolean).map((warning) => (
+        <p key={warning} className="warning" role="alert">
+          {warning}
         </p>
-      )}
+      ))}
       <ModelHeader />
 
       <main id={`panel-${section}`} role="tabpanel" aria-labelledby={`section-${section}`}>

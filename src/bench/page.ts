@@ -28,10 +28,11 @@ async function load(backend: BackendName | 'auto'): Promise<{ ms: number; fromCa
   return result;
 }
 
-async function latency(backend: BackendName, runs: number, contextEvents: number): Promise<{ times: number[]; tensorsBefore: number; tensorsAfter: number; backend: string }> {
-  const predictor = await loadPredictor(env.modelUrl, { backend });
+/** Next-behavior latency through the app's Predictor on a forced backend, on tfjs (engine 'tfjs') or on the engine it measures fastest ('auto'). */
+async function latency(backend: BackendName, runs: number, contextEvents: number, engine: 'tfjs' | 'auto' = 'tfjs'): Promise<{ times: number[]; tensorsBefore: number; tensorsAfter: number; backend: string; engine: string }> {
+  const predictor = await loadPredictor(env.modelUrl, { backend, engine });
   const { history, next } = fullContextQuery(predictor.info.behaviors, contextEvents);
-  for (let i = 0; i < 20; i++) await predictor.predictNext(history, next);
+  for (let i = 0; i < 20; i++) await predictor.predictNext(history, next, { k: 5 });
   const tensorsBefore = tf.memory().numTensors;
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
@@ -40,8 +41,9 @@ async function latency(backend: BackendName, runs: number, contextEvents: number
     times.push(performance.now() - t0);
   }
   const tensorsAfter = tf.memory().numTensors;
+  const used = predictor.engines.predict?.engine ?? 'tfjs';
   predictor.dispose();
-  return { times, tensorsBefore, tensorsAfter, backend: tf.getBackend() };
+  return { times, tensorsBefore, tensorsAfter, backend: tf.getBackend(), engine: used };
 }
 
 /**
@@ -215,9 +217,17 @@ async function finetune(backend: BackendName, trainEvents: number, maxSeconds: n
   }
 }
 
+/** The engine comparison (bench/engines.ts), loaded only when measured: it brings ONNX Runtime Web. */
+const engines = {
+  setup: async (options: import('./engines').SetupOptions) => (await import('./engines')).setup(options),
+  runOnce: async (engine: string, input: string) => (await import('./engines')).runOnce(engine, input),
+  adapterInfo: async () => (await import('./engines')).adapterInfo(),
+};
+
 declare global {
   interface Window {
     behavegptBench: {
+      engines: typeof engines;
       load: typeof load;
       latency: typeof latency;
       clearModelCache: typeof clearModelCache;
@@ -228,5 +238,5 @@ declare global {
     };
   }
 }
-window.behavegptBench = { load, latency, clearModelCache, finetune, generation, explanations, predictMany };
+window.behavegptBench = { load, latency, clearModelCache, finetune, generation, explanations, engines, predictMany };
 document.body.dataset.ready = 'true';

@@ -2,7 +2,7 @@
  * The full-ranking evaluation protocol for scorers that need no tensors (the baselines): for every
  * sequence and every position t ≥ 1, predict event t from events 0..t-1 plus event t's
  * weekday/slot/location, and rank all non-special behaviors of the training vocabulary; a target
- * behavior outside the vocabulary is a miss. Same protocol as train/evaluate.ts. Pure.
+ * behavior outside the vocabulary is a miss. Same protocol as core/batch-evaluation.ts (the models'). Pure.
  */
 import type { BehaviorSequence } from './events';
 import { MISS, rankOf, rankingMetrics, type MetricSet, type RankedTarget } from './metrics';

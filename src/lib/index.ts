@@ -45,7 +45,7 @@ export type {
   WhenOptions,
 } from '../model/pipeline-types';
 export type { BehaviorEvent, BehaviorSequence, EventContext } from '../core/events';
-export type { GeneratedEvent } from '../model/generate';
+export type { GeneratedEvent, GenerateOptions, TrajectoryEvent } from '../model/generate';
 export type { Explanation, EventInfluence, AttentionView, WhenMap, WeekCell } from '../model/explain';
 export type { Removal } from '../core/explain';
 export type { FinetuneData, FinetuneEvent, FinetuneOptions, FinetuneResult, ImportedLog, ImportLogOptions } from './finetune';

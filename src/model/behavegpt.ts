@@ -261,6 +261,13 @@ export interface ForwardOptions {
   detachTime?: boolean;
 }
 
+/** The weekday/slot/location ids of the event a prediction is for. */
+export interface TargetContext {
+  weekday: number;
+  slot: number;
+  location: number;
+}
+
 /** Both heads' logits at the same positions; `time` only for models with a time head. */
 export interface ModelOutputs {
   behavior: tf.Tensor2D;
@@ -443,16 +450,17 @@ export class BehaveGPT {
 
   /**
    * One generation step without a cache (incremental decoding is model/cpu-decoder.ts): reads
-   * the batch's tokens (one sequence) and returns the last token's hidden state (kept; the
-   * caller disposes it) with the time head's distribution over the slot delta to the next
-   * event. The behavior distribution, which depends on the next event's time, comes from
-   * `behaviorProbabilities` once that time is chosen.
+   * the batch's tokens and returns the hidden state at `positions` (flat b·T + t; default the
+   * last token of a one-row batch), kept (the caller disposes it), with the time head's
+   * distributions over the slot delta to the next event, one row per position. The behavior
+   * distribution, which depends on the next event's time, comes from `behaviorProbabilities`
+   * once that time is chosen.
    */
-  async step(batch: Batch): Promise<{ hidden: tf.Tensor2D; time: Float32Array | null }> {
+  async step(batch: Batch, positions: number[] = [batch.length - 1]): Promise<{ hidden: tf.Tensor2D; time: Float32Array | null }> {
     const [hidden, time] = tf.tidy(() => {
       const x = this.hidden(batch, {}, (t) => t);
-      const last = tf.slice(x, [batch.length - 1, 0], [1, x.shape[1]]);
-      return this.config.timeHead ? [last, tf.softmax(this.timeHead(last))] : [last];
+      const rows = tf.gather(x, tf.tensor1d(positions, 'int32')) as tf.Tensor2D;
+      return this.config.timeHead ? [rows, tf.softmax(this.timeHead(rows))] : [rows];
     }) as [tf.Tensor2D, tf.Tensor2D | undefined];
     try {
       return { hidden, time: time ? ((await time.data()) as Float32Array) : null };
@@ -478,13 +486,14 @@ export class BehaveGPT {
     }
   }
 
-  /** Behavior distribution from a hidden state (from `step`) for a next event at the given context ids. */
-  async behaviorProbabilities(hidden: tf.Tensor2D, next: { weekday: number; slot: number; location: number }): Promise<Float32Array> {
-    const probs = tf.tidy(() =>
-      tf.softmax(
-        this.behaviorHead(hidden, tf.tensor1d([next.weekday], 'int32'), tf.tensor1d([next.slot], 'int32'), tf.tensor1d([next.location], 'int32')),
-      ),
-    );
+  /**
+   * Behavior distributions from hidden states (from `step`), row k for a next event at the
+   * context ids `next[k]` (one object for every row): [rows × numBehaviors].
+   */
+  async behaviorProbabilities(hidden: tf.Tensor2D, next: TargetContext | readonly TargetContext[]): Promise<Float32Array> {
+    const list = Array.isArray(next) ? next : Array.from({ length: hidden.shape[0] }, () => next as TargetContext);
+    const column = (key: keyof TargetContext) => tf.tensor1d(list.map((n) => n[key]), 'int32');
+    const probs = tf.tidy(() => tf.softmax(this.behaviorHead(hidden, column('weekday'), column('slot'), column('location'))));
     try {
       return (await probs.data()) as Float32Array;
     } finally {

@@ -9,6 +9,7 @@ import type { BehaviorEvent, EventContext } from '../core/events';
 import type { BehaveGPTConfig } from './behavegpt';
 import type { Explanation, WhenMap } from './explain';
 import type { GeneratedEvent, GenerateOptions } from './generate';
+import type { EngineName } from './workloads';
 
 export type BackendName = 'webgpu' | 'wasm' | 'webgl' | 'cpu';
 
@@ -81,6 +82,11 @@ export type ModelSource =
 export interface LoadModelOptions {
   /** 'auto' (default) chooses by capability and a timed prediction; a name forces that backend or fails with BackendUnavailableError. */
   backend?: BackendName | 'auto';
+  /**
+   * 'auto' (default: env.engine) measures the plain-JS decoder against tfjs for each workload (one
+   * prediction, scoring a log, several trajectories) and keeps the faster; 'js' or 'tfjs' forces one.
+   */
+  engine?: EngineName | 'auto';
   /** Keep downloaded model files in the Cache API and use them offline (default: env.useBrowserCache). URL sources only. */
   cache?: boolean;
   /** Loading progress: stage, bytes or steps, a message a UI can show. */

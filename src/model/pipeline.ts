@@ -13,6 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { encodeQuery } from '../core/batch';
+import { env } from '../env';
 import { chooseBackend } from './backend';
 import { fetchModelFiles } from './fetch-model';
 import { ModelFormatError } from './errors';
@@ -78,8 +79,11 @@ export async function loadPredictorFromFiles(
   signal?.throwIfAborted();
   onProgress({ stage: 'init', loaded: 0, total: 1, message: `building model on ${backend.name}`, fromCache });
   const loaded = modelFromArtifacts(manifest, shards, source);
+  const predictor = new Predictor(loaded, backend, files, options.engine ?? env.engine);
+  onProgress({ stage: 'warmup', loaded: 0, total: 1, message: 'timing one prediction in plain JS', fromCache });
+  await predictor.choosePredictEngine();
   onProgress({ stage: 'ready', loaded: 1, total: 1, message: `ready on ${backend.name}`, fromCache });
-  return new Predictor(loaded, backend, files);
+  return predictor;
 }
 
 /** The last component of a path: a manifest may name shards in a subfolder, a file picker gives bare names. */
@@ -126,7 +130,7 @@ async function loadFromUrl(modelUrl: string, options: LoadModelOptions): Promise
       notice: `The server's model files could not be used (${files.fallbackReason}); the copy kept in this browser is used.`,
     });
   }
-  return loadPredictorFromFiles(files, modelUrl, { backend: options.backend, onProgress, signal: options.signal, fromCache: files.fromCache });
+  return loadPredictorFromFiles(files, modelUrl, { backend: options.backend, engine: options.engine, onProgress, signal: options.signal, fromCache: files.fromCache });
 }
 
 /**

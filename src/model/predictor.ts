@@ -1,9 +1,11 @@
 /**
  * A loaded model ready to answer "what comes next": the object the app, the benchmarks and the
- * library's users hold (the public BehaviorModel, on the page).
+ * library's users hold (the public BehaviorModel, on the page), plus what the app's engine
+ * choices use (engines per workload, scoring a log, several trajectories at once).
  */
-import { encodeQuery } from '../core/batch';
-import { UNKNOWN_LOCATION, type BehaviorEvent, type EventContext } from '../core/events';
+import { encodeBatch, encodeQuery, toExamples, type Batch } from '../core/batch';
+import { isRefresh, UNKNOWN_LOCATION, type BehaviorEvent, type BehaviorSequence, type EventContext } from '../core/events';
+import { rankingMetrics } from '../core/metrics';
 import { topK } from '../core/sampling';
 import type {
   BackendChoice,
@@ -17,7 +19,10 @@ import type {
   WhenOptions,
 } from './pipeline-types';
 import type { LoadedModel, ModelManifest } from './weights';
-import { canGenerate, generateTrajectory, generationCorrection, type GeneratedEvent, type GenerationModel } from './generate';
+import { CpuDecoder } from './cpu-decoder';
+import { canGenerate, generateTrajectories, generateTrajectory, generationCorrection, type GenerateOptions, type GeneratedEvent, type GenerationModel, type TrajectoryEvent } from './generate';
+import { engineLabel, forcedChoice, medianMs, pickFaster, WORKLOADS, type EngineChoice, type EngineName, type Workload } from './workloads';
+import { meanLoss, rankBatchTargets, type BatchScorer, type ScoredTarget } from '../core/batch-evaluation';
 import { Explainer, type Explanation, type WhenMap } from './explain';
 import { DEFAULT_REMOVAL } from '../core/explain';
 
@@ -32,6 +37,27 @@ function recordedMetrics(training: ModelManifest['training']): ModelInfo['metric
   return out;
 }
 
+/** The CLI's metrics (npm run evaluate) of a whole log: loss and ranking metrics, all targets and without refresh events. */
+export interface LogScore {
+  sequences: number;
+  /** Targets scored (every position t ≥ 1 of every sequence). */
+  targets: number;
+  all: Record<string, number>;
+  noRefresh: Record<string, number>;
+  seconds: number;
+  engine: EngineChoice;
+}
+
+export interface ScoreLogOptions {
+  /** Windows per batch (default 64). */
+  batchSize?: number;
+  onProgress?: (done: number, total: number) => void;
+  signal?: AbortSignal;
+}
+
+/** Lets the page paint between batches of a long job on the main thread. */
+const nextTask = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
 export class Predictor implements BehaviorModel {
   readonly info: ModelInfo;
   readonly backend: BackendChoice;
@@ -39,12 +65,21 @@ export class Predictor implements BehaviorModel {
   private readonly modelFiles: ModelFiles;
   private readonly exclude: Set<number>;
   private explainer: Promise<Explainer> | null = null;
+  private decoder: Promise<CpuDecoder> | null = null;
+  /** The engine asked for (?engine=…), or null to measure per workload. */
+  private readonly forcedEngine: EngineName | null;
+  private choices: Readonly<Partial<Record<Workload, EngineChoice>>> = {};
+  private readonly listeners = new Set<() => void>();
+  /** Trajectories of the last generate measurement. */
+  private generateMeasuredFor = 0;
 
   /** `files` are the ones `loaded` was built from (kept for fine-tuning, saving and export). */
-  constructor(loaded: LoadedModel, backend: BackendChoice, files: ModelFiles) {
+  constructor(loaded: LoadedModel, backend: BackendChoice, files: ModelFiles, engine: EngineName | 'auto' = 'auto') {
     this.loaded = loaded;
     this.backend = backend;
     this.modelFiles = files;
+    this.forcedEngine = engine === 'auto' ? null : engine;
+    if (this.forcedEngine) this.choices = Object.fromEntries(WORKLOADS.map((w) => [w, forcedChoice(w, this.forcedEngine!, backend.name)]));
     const { manifest, behaviors, locations, model } = loaded;
     this.exclude = new Set(model.config.specialBehaviorIds);
     const quantized = manifest.weightsManifest.some((g) => g.weights.some((w) => w.quantization));
@@ -67,11 +102,109 @@ export class Predictor implements BehaviorModel {
     return { manifestText: this.modelFiles.manifestText, shards: this.modelFiles.shards.map((s) => s.slice(0)) };
   }
 
+  /** The engine chosen for each workload so far (a new object after every change). */
+  get engines(): Readonly<Partial<Record<Workload, EngineChoice>>> {
+    return this.choices;
+  }
+
+  /** Calls `listener` whenever an engine choice is made; returns the unsubscribe function. */
+  subscribeEngines(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private setChoice(choice: EngineChoice): EngineChoice {
+    this.choices = { ...this.choices, [choice.workload]: choice };
+    for (const listener of this.listeners) listener();
+    return choice;
+  }
+
+  /** The plain-JS decoder (weights copied once, on first use). */
+  private getDecoder(): Promise<CpuDecoder> {
+    this.decoder ??= CpuDecoder.fromModel(this.loaded.model);
+    return this.decoder;
+  }
+
+  /** Probabilities at flat batch positions with an engine. */
+  private async scorer(engine: EngineName): Promise<BatchScorer> {
+    if (engine === 'tfjs') return (batch, positions) => this.loaded.model.probabilities(batch, Array.from(positions));
+    const decoder = await this.getDecoder();
+    return async (batch: Batch, positions: Int32Array) => decoder.batchProbabilities(batch, positions);
+  }
+
+  private label(engine: EngineName): string {
+    return engineLabel(engine, this.backend.name);
+  }
+
+  /**
+   * Chooses the engine of one-query prediction: a full-context query timed on each (median of 5
+   * after 2 warm-ups; the tfjs figure is the backend choice's own when it has one).
+   */
+  async choosePredictEngine(): Promise<EngineChoice> {
+    if (this.forcedEngine) return this.choices.predict!;
+    const { model, behaviors, locations } = this.loaded;
+    const { history, next } = fullContextQuery(this.info.behaviors, model.config.contextLength - 1);
+    const { batch, position } = encodeQuery(history, next, behaviors, locations, model.config.contextLength);
+    const positions = Int32Array.of(position);
+    const measured = [];
+    for (const engine of ['js', 'tfjs'] as const) {
+      const known = engine === 'tfjs' ? this.backend.measuredMs[this.backend.name] : undefined;
+      const scorer = await this.scorer(engine);
+      measured.push({ engine, label: this.label(engine), value: known ?? (await medianMs(() => scorer(batch, positions))), unit: 'ms' as const });
+    }
+    return this.setChoice(pickFaster('predict', measured, 'per prediction (median of 5)'));
+  }
+
   /** Full probability vector over the vocabulary for the event after `history`. */
   async probabilities(history: readonly BehaviorEvent[], next: EventContext): Promise<Float32Array> {
     const { model, behaviors, locations } = this.loaded;
     const { batch, position } = encodeQuery(history, next, behaviors, locations, model.config.contextLength);
-    return model.probabilities(batch, [position]);
+    return (await this.scorer(this.choices.predict?.engine ?? 'tfjs'))(batch, Int32Array.of(position));
+  }
+
+  /**
+   * Scoring a log: both engines timed on its first 64 windows (after a warm-up on 4), the faster
+   * kept for this model's later logs too.
+   */
+  private async chooseScoreEngine(sequences: readonly BehaviorSequence[]): Promise<EngineChoice> {
+    if (this.choices.score) return this.choices.score;
+    const { model, behaviors, locations } = this.loaded;
+    const windows = toExamples(sequences, model.config.contextLength).slice(0, 64);
+    const sample = encodeBatch(windows, behaviors, locations);
+    const positions = Int32Array.from(windows.flatMap((ex, b) => ex.events.map((_, t) => (t >= ex.firstTarget ? b * sample.length + t : -1)).filter((p) => p >= 0)));
+    const warm = encodeBatch(windows.slice(0, 4), behaviors, locations, sample.length);
+    const measured = [];
+    for (const engine of ['js', 'tfjs'] as const) {
+      const scorer = await this.scorer(engine);
+      await scorer(warm, Int32Array.of(0));
+      const ms = await medianMs(() => scorer(sample, positions), 1, 0);
+      measured.push({ engine, label: this.label(engine), value: (positions.length / ms) * 1000, unit: 'positions/s' as const });
+    }
+    return this.setChoice(pickFaster('score', measured, `on the log's first ${windows.length} windows (${positions.length} positions)`));
+  }
+
+  /**
+   * Scores every position of a log with the full-ranking protocol of `npm run evaluate` (windows,
+   * every position t ≥ 1, all behaviors ranked): its loss and metrics, all targets and without
+   * refresh events, on the engine measured fastest for this workload. Yields to the page between
+   * batches; `signal` stops it.
+   */
+  async scoreLog(sequences: readonly BehaviorSequence[], options: ScoreLogOptions = {}): Promise<LogScore> {
+    const { batchSize = 64, onProgress, signal } = options;
+    const { model, behaviors, locations } = this.loaded;
+    const t0 = performance.now();
+    const engine = await this.chooseScoreEngine(sequences);
+    const scored: ScoredTarget[] = await rankBatchTargets(await this.scorer(engine.engine), sequences, behaviors, locations, model.config.contextLength, {
+      batchSize,
+      signal,
+      onBatch: async (done, total) => {
+        onProgress?.(done, total);
+        await nextTask();
+      },
+    });
+    const noRefresh = scored.filter((t) => !isRefresh(t.behavior));
+    const metrics = (targets: ScoredTarget[]) => ({ loss: meanLoss(targets), ...rankingMetrics(targets) });
+    return { sequences: sequences.length, targets: scored.length, all: metrics(scored), noRefresh: metrics(noRefresh), seconds: (performance.now() - t0) / 1000, engine };
   }
 
   /** The k most likely next behaviors, most likely first. History longer than the context slides. */
@@ -122,6 +255,36 @@ export class Predictor implements BehaviorModel {
     return generateTrajectory(this.loaded, { behaviorLogCorrection: generationCorrection(this.loaded.manifest), ...options, prefix });
   }
 
+  /**
+   * Generating many trajectories at once: both step engines timed over the first 3 steps of
+   * this run's own settings (results thrown away), at its number of trajectories; measured again
+   * when that number changes by more than 2×.
+   */
+  private async chooseGenerateEngine(options: GenerateOptions, count: number): Promise<EngineChoice> {
+    const known = this.choices.generate;
+    if (known && (this.forcedEngine || (count <= 2 * this.generateMeasuredFor && 2 * count >= this.generateMeasuredFor))) return known;
+    const measured = [];
+    const trial = { ...options, behaviorLogCorrection: generationCorrection(this.loaded.manifest), maxEvents: 3, horizonSlots: undefined, signal: undefined };
+    for (const engine of ['js', 'tfjs'] as const) {
+      const t0 = performance.now();
+      let events = 0;
+      for await (const step of generateTrajectories(this.loaded, trial, count, engine)) events += step.length;
+      measured.push({ engine, label: this.label(engine), value: (events / (performance.now() - t0)) * 1000, unit: 'events/s' as const });
+    }
+    this.generateMeasuredFor = count;
+    return this.setChoice(pickFaster('generate', measured, `over the first 3 steps of ${count} trajectories`));
+  }
+
+  /**
+   * Streams `count` trajectories sampled together, step by step (model/generate.ts
+   * generateTrajectories; trajectory k uses seed + k), on the step engine measured fastest for
+   * that many trajectories.
+   */
+  async *generateMany(options: GenerateOptions, count: number): AsyncGenerator<TrajectoryEvent[]> {
+    const engine = await this.chooseGenerateEngine(options, count);
+    yield* generateTrajectories(this.loaded, { behaviorLogCorrection: generationCorrection(this.loaded.manifest), ...options }, count, engine.engine);
+  }
+
   dispose(): void {
     this.loaded.model.dispose();
   }
@@ -139,6 +302,23 @@ export function fullContextQuery(behaviorNames: readonly string[], events: numbe
     location: UNKNOWN_LOCATION,
   }));
   return { history, next: { weekday: 4, slot: 6, location: UNKNOWN_LOCATION } };
+}
+
+/**
+ * N full-context queries as one batch (benchmarks): N windows of contextLength − 1 events (the
+ * events vary by row) and the predicted event's time, each read at its last token.
+ */
+export function fullContextBatch(m: Pick<LoadedModel, 'behaviors' | 'locations'> & { contextLength: number }, n: number): { batch: Batch; positions: Int32Array } {
+  const names = m.behaviors.tokens.filter((_, i) => !m.behaviors.isSpecial(i));
+  const T = m.contextLength;
+  const { history, next } = fullContextQuery(names, T - 1);
+  const examples = Array.from({ length: n }, (_, b) => ({
+    events: [...history.map((e, i) => ({ ...e, behavior: names[(i * 7 + b * 13) % names.length], slot: (i + b) % 8 })), { behavior: names[0], ...next }],
+    firstTarget: T,
+    sequenceId: `q${b}`,
+    offset: 0,
+  }));
+  return { batch: encodeBatch(examples, m.behaviors, m.locations, T), positions: Int32Array.from({ length: n }, (_, b) => b * T + T - 1) };
 }
 
 /** Milliseconds per call, interleaved run by run (benchmarks in Node and in the browser share it). */

@@ -4,14 +4,16 @@
  * behaviors of the model's vocabulary. A target behavior unknown to the model is a miss.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { bucketBatches, encodeBatch, IGNORE, timeTargets, toExamples, type Batch, type Example } from '../core/batch';
+import { IGNORE, timeTargets, type Batch } from '../core/batch';
+import { meanLoss, rankBatchTargets, type BatchScorer, type EvaluateOptions } from '../core/batch-evaluation';
 import { NUM_SLOTS } from '../core/events';
 import { addSlots, NUM_SLOT_DELTAS } from '../core/time';
 import type { BehaviorSequence } from '../core/events';
-import { MISS, rankOf, rankingMetrics, type MetricSet, type RankedTarget } from '../core/metrics';
+import { rankingMetrics, type MetricSet, type RankedTarget } from '../core/metrics';
 import type { Vocabulary } from '../core/vocab';
-import { knownId } from '../core/baselines';
 import type { BehaveGPT } from '../model/behavegpt';
+
+export type { EvaluateOptions } from '../core/batch-evaluation';
 
 export interface EvaluationResult {
   metrics: MetricSet;
@@ -34,16 +36,6 @@ export interface TimeHeadMetrics {
   sameSlotShare: number;
 }
 
-export interface EvaluateOptions {
-  batchSize?: number;
-  /** First position (in the full sequence) that is scored; 1 in the standard protocol. */
-  minPosition?: number;
-  /** Sequences to skip a target of (e.g. refresh events); all counted when omitted. */
-  includeTarget?: (behavior: string) => boolean;
-  /** Behaviors that are ranked (all real behaviors of the vocabulary when omitted); a target outside them is a miss. */
-  candidate?: (behavior: string) => boolean;
-}
-
 export async function evaluateModel(
   model: BehaveGPT,
   sequences: readonly BehaviorSequence[],
@@ -51,15 +43,10 @@ export async function evaluateModel(
   locations: Vocabulary,
   options: EvaluateOptions = {},
 ): Promise<EvaluationResult> {
-  const { batchSize = 128, minPosition = 1, includeTarget = () => true, candidate = () => true } = options;
-  const examples = toExamples(sequences, model.config.contextLength);
-  const candidates = Int32Array.from(behaviors.tokens.map((_, i) => i).filter((i) => !behaviors.isSpecial(i) && candidate(behaviors.name(i))));
-  const targets: RankedTarget[] = [];
-  let nllSum = 0;
-  let nllCount = 0;
   const time = { hits: 0, slotHits: 0, nll: 0, count: 0, same: 0 };
-  for (const group of bucketBatches(examples, batchSize)) {
-    const batch = encodeBatch(group, behaviors, locations);
+  const V = behaviors.size;
+  // One pass per batch for both heads, every token (as training's evaluation always has).
+  const scorer: BatchScorer = async (batch, positions) => {
     const [probs, timeProbs] = tf.tidy(() => {
       const out = model.outputs(batch);
       return out.time ? [tf.softmax(out.behavior), tf.softmax(out.time)] : [tf.softmax(out.behavior)];
@@ -70,24 +57,15 @@ export async function evaluateModel(
       scoreTime((await timeProbs.data()) as Float32Array, batch, time);
       timeProbs.dispose();
     }
-    const V = behaviors.size;
-    group.forEach((ex: Example, b) => {
-      ex.events.forEach((event, t) => {
-        const position = ex.offset + t;
-        if (t < ex.firstTarget || position < minPosition || !includeTarget(event.behavior)) return;
-        const row = values.subarray((b * batch.length + t) * V, (b * batch.length + t + 1) * V);
-        const id = candidate(event.behavior) ? knownId(behaviors, event.behavior) : -1;
-        if (id >= 0) {
-          targets.push({ behavior: event.behavior, rank: rankOf(row, id, candidates), sequence: ex.sequenceId });
-          nllSum -= Math.log(Math.max(row[id], 1e-12));
-          nllCount++;
-        } else {
-          targets.push({ behavior: event.behavior, rank: MISS, sequence: ex.sequenceId });
-        }
-      });
+    const rows = new Float32Array(positions.length * V);
+    positions.forEach((p, k) => {
+      rows.set(values.subarray(p * V, (p + 1) * V), k * V);
     });
-  }
-  const result: EvaluationResult = { metrics: rankingMetrics(targets), loss: nllCount ? nllSum / nllCount : NaN, targets };
+    return rows;
+  };
+  const scored = await rankBatchTargets(scorer, sequences, behaviors, locations, model.config.contextLength, options);
+  const targets: RankedTarget[] = scored.map(({ behavior, rank, sequence }) => ({ behavior, rank, sequence }));
+  const result: EvaluationResult = { metrics: rankingMetrics(targets), loss: meanLoss(scored), targets };
   if (time.count > 0) {
     result.time = { accuracy: time.hits / time.count, slotAccuracy: time.slotHits / time.count, loss: time.nll / time.count, count: time.count, sameSlotShare: time.same / time.count };
   }

@@ -41,7 +41,9 @@ export class AdamW {
     const correction1 = 1 - beta1 ** this.step;
     const correction2 = 1 - beta2 ** this.step;
     return tf.tidy(() => {
-      const norm = tf.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g))))) as tf.Scalar;
+      // A chain of adds, not one addN: WebGPU's AddN binds every input at once, and a device's
+      // default 8 storage buffers per shader stage are fewer than the gradients (Dawn refuses it).
+      const norm = tf.sqrt(Object.values(grads).map((g) => tf.sum(tf.square(g))).reduce((a, b) => tf.add(a, b))) as tf.Scalar;
       const scale = tf.div(clipNorm, tf.maximum(norm, clipNorm));
       for (const [name, variable] of variables) {
         const raw = grads[variable.name] ?? grads[name];

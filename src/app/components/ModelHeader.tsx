@@ -1,6 +1,7 @@
 import { useShallow } from 'zustand/react/shallow';
 import { useModelStore } from '../stores/model-store';
 import { adaptedIdOf } from '../stores/adapted-store';
+import { EngineChoices } from './EngineChoices';
 import { formatBytes, formatCount, formatPercent, splitRecall, type SplitRecall } from '../lib/format';
 import './ModelHeader.css';
 
@@ -26,6 +27,7 @@ function Recall({ label, r }: { label: string; r: SplitRecall | null }) {
 }
 
 export function ModelHeader() {
+  const predictor = useModelStore((s) => s.predictor);
   const { status, url, progress, backend, summary, error, notice, loadError, fromCache, loadMs, requestedBackend } = useModelStore(
     useShallow((s) => ({
       status: s.status,
@@ -99,6 +101,7 @@ export function ModelHeader() {
             {' — '}
             <span data-testid="backend-reason">{backend.reason}</span>
           </p>
+          {predictor && <EngineChoices predictor={predictor} />}
           <dl className="summary">
             <div>
               <dt>Model</dt>

@@ -21,6 +21,7 @@ import {
   type TargetSet,
 } from '../lib/results-view';
 import { EmptyReport } from '../components/EmptyReport';
+import { ScoreLog } from '../score/ScoreLog';
 import '../components/results-table.css';
 import './evaluation.css';
 
@@ -200,6 +201,7 @@ export function EvaluationView() {
           </>
         )}
       </section>
+      <ScoreLog where="evaluation" />
     </div>
   );
 }

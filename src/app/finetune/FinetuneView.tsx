@@ -1,4 +1,5 @@
 import { DataImport } from './DataImport';
+import { ScoreLog } from '../score/ScoreLog';
 import { SavedModels } from './SavedModels';
 import { TrainingSettings } from './TrainingSettings';
 import './finetune.css';
@@ -8,6 +9,7 @@ export function FinetuneView() {
   return (
     <div className="finetune">
       <DataImport />
+      <ScoreLog where="finetune" />
       <TrainingSettings />
       <SavedModels />
     </div>

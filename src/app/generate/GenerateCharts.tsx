@@ -25,7 +25,9 @@ const CHART_THROTTLE_MS = 750;
 /** The run's timeline and its generated-vs-real comparisons, following the stream at most every CHART_THROTTLE_MS. */
 export const GenerateCharts = memo(function GenerateCharts({ run }: { run: GenerateRun }) {
   const events = useGenerateStore((s) => s.events);
+  const pooled = useGenerateStore((s) => s.pooled);
   const shown = useThrottled(events, CHART_THROTTLE_MS);
+  const shownPooled = useThrottled(pooled, CHART_THROTTLE_MS);
   const realStatus = useReplayStore((s) => s.status);
   const realSequences = useReplayStore((s) => s.sequences);
   const realLabel = useReplayStore((s) => s.source?.label ?? 'Real data');
@@ -44,7 +46,8 @@ export const GenerateCharts = memo(function GenerateCharts({ run }: { run: Gener
     [realStatus, realSequences, realLabel, run.source],
   );
   const reference = useMemo(() => referenceCounts(run, realData), [run, realData]);
-  const generated = useMemo(() => seriesCounts(GENERATED, shown), [shown]);
+  // Several trajectories: the comparisons pool all of them (the timeline shows the first).
+  const generated = useMemo(() => seriesCounts(GENERATED, run.trajectories > 1 ? shownPooled : shown), [run.trajectories, shown, shownPooled]);
   const series = useMemo(() => [generated, ...reference], [generated, reference]);
   const names = series.map((s) => s.name);
   const namesKey = names.join('\n');

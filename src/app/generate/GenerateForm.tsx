@@ -1,5 +1,5 @@
 import { useMemo } from 'react';
-import { MAX_DAYS, MAX_EVENTS, MAX_TEMPERATURE, MIN_DAYS, choosePrefix, settingsErrors, startIsSet, type GenerateMode, type GenerateSource } from '../lib/generate-view';
+import { MAX_DAYS, MAX_EVENTS, MAX_TEMPERATURE, MAX_TRAJECTORIES, MIN_DAYS, choosePrefix, settingsErrors, startIsSet, type GenerateMode, type GenerateSource } from '../lib/generate-view';
 import { CANNOT_GENERATE, useGenerateStore } from '../stores/generate-store';
 import { useComposeStore } from '../stores/compose-store';
 import { useModelStore } from '../stores/model-store';
@@ -193,6 +193,16 @@ export function GenerateForm() {
         <NumberField id="generate-top-k" label="Top-k" hint="(0 = off)" value={settings.topK} min={0} disabled={running} onChange={(topK) => setSettings({ topK })} />
         <NumberField id="generate-top-p" label="Top-p" hint="(1 = off)" value={settings.topP} min={0.05} max={1} step={0.05} disabled={running} onChange={(topP) => setSettings({ topP })} />
         <NumberField id="generate-seed" label="Seed" value={settings.seed} min={0} disabled={running} onChange={(seed) => setSettings({ seed })} />
+        <NumberField
+          id="generate-trajectories"
+          label="Trajectories"
+          hint={`(1–${MAX_TRAJECTORIES}; charts pool them)`}
+          value={settings.trajectories}
+          min={1}
+          max={MAX_TRAJECTORIES}
+          disabled={running}
+          onChange={(trajectories) => setSettings({ trajectories })}
+        />
         <div className="field">
           <span className="label-spacer" aria-hidden="true">
             &nbsp;

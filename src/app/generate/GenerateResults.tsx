@@ -4,15 +4,16 @@ import { useGenerateStore } from '../stores/generate-store';
 import { GenerateCharts } from './GenerateCharts';
 import { GeneratedList } from './GeneratedList';
 
-function statusText(status: string, count: number, maxEvents: number, seconds: number, stopReason: string | null, error: string | null): string {
+function statusText(status: string, count: number, maxEvents: number, seconds: number, stopReason: string | null, error: string | null, trajectories = 1): string {
   const rate = seconds > 0 ? ` (${(count / seconds).toFixed(count / seconds >= 10 ? 0 : 1)} events/s)` : '';
+  const of = trajectories > 1 ? ` in ${formatCount(trajectories)} trajectories` : '';
   switch (status) {
     case 'running':
-      return `Generating… ${formatCount(count)} of at most ${formatCount(maxEvents)} events${rate}`;
+      return `Generating… ${formatCount(count)} of at most ${formatCount(maxEvents * trajectories)} events${of}${rate}`;
     case 'done':
-      return `Done: ${formatCount(count)} events in ${seconds.toFixed(1)} s${rate}.`;
+      return `Done: ${formatCount(count)} events${of} in ${seconds.toFixed(1)} s${rate}.`;
     case 'stopped':
-      return `${stopReason ?? 'Stopped.'} ${formatCount(count)} events generated.`;
+      return `${stopReason ?? 'Stopped.'} ${formatCount(count)} events generated${of}.`;
     case 'error':
       return `Could not generate: ${error}`;
     default:
@@ -36,6 +37,7 @@ export function GenerateResults() {
   const status = useGenerateStore((s) => s.status);
   const run = useGenerateStore((s) => s.run);
   const events = useGenerateStore((s) => s.events);
+  const pooled = useGenerateStore((s) => s.pooled);
   const error = useGenerateStore((s) => s.error);
   const stopReason = useGenerateStore((s) => s.stopReason);
   const seconds = useElapsedSeconds(run?.startedAt ?? null, run?.finishedAt ?? null, status === 'running');
@@ -43,8 +45,8 @@ export function GenerateResults() {
   return (
     <section className="generate-results" aria-label="Generated trajectory">
       <p className={status === 'error' ? 'error' : 'generate-status'} data-testid="generate-status" data-status={status} data-run={run?.id ?? ''} role="status" aria-live="polite" aria-busy={status === 'running'}>
-        {statusText(status, events.length, run?.maxEvents ?? 0, seconds, stopReason, error)}{' '}
-        <output className="visually-hidden" data-testid="generated-count" data-count={events.length}>
+        {statusText(status, (run?.trajectories ?? 1) > 1 ? pooled.length : events.length, run?.maxEvents ?? 0, seconds, stopReason, error, run?.trajectories)}{' '}
+        <output className="visually-hidden" data-testid="generated-count" data-count={events.length} data-pooled={pooled.length}>
           {events.length}
         </output>
       </p>
@@ -52,6 +54,7 @@ export function GenerateResults() {
         <p className="muted small" data-testid="generate-run">
           {run.modelName} · continuing {run.description}
           {run.horizonDays !== null ? ` · ${run.horizonDays} day${run.horizonDays === 1 ? '' : 's'} ahead` : ''}
+          {run.trajectories > 1 ? ` · ${run.trajectories} trajectories sampled together (trajectory k with seed + k): the timeline and the list show the first, the charts pool all` : ''}
         </p>
       )}
       {run && <GenerateCharts run={run} />}

@@ -7,7 +7,7 @@
 import { NUM_SLOTS, NUM_WEEKDAYS, type BehaviorEvent, type BehaviorSequence } from '../../core/events';
 import type { SamplingOptions } from '../../core/sampling';
 import type { WeekTime } from '../../core/time';
-import type { GenerateOptions } from '../../model/generate';
+import type { GenerateOptions } from '../../lib/index';
 import { seriesCounts, type SeriesCounts } from '../../charts/generate-rows';
 
 export type GenerateSource = 'replay' | 'typed' | 'empty';
@@ -18,6 +18,8 @@ export const MAX_EVENTS = 1000;
 export const MIN_DAYS = 1;
 export const MAX_DAYS = 14;
 export const MAX_TEMPERATURE = 5;
+/** Trajectories sampled together for the charts (at most MAX_EVENTS events each). */
+export const MAX_TRAJECTORIES = 200;
 
 export interface GenerateSettings {
   source: GenerateSource;
@@ -38,6 +40,11 @@ export interface GenerateSettings {
   /** Nucleus sampling mass; 1 = off. */
   topP: number;
   seed: number;
+  /**
+   * Trajectories sampled together, trajectory k with seed + k: the timeline and the list show the
+   * first, the generated-vs-real charts pool them all.
+   */
+  trajectories: number;
 }
 
 export const DEFAULT_SETTINGS: GenerateSettings = {
@@ -53,6 +60,7 @@ export const DEFAULT_SETTINGS: GenerateSettings = {
   topK: 0,
   topP: 0.95,
   seed: 1,
+  trajectories: 1,
 };
 
 /** What a run continues, read from the Replay and Type stores. */
@@ -109,6 +117,7 @@ export function settingsErrors(s: GenerateSettings, prefixLength: number): strin
   if (!(isInt(s.topK) && s.topK >= 0)) errors.push('Top-k: a whole number, 0 for off.');
   if (!(s.topP > 0 && s.topP <= 1)) errors.push('Top-p: above 0, at most 1 (1 for off).');
   if (!(isInt(s.seed) && s.seed >= 0 && s.seed <= 0xffffffff)) errors.push('Seed: a whole number ≥ 0.');
+  if (!(isInt(s.trajectories) && s.trajectories >= 1 && s.trajectories <= MAX_TRAJECTORIES)) errors.push(`Trajectories: a whole number from 1 to ${MAX_TRAJECTORIES}.`);
   if (startIsSet(s, prefixLength) && !(isInt(s.startWeekday) && s.startWeekday >= 0 && s.startWeekday < NUM_WEEKDAYS && isInt(s.startSlot) && s.startSlot >= 0 && s.startSlot < NUM_SLOTS)) {
     errors.push('Start time: a weekday and a 3-hour slot.');
   }

@@ -1,5 +1,5 @@
 /** Reading app options from the page URL. Pure. */
-import type { BackendName } from '../../model/pipeline-types';
+import type { BackendName } from '../../lib/index';
 
 export const BACKENDS: readonly BackendName[] = ['webgpu', 'wasm', 'webgl', 'cpu'];
 
@@ -19,4 +19,20 @@ export function backendFromSearch(search: string): BackendParam {
     backend: 'auto',
     warning: `Ignoring ?backend=${value}: expected one of ${BACKENDS.join(', ')} (or auto).`,
   };
+}
+
+export const ENGINES = ['js', 'tfjs'] as const;
+
+export interface EngineParam {
+  engine: 'auto' | (typeof ENGINES)[number];
+  warning?: string;
+}
+
+/** `?engine=js|tfjs` runs every workload on one engine; absent or `auto` measures per workload. */
+export function engineFromSearch(search: string): EngineParam {
+  const value = new URLSearchParams(search).get('engine');
+  if (value === null || value === '' || value === 'auto') return { engine: 'auto' };
+  const name = value.trim().toLowerCase();
+  if ((ENGINES as readonly string[]).includes(name)) return { engine: name as EngineParam['engine'] };
+  return { engine: 'auto', warning: `Ignoring ?engine=${value}: expected one of ${ENGINES.join(', ')} (or auto).` };
 }

@@ -13,7 +13,7 @@ import type { ImportSummary } from '../../core/finetune';
 import { sequenceRefs, type PackedLog, type SequenceRef } from '../../core/packed-log';
 import type { MetricSet } from '../../core/metrics';
 import { Vocabulary } from '../../core/vocab';
-import type { BackendChoice } from '../../model/pipeline-types';
+import type { BackendChoice } from '../../lib/index';
 import {
   buildStartMessage,
   DEFAULT_FINETUNE_SETTINGS,

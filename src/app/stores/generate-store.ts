@@ -9,7 +9,7 @@
 import { create } from 'zustand';
 import type { BehaviorEvent, BehaviorSequence } from '../../core/events';
 import type { WeekTime } from '../../core/time';
-import type { GeneratedEvent } from '../../model/generate';
+import type { GeneratedEvent, TrajectoryEvent } from '../../lib/index';
 import { DEFAULT_SETTINGS, choosePrefix, planRun, type GenerateSettings, type GenerateSource, type RunPlan } from '../lib/generate-view';
 import { useComposeStore } from './compose-store';
 import { useModelStore } from './model-store';
@@ -30,6 +30,8 @@ export interface GenerateRun {
   startGiven: boolean;
   /** maxEvents and horizon asked for. */
   maxEvents: number;
+  /** Trajectories sampled together (the timeline and the list show the first). */
+  trajectories: number;
   horizonDays: number | null;
   /** Model-store key (URL or idb:<id>) and name of the model that generated it. */
   model: string;
@@ -42,8 +44,10 @@ export interface GenerateState {
   settings: GenerateSettings;
   status: GenerateStatus;
   run: GenerateRun | null;
-  /** Generated events of the run, in order (appended in batches while it runs). */
+  /** Generated events of the run's first trajectory, in order (appended in batches while it runs). */
   events: GeneratedEvent[];
+  /** Events of every trajectory of a run of several (empty for one): what the charts pool. */
+  pooled: GeneratedEvent[];
   error: string | null;
   /** Why a run stopped before its end ("Stopped.", "The model changed."). */
   stopReason: string | null;
@@ -96,6 +100,7 @@ export const useGenerateStore = create<GenerateState>()((set, get) => ({
   status: 'idle',
   run: null,
   events: [],
+  pooled: [],
   error: null,
   stopReason: null,
 
@@ -104,7 +109,7 @@ export const useGenerateStore = create<GenerateState>()((set, get) => ({
   start: async () => {
     if (active) get().stop();
     const { predictor, url, summary } = useModelStore.getState();
-    const fail = (error: string) => set({ status: 'error', error, stopReason: null, run: null, events: [] });
+    const fail = (error: string) => set({ status: 'error', error, stopReason: null, run: null, events: [], pooled: [] });
     if (!predictor) return fail('The model is not loaded yet.');
     if (!predictor.info.canGenerate) return fail(CANNOT_GENERATE);
 
@@ -130,6 +135,7 @@ export const useGenerateStore = create<GenerateState>()((set, get) => ({
       anchor: plan.anchor,
       startGiven: plan.startGiven,
       maxEvents: plan.options.maxEvents,
+      trajectories: settings.trajectories,
       horizonDays: settings.mode === 'horizon' ? settings.days : null,
       model: url,
       modelName: summary?.name ?? url,
@@ -139,6 +145,7 @@ export const useGenerateStore = create<GenerateState>()((set, get) => ({
 
     // Events wait in `pending` until the next animation frame (or the fallback timer).
     let pending: GeneratedEvent[] = [];
+    let pendingPooled: GeneratedEvent[] = [];
     let frame: number | null = null;
     let timer: ReturnType<typeof setTimeout> | null = null;
     const cancelScheduled = () => {
@@ -149,10 +156,12 @@ export const useGenerateStore = create<GenerateState>()((set, get) => ({
     };
     const flush = () => {
       cancelScheduled();
-      if (pending.length === 0 || get().run?.id !== id) return;
+      if ((pending.length === 0 && pendingPooled.length === 0) || get().run?.id !== id) return;
       const batch = pending;
+      const pooled = pendingPooled;
       pending = [];
-      set((s) => ({ events: s.events.concat(batch) }));
+      pendingPooled = [];
+      set((s) => ({ events: batch.length ? s.events.concat(batch) : s.events, pooled: pooled.length ? s.pooled.concat(pooled) : s.pooled }));
     };
     const schedule = () => {
       if (frame !== null || timer !== null) return;
@@ -161,7 +170,7 @@ export const useGenerateStore = create<GenerateState>()((set, get) => ({
     };
 
     active = { id, controller, predictor, flush };
-    set({ status: 'running', run, events: [], error: null, stopReason: null });
+    set({ status: 'running', run, events: [], pooled: [], error: null, stopReason: null });
 
     const finish = (patch: Partial<GenerateState>) => {
       if (active?.id === id) active = null;
@@ -169,10 +178,21 @@ export const useGenerateStore = create<GenerateState>()((set, get) => ({
     };
     try {
       let lastYield = now();
-      for await (const event of predictor.generate(plan.options.prefix, { ...plan.options, signal: controller.signal })) {
+      const options = { ...plan.options, signal: controller.signal };
+      // One trajectory streams event by event; several are stepped together (Predictor.generateMany).
+      const steps: AsyncIterable<GeneratedEvent[]> =
+        run.trajectories > 1
+          ? predictor.generateMany(options, run.trajectories)
+          : (async function* () {
+              for await (const event of predictor.generate(options.prefix, options)) yield [event];
+            })();
+      for await (const step of steps) {
         // Whatever the step in flight produced after stop() is dropped.
         if (controller.signal.aborted) break;
-        pending.push(event);
+        for (const event of step) {
+          if (((event as TrajectoryEvent).trajectory ?? 0) === 0) pending.push(event);
+          if (run.trajectories > 1) pendingPooled.push(event);
+        }
         schedule();
         if (now() - lastYield > SLICE_MS) {
           await yieldToEventLoop();
@@ -187,6 +207,7 @@ export const useGenerateStore = create<GenerateState>()((set, get) => ({
       cancelScheduled();
       if (controller.signal.aborted) return; // e.g. the model was disposed under the run
       pending = [];
+      pendingPooled = [];
       finish({ status: 'error', error: e instanceof Error ? e.message : String(e) });
     }
   },
@@ -202,7 +223,7 @@ export const useGenerateStore = create<GenerateState>()((set, get) => ({
 
   clear: () => {
     get().stop();
-    set({ status: 'idle', run: null, events: [], error: null, stopReason: null });
+    set({ status: 'idle', run: null, events: [], pooled: [], error: null, stopReason: null });
   },
 }));
 

@@ -7,7 +7,10 @@
  * older one.
  */
 import { create } from 'zustand';
-import type { BackendChoice, BackendName, BehaviorModel, LoadModelOptions, LoadProgress, ModelFiles, ModelInfo } from '../../lib/index';
+import type { BackendChoice, BackendName, LoadModelOptions, LoadProgress, ModelFiles, ModelInfo } from '../../lib/index';
+// The Predictor class, not the public BehaviorModel: the header's engine lines, Score this log and
+// several trajectories at once (issue 18) use members the public API does not have yet.
+import type { Predictor } from '../../model/predictor';
 
 export type ModelStatus = 'idle' | 'loading' | 'ready' | 'error';
 
@@ -18,7 +21,7 @@ export interface ModelState {
   progress: LoadProgress | null;
   /** Whether the model files came from the Cache API (known once loaded). */
   fromCache: boolean | null;
-  predictor: BehaviorModel | null;
+  predictor: Predictor | null;
   backend: BackendChoice | null;
   summary: ModelInfo | null;
   error: string | null;
@@ -37,7 +40,7 @@ let loadId = 0;
 
 /** The model last ready, with how it was loaded: what a failed load goes back to. */
 type InUse = Pick<ModelState, 'url' | 'requestedBackend' | 'fromCache' | 'notice' | 'loadMs'> & {
-  predictor: BehaviorModel;
+  predictor: Predictor;
   backend: BackendChoice;
   summary: ModelInfo;
   /** Loads this model again (on another backend after a lost GPU device). */
@@ -46,10 +49,10 @@ type InUse = Pick<ModelState, 'url' | 'requestedBackend' | 'fromCache' | 'notice
 };
 let inUse: InUse | null = null;
 
-type Open = (options: LoadModelOptions) => Promise<BehaviorModel>;
+type Open = (options: LoadModelOptions) => Promise<Predictor>;
 
 /** Frees a predictor; one whose GPU device was lost may fail to, which costs nothing more. */
-function release(predictor: BehaviorModel): void {
+function release(predictor: Predictor): void {
   try {
     predictor.dispose();
   } catch {
@@ -168,11 +171,11 @@ export const useModelStore = create<ModelState>()((set, get) => {
     ...UNLOADED,
 
     load: (url, backend) =>
-      start(url, backend, async (options) => (await import('../../lib/index')).loadModel(url, options)),
+      start(url, backend, async (options) => (await import('../../model/pipeline')).loadPredictor(url, options)),
     loadFiles: (key, files, backend) =>
       start(key, backend, async (options) => {
-        const { loadModel } = await import('../../lib/index');
-        return loadModel({ ...(await files()), name: key }, options);
+        const { loadPredictor } = await import('../../model/pipeline');
+        return loadPredictor({ ...(await files()), name: key }, options);
       }),
   };
 });
