@@ -167,5 +167,9 @@ test('a trained model that cannot be stored (storage full) is offered as a downl
   const manifest = JSON.parse(readFileSync((await (await first).path())!, 'utf8'));
   expect(manifest.format).toBe('behavegpt-weights');
   expect(manifest.training.finetune.data).toBe('home.csv');
-  await expect.poll(() => downloads).toEqual(['model.json', 'weights-shard1of1.bin']);
+  // Named for the model (docs/FINETUNE.md, "Models as files"), the manifest naming its own shard.
+  await expect.poll(() => downloads).toHaveLength(2);
+  expect(downloads[0]).toMatch(/^behavegpt-home-\d{8}-\d{6}-\w{6}\.json$/);
+  expect(downloads[1]).toBe(downloads[0].replace(/\.json$/, '-shard1of1.bin'));
+  expect(manifest.weightsManifest[0].paths).toEqual([downloads[1]]);
 });

@@ -23,14 +23,15 @@ async function importFile(page: Page, path: string): Promise<void> {
   await page.getByTestId('finetune-file').setInputFiles(path);
 }
 
-/** Imports the 12-sequence log and fine-tunes 1 epoch; returns the saved model's id and name. */
+/** Imports the 12-sequence log and fine-tunes it until the first check without improvement; returns the saved model's id and name. */
 async function trainSmall(page: Page, path: string): Promise<{ id: string; name: string }> {
   writeFileSync(path, smallCsv());
   await page.goto('/#finetune');
   await waitForModel(page);
   await importFile(page, path);
   await expect(page.getByTestId('finetune-sequences')).toHaveText('12');
-  await page.getByTestId('finetune-epochs').fill('1');
+  await page.getByTestId('finetune-lr').selectOption('0.01');
+  await page.getByTestId('finetune-patience').fill('1');
   await page.getByTestId('finetune-start').click();
   await expect(page.getByTestId('finetune-status')).toHaveAttribute('data-status', 'done', { timeout: 120_000 });
   const saved = page.getByTestId('adapted-model');
@@ -60,7 +61,7 @@ function manifestBytes(manifest: { weightsManifest: { weights: { shape: number[]
   return n;
 }
 
-test('imports a CSV, fine-tunes 1 epoch in a worker, compares before/after and keeps the model across a reload', async ({ page }, testInfo) => {
+test('imports a CSV, fine-tunes in a worker until early stopping, compares on the held-out part and keeps the model across a reload', async ({ page }, testInfo) => {
   const csv = testInfo.outputPath('my-home.csv');
   writeFileSync(csv, smallCsv());
   await page.goto('/#finetune');
@@ -78,18 +79,31 @@ test('imports a CSV, fine-tunes 1 epoch in a worker, compares before/after and k
   await expect(page.getByTestId('finetune-split-validation')).toHaveText('1');
   await expect(page.getByTestId('finetune-split-heldout')).toHaveText('2');
   await expect(page.getByTestId('finetune-split')).toHaveAttribute('data-selection', 'validation');
+  // No split column: the sequence split.
+  await expect(page.getByTestId('finetune-split')).toHaveAttribute('data-source', 'sequences');
   await expect(page.getByTestId('finetune-split-note')).toHaveCount(0);
+  // It knows 4 of the 5 behaviors; the new one has a device it does not know.
+  await expect(page.getByTestId('finetune-known-behaviors')).toHaveText('4');
+  await expect(page.getByTestId('finetune-overlap-warning')).toHaveCount(0);
+  await expect(page.getByTestId('finetune-new-start')).toContainText('1 without a known “Device:” prefix');
 
-  await page.getByTestId('finetune-epochs').fill('1');
+  await page.getByTestId('finetune-lr').selectOption('0.01');
+  await page.getByTestId('finetune-patience').fill('1');
   await page.getByTestId('finetune-start').click();
   const status = page.getByTestId('finetune-status');
   // The page answers while the worker trains: the section tabs still switch.
   await expect(status).toHaveAttribute('data-status', /starting|running|done/);
   await expect(status).toHaveAttribute('data-status', 'done', { timeout: 120_000 });
-  await expect(page.getByTestId('finetune-info')).toContainText('9 training, 1 validation and 2 held-out sequences');
+  await expect(page.getByTestId('finetune-info')).toContainText('9 training, 1 validation and 2 held-out sequences (split by sequence)');
   await expect(page.getByTestId('finetune-info')).toContainText('epoch picked on validation');
   await expect(page.getByTestId('finetune-info')).toContainText(/behavior frequencies.*\(validation loss \d+\.\d{3} matched vs \d+\.\d{3} not\)/);
-  await expect(page.getByTestId('finetune-step')).toContainText('epoch 1');
+  // It stopped by itself (patience 1): the validation figures of every check, the kept one marked, both losses named.
+  await expect(page.getByTestId('finetune-stop')).toHaveAttribute('data-reason', 'patience');
+  const checks = page.getByTestId('finetune-epoch');
+  expect(await checks.count()).toBeGreaterThanOrEqual(2);
+  await expect(checks.last()).toHaveAttribute('data-improved', 'false');
+  await expect(page.getByTestId('finetune-train-loss-label')).toContainText('Training loss: the DRO objective');
+  await expect(page.getByTestId('finetune-valid-loss-label')).toContainText('Validation loss: cross-entropy on the validation part');
 
   // Before/after on the 2 held-out sequences only: 7 predicted events each.
   await expect(page.getByTestId('finetune-results')).toContainText('(14 predicted events)');
@@ -102,11 +116,17 @@ test('imports a CSV, fine-tunes 1 epoch in a worker, compares before/after and k
   // The base model cannot name the new behavior: 2 of the 14 targets are misses for it.
   expect(await percent('before-weighted_recall@5')).toBeLessThanOrEqual(12 / 14 + 1e-3);
   expect(await percent('before-weighted_recall@1')).toBeLessThanOrEqual(await percent('before-weighted_recall@5'));
+  // Markov-2 and popularity fitted on the training part, on the same 14 targets.
+  for (const key of ['weighted_recall@1', 'weighted_recall@5', 'macro_recall@1', 'macro_recall@5']) {
+    await expect(page.getByTestId(`markov-${key}`)).toHaveText(/^\d+\.\d%$/);
+    await expect(page.getByTestId(`popularity-${key}`)).toHaveText(/^\d+\.\d%$/);
+  }
   const saved = page.getByTestId('adapted-model');
   await expect(saved).toHaveCount(1);
   const id = await saved.getAttribute('data-id');
   const name = await saved.getAttribute('data-name');
-  expect(name).toContain('my-home.csv');
+  // Named for its source, settings, date and held-out R@5 as shown.
+  expect(name).toMatch(new RegExp(`^my-home · DRO lr 0\\.01 · \\d+ epochs \\(best \\d+\\) · seed 0 · \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d · held-out R@5 ${(await page.getByTestId('after-weighted_recall@5').innerText()).replace('.', '\\.')}$`));
 
   await page.reload();
   await waitForModel(page);
@@ -174,7 +194,7 @@ test('cancel mid-training keeps the base model as it was and adds no model', asy
   await page.getByTestId('finetune-epochs').fill('50');
   await page.getByTestId('finetune-start').click();
   const status = page.getByTestId('finetune-status');
-  await expect(page.getByTestId('finetune-step')).toContainText(/Step [1-9]\d* of \d+/, { timeout: 120_000 });
+  await expect(page.getByTestId('finetune-step')).toContainText(/Step [1-9]\d* of at most \d+/, { timeout: 120_000 });
   const step = await page.getByTestId('finetune-progress').evaluate((p) => [(p as HTMLProgressElement).value, (p as HTMLProgressElement).max]);
   expect(step[0]).toBeGreaterThan(0);
   expect(step[0]).toBeLessThan(step[1]);
@@ -202,35 +222,39 @@ test('cancel mid-training keeps the base model as it was and adds no model', asy
   expectSamePredictions(await typedPrediction(page), before);
 });
 
-test('export downloads the adapted model in the weights format', async ({ page }, testInfo) => {
+test('export downloads the adapted model in the weights format, its files named for it', async ({ page }, testInfo) => {
   const { id, name } = await trainSmall(page, testInfo.outputPath('export-home.csv'));
   const downloads: Download[] = [];
   page.on('download', (d) => downloads.push(d));
   const first = page.waitForEvent('download');
   await page.locator(`[data-testid=adapted-model][data-id="${id}"]`).getByTestId('adapted-export').click();
   await first;
-  await expect.poll(() => downloads.length).toBe(2); // model.json and one shard (a small model)
+  await expect.poll(() => downloads.length).toBe(2); // the manifest and one shard (a small model)
 
   const files = new Map<string, Buffer>();
   for (const d of downloads) files.set(d.suggestedFilename(), readFileSync((await d.path())!));
-  expect([...files.keys()][0]).toBe('model.json');
-  const manifest = JSON.parse(files.get('model.json')!.toString('utf8'));
+  const [manifestName, shardName] = [...files.keys()];
+  // behavegpt-<data>-<yyyymmdd-hhmmss>-<id tail>.json and its shard: the model's own names, not model.json.
+  expect(manifestName).toMatch(new RegExp(`^behavegpt-export-home-\\d{8}-\\d{6}-${id.slice(-6)}\\.json$`));
+  expect(shardName).toBe(manifestName.replace(/\.json$/, '-shard1of1.bin'));
+  const manifest = JSON.parse(files.get(manifestName)!.toString('utf8'));
   expect(manifest.format).toBe('behavegpt-weights');
   expect(manifest.formatVersion).toBe(1);
   expect(manifest.name).toBe(name);
   expect(manifest.vocabulary.behaviors.tokens).toContain(NEW);
   expect(manifest.config.numBehaviors).toBe(manifest.vocabulary.behaviors.tokens.length);
-  expect(manifest.training.finetune).toMatchObject({ data: 'export-home.csv', trainSequences: 9, validationSequences: 1, heldOutSequences: 2, selection: 'validation' });
+  expect(manifest.training.finetune).toMatchObject({ data: 'export-home.csv', trainSequences: 9, validationSequences: 1, heldOutSequences: 2, selection: 'validation', split: 'sequences' });
   expect(manifest.training.finetune.after['weighted_recall@5']).toBeGreaterThanOrEqual(0);
+  expect(manifest.training.finetune.baselines['markov-2'].targets).toBe(14);
   expect(manifest.training.valid).toBeUndefined();
   const paths: string[] = manifest.weightsManifest.flatMap((g: { paths: string[] }) => g.paths);
-  expect(paths).toHaveLength(1);
-  expect([...files.keys()].slice(1)).toEqual(paths);
+  expect(paths).toEqual([shardName]);
   const weights = manifest.weightsManifest.flatMap((g: { weights: { name: string; quantization?: { dtype: string } }[] }) => g.weights);
   expect(weights.map((w: { name: string }) => w.name)).toContain('embed.behavior');
   // int8: every quantized entry is uint8 (matrices per row, with float32 row scales beside them).
   expect(weights.filter((w: { quantization?: { dtype: string } }) => w.quantization).every((w: { quantization?: { dtype: string } }) => w.quantization!.dtype === 'uint8')).toBe(true);
-  expect(files.get(paths[0])!.byteLength).toBe(manifestBytes(manifest));
+  expect(files.get(shardName)!.byteLength).toBe(manifestBytes(manifest));
+  expect(manifest.weightsManifest[0].byteLengths).toEqual([files.get(shardName)!.byteLength]);
 });
 
 test('deleting an adapted model removes it from IndexedDB: gone after a reload', async ({ page }, testInfo) => {

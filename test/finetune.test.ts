@@ -3,18 +3,34 @@ import { initNodeBackend, tf } from '../src/node/tf';
 import { parseBehaviorLog } from '../src/core/data';
 import { encodeBatch } from '../src/core/batch';
 import { UNKNOWN_LOCATION, type BehaviorSequence } from '../src/core/events';
-import { fitLocations, MIN_SEQUENCES_FOR_VALIDATION, newBehaviors, splitForFinetune, summarizeImport } from '../src/core/finetune';
+import {
+  adaptedModelName,
+  dataStem,
+  deviceOfName,
+  fitLocations,
+  MIN_SEQUENCES_FOR_VALIDATION,
+  modelFileStem,
+  newBehaviors,
+  scoreBaselines,
+  splitForFinetune,
+  summarizeImport,
+  vocabularyOverlap,
+} from '../src/core/finetune';
 import { BehaveGPT } from '../src/model/behavegpt';
 import { extendVocabulary } from '../src/model/extend';
 import { modelFromArtifacts, serializeModel, validateManifest, type LoadedModel } from '../src/model/weights';
 import { buildStartMessage, DEFAULT_FINETUNE_SETTINGS, isTrainable, type FromWorker, type StartMessage } from '../src/train/finetune-protocol';
 import { finetuneObjective, matchFrequencies, runFinetune } from '../src/train/finetune';
 import { trainModel } from '../src/train/trainer';
+import { behaviorCounts } from '../src/core/baselines';
 import { behaviors, event, events, locations, toyConfig } from './helpers';
 
 beforeAll(async () => {
   await initNodeBackend('wasm');
 });
+
+/** The defaults with a toy-sized schedule: every epoch checked, no minimum steps, every budget epoch runs unless asked otherwise. */
+const TEST_SETTINGS = { ...DEFAULT_FINETUNE_SETTINGS, patience: 100, schedule: { warmupSteps: 1, evaluateEvery: 0, minSteps: 0 } };
 
 function sequences(n: number, length = 6): BehaviorSequence[] {
   return Array.from({ length: n }, (_, i) => ({ id: `s${i}`, events: events(length, i) }));
@@ -116,15 +132,113 @@ describe('splitForFinetune', () => {
   it('the worker request carries the same split, and refuses data with nothing to hold out', () => {
     const base = { manifestText: '{}', shards: [] };
     const settings = { ...DEFAULT_FINETUNE_SETTINGS, seed: 7 };
-    const request = buildStartMessage({ runId: 1, base, data: { name: 'mine.csv', sequences: seqs }, name: 'x', settings });
+    const request = buildStartMessage({ runId: 1, base, data: { name: 'mine.csv', sequences: seqs }, settings });
     const split = splitForFinetune(seqs, settings);
-    expect(request.split).toEqual({ train: split.train, validation: split.validation, heldOut: split.heldOut, selection: 'validation' });
+    expect(request.split).toEqual({ train: split.train, validation: split.validation, heldOut: split.heldOut, selection: 'validation', source: 'sequences' });
     const held = new Set(ids(request.split.heldOut));
     expect(request.split.validation.some((s) => held.has(s.id))).toBe(false);
     expect(request.split.train.some((s) => held.has(s.id))).toBe(false);
-    expect(() => buildStartMessage({ runId: 2, base, data: { name: 'tiny.csv', sequences: sequences(1) }, name: 'x', settings })).toThrow(
+    expect(() => buildStartMessage({ runId: 2, base, data: { name: 'tiny.csv', sequences: sequences(1) }, settings })).toThrow(
       /tiny\.csv: 1 usable sequence/,
     );
+  });
+});
+
+describe('the file\'s own split', () => {
+  const marked = (n: number, split: 'train' | 'valid' | 'test' | undefined, from = 0): BehaviorSequence[] =>
+    Array.from({ length: n }, (_, i) => ({ id: `${split ?? 'none'}${from + i}`, ...(split ? { split } : {}), events: events(5, i) }));
+  const fractions = { heldOutFraction: 0.2, validationFraction: 0.1, seed: 7 };
+
+  it('a split column is used as it is: train trains, valid picks the epoch, test is held out', () => {
+    const seqs = [...marked(3, 'test'), ...marked(6, 'train'), ...marked(2, 'valid'), { id: 'short', split: 'train' as const, events: events(1) }];
+    const split = splitForFinetune(seqs, fractions);
+    expect(split.source).toBe('file');
+    expect(split.train.map((s) => s.id)).toEqual(['train0', 'train1', 'train2', 'train3', 'train4', 'train5']);
+    expect(split.validation.map((s) => s.id)).toEqual(['valid0', 'valid1']);
+    expect(split.heldOut.map((s) => s.id)).toEqual(['test0', 'test1', 'test2']);
+    expect(split.unused.map((s) => s.id)).toEqual(['short']);
+    expect(split.selection).toBe('validation');
+    expect(split.note).toBeNull();
+    // The shares and the seed do not move a file's split.
+    expect(splitForFinetune(seqs, { heldOutFraction: 0.5, validationFraction: 0.3, seed: 1 })).toEqual(split);
+  });
+
+  it('without valid rows the last epoch is kept; unmarked sequences are not used; both said in the note', () => {
+    const split = splitForFinetune([...marked(4, 'train'), ...marked(2, 'test'), ...marked(1, undefined)], fractions);
+    expect(split).toMatchObject({ source: 'file', selection: 'last-epoch', validation: [] });
+    expect(split.unused.map((s) => s.id)).toEqual(['none0']);
+    expect(split.note).toMatch(/no valid sequences.*last one is kept/);
+    expect(split.note).toMatch(/1 sequence has no split and is not used/);
+  });
+
+  it('a split column without test (or train) rows is not used: the sequence split applies, and the note says why', () => {
+    const seqs = [...marked(8, 'train'), ...marked(2, 'valid')];
+    const split = splitForFinetune(seqs, fractions);
+    expect(split.source).toBe('sequences');
+    expect(split.heldOut.length).toBe(2);
+    expect(split.note).toMatch(/split column marks no usable test sequences, so it is not used/);
+    const noTrain = splitForFinetune([...marked(3, 'valid'), ...marked(3, 'test')], fractions);
+    expect(noTrain.source).toBe('sequences');
+    expect(noTrain.note).toMatch(/no usable train sequences/);
+  });
+});
+
+describe('vocabulary overlap and the comparison\'s baselines', () => {
+  it('counts known behaviors and events, and new behaviors with and without a known device', () => {
+    const seq: BehaviorSequence = {
+      id: 'a',
+      events: ['Light:switch on', 'Light:switch on', 'Light:dim', 'Robot:clean start', 'TV_ON', 'TV_ON', 'Light'].map((b, i) => event(i, { behavior: b })),
+    };
+    expect(vocabularyOverlap(behaviorCounts([seq]), new Set(behaviors.tokens))).toEqual({
+      behaviors: 5,
+      knownBehaviors: 1,
+      events: 7,
+      knownEvents: 2,
+      // Light:dim borrows from the Light device; Robot is unknown; TV_ON and "Light" have no Device: prefix.
+      newWithKnownDevice: 1,
+      newWithoutKnownDevice: 3,
+    });
+    expect(deviceOfName('Light:dim')).toBe('Light');
+    expect(deviceOfName('Light')).toBeNull();
+    expect(deviceOfName(':x')).toBeNull();
+  });
+
+  it('Markov-2 and popularity are fitted on the training part only and scored on every held-out target', () => {
+    const names = ['a', 'b', 'c'];
+    const seq = (id: string, pattern: number[]): BehaviorSequence => ({ id, events: pattern.map((k, i) => event(i, { behavior: names[k] })) });
+    const train = [seq('t0', [0, 1, 2, 0, 1, 2, 0, 1, 2]), seq('t1', [0, 1, 2, 0, 1, 2])];
+    // 'd' only in the held-out part: a miss for both (never seen in training).
+    const heldOut = [seq('h0', [0, 1, 2, 0]), { id: 'h1', events: [event(0, { behavior: 'a' }), event(1, { behavior: 'd' })] }];
+    const { 'markov-2': markov, popularity } = scoreBaselines(train, heldOut);
+    expect(markov.targets).toBe(4);
+    // a→b, (a,b)→c, (b,c)→a are certain in training; 'd' is a miss.
+    expect(markov['weighted_recall@1']).toBeCloseTo(3 / 4, 9);
+    expect(popularity.targets).toBe(4);
+    expect(popularity['weighted_recall@5']).toBeCloseTo(3 / 4, 9);
+    // Fitted on the held-out part instead, Markov-2 would know 'd': the figures differ.
+    expect(scoreBaselines([...train, ...heldOut], heldOut)['markov-2']['weighted_recall@5']).toBeGreaterThan(markov['weighted_recall@5']);
+  });
+});
+
+describe('names and file names of adapted models', () => {
+  const base = { objective: 'dro', learningRate: 0.003, epochsRun: 14, bestEpoch: 9, seed: 0, heldOutRecall5: 0.8812 };
+  it('names say source, settings, date and held-out R@5; two runs a second apart differ', () => {
+    const date = new Date(2026, 11, 7, 14, 3, 22);
+    expect(adaptedModelName({ ...base, dataName: 'C:\\logs\\my-home.csv.gz', date })).toBe(
+      'my-home · DRO lr 0.003 · 14 epochs (best 9) · seed 0 · 2026-12-07 14:03:22 · held-out R@5 88.1%',
+    );
+    expect(adaptedModelName({ ...base, dataName: 'x.csv', date, continued: true })).toContain('14 epochs (best 9), continued');
+    expect(adaptedModelName({ ...base, dataName: 'x.csv', date })).not.toBe(adaptedModelName({ ...base, dataName: 'x.csv', date: new Date(date.getTime() + 1000) }));
+  });
+
+  it('file stems are safe relative paths, distinct per model', () => {
+    const a = modelFileStem({ dataName: 'Mon foyer (été).csv', createdAt: new Date(2026, 11, 7, 14, 3, 22).getTime(), id: 'adapted-mfx1-k3x9qa' });
+    expect(a).toBe('behavegpt-Mon-foyer-ete-20261207-140322-k3x9qa');
+    const b = modelFileStem({ dataName: 'Mon foyer (été).csv', createdAt: new Date(2026, 11, 7, 14, 3, 22).getTime(), id: 'adapted-mfx1-zz0000' });
+    expect(b).not.toBe(a);
+    for (const stem of [a, b, modelFileStem({ dataName: '../../etc', createdAt: 0, id: '' })]) expect(stem).toMatch(/^behavegpt-[A-Za-z0-9_.-]+$/);
+    expect(dataStem('/a/b/vendor-fr.csv')).toBe('vendor-fr');
+    expect(dataStem('SmartThings Spain')).toBe('SmartThings Spain');
   });
 });
 
@@ -137,7 +251,7 @@ describe('import summary', () => {
       'b,0,2,3,Robot:clean start',
       'b,1,2,3,Light:dim',
     ].join('\n');
-    const summary = summarizeImport(parseBehaviorLog(csv, 'mine.csv'), behaviors);
+    const summary = summarizeImport(parseBehaviorLog(csv, 'mine.csv'), new Set(behaviors.tokens));
     expect(summary.newBehaviors).toEqual(['Light:dim', 'Robot:clean start']);
     expect(summary.newBehaviorEvents).toBe(3);
     expect(summary.events).toBe(4);
@@ -254,13 +368,13 @@ describe('fine-tuning', () => {
       runId: 4,
       base: { manifestText: JSON.stringify(manifest), shards: shards.map((s) => s.slice().buffer) },
       data: { name: 'mine.csv', sequences: seqs },
-      name: 'toy (adapted)',
-      settings: { ...DEFAULT_FINETUNE_SETTINGS, epochs: 2, batchSize: 4, learningRate: 1e-2, trainable: 'head+embeddings' },
+      settings: { ...TEST_SETTINGS, maxEpochs: 2, batchSize: 4, learningRate: 1e-2, trainable: 'head+embeddings' },
     });
     await runFinetune(request, (m) => messages.push(m), new AbortController().signal, async () => ({ name: 'wasm', reason: 'test', measuredMs: {} }));
     const types = messages.map((m) => m.type);
     expect(types).not.toContain('error');
     expect(types.at(-1)).toBe('done');
+    expect(types.filter((t) => t === 'adapted')).toHaveLength(1);
     expect(messages.every((m) => m.runId === 4)).toBe(true);
     const prepared = messages.find((m) => m.type === 'prepared')!;
     if (prepared.type !== 'prepared') throw new Error('unreachable');
@@ -271,10 +385,10 @@ describe('fine-tuning', () => {
     expect(messages.filter((m) => m.type === 'progress' && m.progress.kind === 'epoch')).toHaveLength(2);
     // The output biases are moved to the data's frequencies after the base is scored and before training.
     const stages = messages.flatMap((m) => (m.type === 'stage' ? [m.message] : []));
-    expect(stages.indexOf('matching the model to the behavior frequencies of the data')).toBeGreaterThan(stages.indexOf('evaluating the base model on the held-out sequences'));
-    expect(stages.indexOf('matching the model to the behavior frequencies of the data')).toBeLessThan(stages.indexOf('training'));
-    const done = messages.at(-1)!;
-    if (done.type !== 'done') throw new Error('unreachable');
+    expect(stages.indexOf('adding new behaviors and matching the behavior frequencies of the data')).toBeGreaterThan(stages.indexOf('evaluating the base model on the held-out sequences'));
+    expect(stages.indexOf('adding new behaviors and matching the behavior frequencies of the data')).toBeLessThan(stages.indexOf('training'));
+    const done = messages.find((m) => m.type === 'adapted')!;
+    if (done.type !== 'adapted') throw new Error('unreachable');
     const { before, after, files } = done.outcome;
     // The base model cannot name the new behavior: half the held-out targets are misses.
     expect(before['weighted_recall@5']).toBeLessThanOrEqual(0.5 + 1e-9);
@@ -284,7 +398,11 @@ describe('fine-tuning', () => {
     expect(after['weighted_recall@5']).toBeGreaterThan(before['weighted_recall@5']);
     expect(after['macro_recall@5']).toBeGreaterThanOrEqual(before['macro_recall@5']);
     const adaptedManifest = validateManifest(JSON.parse(files.manifestText));
-    expect(adaptedManifest.name).toBe('toy (adapted)');
+    // A descriptive name: source, settings, the epochs run, seed, date, held-out R@5 as shown.
+    expect(adaptedManifest.name).toMatch(
+      new RegExp(`^mine · DRO lr 0\\.01 · 2 epochs \\(best [12]\\) · seed 0 · \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d · held-out R@5 ${(after['weighted_recall@5'] * 100).toFixed(1)}%$`),
+    );
+    expect(adaptedManifest.training.base).toBe('toy');
     expect(adaptedManifest.vocabulary.behaviors.tokens).toContain('Robot:clean start');
     expect(adaptedManifest.training.valid).toBeUndefined();
     expect((adaptedManifest.training.finetune as { data: string }).data).toBe('mine.csv');
@@ -304,8 +422,7 @@ describe('fine-tuning', () => {
         runId: 1,
         base: { manifestText: JSON.stringify(manifest), shards: shards.map((s) => s.slice().buffer) },
         data: { name: 'x', sequences: sequences(10, 8) },
-        name: 'x',
-        settings: { ...DEFAULT_FINETUNE_SETTINGS, epochs: 3, batchSize: 2 },
+        settings: { ...TEST_SETTINGS, maxEpochs: 3, batchSize: 2 },
       }),
       (m) => {
         messages.push(m);
@@ -315,7 +432,7 @@ describe('fine-tuning', () => {
       async () => ({ name: 'wasm', reason: 'test', measuredMs: {} }),
     );
     expect(messages.at(-1)?.type).toBe('cancelled');
-    expect(messages.some((m) => m.type === 'done')).toBe(false);
+    expect(messages.some((m) => m.type === 'done' || m.type === 'adapted')).toBe(false);
   });
 
   /** A toy base model's files, as the worker receives them. */
@@ -336,8 +453,7 @@ describe('fine-tuning', () => {
       runId: 2,
       base: await toyFiles(15),
       data: { name: 'lengths.csv', sequences: seqs },
-      name: 'x',
-      settings: { ...DEFAULT_FINETUNE_SETTINGS, epochs: 2, batchSize: 4, seed: 3 },
+      settings: { ...TEST_SETTINGS, maxEpochs: 2, batchSize: 4, seed: 3 },
     });
     const { train, validation, heldOut } = request.split;
     const held = new Set(heldOut.map((s) => s.id));
@@ -354,8 +470,13 @@ describe('fine-tuning', () => {
     // ...and the before/after report exactly the held-out ones.
     const evaluated = messages.flatMap((m) => (m.type === 'evaluated' ? [m.metrics.targets] : []));
     expect(evaluated).toEqual([targetsOf(heldOut), targetsOf(heldOut)]);
-    const done = messages.at(-1)!;
-    if (done.type !== 'done') throw new Error('unreachable');
+    // The baselines are scored on the held-out targets too (fitted on the training part).
+    const baselines = messages.find((m) => m.type === 'baselines');
+    if (baselines?.type !== 'baselines') throw new Error('no baselines');
+    expect(baselines.baselines['markov-2'].targets).toBe(targetsOf(heldOut));
+    expect(baselines.baselines.popularity.targets).toBe(targetsOf(heldOut));
+    const done = messages.find((m) => m.type === 'adapted')!;
+    if (done.type !== 'adapted') throw new Error('unreachable');
     const record = validateManifest(JSON.parse(done.outcome.files.manifestText)).training.finetune as Record<string, unknown>;
     expect(record).toMatchObject({ trainSequences: train.length, validationSequences: validation.length, heldOutSequences: heldOut.length, selection: 'validation' });
   });
@@ -366,15 +487,14 @@ describe('fine-tuning', () => {
       runId: 3,
       base: await toyFiles(17),
       data: { name: 'small.csv', sequences: seqs },
-      name: 'x',
-      settings: { ...DEFAULT_FINETUNE_SETTINGS, epochs: 3, batchSize: 4 },
+      settings: { ...TEST_SETTINGS, maxEpochs: 3, batchSize: 4 },
     });
     expect(request.split.selection).toBe('last-epoch');
     expect(request.split.validation).toEqual([]);
     const messages: FromWorker[] = [];
     await runFinetune(request, (m) => messages.push(m), new AbortController().signal, wasm);
-    const done = messages.at(-1)!;
-    if (done.type !== 'done') throw new Error(`run ended with ${JSON.stringify(done)}`);
+    const done = messages.find((m) => m.type === 'adapted')!;
+    if (done?.type !== 'adapted') throw new Error(`run ended with ${JSON.stringify(messages.at(-1))}`);
     expect(done.outcome.epochsRun).toBe(3);
     expect(done.outcome.bestEpoch).toBe(3);
     const epochs = messages.flatMap((m) => (m.type === 'progress' && m.progress.kind === 'epoch' ? [m.progress] : []));
@@ -385,7 +505,7 @@ describe('fine-tuning', () => {
 
   it('the worker refuses parts that share a sequence', async () => {
     const seqs = sequences(10, 6);
-    const request = buildStartMessage({ runId: 5, base: await toyFiles(19), data: { name: 'x', sequences: seqs }, name: 'x', settings: DEFAULT_FINETUNE_SETTINGS });
+    const request = buildStartMessage({ runId: 5, base: await toyFiles(19), data: { name: 'x', sequences: seqs }, settings: TEST_SETTINGS });
     const leaky: StartMessage = { ...request, split: { ...request.split, validation: [...request.split.validation, request.split.heldOut[0]] } };
     const messages: FromWorker[] = [];
     await expect(runFinetune(leaky, (m) => messages.push(m), new AbortController().signal, wasm)).rejects.toThrow(/in both the heldOut and the validation part|in both the validation and the heldOut part/);

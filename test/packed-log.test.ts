@@ -99,8 +99,8 @@ describe('packed logs', () => {
     }
     const base = { manifestText: '{}', shards: [] };
     const settings = { ...DEFAULT_FINETUNE_SETTINGS, seed: 5 };
-    const direct = buildStartMessage({ runId: 1, base, data: { name: 'x', sequences: log.sequences }, name: 'n', settings });
-    const packedStart = buildStartMessage({ runId: 1, base, data: { name: 'x', sequences: refs, log: packed }, name: 'n', settings });
+    const direct = buildStartMessage({ runId: 1, base, data: { name: 'x', sequences: log.sequences }, settings });
+    const packedStart = buildStartMessage({ runId: 1, base, data: { name: 'x', sequences: refs, log: packed }, settings });
     expect(packedStart.log).toBe(packed);
     expect(unpackStart(structuredClone(packedStart))).toEqual({ ...direct, log: undefined });
   });

@@ -1,5 +1,6 @@
 import { lazy, Suspense, useEffect, useState } from 'react';
-import { backendFromSearch, engineFromSearch } from './lib/query';
+import { backendFromSearch, engineFromSearch, modelUrlFromSearch } from './lib/query';
+import { useAdaptedStore } from './stores/adapted-store';
 import { useModelStore } from './stores/model-store';
 import { env } from '../env';
 import { ModelHeader } from './components/ModelHeader';
@@ -55,6 +56,9 @@ export function App() {
     env.engine = param.engine; // read by the pipeline when it loads a model
     return param;
   });
+  const [modelParam] = useState(() => modelUrlFromSearch(location.search, location.href));
+  /** Why the model of `?model=` was not opened (then the shipped model is used). */
+  const [modelParamError, setModelParamError] = useState<string | null>(modelParam && 'error' in modelParam ? modelParam.error : null);
   const [section, setSection] = useState<SectionId>(() => fromHash(location.hash).section);
   const [tab, setTab] = useState<PredictTab>(() => fromHash(location.hash).tab ?? 'replay');
 
@@ -71,8 +75,18 @@ export function App() {
   }, []);
 
   useEffect(() => {
-    void load(env.modelUrl, backendParam.backend);
-  }, [load, backendParam.backend]);
+    if (modelParam && 'url' in modelParam) {
+      // Checked in full first (manifest, shard sizes and hashes, values); a bad one leaves the shipped model.
+      void useAdaptedStore
+        .getState()
+        .openUrl(modelParam.url)
+        .then((ok) => {
+          if (ok) return;
+          setModelParamError(`${useAdaptedStore.getState().openErrors.join('; ') || useModelStore.getState().error || 'it could not be loaded'}`);
+          void load(env.modelUrl, backendParam.backend);
+        });
+    } else void load(env.modelUrl, backendParam.backend);
+  }, [load, backendParam.backend, modelParam]);
 
   const chooseTab = (id: PredictTab) => {
     setTab(id);
@@ -114,6 +128,13 @@ export function App() {
           {warning}
         </p>
       ))}
+      {modelParamError && (
+        <div className="error-box" role="alert" data-testid="model-param-error">
+          <strong>The model named in the address (?model=) was not opened.</strong>
+          <p>{modelParamError}</p>
+          <p className="muted">The shipped model is used instead.</p>
+        </div>
+      )}
       <ModelHeader />
 
       <main id={`panel-${section}`} role="tabpanel" aria-labelledby={`section-${section}`}>
@@ -178,9 +199,10 @@ export function App() {
         ) : (
           <section className="panel standalone" aria-label="Fine-tune">
             <p className="hint">
-              Adapt the foundation model to your own behavior log, on this device: nothing is uploaded, and the adapted model is kept in this
+              Adapt the model in use to your own behavior log, on this device: nothing is uploaded, and the adapted model is kept in this
               browser.
             </p>
+            <ModelPicker label="Start from" />
             <Suspense fallback={<p className="muted small">Loading…</p>}>
               <FinetuneView />
             </Suspense>

@@ -165,11 +165,12 @@ export interface FinetuneBenchRun {
  * `maxSeconds` of training, then cancelled) the worker is ended: saving is not timed.
  */
 async function finetune(backend: BackendName, trainEvents: number, maxSeconds: number): Promise<FinetuneBenchRun> {
-  const settings: FinetuneSettings = { ...DEFAULT_FINETUNE_SETTINGS, epochs: 1, backend };
+  // One epoch of the app's schedule (no minimum steps: this measures throughput).
+  const settings: FinetuneSettings = { ...DEFAULT_FINETUNE_SETTINGS, maxEpochs: 1, schedule: { ...DEFAULT_FINETUNE_SETTINGS.schedule, minSteps: 0 }, backend };
   const base = await fetchModelFiles(env.modelUrl);
   const behaviors = (JSON.parse(base.manifestText).vocabulary.behaviors.tokens as string[]).filter((b) => b.includes(':'));
   const data = await finetuneData(behaviors, trainEvents, settings);
-  const request = buildStartMessage({ runId: 1, base: { manifestText: base.manifestText, shards: base.shards }, data, name: 'bench', settings });
+  const request = buildStartMessage({ runId: 1, base: { manifestText: base.manifestText, shards: base.shards }, data, settings });
   const events = request.split.train.reduce((n, s) => n + s.events.length, 0);
   const worker = new Worker(new URL('../browser/finetune.worker.ts', import.meta.url), { type: 'module' });
   try {

@@ -30,6 +30,8 @@ interface Run {
   onEvent: (event: FinetuneEvent) => void;
   /** Set once the run's signal has fired: the run ends cancelled whatever the worker says next. */
   cancelled: boolean;
+  /** The adapted model, once the worker has it: what 'done' resolves with (a from-scratch arm may come between). */
+  adapted: FinetuneOutcome | null;
   resolve: (outcome: FinetuneOutcome) => void;
   reject: (error: unknown) => void;
 }
@@ -51,12 +53,16 @@ function onMessage(m: FromWorker): void {
   if (m.type === 'done' || m.type === 'cancelled' || m.type === 'error') {
     current = null;
     if (run.cancelled) run.reject(null); // the reason is the signal's (see runFinetuneInWorker)
-    else if (m.type === 'done') run.resolve(m.outcome);
+    else if (m.type === 'done') {
+      if (run.adapted) run.resolve(run.adapted);
+      else run.reject(new Error('the training worker finished without an adapted model'));
+    }
     else if (m.type === 'error') run.reject(new Error(m.message));
     else run.reject(new DOMException('the fine-tuning run was cancelled', 'AbortError'));
     return;
   }
   if (run.cancelled) return;
+  if (m.type === 'adapted') run.adapted = m.outcome;
   const { runId: _runId, ...event } = m;
   run.onEvent(event);
 }
@@ -128,6 +134,7 @@ export function runFinetuneInWorker(
       runId,
       onEvent,
       cancelled: false,
+      adapted: null,
       resolve: (outcome) => {
         settle();
         resolve(outcome);

@@ -1,7 +1,7 @@
 /**
- * Adapted models kept on this device in IndexedDB (raw API: one object store, a handful of
- * calls). A record holds the model files exactly as exported (model.json text + shards), so
- * the app loads it with the same code as a downloaded model.
+ * Models kept on this device in IndexedDB (raw API: one object store, a handful of calls): the
+ * ones fine-tuned here and the ones opened from files. A record holds the model files exactly as
+ * exported (model.json text + shards), so the app loads it with the same code as a downloaded model.
  */
 import type { MetricSet } from '../core/metrics';
 
@@ -14,12 +14,14 @@ export interface AdaptedModelRecord {
   name: string;
   /** ms since the epoch. */
   createdAt: number;
-  /** Where the training data came from (file name or bundled data set). */
+  /** Where the training data came from (file name or bundled data set; '' when unknown). */
   dataName: string;
   manifestText: string;
   shards: ArrayBuffer[];
-  /** Held-out figures of the base model and of this one. */
-  metrics: { before: MetricSet; after: MetricSet };
+  /** Held-out figures of the base model and of this one (absent for an opened model without them). */
+  metrics?: { before: MetricSet; after: MetricSet };
+  /** Fine-tuned on this device, or opened from files (absent in records written before there were opened models: adapted). */
+  origin?: 'adapted' | 'opened';
 }
 
 /** What the list shows: a record without its files. */

@@ -83,6 +83,13 @@ export function packLog(log: ParsedLog): PackedLog {
   };
 }
 
+/** Events per behavior name (what core/baselines' behaviorCounts gives for sequences). */
+export function packedBehaviorCounts(log: PackedLog): Map<string, number> {
+  const counts = new Uint32Array(log.behaviors.length);
+  for (let e = 0; e < log.behavior.length; e++) counts[log.behavior[e]]++;
+  return new Map(log.behaviors.map((name, i) => [name, counts[i]] as [string, number]).filter(([, n]) => n > 0));
+}
+
 /** The buffers to transfer with a packed log (postMessage's transfer list). */
 export function packedBuffers(log: PackedLog): ArrayBuffer[] {
   return [log.splits, log.starts, log.behavior, log.weekday, log.slot, log.location].map((a) => a.buffer as ArrayBuffer);

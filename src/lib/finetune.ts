@@ -73,7 +73,7 @@ export async function importLog(source: File | Blob | string | URL, options: Imp
 export type FinetuneData = ImportedLog | File | Blob | readonly BehaviorSequence[];
 
 export interface FinetuneOptions extends Partial<FinetuneSettings> {
-  /** Name of the adapted model (default: the base's name, the data's name and the date). */
+  /** Name of the adapted model (default: the worker's descriptive name, from the base model and the data). */
   name?: string;
   /** Where the data came from, recorded in the model (default: the file's name, or "sequences"). */
   dataName?: string;
@@ -118,12 +118,15 @@ export async function finetune(model: BehaviorModel, data: FinetuneData, options
   const dataName = options.dataName ?? (isImported(imported) ? imported.name : 'sequences');
   const base: ModelFiles = await model.files();
   signal?.throwIfAborted();
-  const name = options.name ?? `${model.info.name} + ${dataName} (${new Date().toLocaleString('en-GB')})`;
   const { runId: _runId, ...start } = isImported(imported)
-    ? buildStartMessage({ runId: 0, base, data: { name: dataName, sequences: imported.sequences, log: imported.log }, name, settings })
-    : buildStartMessage({ runId: 0, base, data: { name: dataName, sequences: imported }, name, settings });
+    ? buildStartMessage({ runId: 0, base, data: { name: dataName, sequences: imported.sequences, log: imported.log }, settings })
+    : buildStartMessage({ runId: 0, base, data: { name: dataName, sequences: imported }, settings });
   const outcome = await runFinetuneInWorker(start, { onEvent: options.onProgress, signal });
-  return { ...outcome, name: (JSON.parse(outcome.files.manifestText) as { name: string }).name, dataName };
+  // The worker names the model for its base and data; options.name replaces that in the manifest (shard hashes are unaffected).
+  const manifest = JSON.parse(outcome.files.manifestText) as { name: string };
+  if (options.name !== undefined) manifest.name = options.name;
+  const files = options.name === undefined ? outcome.files : { ...outcome.files, manifestText: JSON.stringify(manifest) };
+  return { ...outcome, files, name: manifest.name, dataName };
 }
 
 export type { FinetuneEvent };

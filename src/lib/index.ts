@@ -49,6 +49,6 @@ export type { GeneratedEvent, GenerateOptions, TrajectoryEvent } from '../model/
 export type { Explanation, EventInfluence, AttentionView, WhenMap, WeekCell } from '../model/explain';
 export type { Removal } from '../core/explain';
 export type { FinetuneData, FinetuneEvent, FinetuneOptions, FinetuneResult, ImportedLog, ImportLogOptions } from './finetune';
-export type { FinetuneSettings, PreparedInfo, ProgressPoint } from '../train/finetune-protocol';
+export type { BaselineFigures, FinetuneSettings, PreparedInfo, ProgressPoint, ScratchOutcome } from '../train/finetune-protocol';
 export type { MetricSet } from '../core/metrics';
 export type { ImportSummary } from '../core/finetune';

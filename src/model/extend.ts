@@ -6,7 +6,8 @@
  * Initialisation (documented for users in docs/FINETUNE.md):
  * - input embedding (`embed.behavior` row): the mean of the rows of known behaviors of the same
  *   device (the part before ':'), else the mean of all real-behavior rows — a new behavior
- *   enters the model looking like "its device", or like an average behavior;
+ *   enters the model looking like "its device", or like an average behavior (a name without the
+ *   `Device:action` pattern has no device: another vendor's `TV_ON` never borrows from a known name);
  * - output (`head.out.w` column): the mean of the same-device columns, else zeros, so the new
  *   behavior responds to context like its device does;
  * - output bias (`head.out.b`): by default the lowest bias of any known behavior, so a new
@@ -20,7 +21,7 @@
  * very low (e.g. −30) that mass is negligible and old probabilities are identical within 1e-6.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { deviceOf } from '../core/events';
+import { deviceOfName } from '../core/finetune';
 import { BehaveGPT } from './behavegpt';
 import type { LoadedModel } from './weights';
 
@@ -66,7 +67,8 @@ export async function extendVocabulary(loaded: LoadedModel, names: readonly stri
   for (let id = 0; id < oldSize; id++) {
     if (loaded.behaviors.isSpecial(id)) continue;
     real.push(id);
-    const device = deviceOf(loaded.behaviors.name(id));
+    const device = deviceOfName(loaded.behaviors.name(id));
+    if (device === null) continue;
     const list = byDevice.get(device);
     if (list) list.push(id);
     else byDevice.set(device, [id]);
@@ -86,7 +88,8 @@ export async function extendVocabulary(loaded: LoadedModel, names: readonly stri
   const allRowsMean = meanRows(embedding, dim, real);
   added.forEach((name, i) => {
     const id = oldSize + i;
-    const siblings = byDevice.get(deviceOf(name)) ?? [];
+    const device = deviceOfName(name);
+    const siblings = (device !== null && byDevice.get(device)) || [];
     embedding2.set(siblings.length ? meanRows(embedding, dim, siblings) : allRowsMean, id * dim);
     for (let h = 0; h < hidden; h++) {
       let sum = 0;

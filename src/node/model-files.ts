@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { SHIPPED_MODEL_DIR } from './config';
 import type { BackendName } from '../model/pipeline-types';
 import { Predictor } from '../model/predictor';
-import { checkShardHashes, checkShardSizes, modelFromArtifacts, serializeModel, validateManifest, type LoadedModel, type ModelManifest, type SerializeOptions } from '../model/weights';
+import { checkShardHashes, checkShardSizes, modelFromArtifacts, serializeModel, shardPaths, validateManifest, type LoadedModel, type ModelManifest, type SerializeOptions } from '../model/weights';
 
 export async function saveModelDir(
   dir: string,
@@ -68,6 +68,16 @@ export function loadModelDir(path: string): LoadedModel {
 export function loadPredictorDir(path: string, backend: BackendName): Predictor {
   const files = readModelFiles(path);
   return new Predictor(modelFromArtifacts(files.manifest, files.shards, files.manifestPath), { name: backend, reason: 'Node', measuredMs: {} }, files);
+}
+
+/** Writes model files as they are (manifest text and shards under the manifest's paths) into `dir`. */
+export function writeModelFiles(dir: string, files: { manifestText: string; shards: readonly ArrayBuffer[] }): string {
+  mkdirSync(dir, { recursive: true });
+  const manifest = JSON.parse(files.manifestText) as ModelManifest;
+  shardPaths(manifest).forEach((p, i) => writeFileSync(join(dir, p), new Uint8Array(files.shards[i])));
+  const manifestPath = join(dir, 'model.json');
+  writeFileSync(manifestPath, files.manifestText);
+  return manifestPath;
 }
 
 /** The shipped model's manifest path, name and the run it was trained by (training.run); null when there is no such file. */

@@ -19,6 +19,12 @@ export interface TrainOptions {
   batchSize: number;
   learningRate: number;
   warmupSteps: number;
+  /**
+   * After the warm-up: cosine decay over the whole budget (pretraining), or constant (fine-tuning:
+   * early stopping ends the run, so the steps taken do not depend on the budget, and a run that
+   * continues goes on at the rate it stopped at).
+   */
+  schedule?: 'cosine' | 'constant';
   weightDecay: number;
   /** At least this many optimizer steps: small data gets more epochs (early stopping still applies). */
   minSteps?: number;
@@ -103,7 +109,8 @@ export interface TrainResult {
   steps: number;
   seconds: number;
   best: EvaluationResult;
-  history: { epoch: number; trainLoss: number; validLoss: number; valid: Record<string, number> }[];
+  /** Every evaluation on valid: epoch, optimizer steps so far, mean train loss of the epoch, valid loss and metrics. */
+  history: { epoch: number; step: number; trainLoss: number; validLoss: number; valid: Record<string, number> }[];
   stoppedEarly: boolean;
   cancelled: boolean;
 }
@@ -202,7 +209,8 @@ export async function trainModel(
           break;
         }
         const batch = encodeBatch(group, behaviors, locations);
-        const learningRate = cosineSchedule(step, totalSteps, o.warmupSteps, o.learningRate);
+        const learningRate =
+          o.schedule === 'constant' ? Math.min(1, (step + 1) / Math.max(1, o.warmupSteps)) * o.learningRate : cosineSchedule(step, totalSteps, o.warmupSteps, o.learningRate);
         for (const g of groups) g.optimizer.learningRate = learningRate;
         const seed = Math.floor(rng() * 2 ** 31);
         const loss = await trainStep(model, groups, objective, batch, seed, o.timeHead);
@@ -231,7 +239,7 @@ export async function trainModel(
       const eligible = !o.eligible || o.eligible(result, before);
       const replacesStart = bestEpoch === 0 && !o.startCompetes;
       const improved = valid.length === 0 || (eligible && (replacesStart || score(result, o.selectBy) > score(best, o.selectBy)));
-      history.push({ epoch, trainLoss: lossSum / Math.max(1, lossCount), validLoss: result.loss, valid: result.metrics });
+      history.push({ epoch, step, trainLoss: lossSum / Math.max(1, lossCount), validLoss: result.loss, valid: result.metrics });
       if (improved) {
         best = result;
         bestEpoch = epoch;

@@ -9,14 +9,25 @@ export const BUNDLED_DATASETS = [
 ] as const;
 export type BundledDataset = (typeof BUNDLED_DATASETS)[number]['id'];
 
-/** The files of an export: model.json and its shards under the names the manifest gives them. */
-export function exportFiles(manifestText: string, shards: readonly ArrayBuffer[]): { name: string; blob: Blob }[] {
+/**
+ * The files of an export, named for the model: `<stem>.json` and `<stem>-shardIofN.bin`, with the
+ * manifest's paths rewritten to those shard names (sizes and hashes are per path, in order, so
+ * they stay valid). Two models exported to one folder never share a file name, and each manifest
+ * names its own shards.
+ */
+export function exportFiles(stem: string, manifestText: string, shards: readonly ArrayBuffer[]): { name: string; blob: Blob }[] {
   const manifest = JSON.parse(manifestText) as { weightsManifest: { paths: string[] }[] };
-  const paths = manifest.weightsManifest.flatMap((g) => g.paths);
-  if (paths.length !== shards.length) throw new Error(`model.json lists ${paths.length} shards, ${shards.length} are stored`);
+  const count = manifest.weightsManifest.reduce((n, g) => n + g.paths.length, 0);
+  if (count !== shards.length) throw new Error(`the manifest lists ${count} shards, ${shards.length} are stored`);
+  let i = 0;
+  const renamed = {
+    ...manifest,
+    weightsManifest: manifest.weightsManifest.map((g) => ({ ...g, paths: g.paths.map(() => `${stem}-shard${++i}of${count}.bin`) })),
+  };
+  const paths = renamed.weightsManifest.flatMap((g) => g.paths);
   return [
-    { name: 'model.json', blob: new Blob([manifestText], { type: 'application/json' }) },
-    ...paths.map((name, i) => ({ name, blob: new Blob([shards[i]], { type: 'application/octet-stream' }) })),
+    { name: `${stem}.json`, blob: new Blob([JSON.stringify(renamed)], { type: 'application/json' }) },
+    ...paths.map((name, k) => ({ name, blob: new Blob([shards[k]], { type: 'application/octet-stream' }) })),
   ];
 }
 

@@ -36,3 +36,21 @@ export function engineFromSearch(search: string): EngineParam {
   if ((ENGINES as readonly string[]).includes(name)) return { engine: name as EngineParam['engine'] };
   return { engine: 'auto', warning: `Ignoring ?engine=${value}: expected one of ${ENGINES.join(', ')} (or auto).` };
 }
+
+/**
+ * `?model=<url>` opens a model.json on this site instead of the shipped one. Same origin only: a
+ * link cannot make the page fetch someone else's files. Null when absent.
+ */
+export function modelUrlFromSearch(search: string, pageUrl: string): { url: string } | { error: string } | null {
+  const value = new URLSearchParams(search).get('model');
+  if (value === null || value.trim() === '') return null;
+  let url: URL;
+  try {
+    url = new URL(value, pageUrl);
+  } catch {
+    return { error: `?model=${value} is not a URL` };
+  }
+  const origin = new URL(pageUrl).origin;
+  if (url.origin !== origin) return { error: `?model=${value} is on another site (${url.origin}); only models on this site (${origin}) can be opened by URL` };
+  return { url: url.href };
+}
