@@ -133,8 +133,8 @@ function offlineApp(): PluginOption {
     },
     workbox: {
       globPatterns: ['**/*.{html,js,css,wasm,json,bin,csv,png,svg,webmanifest}'],
-      // The benchmark page is not part of the app.
-      globIgnores: ['bench.html', 'assets/bench-*.js'],
+      // The benchmark page is not part of the app (nor its engine comparison with ONNX Runtime Web, ~30 MB of wasm).
+      globIgnores: ['bench.html', 'assets/bench-*.js', 'assets/engines-*.js', 'assets/ort-*'],
       // tfjs chunks and the chart library are large; the whole app is ~10 MB.
       maximumFileSizeToCacheInBytes: 8 * 1024 * 1024,
       navigateFallback: 'index.html',
