@@ -94,7 +94,7 @@ test('the packed library installs into a fresh project on its own, and its decla
       "const model: BehaviorModel = await loadModel('/model.json', { backend: 'wasm', onProgress: (p) => console.log(p.stage, p.loaded) });",
       "const top: Prediction[] = await model.predictNext([{ behavior: 'Light:switch on', weekday: 0, slot: 1, location: '<unknown>' }], { weekday: 0, slot: 2, location: '<unknown>' }, { k: 3 });",
       'for await (const e of model.generate([], { maxEvents: 3, start: { weekday: 1, slot: 2 } })) console.log(e.behavior, e.elapsedSlots);',
-      'const result = await finetune(model, new Blob([]), { epochs: 1, signal: AbortSignal.timeout(1000) });',
+      'const result = await finetune(model, new Blob([]), { maxEpochs: 1, signal: AbortSignal.timeout(1000) });',
       'const adapted = await createWorkerModel(result.files);',
       "await saveAdaptedModel({ id: newModelId(), name: result.name, dataName: result.dataName, createdAt: Date.now(), metrics: { before: result.before, after: result.after }, ...result.files });",
       'console.log((await listAdaptedModels())[0].bytes);',
@@ -146,15 +146,16 @@ test('the host page generates a stream of events, fine-tunes in the library work
   await page.locator('#log').setInputFiles(csv);
   await page.locator('#finetune').click();
   await expect(page.locator('#finetune-status')).toHaveAttribute('data-status', 'done', { timeout: 150_000 });
-  await expect(page.locator('#finetune-status')).toContainText(/my-home\.csv.*held-out recall@5 \d+\.\d% → \d+\.\d%/);
+  // The worker names the model for the data (my-home, from my-home.csv) and the run.
+  await expect(page.locator('#finetune-status')).toContainText(/my-home.*held-out recall@5 \d+\.\d% → \d+\.\d%/);
   // The adapted model is the one in use now, and it knows the new behavior.
   await expect(page.locator('#status')).toHaveAttribute('data-status', 'ready');
-  await expect(page.locator('#status')).toContainText('my-home.csv');
+  await expect(page.locator('#status')).toContainText('my-home');
   await expect(page.locator('#status')).toHaveAttribute('data-behaviors', String(behaviors + 1));
   expectRanked(await hostPrediction(page));
   // Saved in IndexedDB through the library: still listed after a reload.
   await expect(page.locator('#saved li')).toHaveCount(1);
-  await expect(page.locator('#saved li')).toContainText('my-home.csv');
+  await expect(page.locator('#saved li')).toContainText('my-home');
   await openHostPage(page);
   await expect(page.locator('#saved li')).toHaveCount(1);
 });

@@ -99,7 +99,7 @@ $('finetune').onclick = async () => {
   status.dataset.status = 'running';
   try {
     const result = await finetune(model, file, {
-      epochs: 1,
+      maxEpochs: 1,
       signal: training.signal,
       onProgress: (event) => {
         if (event.type === 'stage') status.textContent = event.message;

@@ -1,7 +1,8 @@
 /**
  * BehaveGPT Web as a library: on-device next-behavior prediction, generation, explanations and
  * fine-tuning for any web page. The package's one entry point (package.json `exports`), built by
- * `npm run build:lib`; the app itself imports only from here.
+ * `npm run build:lib`. The app reaches the model only through here, except where
+ * test/layout.test.ts names a file and why.
  *
  *   import { loadModel } from 'behavegpt-web';
  *   const model = await loadModel('/models/behavegpt-us/model.json', { onProgress: console.log });
