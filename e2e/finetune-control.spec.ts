@@ -20,7 +20,7 @@ const KNOWN = ['Light:switch on', 'Television:switch on', 'Television:switch off
 function csv(sequences: number): string {
   const rows = ['sequence_id,step,weekday,time_slot,behavior'];
   for (let s = 0; s < sequences; s++) for (let t = 0; t < 8; t++) rows.push(`home-${s},${t},${s % 7},${(t + 4) % 8},${KNOWN[(s + t) % KNOWN.length]}`);
-  return rows.join('\n') + '\n';
+  return `${rows.join('\n')}\n`;
 }
 
 test.beforeEach(({}, testInfo) => {

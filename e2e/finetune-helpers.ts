@@ -29,7 +29,7 @@ export function behaviorLog(o: LogOptions): string {
       rows.push(`seq-${s},${t},${(s + t) % 7},${(t * 3) % 8},${behavior}${split ? `,${part}` : ''}`);
     }
   }
-  return rows.join('\n') + '\n';
+  return `${rows.join('\n')}\n`;
 }
 
 export function writeLog(path: string, o: LogOptions): string {

@@ -166,7 +166,7 @@ test('a fake gzip file is refused with its name; epoch milliseconds read as seco
   const ms = testInfo.outputPath('ms.csv');
   const rows = ['user_id,timestamp,behavior'];
   for (let u = 0; u < 4; u++) for (let i = 0; i < 6; i++) rows.push(`u${u},${1_700_000_000_000 + (u * 6 + i) * 3_600_000},${i % 2 ? 'Light:switch on' : 'Fan:switch on'}`);
-  writeFileSync(ms, rows.join('\n') + '\n');
+  writeFileSync(ms, `${rows.join('\n')}\n`);
   await page.getByTestId('finetune-file').setInputFiles(ms);
   // Read as seconds, these milliseconds are dates far beyond 2100: refused, with the hint to switch the unit.
   await expect(page.getByTestId('finetune-import-error')).toContainText('if it is in milliseconds, choose milliseconds as the unit');
@@ -176,7 +176,7 @@ test('a fake gzip file is refused with its name; epoch milliseconds read as seco
 
   // Seconds read as milliseconds: dates in 1970, accepted with a warning naming the unit.
   const seconds = testInfo.outputPath('s.csv');
-  writeFileSync(seconds, rows.map((r, i) => (i === 0 ? r : r.replace(/,(\d+)000,/, ',$1,'))).join('\n') + '\n');
+  writeFileSync(seconds, `${rows.map((r, i) => (i === 0 ? r : r.replace(/,(\d+)000,/, ',$1,'))).join('\n')}\n`);
   await page.getByTestId('finetune-file').setInputFiles(seconds);
   await expect(page.getByTestId('finetune-warnings')).toContainText('24 epoch timestamps read as milliseconds fall outside 1990–2100');
   await page.getByTestId('finetune-epoch-unit').selectOption('seconds');

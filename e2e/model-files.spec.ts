@@ -117,7 +117,13 @@ test('a corrupted or incomplete model file is refused with the reason, and the m
     { files: modelCopy(dir, 'short', (m) => ((m.weightsManifest as { byteLengths: number[] }[])[0].byteLengths[0] += 4)), reason: /short.*bytes/ },
     { files: modelCopy(dir, 'shape', (m) => ((m.config as { behaviorDim: number }).behaviorDim = 25)), reason: /shape\.json: field .*(shape|heads)/ },
     { files: modelCopy(dir, 'lonely').slice(0, 1), reason: /lonely\.json: .*lonely-shard1of1\.bin, which was not chosen/ },
-    { files: modelCopy(dir, 'notjson').map((f, i) => (i === 0 ? (writeFileSync(f, '{"format":'), f) : f)), reason: /notjson\.json: not valid JSON/ },
+    {
+      files: modelCopy(dir, 'notjson').map((f, i) => {
+        if (i === 0) writeFileSync(f, '{"format":');
+        return f;
+      }),
+      reason: /notjson\.json: not valid JSON/,
+    },
   ];
   for (const c of cases) {
     await page.getByTestId('model-open-file').setInputFiles(c.files);

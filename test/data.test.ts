@@ -76,8 +76,8 @@ describe('canonical format', () => {
   it('gives the same result from bytes, with a BOM, with CRLF and from a string with a BOM', () => {
     const expected = parseBehaviorLog(text, 'log.csv');
     expect(parseBehaviorLog(utf8(text), 'log.csv')).toEqual(expected);
-    expect(parseBehaviorLog(utf8('\uFEFF' + text), 'log.csv')).toEqual(expected);
-    expect(parseBehaviorLog('\uFEFF' + text, 'log.csv')).toEqual(expected);
+    expect(parseBehaviorLog(utf8(`\uFEFF${text}`), 'log.csv')).toEqual(expected);
+    expect(parseBehaviorLog(`\uFEFF${text}`, 'log.csv')).toEqual(expected);
     expect(parseBehaviorLog(text.replace(/\n/g, '\r\n'), 'log.csv')).toEqual(expected);
   });
 
@@ -132,7 +132,7 @@ describe('canonical format errors', () => {
   it('rejects an empty file and a header without rows', () => {
     expect(errorOf('').message).toBe('log.csv: the file is empty');
     expect(errorOf('\n\n').message).toBe('log.csv: the file is empty');
-    expect(errorOf(HEADER + '\n').message).toBe('log.csv: the file has a header row but no data rows');
+    expect(errorOf(`${HEADER}\n`).message).toBe('log.csv: the file has a header row but no data rows');
   });
 
   it('names a missing required column', () => {

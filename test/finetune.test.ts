@@ -68,7 +68,7 @@ function softmax(row: number[]): number[] {
 
 function maxAbsDiff(a: number[][], b: number[][]): number {
   let m = 0;
-  a.forEach((row, i) => row.forEach((x, j) => (m = Math.max(m, Math.abs(x - b[i][j])))));
+  for (const [i, row] of a.entries()) for (const [j, x] of row.entries()) m = Math.max(m, Math.abs(x - b[i][j]));
   return m;
 }
 

@@ -344,7 +344,7 @@ describe('generate store', () => {
     };
   }
 
-  const useFake = (fake: Fake) => useModelStore.setState({ predictor: fake as unknown as Predictor, url: 'fake', status: 'ready' });
+  const installFake = (fake: Fake) => useModelStore.setState({ predictor: fake as unknown as Predictor, url: 'fake', status: 'ready' });
   const waitFor = async (check: () => boolean, ms = 5000) => {
     const t0 = Date.now();
     while (!check()) {
@@ -365,7 +365,7 @@ describe('generate store', () => {
 
   it('generates the requested events from the replayed prefix, in few batches', async () => {
     const fake = fakePredictor(0);
-    useFake(fake);
+    installFake(fake);
     useGenerateStore.getState().setSettings({ count: 1000 });
     let updates = 0;
     const unsubscribe = useGenerateStore.subscribe((s, prev) => {
@@ -384,7 +384,7 @@ describe('generate store', () => {
   });
 
   it('stop() ends a run mid-stream and nothing arrives after it', async () => {
-    useFake(fakePredictor(2));
+    installFake(fakePredictor(2));
     useGenerateStore.getState().setSettings({ count: 1000 });
     const running = useGenerateStore.getState().start();
     await waitFor(() => useGenerateStore.getState().events.length >= 5);
@@ -400,7 +400,7 @@ describe('generate store', () => {
   });
 
   it('stops when the model changes, refuses a model without a time head, and invalid settings', async () => {
-    useFake(fakePredictor(2));
+    installFake(fakePredictor(2));
     useGenerateStore.getState().setSettings({ count: 1000 });
     const running = useGenerateStore.getState().start();
     await waitFor(() => useGenerateStore.getState().events.length >= 2);
@@ -408,12 +408,12 @@ describe('generate store', () => {
     await running;
     expect(useGenerateStore.getState()).toMatchObject({ status: 'stopped', stopReason: 'The model changed.' });
 
-    useFake(fakePredictor(0, false));
+    installFake(fakePredictor(0, false));
     await useGenerateStore.getState().start();
     expect(useGenerateStore.getState()).toMatchObject({ status: 'error', error: CANNOT_GENERATE });
 
     const fake = fakePredictor(0);
-    useFake(fake);
+    installFake(fake);
     useGenerateStore.getState().setSettings({ source: 'typed', count: 3, startWeekday: -1 });
     await useGenerateStore.getState().start();
     expect(useGenerateStore.getState().status).toBe('error');

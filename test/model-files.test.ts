@@ -81,7 +81,7 @@ describe('model folders on disk', () => {
   it('evaluate --data FILE scores the test split of a log with a split column, else all of it', () => {
     const dir = mkdtempSync(join(tmpdir(), 'logs-'));
     const rows = (split: boolean) =>
-      ['sequence_id,step,weekday,time_slot,behavior' + (split ? ',split' : '')]
+      [`sequence_id,step,weekday,time_slot,behavior${split ? ',split' : ''}`]
         .concat(['a', 'b', 'c'].flatMap((id, i) => [0, 1, 2].map((t) => `${id},${t},1,2,Light:switch on${split ? `,${['train', 'valid', 'test'][i]}` : ''}`)))
         .join('\n');
     writeFileSync(join(dir, 'split.csv'), rows(true));

@@ -17,7 +17,7 @@ function canonical(sequences: number, withSplit = false): string {
       rows.push(`seq-${s},${t},${(s + t) % 7},${(s * t) % 8},${BEHAVIORS[(s + 2 * t) % 4]}${withSplit ? `,${['train', 'valid', 'test'][s % 3]}` : ''},${t % 3 === 0 ? 'kitchen' : 'hall'}`);
     }
   }
-  return rows.join('\n') + '\n';
+  return `${rows.join('\n')}\n`;
 }
 
 /** A stream of `bytes` in chunks of the given sizes (cycled). */

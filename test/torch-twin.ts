@@ -41,7 +41,7 @@ const { values: f } = parseArgs({
     rounds: { type: 'string' }, options: { type: 'string' },
   },
 });
-const print = (x: unknown) => process.stdout.write(JSON.stringify(x) + '\n');
+const print = (x: unknown) => process.stdout.write(`${JSON.stringify(x)}\n`);
 const batchJson = (b: Batch) => ({
   batchSize: b.batchSize, length: b.length,
   ...Object.fromEntries((['behaviors', 'weekdays', 'slots', 'locations', 'targetWeekdays', 'targetSlots', 'targetLocations', 'targets'] as const).map((k) => [k, Array.from(b[k])])),
@@ -164,7 +164,7 @@ if (command === 'init') {
       const gt = result.time_logits.data as Float32Array;
       for (let i = 0; i < t.length; i++) timeDiff = Math.max(timeDiff, Math.abs(t[i] - gt[i]));
     }
-    Object.values(o).forEach((x) => x.dispose());
+    for (const x of Object.values(o)) x.dispose();
     positions += batch.batchSize * batch.length;
   }
   print({ inputNames: session.inputNames, outputNames: session.outputNames, positions, behaviorDiff, behaviorScale, timeDiff });

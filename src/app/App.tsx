@@ -104,7 +104,7 @@ export function App() {
           <h1>BehaveGPT Web</h1>
           <p className="tagline">A GPT-style model of smart-home behavior, running in your browser with TensorFlow.js.</p>
         </div>
-        <nav className="sections" role="tablist" aria-label="Sections">
+        <div className="sections" role="tablist" aria-label="Sections">
           {SECTIONS.map((s) => (
             <button
               key={s.id}
@@ -119,7 +119,7 @@ export function App() {
               {s.label}
             </button>
           ))}
-        </nav>
+        </div>
       </header>
 
       <AppStatus />

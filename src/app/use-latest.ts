@@ -5,6 +5,7 @@
  */
 import { useEffect, useRef, useState } from 'react';
 import { createLatestRunner, type LatestRunner } from './lib/latest';
+import { errorMessage } from '../core/errors';
 
 export interface Delivered<T> {
   key: string;
@@ -30,7 +31,7 @@ export function useLatestResult<T>(key: string | null, task: () => Promise<T>, d
     const r = createLatestRunner<T>(debounceMs, {
       onResult: (done, value) => setDelivered({ key: done, source: scheduledWith.current, value, error: null }),
       onError: (done, error) =>
-        setDelivered((d) => ({ key: done, source: scheduledWith.current, value: d?.value ?? null, error: error instanceof Error ? error.message : String(error) })),
+        setDelivered((d) => ({ key: done, source: scheduledWith.current, value: d?.value ?? null, error: errorMessage(error) })),
     });
     runner.current = r;
     return () => {

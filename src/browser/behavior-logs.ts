@@ -8,6 +8,7 @@
  */
 import { DataError, LogParser, parseBehaviorLog, replayable, type ParseOptions, type ParsedLog } from '../core/data';
 import type { BehaviorSequence } from '../core/events';
+import { errorMessage } from '../core/errors';
 import { packLog, sequenceRefs, unpackSequences, type PackedLog } from '../core/packed-log';
 import { env } from '../env';
 
@@ -20,7 +21,7 @@ export async function gunzipResponse(response: Response, name = response.url): P
   try {
     return new Uint8Array(await new Response(stream).arrayBuffer());
   } catch (e) {
-    throw new DataError(name, null, null, `not a valid gzip file: it could not be decompressed (${e instanceof Error ? e.message : String(e)})`);
+    throw new DataError(name, null, null, `not a valid gzip file: it could not be decompressed (${errorMessage(e)})`);
   }
 }
 
@@ -76,8 +77,8 @@ export async function parseLogStream(body: ReadableStream<Uint8Array>, name: str
       try {
         chunk = await reader.read();
       } catch (e) {
-        if (gzip) throw new DataError(name, null, null, `not a valid gzip file: it could not be decompressed (${e instanceof Error ? e.message : String(e)})`);
-        throw new DataError(name, null, null, `the file could not be read (${e instanceof Error ? e.message : String(e)})`);
+        if (gzip) throw new DataError(name, null, null, `not a valid gzip file: it could not be decompressed (${errorMessage(e)})`);
+        throw new DataError(name, null, null, `the file could not be read (${errorMessage(e)})`);
       }
       if (chunk.done) break;
       parser.pushBytes(chunk.value);
@@ -157,10 +158,6 @@ export async function loadDemoSequences(url: string, fetchImpl: FetchLike = fetc
   return sequences;
 }
 
-function message(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
-
 /** Why Replay shows the demo sequences while the device is offline. */
 export const OFFLINE_REASON = 'you are offline, and the SmartThings data is only served online (third-party data, never stored on this device)';
 
@@ -181,12 +178,12 @@ export async function loadReplayData(
       sequences,
     };
   } catch (e) {
-    const fallbackReason = globalThis.navigator?.onLine === false ? OFFLINE_REASON : message(e);
+    const fallbackReason = globalThis.navigator?.onLine === false ? OFFLINE_REASON : errorMessage(e);
     let sequences: BehaviorSequence[];
     try {
       sequences = await loadDemoSequences(urls.demo, fetchImpl);
     } catch (demoError) {
-      throw new Error(`SmartThings data: ${fallbackReason}; demo sequences: ${message(demoError)}`);
+      throw new Error(`SmartThings data: ${fallbackReason}; demo sequences: ${errorMessage(demoError)}`);
     }
     return {
       source: { kind: 'demo', label: 'Demo sequences', url: urls.demo, fallbackReason },

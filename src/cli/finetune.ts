@@ -23,7 +23,7 @@ const USAGE = `Usage: npm run finetune -- --data FILE [options]
   --out DIR            the adapted model folder (default runs/finetune/<data>-seed<seed>)
   --seed N             (default ${d.seed})
   --lr X               learning rate (default ${d.learningRate})
-  --epochs N           budget in epochs (default ${d.maxEpochs}; small logs train at least ${d.schedule.minSteps} steps)
+  --epochs N           budget in epochs (default ${d.maxEpochs}; on small logs at least ${d.schedule.minSteps} steps; early stopping can end a run sooner)
   --patience N         validation checks without improvement before stopping (default ${d.patience})
   --objective dro|ce   (default ${d.objective})
   --trainable all|head+embeddings   (default ${d.trainable})

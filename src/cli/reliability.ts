@@ -43,7 +43,7 @@ export async function main(args?: string[]): Promise<void> {
     browser = { ...runBrowserChecks(FIGURES_DIR), commit: gitCommit(), date: new Date().toISOString() };
   }
   const figures: ReliabilityFigures = { commit: gitCommit(), date: new Date().toISOString(), load: { start, end: loadavg()[0] }, parser, model, browser };
-  writeFileSync(RELIABILITY_JSON, JSON.stringify(figures, null, 1) + '\n');
+  writeFileSync(RELIABILITY_JSON, `${JSON.stringify(figures, null, 1)}\n`);
   writeFileSync(RELIABILITY_MD, renderReliability(figures));
   log(`wrote ${RELIABILITY_MD} and ${RELIABILITY_JSON}`);
   const failures = [parser, model].flatMap((c) => Object.values(c.byKind)).reduce((n, k) => n + k.failures, 0);

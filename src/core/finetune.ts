@@ -141,8 +141,8 @@ function splitBySequence<S extends Splittable>(sequences: readonly S[], fv: numb
   );
   // Part of each usable sequence: 0 train, 1 validation, 2 held out (an array, not a Map: imports may have 10⁵ sequences).
   const part = new Uint8Array(n);
-  order.slice(0, heldCount).forEach((i) => (part[i] = 2));
-  order.slice(heldCount, heldCount + validationCount).forEach((i) => (part[i] = 1));
+  for (const i of order.slice(0, heldCount)) part[i] = 2;
+  for (const i of order.slice(heldCount, heldCount + validationCount)) part[i] = 1;
   return {
     train: usable.filter((_, i) => part[i] === 0),
     validation: usable.filter((_, i) => part[i] === 1),

@@ -173,7 +173,8 @@ export async function chooseBackend(options: ChooseOptions): Promise<BackendChoi
       continue;
     }
     onStage(`timing ${name}`);
-    const ms = (measuredMs[name] = await measure());
+    const ms = await measure();
+    measuredMs[name] = ms;
     if (webgpuMs !== undefined && webgpuMs <= ms) {
       await startBackend('webgpu');
       return {

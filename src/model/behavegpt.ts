@@ -140,12 +140,12 @@ function layout<T>(c: BehaveGPTConfig, param: (name: string, spec: ParamSpec) =>
   for (let l = 0; l < c.numLayers; l++) {
     const p = `block${l}.`;
     blocks.push({
-      ln1: norm(p + 'ln1'),
-      qkv: dense(p + 'attn.qkv', d, 3 * d),
-      attnOut: dense(p + 'attn.out', d, d, residualStd),
-      ln2: norm(p + 'ln2'),
-      fc: dense(p + 'mlp.fc', d, c.mlpRatio * d),
-      proj: dense(p + 'mlp.proj', c.mlpRatio * d, d, residualStd),
+      ln1: norm(`${p}ln1`),
+      qkv: dense(`${p}attn.qkv`, d, 3 * d),
+      attnOut: dense(`${p}attn.out`, d, d, residualStd),
+      ln2: norm(`${p}ln2`),
+      fc: dense(`${p}mlp.fc`, d, c.mlpRatio * d),
+      proj: dense(`${p}mlp.proj`, c.mlpRatio * d, d, residualStd),
     });
   }
   const lnf = norm('lnf');
@@ -342,7 +342,7 @@ export class BehaveGPT {
     const c = this.config;
     const drop = this.dropper(options);
     const ids = (a: Int32Array) => tf.tensor1d(a, 'int32');
-    const x = this.hidden(batch, options, drop);
+    const x = this.hidden(batch, drop);
     let rows = x;
     let targetWeekdays = ids(batch.targetWeekdays);
     let targetSlots = ids(batch.targetSlots);
@@ -369,7 +369,7 @@ export class BehaveGPT {
    * The shared layers: final hidden states [B·T, width] (after the last layer norm). `onAttention`
    * receives each layer's attention weights [B·H, T, T] (queries × keys).
    */
-  private hidden(batch: Batch, options: ForwardOptions, drop: <R extends tf.Tensor>(x: R) => R, onAttention?: (weights: tf.Tensor3D) => void): tf.Tensor2D {
+  private hidden(batch: Batch, drop: <R extends tf.Tensor>(x: R) => R, onAttention?: (weights: tf.Tensor3D) => void): tf.Tensor2D {
     const c = this.config;
     const B = batch.batchSize;
     const T = batch.length;
@@ -458,7 +458,7 @@ export class BehaveGPT {
    */
   async step(batch: Batch, positions: number[] = [batch.length - 1]): Promise<{ hidden: tf.Tensor2D; time: Float32Array | null }> {
     const [hidden, time] = tf.tidy(() => {
-      const x = this.hidden(batch, {}, (t) => t);
+      const x = this.hidden(batch, (t) => t);
       const rows = tf.gather(x, tf.tensor1d(positions, 'int32')) as tf.Tensor2D;
       return this.config.timeHead ? [rows, tf.softmax(this.timeHead(rows))] : [rows];
     }) as [tf.Tensor2D, tf.Tensor2D | undefined];
@@ -476,7 +476,7 @@ export class BehaveGPT {
   async attentionWeights(batch: Batch): Promise<Float32Array[]> {
     const layers = tf.tidy(() => {
       const out: tf.Tensor3D[] = [];
-      this.hidden(batch, {}, (t) => t, (weights) => out.push(weights));
+      this.hidden(batch, (t) => t, (weights) => out.push(weights));
       return out;
     });
     try {

@@ -121,6 +121,6 @@ export async function extendVocabulary(loaded: LoadedModel, names: readonly stri
       },
     };
   } finally {
-    Object.values(tensors).forEach((t) => t.dispose());
+    for (const t of Object.values(tensors)) t.dispose();
   }
 }

@@ -216,7 +216,8 @@ export class Predictor implements BehaviorModel {
 
   /** The plain-JS decoder the explanations run on, made on first use (it copies the weights once). */
   private getExplainer(): Promise<Explainer> {
-    return (this.explainer ??= Explainer.create(this.loaded));
+    this.explainer ??= Explainer.create(this.loaded);
+    return this.explainer;
   }
 
   /**

@@ -103,6 +103,6 @@ export async function finetuneFile(o: FinetuneFileOptions): Promise<FinetuneFigu
     checks,
   };
   mkdirSync(o.out, { recursive: true });
-  writeFileSync(join(o.out, 'figures.json'), JSON.stringify(figures, null, 1) + '\n');
+  writeFileSync(join(o.out, 'figures.json'), `${JSON.stringify(figures, null, 1)}\n`);
   return figures;
 }

@@ -17,9 +17,9 @@ export async function saveModelDir(
   for (const f of readdirSync(dir)) if (f === 'model.json' || /^weights-shard\d+of\d+\.bin$/.test(f)) rmSync(join(dir, f));
   const { manifest, shards } = await serializeModel(loaded, options);
   const paths = manifest.weightsManifest[0].paths;
-  shards.forEach((s, i) => writeFileSync(join(dir, paths[i]), s));
+  for (const [i, s] of shards.entries()) writeFileSync(join(dir, paths[i]), s);
   const manifestPath = join(dir, 'model.json');
-  writeFileSync(manifestPath, JSON.stringify(manifest, null, 1) + '\n');
+  writeFileSync(manifestPath, `${JSON.stringify(manifest, null, 1)}\n`);
   return { manifestPath, bytes: shards.reduce((s, b) => s + b.length, 0) };
 }
 
@@ -74,7 +74,7 @@ export function loadPredictorDir(path: string, backend: BackendName): Predictor 
 export function writeModelFiles(dir: string, files: { manifestText: string; shards: readonly ArrayBuffer[] }): string {
   mkdirSync(dir, { recursive: true });
   const manifest = JSON.parse(files.manifestText) as ModelManifest;
-  shardPaths(manifest).forEach((p, i) => writeFileSync(join(dir, p), new Uint8Array(files.shards[i])));
+  for (const [i, p] of shardPaths(manifest).entries()) writeFileSync(join(dir, p), new Uint8Array(files.shards[i]));
   const manifestPath = join(dir, 'model.json');
   writeFileSync(manifestPath, files.manifestText);
   return manifestPath;

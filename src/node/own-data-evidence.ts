@@ -156,7 +156,7 @@ export async function runEvidence(o: EvidenceOptions): Promise<void> {
         };
         mkdirSync(o.recordsDir, { recursive: true });
         const path = join(o.recordsDir, `${record.id}.json`);
-        writeFileSync(`${path}.tmp`, JSON.stringify(record, null, 1) + '\n');
+        writeFileSync(`${path}.tmp`, `${JSON.stringify(record, null, 1)}\n`);
         renameSync(`${path}.tmp`, path);
         o.log(`evidence ${record.id}: adapted ready after ${driverWallSeconds.toFixed(0)} s (${record.adapted.epochs} epochs, kept ${record.adapted.bestEpoch}, ${record.adapted.stop}); all done after ${totalSeconds.toFixed(0)} s`);
       } finally {

@@ -26,5 +26,5 @@ export function writeSection(path: string, name: string, content: string): void 
 /** Replaces the head of the file at `path` (what is not in a marked section), keeping every marked section after it. */
 export function writeHead(path: string, content: string): void {
   const kept = existsSync(path) ? markedSections(readFileSync(path, 'utf8')) : [];
-  writeFileSync(path, [content.trimEnd(), ...kept].join('\n\n') + '\n');
+  writeFileSync(path, `${[content.trimEnd(), ...kept].join('\n\n')}\n`);
 }

@@ -12,5 +12,5 @@ export function writeResultRows(rowsByTask: Record<string, readonly ResultRow[]>
   let rows = existsSync(path) ? parseResults(JSON.parse(readFileSync(path, 'utf8')), path) : [];
   for (const [task, taskRows] of Object.entries(rowsByTask)) rows = mergeRows(rows, task, taskRows);
   mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, JSON.stringify(rows, null, 1) + '\n');
+  writeFileSync(path, `${JSON.stringify(rows, null, 1)}\n`);
 }

@@ -108,7 +108,7 @@ export async function runOne(spec: RunSpec, data: DatasetSplits, options: RunOpt
     mkdirSync(options.recordsDir, { recursive: true });
     // Write-then-rename: an interrupted run never leaves a half record that would be skipped.
     const path = join(options.recordsDir, `${id}.json`);
-    writeFileSync(`${path}.tmp`, JSON.stringify(record, null, 1) + '\n');
+    writeFileSync(`${path}.tmp`, `${JSON.stringify(record, null, 1)}\n`);
     renameSync(`${path}.tmp`, path);
     log(`${id}: done in ${record.seconds}s, test R@1 ${record.test.all['weighted_recall@1'].toFixed(4)} macroR@5 ${record.test.all['macro_recall@5'].toFixed(4)}`);
     return record;

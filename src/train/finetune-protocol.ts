@@ -18,7 +18,7 @@ export type FinetuneObjective = 'dro' | 'ce';
 export interface TrainingBudget {
   /** Peak learning rate: reached after a short warm-up, then constant until early stopping ends the run. */
   learningRate: number;
-  /** The budget: at most this many epochs (small logs: at least FINETUNE_SCHEDULE.minSteps steps). */
+  /** The budget: at most this many epochs (raised on small logs to at least FINETUNE_SCHEDULE.minSteps steps; patience can stop sooner). */
   maxEpochs: number;
   /** Early stopping: validation checks in a row without a lower validation loss before the run stops. */
   patience: number;

@@ -135,7 +135,7 @@ export async function trainStep(
     const mine = Object.fromEntries([...g.variables.values()].map((v) => [v.name, grads[v.name]]));
     g.optimizer.apply(g.variables, mine).dispose();
   }
-  Object.values(grads).forEach((g) => g.dispose());
+  for (const g of Object.values(grads)) g.dispose();
   await objective.afterStep();
   const loss = (await value.data())[0];
   value.dispose();
@@ -181,7 +181,9 @@ export async function trainModel(
   const restore = (saved: Map<string, tf.Tensor>) => {
     for (const [name, t] of saved) model.params.get(name)!.assign(t);
   };
-  const disposeAll = (saved: Map<string, tf.Tensor>) => saved.forEach((t) => t.dispose());
+  const disposeAll = (saved: Map<string, tf.Tensor>) => {
+    for (const t of saved.values()) t.dispose();
+  };
 
   const initial = snapshot();
   const before = await evaluateModel(model, valid, behaviors, locations);
@@ -268,7 +270,7 @@ export async function trainModel(
   } finally {
     disposeAll(initial);
     disposeAll(bestWeights);
-    groups.forEach((g) => g.optimizer.dispose());
+    for (const g of groups) g.optimizer.dispose();
     objective.dispose();
   }
   return {

@@ -32,6 +32,7 @@ export function ModelPicker({ label = 'Model' }: { label?: string }) {
   };
 
   return (
+    // biome-ignore lint/a11y/noStaticElementInteractions: drag and drop only; the file input inside is the accessible control
     <div
       className={`model-picker${dragging ? ' over' : ''}`}
       data-testid="model-picker"

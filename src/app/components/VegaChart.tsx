@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import type { TopLevelSpec } from 'vega-lite';
 import './VegaChart.css';
+import { errorMessage } from '../../core/errors';
 
 /** Vega, Vega-Lite and vega-embed load on first use, in their own chunk: the main bundle does not carry them. */
 const loadEmbed = () => import('vega-embed');
@@ -68,7 +69,7 @@ export function VegaChart({ spec, data, renderer = 'svg', label, className, test
       if (!cancelled) setStatus('ready');
     })().catch((e: unknown) => {
       if (cancelled) return;
-      setError(e instanceof Error ? e.message : String(e));
+      setError(errorMessage(e));
       setStatus('error');
     });
     return () => {
@@ -82,7 +83,7 @@ export function VegaChart({ spec, data, renderer = 'svg', label, className, test
     const current = live.current;
     if (!current || !data) return;
     replaceData(current.embed, current.view, data).catch((e: unknown) => {
-      setError(e instanceof Error ? e.message : String(e));
+      setError(errorMessage(e));
       setStatus('error');
     });
   }, [data]);

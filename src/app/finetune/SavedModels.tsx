@@ -6,6 +6,7 @@ import { formatBytes, formatPercent } from '../lib/format';
 import { getAdaptedModel } from '../../browser/saved-models';
 import { adaptedIdOf, useAdaptedStore } from '../stores/adapted-store';
 import { useModelStore } from '../stores/model-store';
+import { errorMessage } from '../../core/errors';
 
 /** Step 3: the models kept on this device (fine-tuned here or opened from files): use, export, delete. */
 export function SavedModels() {
@@ -26,7 +27,7 @@ export function SavedModels() {
       if (!record) throw new Error('the model is no longer stored');
       download(exportFiles(modelFileStem(record), record.manifestText, record.shards));
     } catch (e) {
-      setExportError(e instanceof Error ? e.message : String(e));
+      setExportError(errorMessage(e));
     }
   };
 

@@ -6,11 +6,53 @@ import { RunProgress } from './RunProgress';
 import { useSplit } from './use-split';
 
 const LEARNING_RATES = [3e-4, 1e-3, 3e-3, 1e-2];
+const OBJECTIVES = [
+  { value: 'dro', label: 'DRO (class-robust)' },
+  { value: 'ce', label: 'Cross-entropy' },
+] as const;
+const TRAINABLE = [
+  { value: 'all', label: 'All parameters' },
+  { value: 'head+embeddings', label: 'Head + embeddings' },
+] as const;
 
 const clampInt = (value: string, lo: number, hi: number, fallback: number) => {
   const n = Math.round(Number(value));
   return Number.isFinite(n) && value !== '' ? Math.max(lo, Math.min(hi, n)) : fallback;
 };
+
+/** A setting picked from a list; the option's value (a number or a string) is passed back as it was given. */
+function ChoiceField<T extends string | number>(props: {
+  id: string;
+  label: string;
+  testId: string;
+  value: T;
+  options: readonly { value: T; label: string }[];
+  disabled: boolean;
+  onChange: (value: T) => void;
+}) {
+  const { id, label, testId, value, options, disabled, onChange } = props;
+  return (
+    <div className="field">
+      <label htmlFor={id}>{label}</label>
+      <select
+        id={id}
+        value={String(value)}
+        disabled={disabled}
+        data-testid={testId}
+        onChange={(e) => {
+          const picked = options.find((o) => String(o.value) === e.target.value);
+          if (picked) onChange(picked.value);
+        }}
+      >
+        {options.map((o) => (
+          <option key={String(o.value)} value={String(o.value)}>
+            {o.label}
+          </option>
+        ))}
+      </select>
+    </div>
+  );
+}
 
 /** An integer setting: typed values are rounded and kept within [min, max]. */
 function IntegerField(props: { id: string; label: string; title?: string; value: number; min: number; max: number; disabled: boolean; onChange: (n: number) => void }) {
@@ -54,21 +96,20 @@ export function TrainingSettings() {
     <section className="ft-block" aria-labelledby="ft-train-title">
       <h3 id="ft-train-title">2. Train on this device</h3>
       <div className="controls">
-        <div className="field">
-          <label htmlFor="ft-lr">Learning rate</label>
-          <select id="ft-lr" value={settings.learningRate} disabled={busy} data-testid="finetune-lr" onChange={(e) => setSettings({ learningRate: Number(e.target.value) })}>
-            {LEARNING_RATES.map((lr) => (
-              <option key={lr} value={lr}>
-                {lr}
-              </option>
-            ))}
-          </select>
-        </div>
+        <ChoiceField
+          id="ft-lr"
+          label="Learning rate"
+          testId="finetune-lr"
+          value={settings.learningRate}
+          options={LEARNING_RATES.map((lr) => ({ value: lr, label: String(lr) }))}
+          disabled={busy}
+          onChange={(learningRate) => setSettings({ learningRate })}
+        />
         <IntegerField id="ft-epochs" label="Budget (epochs)" value={settings.maxEpochs} min={1} max={500} disabled={busy} onChange={(maxEpochs) => setSettings({ maxEpochs })} />
         <IntegerField
           id="ft-min-steps"
           label="At least (steps)"
-          title="Small logs have epochs of a few steps: they train at least this many steps whatever the budget"
+          title="Small logs have epochs of a few steps: their budget is raised to at least this many steps (early stopping can still end them sooner)"
           value={settings.schedule.minSteps}
           min={0}
           max={100_000}
@@ -76,32 +117,24 @@ export function TrainingSettings() {
           onChange={(minSteps) => setSettings({ schedule: { ...settings.schedule, minSteps } })}
         />
         <IntegerField id="ft-patience" label="Patience (checks)" value={settings.patience} min={1} max={100} disabled={busy} onChange={(patience) => setSettings({ patience })} />
-        <div className="field">
-          <label htmlFor="ft-objective">Loss</label>
-          <select
-            id="ft-objective"
-            value={settings.objective}
-            disabled={busy}
-            data-testid="finetune-objective"
-            onChange={(e) => setSettings({ objective: e.target.value as 'dro' | 'ce' })}
-          >
-            <option value="dro">DRO (class-robust)</option>
-            <option value="ce">Cross-entropy</option>
-          </select>
-        </div>
-        <div className="field">
-          <label htmlFor="ft-trainable">Train</label>
-          <select
-            id="ft-trainable"
-            value={settings.trainable}
-            disabled={busy}
-            data-testid="finetune-trainable"
-            onChange={(e) => setSettings({ trainable: e.target.value as 'all' | 'head+embeddings' })}
-          >
-            <option value="all">All parameters</option>
-            <option value="head+embeddings">Head + embeddings</option>
-          </select>
-        </div>
+        <ChoiceField
+          id="ft-objective"
+          label="Loss"
+          testId="finetune-objective"
+          value={settings.objective}
+          options={OBJECTIVES}
+          disabled={busy}
+          onChange={(objective) => setSettings({ objective })}
+        />
+        <ChoiceField
+          id="ft-trainable"
+          label="Train"
+          testId="finetune-trainable"
+          value={settings.trainable}
+          options={TRAINABLE}
+          disabled={busy}
+          onChange={(trainable) => setSettings({ trainable })}
+        />
         <IntegerField id="ft-seed" label="Seed" value={settings.seed} min={0} max={2 ** 31 - 1} disabled={busy} onChange={(seed) => setSettings({ seed })} />
         <div className="field">
           <span className="label-spacer" aria-hidden="true">
@@ -144,7 +177,7 @@ export function TrainingSettings() {
         )}
         . Training stops by itself when the validation loss has not improved for {settings.patience} checks in a row (a check at the end of{' '}
         {settings.schedule.evaluateEvery > 0 ? `an epoch, at least ${settings.schedule.evaluateEvery} steps apart` : 'every epoch'}), or when the budget ends
-        {settings.schedule.minSteps > 0 && ` (small logs train at least ${settings.schedule.minSteps} steps)`}; the epoch with the lowest validation loss is kept.
+        {settings.schedule.minSteps > 0 && ` (on small logs the budget is at least ${settings.schedule.minSteps} steps)`}; the epoch with the lowest validation loss is kept.
         The learning rate is constant after a {settings.schedule.warmupSteps}-step warm-up.
         {split?.source === 'file'
           ? " Your file's own split is used: train trains, valid picks the epoch, test is held out for the comparison."

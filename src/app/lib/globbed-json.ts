@@ -1,3 +1,5 @@
+import { errorMessage } from '../../core/errors';
+
 /** Reading a JSON file bundled with `import.meta.glob(path, { eager: true, import: 'default' })`. Pure. */
 export type Globbed<T> = { status: 'missing' } | { status: 'ok'; value: T } | { status: 'invalid'; error: string };
 
@@ -8,6 +10,6 @@ export function parseGlobbed<T>(modules: Record<string, unknown>, parse: (json: 
   try {
     return { status: 'ok', value: parse(values[0]) };
   } catch (e) {
-    return { status: 'invalid', error: e instanceof Error ? e.message : String(e) };
+    return { status: 'invalid', error: errorMessage(e) };
   }
 }

@@ -89,6 +89,7 @@ export function ReplayView() {
 
       {sequence && target && (
         <>
+          {/* biome-ignore lint/a11y/useSemanticElements: a row of step buttons, not a form (no fieldset) */}
           <div className="stepper" role="group" aria-label="Step">
             <button type="button" onClick={first} disabled={step <= 1} data-testid="replay-first" aria-label="First step">
               «

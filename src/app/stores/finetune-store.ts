@@ -39,6 +39,7 @@ import { BUNDLED_DATASETS, download, exportFiles, type BundledDataset } from '..
 import { getAdaptedModel, newModelId } from '../../browser/saved-models';
 import { adaptedIdOf, useAdaptedStore } from './adapted-store';
 import { useModelStore } from './model-store';
+import { errorMessage } from '../../core/errors';
 
 /**
  * An imported log. It stays packed (typed arrays, parsed in a worker): the page holds no event
@@ -201,10 +202,6 @@ function nextTask(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
-function message(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
-
 export const useFinetuneStore = create<FinetuneState>()((set, get) => {
   let importId = 0;
   let lastImport: { name: string; source: ImportSource } | null = null;
@@ -239,7 +236,7 @@ export const useFinetuneStore = create<FinetuneState>()((set, get) => {
     } catch (e) {
       if (id !== importId) return;
       // The previous data (and every model) stay as they were.
-      set({ importing: false, importProgress: null, importError: message(e) });
+      set({ importing: false, importProgress: null, importError: errorMessage(e) });
     }
   };
 
@@ -284,7 +281,7 @@ export const useFinetuneStore = create<FinetuneState>()((set, get) => {
           return true;
         },
         (e: unknown) => {
-          patchRun({ error: `the adapted model could not be saved on this device (${message(e)}); download it to keep it`, unsaved: outcome.files });
+          patchRun({ error: `the adapted model could not be saved on this device (${errorMessage(e)}); download it to keep it`, unsaved: outcome.files });
           return false;
         },
       );
@@ -417,7 +414,7 @@ export const useFinetuneStore = create<FinetuneState>()((set, get) => {
       ensureWorker().postMessage(message, base.shards);
       posted = id;
     } catch (e) {
-      if (id === runId) failRun(message(e));
+      if (id === runId) failRun(errorMessage(e));
     }
   };
 

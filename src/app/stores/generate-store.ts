@@ -14,6 +14,7 @@ import { DEFAULT_SETTINGS, choosePrefix, planRun, type GenerateSettings, type Ge
 import { useComposeStore } from './compose-store';
 import { useModelStore } from './model-store';
 import { selectedSequence, useReplayStore } from './replay-store';
+import { errorMessage } from '../../core/errors';
 
 export type GenerateStatus = 'idle' | 'running' | 'stopped' | 'done' | 'error';
 
@@ -208,7 +209,7 @@ export const useGenerateStore = create<GenerateState>()((set, get) => ({
       if (controller.signal.aborted) return; // e.g. the model was disposed under the run
       pending = [];
       pendingPooled = [];
-      finish({ status: 'error', error: e instanceof Error ? e.message : String(e) });
+      finish({ status: 'error', error: errorMessage(e) });
     }
   },
 

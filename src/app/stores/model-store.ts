@@ -11,6 +11,7 @@ import type { BackendChoice, BackendName, LoadModelOptions, LoadProgress, ModelF
 // The Predictor class, not the public BehaviorModel: the header's engine lines, Score this log and
 // several trajectories at once (issue 18) use members the public API does not have yet.
 import type { Predictor } from '../../model/predictor';
+import { errorMessage } from '../../core/errors';
 
 export type ModelStatus = 'idle' | 'loading' | 'ready' | 'error';
 
@@ -150,7 +151,7 @@ export const useModelStore = create<ModelState>()((set, get) => {
       set({ ...shown(ready), status: 'ready' });
     } catch (e) {
       if (id !== loadId) return;
-      const message = e instanceof Error ? e.message : String(e);
+      const message = errorMessage(e);
       if (previous && recovery === null) {
         // The model in use stays: its backend is made current again (a failed load may have switched it).
         await (await import('../../lib/index')).startBackend(previous.backend.name);

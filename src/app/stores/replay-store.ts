@@ -5,6 +5,7 @@
 import { create } from 'zustand';
 import type { BehaviorSequence } from '../../core/events';
 import { loadReplayData, type ReplaySource } from '../../browser/behavior-logs';
+import { errorMessage } from '../../core/errors';
 
 export interface ReplayState {
   status: 'idle' | 'loading' | 'ready' | 'error';
@@ -58,7 +59,7 @@ export const useReplayStore = create<ReplayState>()((set, get) => {
         });
         set({ status: 'ready', source, sequences, selectedId: sequences[0]?.id ?? null, step: 1 });
       } catch (e) {
-        set({ status: 'error', error: e instanceof Error ? e.message : String(e) });
+        set({ status: 'error', error: errorMessage(e) });
       }
     },
     reload: async () => {

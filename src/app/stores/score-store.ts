@@ -7,6 +7,7 @@ import { create } from 'zustand';
 import type { BehaviorSequence } from '../../core/events';
 import type { LogScore } from '../../model/predictor';
 import { useModelStore } from './model-store';
+import { errorMessage } from '../../core/errors';
 
 export type ScoreStatus = 'idle' | 'running' | 'done' | 'stopped' | 'error';
 
@@ -56,7 +57,7 @@ export const useScoreStore = create<ScoreState>()((set, get) => ({
     } catch (e) {
       if (active !== run) return;
       active = null;
-      set({ status: controller.signal.aborted ? 'stopped' : 'error', error: controller.signal.aborted ? null : e instanceof Error ? e.message : String(e) });
+      set({ status: controller.signal.aborted ? 'stopped' : 'error', error: controller.signal.aborted ? null : errorMessage(e) });
     }
   },
 

@@ -95,6 +95,6 @@ export async function bootstrapGains(o: BootstrapOptions): Promise<void> {
     results.push({ target, fraction, runs: [...specs['fine-tuned'], ...specs.scratch].map(runId), ...interval });
   }
   const file = bootstrapFile(o.recordsDir);
-  writeFileSync(file, JSON.stringify({ commit: o.commit, date: new Date().toISOString(), results }, null, 1) + '\n');
+  writeFileSync(file, `${JSON.stringify({ commit: o.commit, date: new Date().toISOString(), results }, null, 1)}\n`);
   o.log(`wrote ${file}`);
 }

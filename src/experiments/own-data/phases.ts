@@ -68,7 +68,7 @@ export function choose(o: Pick<OwnDataOptions, 'log'>): { adapted: DefaultsChoic
   const choice = { adapted: chooseDefaults(records.filter((r) => r.spec.arm === 'adapted')), scratch: chooseDefaults(records.filter((r) => r.spec.arm === 'scratch')) };
   mkdirSync('results/own-data', { recursive: true });
   const brief = (c: DefaultsChoice) => ({ chosen: c.chosen, bestScore: c.bestScore, withinTolerance: c.withinTolerance, perLearningRate: c.perLearningRate.map((p) => ({ candidate: p.candidate, score: p.score, steps: p.steps })) });
-  writeFileSync(CHOICE_FILE, JSON.stringify({ adapted: brief(choice.adapted), scratch: brief(choice.scratch) }, null, 1) + '\n');
+  writeFileSync(CHOICE_FILE, `${JSON.stringify({ adapted: brief(choice.adapted), scratch: brief(choice.scratch) }, null, 1)}\n`);
   for (const arm of ['adapted', 'scratch'] as const) o.log(`${arm}: ${JSON.stringify(choice[arm].chosen.candidate)} (mean excess ${(100 * choice[arm].chosen.score).toFixed(2)}%)`);
   const mismatch = defaultsMismatch(choice);
   if (mismatch.length) o.log(`DEFAULT_FINETUNE_SETTINGS (src/train/finetune-protocol.ts) differs from the choice: ${mismatch.join('; ')}`);

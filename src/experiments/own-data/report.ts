@@ -51,7 +51,7 @@ function choiceSection(arm: 'adapted' | 'scratch', c: DefaultsChoice, records: r
   const x = c.chosen.candidate;
   const lines = [
     `**${arm === 'adapted' ? 'Adapted (fine-tuned from the shipped model)' : 'From scratch (the comparison arm)'}**: learning rate **${x.learningRate}**, budget **${x.maxEpochs}** epochs, patience **${x.patience}** checks, ` +
-      `a check ${x.evaluateEvery === 0 ? 'after every epoch' : `at an epoch's end at least ${x.evaluateEvery} steps after the last`}, at least **${x.minSteps}** steps. ` +
+      `a check ${x.evaluateEvery === 0 ? 'after every epoch' : `at an epoch's end at least ${x.evaluateEvery} steps after the last`}, a budget of at least **${x.minSteps}** steps on small logs (patience can still stop sooner). ` +
       `Mean excess of the kept valid loss over each log's lowest: ${(100 * c.chosen.score).toFixed(2)}% (best of any candidate ${(100 * c.bestScore).toFixed(2)}%; ${c.withinTolerance} candidates within ${(100 * TOLERANCE).toFixed(1)} points); training steps summed over the logs ${c.chosen.steps.toLocaleString('en-US')}.`,
     '',
     '| log | train events | lowest valid loss (any rate) | kept with the defaults | excess | steps | ended by |',

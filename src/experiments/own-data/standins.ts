@@ -32,7 +32,7 @@ export function toCanonicalCsv(sequences: readonly BehaviorSequence[]): string {
       lines.push(`${s.id},${t},${e.weekday},${e.slot},${e.behavior},${s.split ?? ''}`);
     });
   }
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 /** Events in a list of sequences. */

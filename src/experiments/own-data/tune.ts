@@ -160,7 +160,7 @@ export async function runTune(
     };
     mkdirSync(o.recordsDir, { recursive: true });
     const path = join(o.recordsDir, `${id}.json`);
-    writeFileSync(`${path}.tmp`, JSON.stringify(record, null, 1) + '\n');
+    writeFileSync(`${path}.tmp`, `${JSON.stringify(record, null, 1)}\n`);
     renameSync(`${path}.tmp`, path);
     o.log(`${id}: done in ${record.seconds.toFixed(0)} s, ${result.epochsRun} epochs, best ${result.bestEpoch} valid ${result.best.loss.toFixed(4)}`);
     return record;

@@ -51,7 +51,7 @@ export async function writeReport(o: ScalingOptions, date = new Date()): Promise
   const shipped = shippedRecord ? shippedPoint(shippedInfo!.name, shippedRecord, grid) : undefined;
   const report = fitScaling(cells, { date: date.toISOString(), commit: o.commit, dataset: DATASET, shipped });
   mkdirSync(DOCS_DIR, { recursive: true });
-  writeFileSync(SCALING_JSON, JSON.stringify(report, null, 1) + '\n');
+  writeFileSync(SCALING_JSON, `${JSON.stringify(report, null, 1)}\n`);
   // Loaded only here: the plots pull in Vega and resvg, which the run phase does not need.
   const { writeScalingPlots } = await import('../../node/scaling-plots');
   const plots = await writeScalingPlots(report, DOCS_DIR);

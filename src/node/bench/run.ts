@@ -53,7 +53,7 @@ const CONTEXT_EVENTS = 32;
 
 const cpuName = () => {
   try {
-    return execSync("grep -m1 'model name' /proc/cpuinfo").toString().split(':')[1].trim() + `, ${execSync('nproc').toString().trim()} cores`;
+    return `${execSync("grep -m1 'model name' /proc/cpuinfo").toString().split(':')[1].trim()}, ${execSync('nproc').toString().trim()} cores`;
   } catch {
     return 'unknown CPU';
   }
@@ -85,7 +85,7 @@ export async function runBench(o: BenchOptions): Promise<void> {
   mkdirSync(dirname(o.out), { recursive: true });
   const earlier = o.partial && existsSync(o.out) ? (JSON.parse(readFileSync(o.out, 'utf8')) as Figure[]) : [];
   const written = o.partial ? mergeFigures(earlier, figures.figures) : figures.figures;
-  writeFileSync(o.out, JSON.stringify(written, null, 1) + '\n');
+  writeFileSync(o.out, `${JSON.stringify(written, null, 1)}\n`);
   const markdown = o.out.replace(/\.json$/, '.md');
   writeFileSync(markdown, benchMarkdown(written, { modelDir: o.modelDir, json: o.out, contextEvents: CONTEXT_EVENTS }));
   console.log(`wrote ${figures.figures.length} figures${o.partial ? ` (merged: ${written.length} in all)` : ''} to ${o.out} and ${markdown}`);
