@@ -23,6 +23,9 @@ export default defineConfig({
     viewport: { width: 1200, height: 900 },
     trace: 'retain-on-failure',
     screenshot: 'only-on-failure',
+    // The app's service worker serves requests that page.route would never see (fault injection):
+    // blocked except where a spec allows it (e2e/offline.spec.ts).
+    serviceWorkers: 'block',
   },
   webServer: {
     command: `npm run build && npm run preview -- --port ${PORT} --strictPort`,

@@ -4,9 +4,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import react from '@vitejs/plugin-react';
-import { defineConfig, type Connect, type Plugin } from 'vite';
+import { defineConfig, type Connect, type Plugin, type PluginOption } from 'vite';
+import { VitePWA } from 'vite-plugin-pwa';
 import { CSP_HEADER, CSP_META } from './src/csp';
-import { resolveDataDir } from './src/node/config';
+import { gitCommit, resolveDataDir } from './src/node/config';
 
 /** The only files the data route serves: the three SmartThings regions, gzipped CSV. */
 export const DATA_FILES = ['us.csv.gz', 'fr.csv.gz', 'sp.csv.gz'] as const;
@@ -98,12 +99,63 @@ function contentSecurityPolicy(): Plugin {
   };
 }
 
+/**
+ * The offline, installable app (vite-plugin-pwa, Workbox's generateSW): the service worker
+ * precaches everything the app runs on — the shell, every code chunk (lazy tabs, workers,
+ * tfjs backends, wasm binaries), the shipped model, the demo sequences and the icons — under
+ * content-hashed or revisioned URLs. A new deployment installs beside the old one and waits:
+ * the page offers to reload (registerType 'prompt'), and until then the old worker keeps
+ * serving the old shell and the old chunks, so they never mix. Models a person opens by URL
+ * are kept by the pipeline itself (the Cache API, verified: model/fetch-model.ts), adapted ones
+ * in IndexedDB. The SmartThings data route is never cached: third-party data, online only.
+ */
+function offlineApp(): PluginOption {
+  return VitePWA({
+    registerType: 'prompt',
+    // Registered by the app (src/app/components/AppStatus.tsx), never by an inline script (CSP).
+    injectRegister: false,
+    // The icons are in the precache through the glob below.
+    includeManifestIcons: false,
+    manifest: {
+      name: 'BehaveGPT Web',
+      short_name: 'BehaveGPT',
+      description: 'Next-behavior prediction for smart homes, on this device: predict, generate, explain and fine-tune, offline.',
+      start_url: '.',
+      scope: '.',
+      display: 'standalone',
+      background_color: '#ffffff',
+      theme_color: '#1f4e79',
+      icons: [
+        { src: 'icons/icon-192.png', sizes: '192x192', type: 'image/png' },
+        { src: 'icons/icon-512.png', sizes: '512x512', type: 'image/png' },
+        { src: 'icons/icon-maskable-512.png', sizes: '512x512', type: 'image/png', purpose: 'maskable' },
+      ],
+    },
+    workbox: {
+      globPatterns: ['**/*.{html,js,css,wasm,json,bin,csv,png,svg,webmanifest}'],
+      // The benchmark page is not part of the app (nor its engine comparison with ONNX Runtime Web, ~30 MB of wasm).
+      globIgnores: ['bench.html', 'assets/bench-*.js', 'assets/engines-*.js', 'assets/ort-*'],
+      // tfjs chunks and the chart library are large; the whole app is ~10 MB.
+      maximumFileSizeToCacheInBytes: 8 * 1024 * 1024,
+      navigateFallback: 'index.html',
+      navigateFallbackDenylist: [new RegExp(`^${DATA_ROUTE}`), /^\/bench\.html/],
+      cleanupOutdatedCaches: true,
+      // Without a route the data route goes to the network only, like any other unlisted URL.
+      runtimeCaching: [],
+    },
+  });
+}
+
+/** What the footer shows as the build: $BEHAVEGPT_BUILD_ID, else the commit. */
+const BUILD_ID = process.env.BEHAVEGPT_BUILD_ID ?? gitCommit();
+
 const root = path.dirname(fileURLToPath(import.meta.url));
 /** The app, plus the benchmark page driven by `npm run bench`. */
 const pages = { main: path.join(root, 'index.html'), bench: path.join(root, 'bench.html') };
 
 export default defineConfig({
-  plugins: [react(), smartThingsData(), contentSecurityPolicy()],
+  plugins: [react(), smartThingsData(), contentSecurityPolicy(), offlineApp()],
+  define: { __BEHAVEGPT_BUILD__: JSON.stringify(BUILD_ID) },
   build: {
     target: 'es2022',
     rollupOptions: { input: pages },

@@ -25,6 +25,12 @@ export interface BrowserEnv {
   /** Replay's sequences: the SmartThings US test split, else the demo sequences shipped with the app. */
   replayUrls: { smartThings: string; demo: string };
   /**
+   * Where the wasm backend's binaries (tfjs-backend-wasm.wasm, tfjs-backend-wasm-simd.wasm) are
+   * served, as a folder URL ending in '/'; null: beside the built code, where the build puts them.
+   * Set it when a bundler or CDN serves them elsewhere. Read when the wasm backend first starts.
+   */
+  wasmPaths: string | null;
+  /**
    * The engine of every workload: 'auto' measures the plain-JS decoder against tfjs per workload
    * (one prediction, scoring a log, generating trajectories; model/workloads.ts); 'js' or 'tfjs'
    * forces one (the app's ?engine=).
@@ -44,6 +50,7 @@ export const env: BrowserEnv = {
     smartThings: `${DATA_ROUTE}us.csv.gz`,
     demo: `${BASE_URL}examples/demo-sequences.csv`,
   },
+  wasmPaths: null,
   engine: 'auto',
 };
 

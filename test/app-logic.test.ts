@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { parseBehaviorLog } from '../src/core/data';
+import { parseBehaviorLog, replayable } from '../src/core/data';
 import { createLatestRunner } from '../src/app/lib/latest';
 import { backendFromSearch } from '../src/app/lib/query';
 import { formatDuration, formatFrequencies, rankIn, splitRecall } from '../src/app/lib/format';
 import { listSequences } from '../src/app/lib/sequence-list';
-import { loadReplayData, replayable } from '../src/browser/behavior-logs';
+import { loadReplayData, OFFLINE_REASON } from '../src/browser/behavior-logs';
 import { clampStep, useReplayStore } from '../src/app/stores/replay-store';
 import { useComposeStore } from '../src/app/stores/compose-store';
 
@@ -240,6 +240,17 @@ describe('replay data', () => {
     expect(data.source.kind).toBe('demo');
     expect(data.source.fallbackReason).toBe('/st.csv.gz: HTTP 404 Not Found');
     expect(data.sequences.length).toBe(6);
+  });
+
+  it('names being offline as the reason when the device is offline, whatever the failed request said', async () => {
+    vi.stubGlobal('navigator', { onLine: false });
+    try {
+      const data = await loadReplayData({ smartThings: '/st.csv.gz', demo: '/demo.csv' }, fakeFetch({ '/demo.csv': () => new Response(demoText) }));
+      expect(data.source.kind).toBe('demo');
+      expect(data.source.fallbackReason).toBe(OFFLINE_REASON);
+    } finally {
+      vi.unstubAllGlobals();
+    }
   });
 
   it('reports both failures when neither source loads', async () => {

@@ -28,9 +28,9 @@ describe('benchmark command', () => {
     expect([...benchParts('size, node', false)]).toEqual(['size', 'node']);
     // explain measures in Node and Chromium: --node-only keeps its Node half.
     expect([...benchParts(undefined, true)]).toEqual(['size', 'node', 'training', 'generation', 'explain']);
-    expect(benchParts(undefined, false).size).toBe(8);
+    expect(benchParts(undefined, false).size).toBe(9);
     expect([...benchParts('engines', true)]).toEqual(['engines']);
-    expect(() => benchParts('size,gpu', false)).toThrow('--only: unknown part "gpu" (parts: size, node, training, generation, browser, finetune, explain, engines)');
+    expect(() => benchParts('size,gpu', false)).toThrow('--only: unknown part "gpu" (parts: size, node, training, generation, browser, finetune, explain, engines, library)');
   });
 
   it('figures: median and range of the runs, met or missed, printed as recorded', () => {

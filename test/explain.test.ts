@@ -246,21 +246,21 @@ describe('explanations on the plain-JS decoder', () => {
 
   it('the Predictor explains its own top-1 by default, with the probability it predicts', async () => {
     const model = randomModel(17);
-    const predictor = new Predictor({ model, behaviors, locations, manifest: { weightsManifest: [], name: 'toy', training: {} } as never }, { name: 'wasm', reason: 'test', measuredMs: {} }, 0);
+    const predictor = new Predictor({ model, behaviors, locations, manifest: { weightsManifest: [], name: 'toy', training: {} } as never }, { name: 'wasm', reason: 'test', measuredMs: {} }, { manifestText: '{}', shards: [] });
     const history = mixed(6);
     const next = { weekday: 5, slot: 7, location: 'home' };
-    const [top] = await predictor.predictNext(history, next, 1);
+    const [top] = await predictor.predictNext(history, next, { k: 1 });
     const explanation = await predictor.explain(history, next);
     expect(explanation.behavior).toBe(top.behavior);
     expect(Math.abs(explanation.probability - top.probability)).toBeLessThan(TOLERANCE);
     expect(explanation.removal).toBe('drop');
-    const when = await predictor.when(history, top.behavior, next.location);
+    const when = await predictor.when(history, top.behavior, { location: next.location });
     expect(Math.abs(when.cells[weekSlot(next)].probability - top.probability)).toBeLessThan(TOLERANCE);
     // The place defaults to the last event's ('<unknown>' here), which changes the prediction.
     const elsewhere = await predictor.when(history, top.behavior);
-    const atUnknown = await predictor.predictNext(history, { ...next, location: '<unknown>' }, 126);
+    const atUnknown = await predictor.predictNext(history, { ...next, location: '<unknown>' }, { k: 126 });
     expect(Math.abs(elsewhere.cells[weekSlot(next)].probability - atUnknown.find((p) => p.behavior === top.behavior)!.probability)).toBeLessThan(TOLERANCE);
-    await expect(predictor.explain(history, next, 'Toaster:switch on')).rejects.toThrow('explain: "Toaster:switch on" is not a behavior of this model');
+    await expect(predictor.explain(history, next, { behavior: 'Toaster:switch on' })).rejects.toThrow('explain: "Toaster:switch on" is not a behavior of this model');
     model.dispose();
   });
 });

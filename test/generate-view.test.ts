@@ -318,15 +318,20 @@ describe('chart specs', () => {
 });
 
 describe('generate store', () => {
-  type Fake = { canGenerate: boolean; generate: (o: GenerateOptions) => AsyncGenerator<GeneratedEvent>; calls: GenerateOptions[] };
+  type Fake = {
+    info: { canGenerate: boolean };
+    generate: (prefix: readonly BehaviorEvent[], o: Omit<GenerateOptions, 'prefix'>) => AsyncGenerator<GeneratedEvent>;
+    calls: GenerateOptions[];
+  };
 
-  /** A predictor whose generator yields `total` events, waiting `ms` per step (0: a microtask only). */
+  /** A model (BehaviorModel's generate contract) whose generator yields events, waiting `ms` per step (0: a microtask only). */
   function fakePredictor(ms: number, canGenerate = true): Fake {
     const calls: GenerateOptions[] = [];
     return {
-      canGenerate,
+      info: { canGenerate },
       calls,
-      generate: async function* (options: GenerateOptions) {
+      generate: async function* (prefix, rest) {
+        const options: GenerateOptions = { ...rest, prefix };
         calls.push(options);
         const anchor = options.start ?? options.prefix.at(-1)!;
         for (let index = 0; index < options.maxEvents; index++) {

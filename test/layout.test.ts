@@ -10,6 +10,21 @@ import { describe, expect, it } from 'vitest';
  */
 const SRC = join(__dirname, '..', 'src');
 
+/**
+ * Files allowed past their folder's rule, each with the src/ folders it still reaches and why.
+ * To shrink, never to grow.
+ */
+const EXCEPTIONS: Record<string, readonly string[]> = {
+  // The header's engine lines, Score this log and several trajectories at once (issue 18) use
+  // Predictor members the public BehaviorModel does not have yet (engines, scoreLog, generateMany).
+  'src/app/stores/model-store.ts': ['model'],
+  'src/app/stores/score-store.ts': ['model'],
+  'src/app/components/EngineChoices.tsx': ['model'],
+  // The Fine-tune tab runs its own worker protocol (its comparison arms, Continue), not yet the library's finetune().
+  'src/app/stores/finetune-store.ts': ['model', 'train'],
+  'src/app/finetune/TrainingSettings.tsx': ['train'],
+};
+
 /** Folder (or top-level file) of src/ → the src/ folders it may import from (itself included). */
 const MAY_IMPORT: Record<string, readonly string[]> = {
   core: ['core'],
@@ -19,10 +34,13 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   browser: ['browser', 'core', 'env.ts', 'model', 'train'],
   bench: ['bench', 'browser', 'core', 'env.ts', 'model', 'train'],
   reliability: ['core', 'model', 'reliability'],
-  node: ['bench', 'charts', 'core', 'model', 'node', 'train'],
+  // lib: the benchmark types the host page's calls into the package (src/node/bench/library.ts).
+  node: ['bench', 'charts', 'core', 'lib', 'model', 'node', 'train'],
   experiments: ['charts', 'core', 'experiments', 'model', 'node', 'train'],
   cli: ['cli', 'core', 'experiments', 'model', 'node', 'reliability', 'train'],
-  app: ['app', 'browser', 'charts', 'core', 'env.ts', 'model', 'train'],
+  lib: ['browser', 'core', 'env.ts', 'lib', 'model', 'train'],
+  // The app reaches the model only through the library's public API (src/lib), as a host page does.
+  app: ['app', 'browser', 'charts', 'core', 'env.ts', 'lib'],
   'env.ts': [],
   'csp.ts': [],
   'main.tsx': ['app'],
@@ -33,12 +51,13 @@ const PACKAGES: Record<string, readonly string[]> = {
   model: ['@tensorflow/'],
   train: ['@tensorflow/'],
   charts: ['vega-lite'],
-  browser: [],
+  browser: ['comlink'],
   // The benchmark page runs the peer runtime (ONNX Runtime Web) beside tfjs; the app never imports it.
   bench: ['onnxruntime-web'],
-  app: ['react', 'zustand', 'vega-embed', 'vega-interpreter', 'vega-lite'],
+  app: ['react', 'zustand', 'vega-embed', 'vega-interpreter', 'vega-lite', 'virtual:pwa-register/react'],
   'main.tsx': ['react', 'react-dom'],
-  node: ['node:', '@tensorflow/', '@playwright/test', '@resvg/resvg-js', 'vega', 'vega-lite', 'vite', 'onnxruntime-web', 'webgpu'],
+  // behavegpt-web: this package, as the library benchmark's host page imports it (in the browser).
+  node: ['node:', '@tensorflow/', '@playwright/test', '@resvg/resvg-js', 'vega', 'vega-lite', 'vite', 'onnxruntime-web', 'webgpu', 'behavegpt-web'],
   experiments: ['node:'],
   cli: ['node:'],
   reliability: ['node:'],
@@ -91,7 +110,7 @@ function violations(root: string): string[] {
         if (to === null) {
           if (!ASSETS[from]?.test(spec)) found.push(`${where}: imports ${spec}, outside src/`);
         }
-        else if (!allowed.includes(to) && !allowed.includes(`${to}.ts`) && !allowed.includes(`${to}.tsx`))
+        else if (![...allowed, ...(EXCEPTIONS[where] ?? [])].some((a) => a === to || a === `${to}.ts` || a === `${to}.tsx`))
           found.push(`${where}: src/${from} may not import src/${to} (${spec})`);
       } else if (!(PACKAGES[from] ?? []).some((p) => spec === p || spec.startsWith(p.endsWith('/') || p.endsWith(':') ? p : `${p}/`))) {
         found.push(`${where}: src/${from} may not import the package ${spec}`);

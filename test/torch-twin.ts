@@ -18,12 +18,11 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { initNodeBackend, tf } from '../src/node/tf';
 import { DEFAULT_DATA_DIR, loadSplits, readLogFile } from '../src/node/data';
-import { loadModelDir, saveModelDir } from '../src/node/model-files';
+import { loadModelDir, loadPredictorDir, saveModelDir } from '../src/node/model-files';
 import { splitSequences, type Region } from '../src/core/data';
 import { bucketBatches, encodeBatch, toExamples, type Batch } from '../src/core/batch';
 import { createRng } from '../src/core/random';
 import { BehaveGPT, type BehaveGPTConfig } from '../src/model/behavegpt';
-import { Predictor } from '../src/model/predictor';
 import { buildVocabularies } from '../src/train/recipe';
 import { countTargets, createObjective } from '../src/train/losses';
 import { evaluateModel } from '../src/train/evaluate';
@@ -100,8 +99,7 @@ if (command === 'init') {
   }
   print(out);
 } else if (command === 'predict') {
-  const loaded = loadModelDir(f.model!);
-  const predictor = new Predictor(loaded, { name: 'wasm', reason: 'test' } as never, 0);
+  const predictor = loadPredictorDir(f.model!, 'wasm');
   const log = readLogFile(f.file!);
   const out = [];
   for (const seq of log.sequences) {
@@ -109,7 +107,7 @@ if (command === 'init') {
       const next = seq.events[t];
       const history = seq.events.slice(0, t);
       const probs = await predictor.probabilities(history, next);
-      const top = await predictor.predictNext(history, next, 5);
+      const top = await predictor.predictNext(history, next, { k: 5 });
       out.push({ history: history.map((e) => [e.behavior, e.weekday, e.slot, e.location]), next: [next.weekday, next.slot, next.location], probabilities: Array.from(probs), top5: top.map((p) => p.behavior) });
     }
   }

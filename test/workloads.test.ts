@@ -23,7 +23,7 @@ function randomModel(seed: number, overrides = {}): BehaveGPT {
 const mixed = (n: number, offset = 0) => events(n, offset).map((e, i) => ({ ...e, location: ['home', 'office', '<unknown>'][(i + offset) % 3] }));
 
 function predictor(model: BehaveGPT, engine: 'auto' | 'js' | 'tfjs' = 'auto'): Predictor {
-  return new Predictor({ model, behaviors, locations, manifest: { weightsManifest: [], name: 'toy', training: {} } as never }, { name: 'wasm', reason: 'test', measuredMs: {} }, 0, engine);
+  return new Predictor({ model, behaviors, locations, manifest: { weightsManifest: [], name: 'toy', training: {} } as never }, { name: 'wasm', reason: 'test', measuredMs: {} }, { manifestText: '{}', shards: [] }, engine);
 }
 
 /** Sequences of several lengths (some longer than the context, so windows slide), one with refresh events. */

@@ -5,6 +5,7 @@ import { useModelStore } from './stores/model-store';
 import { env } from '../env';
 import { ModelHeader } from './components/ModelHeader';
 import { ModelPicker } from './components/ModelPicker';
+import { AppStatus } from './components/AppStatus';
 import { ReplayView } from './predict/ReplayView';
 import { TypeView } from './predict/TypeView';
 import './App.css';
@@ -121,6 +122,7 @@ export function App() {
         </div>
       </header>
 
+      <AppStatus />
       {[backendParam.warning, engineParam.warning].filter(Boolean).map((warning) => (
         <p key={warning} className="warning" role="alert">
           {warning}
@@ -210,7 +212,7 @@ export function App() {
 
       <footer className="app-footer muted small">
         Data: Samsung SmartThings action logs (Jeon et al., CIKM 2022). Add <code>?backend=webgpu|wasm|webgl|cpu</code> to the URL
-        to force a TensorFlow.js backend.
+        to force a TensorFlow.js backend. Build <span data-testid="app-build">{__BEHAVEGPT_BUILD__}</span>.
       </footer>
     </div>
   );

@@ -5,8 +5,7 @@
  * device) the query runs again and the older result counts as stale.
  */
 import type { BehaviorEvent, EventContext } from '../core/events';
-import type { Predictor } from '../model/pipeline';
-import type { Prediction } from '../model/pipeline-types';
+import type { BehaviorModel, Prediction } from '../lib/index';
 import { useLatestResult } from './use-latest';
 
 export interface PredictionQuery {
@@ -34,14 +33,14 @@ interface Computed {
   ms: number;
 }
 
-export function usePredictions(predictor: Predictor | null, query: PredictionQuery | null, debounceMs: number): PredictionResult {
+export function usePredictions(predictor: BehaviorModel | null, query: PredictionQuery | null, debounceMs: number): PredictionResult {
   const delivered = useLatestResult<Computed>(
     query?.key ?? null,
     async () => {
       // Scheduled only with a key (a query) and a predictor.
       if (!predictor || !query) throw new Error('no query');
       const t0 = performance.now();
-      const predictions = await predictor.predictNext([...query.history], query.next, query.k);
+      const predictions = await predictor.predictNext([...query.history], query.next, { k: query.k });
       return { predictions, ms: performance.now() - t0 };
     },
     debounceMs,

@@ -4,12 +4,12 @@
  * latency, and fine-tuning throughput in the app's own fine-tune worker.
  */
 import { parseBehaviorLog } from '../core/data';
-import { UNKNOWN_LOCATION, type BehaviorSequence } from '../core/events';
+import { UNKNOWN_LOCATION, type BehaviorEvent, type BehaviorSequence, type EventContext } from '../core/events';
 import { splitForFinetune } from '../core/finetune';
 import { createRng } from '../core/random';
 import { gunzipResponse } from '../browser/behavior-logs';
 import { dataFileUrl, env } from '../env';
-import { fetchModelFiles, loadPredictor, tf, type BackendName } from '../model/pipeline';
+import { fetchModelFiles, loadPredictor, tf, type BackendName, type Prediction } from '../model/pipeline';
 import { fullContextQuery, timeExplanations, type ExplanationTimes } from '../model/predictor';
 import { timeRollout } from '../model/generate';
 import { buildStartMessage, DEFAULT_FINETUNE_SETTINGS, type FinetuneSettings, type FromWorker } from '../train/finetune-protocol';
@@ -31,13 +31,13 @@ async function load(backend: BackendName | 'auto'): Promise<{ ms: number; fromCa
 /** Next-behavior latency through the app's Predictor on a forced backend, on tfjs (engine 'tfjs') or on the engine it measures fastest ('auto'). */
 async function latency(backend: BackendName, runs: number, contextEvents: number, engine: 'tfjs' | 'auto' = 'tfjs'): Promise<{ times: number[]; tensorsBefore: number; tensorsAfter: number; backend: string; engine: string }> {
   const predictor = await loadPredictor(env.modelUrl, { backend, engine });
-  const { history, next } = fullContextQuery(predictor.summary.behaviors, contextEvents);
-  for (let i = 0; i < 20; i++) await predictor.predictNext(history, next, 5);
+  const { history, next } = fullContextQuery(predictor.info.behaviors, contextEvents);
+  for (let i = 0; i < 20; i++) await predictor.predictNext(history, next, { k: 5 });
   const tensorsBefore = tf.memory().numTensors;
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
     const t0 = performance.now();
-    await predictor.predictNext(history, next, 5);
+    await predictor.predictNext(history, next);
     times.push(performance.now() - t0);
   }
   const tensorsAfter = tf.memory().numTensors;
@@ -52,8 +52,8 @@ async function latency(backend: BackendName, runs: number, contextEvents: number
  */
 async function generation(backend: BackendName, lengths: number[], repetitions: number, skipRecomputeAt: number): Promise<Record<string, number[]>> {
   const predictor = await loadPredictor(env.modelUrl, { backend });
-  if (!predictor.canGenerate) throw new Error('the model has no time head');
-  const { history } = fullContextQuery(predictor.summary.behaviors, 8);
+  if (!predictor.info.canGenerate) throw new Error('the model has no time head');
+  const { history } = fullContextQuery(predictor.info.behaviors, 8);
   const loaded = predictor.generationModel;
   await timeRollout(loaded, history, 32, true, 99);
   const out: Record<string, number[]> = {};
@@ -65,6 +65,24 @@ async function generation(backend: BackendName, lengths: number[], repetitions: 
     }
   predictor.dispose();
   return out;
+}
+
+/** A query of the library-vs-app comparison: a history and the time of the event to predict. */
+export interface ParityQuery {
+  history: BehaviorEvent[];
+  next: EventContext;
+}
+
+/** The app's top-k for each query (its own pipeline on a forced backend): what the library's must equal. */
+async function predictMany(backend: BackendName, queries: ParityQuery[], k: number): Promise<Prediction[][]> {
+  const predictor = await loadPredictor(env.modelUrl, { backend });
+  try {
+    const out: Prediction[][] = [];
+    for (const q of queries) out.push(await predictor.predictNext(q.history, q.next, { k }));
+    return out;
+  } finally {
+    predictor.dispose();
+  }
 }
 
 /** Explanations (why and when) interleaved with predictions on a forced backend: ms per call. */
@@ -217,8 +235,9 @@ declare global {
       finetune: typeof finetune;
       generation: typeof generation;
       explanations: typeof explanations;
+      predictMany: typeof predictMany;
     };
   }
 }
-window.behavegptBench = { load, latency, clearModelCache, finetune, generation, explanations, engines };
+window.behavegptBench = { load, latency, clearModelCache, finetune, generation, explanations, engines, predictMany };
 document.body.dataset.ready = 'true';

@@ -6,7 +6,7 @@
  * APIs only (fetch, Response, streams, DecompressionStream): no React, no DOM; used by the app,
  * its workers and the benchmark page.
  */
-import { DataError, LogParser, parseBehaviorLog, type ParseOptions, type ParsedLog } from '../core/data';
+import { DataError, LogParser, parseBehaviorLog, replayable, type ParseOptions, type ParsedLog } from '../core/data';
 import type { BehaviorSequence } from '../core/events';
 import { errorMessage } from '../core/errors';
 import { packLog, sequenceRefs, unpackSequences, type PackedLog } from '../core/packed-log';
@@ -130,11 +130,6 @@ export interface ReplayData {
   sequences: BehaviorSequence[];
 }
 
-/** Sequences that can be replayed: at least one event to predict (t ≥ 1). */
-export function replayable(sequences: readonly BehaviorSequence[]): BehaviorSequence[] {
-  return sequences.filter((s) => s.events.length >= 2);
-}
-
 /** Reads the log served at `url` into its packed form: in this thread (readPackedInThread), or in the app through the import worker. */
 export type PackedReader = (url: string, name: string) => Promise<PackedLog>;
 
@@ -163,8 +158,12 @@ export async function loadDemoSequences(url: string, fetchImpl: FetchLike = fetc
   return sequences;
 }
 
+/** Why Replay shows the demo sequences while the device is offline. */
+export const OFFLINE_REASON = 'you are offline, and the SmartThings data is only served online (third-party data, never stored on this device)';
+
 /**
- * SmartThings US test split first, demo sequences otherwise (with the reason recorded). The app
+ * SmartThings US test split first, demo sequences otherwise (with the reason recorded: being
+ * offline is named as such, whatever error the failed request gave). The app
  * reads the SmartThings file through the import worker (`read`), so parsing it never blocks the page.
  */
 export async function loadReplayData(
@@ -179,7 +178,7 @@ export async function loadReplayData(
       sequences,
     };
   } catch (e) {
-    const fallbackReason = errorMessage(e);
+    const fallbackReason = globalThis.navigator?.onLine === false ? OFFLINE_REASON : errorMessage(e);
     let sequences: BehaviorSequence[];
     try {
       sequences = await loadDemoSequences(urls.demo, fetchImpl);

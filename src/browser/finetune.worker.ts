@@ -8,6 +8,7 @@
  * its life lock (worker-life.ts).
  */
 /// <reference lib="webworker" />
+import '../train/register-gradients';
 import { errorMessage } from '../core/errors';
 import { chooseBackend } from '../model/backend';
 import { measurePrediction } from '../model/pipeline';

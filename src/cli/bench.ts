@@ -12,7 +12,10 @@
  * finetune (one epoch in the app's fine-tune worker per backend, Chromium), explain (influence
  * of a 32-event history and the 56-cell week, interleaved with predictions; Node and Chromium on
  * wasm), engines (the plain-JS decoder, tfjs per backend and ONNX Runtime Web on the same inputs,
- * one prediction and batches of 16 / 256 / 4,096 positions and a log, interleaved; Chromium). A run without
+ * one prediction and batches of 16 / 256 / 4,096 positions and a log, interleaved; Chromium),
+ * library (the npm package: gzip bytes without and with each backend, the example host page's
+ * and the app's load to first prediction cold and warm, and its top-5 against the app's on 1,000
+ * test positions; src/node/bench/library.ts). A run without
  * --only writes the file afresh; with --only, figures it measures replace those with the same
  * name, backend and runtime, and every other figure is kept with its own date and commit.
  */
@@ -21,8 +24,8 @@ import { BENCH_JSON, DEFAULT_DATA_DIR, SHIPPED_MODEL_DIR } from '../node/config'
 import { numberFlag, parseFlags, runIfMain } from './args';
 
 const USAGE = `Usage: npm run bench -- [--node-only] [--only ${BENCH_PARTS.join(',')}] [--runs N] [--finetune-events N] [--model DIR] [--out ${BENCH_JSON}] [--port N]
-  --port N   port of the preview server the browser parts start (default 4174)`;
-const BROWSER_PARTS: readonly BenchPart[] = ['browser', 'finetune', 'engines'];
+  --port N   port of the preview server the browser parts start (default 4174; the library part also uses N + 1)`;
+const BROWSER_PARTS: readonly BenchPart[] = ['browser', 'finetune', 'engines', 'library'];
 
 /** The parts a run measures: those of --only, else all (without the browser ones with --node-only). */
 export function benchParts(only: string | undefined, nodeOnly: boolean): Set<BenchPart> {

@@ -360,6 +360,11 @@ export function summarizeLog(log: ParsedLog): LogSummary {
   };
 }
 
+/** Sequences that can be replayed: at least one event to predict (t ≥ 1). */
+export function replayable(sequences: readonly BehaviorSequence[]): BehaviorSequence[] {
+  return sequences.filter((s) => s.events.length >= 2);
+}
+
 export function splitSequences(sequences: readonly BehaviorSequence[], split: Split): BehaviorSequence[] {
   return sequences.filter((s) => s.split === split);
 }

@@ -4,7 +4,7 @@
  * short timed warm-up decides between WebGPU and wasm; webgl and cpu are the last resorts.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import { env } from '../env';
 import { BackendUnavailableError } from './errors';
 import type { BackendChoice, BackendName } from './pipeline-types';
 
@@ -42,18 +42,20 @@ async function register(name: BackendName): Promise<void> {
       return;
     case 'wasm': {
       const wasm = await import('@tensorflow/tfjs-backend-wasm');
-      const [plain, simd, threaded] = await Promise.all([
-        import('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url'),
-        import('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url'),
-        import('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url'),
-      ]);
-      wasm.setWasmPaths({
-        'tfjs-backend-wasm.wasm': plain.default,
-        'tfjs-backend-wasm-simd.wasm': simd.default,
-        'tfjs-backend-wasm-threaded-simd.wasm': threaded.default,
-      });
-      // Threaded wasm hangs setBackend in a minified build on isolated pages; it gains nothing on small models.
+      // Threaded wasm hangs setBackend in a minified build on isolated pages; it gains nothing on
+      // small models. With threads off its binary is never fetched, so it is not shipped.
       tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+      if (env.wasmPaths) {
+        wasm.setWasmPaths(env.wasmPaths);
+        return;
+      }
+      // Files beside the built code (no-inline: a library build would inline them as data: URLs, which a strict CSP refuses to fetch).
+      const [plain, simd] = await Promise.all([
+        import('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url&no-inline'),
+        import('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url&no-inline'),
+      ]);
+      // tfjs wants an entry for each binary; the threaded one is never fetched with threads off.
+      wasm.setWasmPaths({ 'tfjs-backend-wasm.wasm': plain.default, 'tfjs-backend-wasm-simd.wasm': simd.default, 'tfjs-backend-wasm-threaded-simd.wasm': simd.default });
       return;
     }
   }

@@ -17,14 +17,8 @@
  */
 import { env } from '../env';
 import { ModelFetchError, ModelIntegrityError } from './errors';
-import type { LoadProgress } from './pipeline-types';
+import type { LoadProgress, ModelFiles } from './pipeline-types';
 import { checkWeightValues, parseManifest, shardPaths, verifyShard, verifyShards, weightBytes, type ModelManifest } from './weights';
-
-/** Model files in memory: a manifest's text and its shards in manifest path order. */
-export interface ModelFiles {
-  manifestText: string;
-  shards: ArrayBuffer[];
-}
 
 export interface FetchedModel extends ModelFiles {
   manifest: ModelManifest;

@@ -1,9 +1,11 @@
 /**
- * The app's one entry point to the model (transformers.js style):
+ * The one entry point to the model (transformers.js style), for the app and the library
+ * (src/lib/index.ts exports loadModel):
  *
- *   const predictor = await loadPredictor(url, { onProgress });
- *   const top5 = await predictor.predictNext(history, { weekday, slot, location }, 5);
+ *   const model = await loadModel(url, { onProgress });
+ *   const top5 = await model.predictNext(history, { weekday, slot, location }, { k: 5 });
  *
+ * A model comes from a model.json URL, files a person picked, or files in memory (ModelSource).
  * Behind it: model files fetched with progress, checked, and kept in the Cache API only once
  * complete and verified (fetch-model.ts), the backend chosen by capability and measurement, and
  * all GPU reads asynchronous. Failures are typed (errors.ts). Its settings (cache name, the
@@ -13,27 +15,19 @@ import * as tf from '@tensorflow/tfjs-core';
 import { encodeQuery } from '../core/batch';
 import { env } from '../env';
 import { chooseBackend } from './backend';
-import { fetchModelFiles, type ModelFiles } from './fetch-model';
+import { fetchModelFiles } from './fetch-model';
+import { ModelFormatError } from './errors';
 import { fullContextQuery, Predictor } from './predictor';
-import type { BackendName, LoadProgress } from './pipeline-types';
-import type { EngineName } from './workloads';
-import { modelFromArtifacts, parseManifest, verifyShards, type ModelManifest } from './weights';
+import type { BehaviorModel, LoadModelOptions, ModelFiles, ModelSource } from './pipeline-types';
+import { modelFromArtifacts, parseManifest, shardPaths, verifyShards, type ModelManifest } from './weights';
 
 export { Predictor } from './predictor';
-export { fetchModelFiles, type FetchedModel, type ModelFiles } from './fetch-model';
+export { fetchModelFiles, type FetchedModel } from './fetch-model';
 export { BackendUnavailableError, ModelFetchError, ModelFormatError, ModelIntegrityError } from './errors';
-export type { BackendChoice, BackendName, LoadProgress, ModelSummary, Prediction } from './pipeline-types';
+export type { BackendChoice, BackendName, LoadProgress, ModelFiles, ModelInfo, ModelSource, Prediction } from './pipeline-types';
 
-export interface PipelineOptions {
-  backend?: BackendName | 'auto';
-  /** Run every workload on this engine instead of the one measured fastest for it (model/workloads.ts). */
-  engine?: EngineName | 'auto';
-  /** Use the Cache API for the weight files (default: env.useBrowserCache, where the Cache API exists). */
-  cache?: boolean;
-  onProgress?: (p: LoadProgress) => void;
-  /** Stops the load (fetches, checks, backend start) with the signal's reason. */
-  signal?: AbortSignal;
-}
+/** Options of a load (the public LoadModelOptions). */
+export type PipelineOptions = LoadModelOptions;
 
 /**
  * Median latency (ms) of one full-context prediction on the current backend, with a fresh copy
@@ -74,7 +68,6 @@ export async function loadPredictorFromFiles(
   const manifest = parseManifest(manifestText, source);
   await verifyShards(manifest, shards);
   signal?.throwIfAborted();
-  const stored = shards.reduce((s, b) => s + b.byteLength, 0);
   const backend = await chooseBackend({
     preferred: options.backend ?? 'auto',
     measure: () => measurePrediction(manifest, shards),
@@ -86,20 +79,45 @@ export async function loadPredictorFromFiles(
   signal?.throwIfAborted();
   onProgress({ stage: 'init', loaded: 0, total: 1, message: `building model on ${backend.name}`, fromCache });
   const loaded = modelFromArtifacts(manifest, shards, source);
-  const predictor = new Predictor(loaded, backend, stored, options.engine ?? env.engine);
+  const predictor = new Predictor(loaded, backend, files, options.engine ?? env.engine);
   onProgress({ stage: 'warmup', loaded: 0, total: 1, message: 'timing one prediction in plain JS', fromCache });
   await predictor.choosePredictEngine();
   onProgress({ stage: 'ready', loaded: 1, total: 1, message: `ready on ${backend.name}`, fromCache });
   return predictor;
 }
 
+/** The last component of a path: a manifest may name shards in a subfolder, a file picker gives bare names. */
+function baseName(path: string): string {
+  return path.split('/').pop() ?? path;
+}
+
+/** A picked model: the one `.json` file among `picked` and the shards it names, in its order. */
+export async function filesFromPicked(picked: readonly File[]): Promise<{ files: ModelFiles; source: string }> {
+  const manifests = picked.filter((f) => f.name.toLowerCase().endsWith('.json'));
+  const names = picked.map((f) => f.name).join(', ') || 'no file';
+  if (manifests.length !== 1) {
+    throw new ModelFormatError(names, null, `choose one model manifest (.json) with its .bin shard files (${manifests.length} .json files were chosen)`);
+  }
+  const [manifestFile] = manifests;
+  const manifestText = await manifestFile.text();
+  const byName = new Map(picked.map((f) => [f.name, f]));
+  const paths = shardPaths(parseManifest(manifestText, manifestFile.name));
+  const missing = paths.filter((p) => !byName.has(baseName(p)));
+  if (missing.length > 0) {
+    throw new ModelFormatError(manifestFile.name, null, `names the shard file(s) ${missing.join(', ')}, which were not chosen; choose them together with the manifest`);
+  }
+  return { files: { manifestText, shards: await Promise.all(paths.map((p) => byName.get(baseName(p))!.arrayBuffer())) }, source: manifestFile.name };
+}
+
+function isFileList(source: ModelSource): source is readonly File[] | FileList {
+  return (typeof FileList !== 'undefined' && source instanceof FileList) || Array.isArray(source);
+}
+
 /**
- * Loads a model by URL: files fetched and verified (or the complete copy kept in this browser
- * when the server's fail; the `notice` of a progress event says why), then the backend. Throws
- * ModelFetchError, ModelFormatError, ModelIntegrityError or BackendUnavailableError, or the
- * signal's reason when aborted.
+ * Loads a model from a model.json URL: files fetched and verified (or the complete copy kept in
+ * this browser when the server's fail; the `notice` of a progress event says why), then the backend.
  */
-export async function loadPredictor(modelUrl: string, options: PipelineOptions = {}): Promise<Predictor> {
+async function loadFromUrl(modelUrl: string, options: LoadModelOptions): Promise<Predictor> {
   const { onProgress = () => {} } = options;
   const files = await fetchModelFiles(modelUrl, options);
   if (files.fallbackReason) {
@@ -113,6 +131,33 @@ export async function loadPredictor(modelUrl: string, options: PipelineOptions =
     });
   }
   return loadPredictorFromFiles(files, modelUrl, { backend: options.backend, engine: options.engine, onProgress, signal: options.signal, fromCache: files.fromCache });
+}
+
+/**
+ * Loads a model (see loadModel) as the Predictor it is, with the members the app's internals and
+ * the benchmarks use beyond the public BehaviorModel.
+ */
+export async function loadPredictor(source: ModelSource, options: LoadModelOptions = {}): Promise<Predictor> {
+  if (typeof source === 'string' || source instanceof URL) return loadFromUrl(String(source), options);
+  const { cache: _cache, ...rest } = options;
+  if (isFileList(source)) {
+    const picked = await filesFromPicked(Array.from(source));
+    return loadPredictorFromFiles(picked.files, picked.source, rest);
+  }
+  if ('manifestText' in source) return loadPredictorFromFiles(source, source.name ?? 'model files in memory', rest);
+  if ('manifest' in source) return loadPredictorFromFiles({ manifestText: JSON.stringify(source.manifest), shards: source.shards }, 'model manifest in memory', rest);
+  throw new TypeError('loadModel: the source must be a model.json URL, picked files, or { manifestText | manifest, shards }');
+}
+
+/**
+ * Loads a BehaveGPT model from a model.json URL (fetched with progress, verified and kept in the
+ * Cache API), from files a person picked (model.json and its shards), or from model files in
+ * memory. The backend is chosen by capability and a timed prediction unless `backend` names
+ * one. Throws ModelFetchError, ModelFormatError, ModelIntegrityError or BackendUnavailableError,
+ * or the signal's reason when aborted.
+ */
+export function loadModel(source: ModelSource, options: LoadModelOptions = {}): Promise<BehaviorModel> {
+  return loadPredictor(source, options);
 }
 
 export { tf };

@@ -1,16 +1,41 @@
-/** A loaded model ready to answer "what comes next": the object the app and the benchmarks hold. */
+/**
+ * A loaded model ready to answer "what comes next": the object the app, the benchmarks and the
+ * library's users hold (the public BehaviorModel, on the page), plus what the app's engine
+ * choices use (engines per workload, scoring a log, several trajectories at once).
+ */
 import { encodeBatch, encodeQuery, toExamples, type Batch } from '../core/batch';
 import { isRefresh, UNKNOWN_LOCATION, type BehaviorEvent, type BehaviorSequence, type EventContext } from '../core/events';
 import { rankingMetrics } from '../core/metrics';
 import { topK } from '../core/sampling';
-import type { BackendChoice, ModelSummary, Prediction } from './pipeline-types';
-import type { LoadedModel } from './weights';
+import type {
+  BackendChoice,
+  BehaviorModel,
+  ExplainOptions,
+  GenerateEventsOptions,
+  ModelFiles,
+  ModelInfo,
+  Prediction,
+  PredictOptions,
+  WhenOptions,
+} from './pipeline-types';
+import type { LoadedModel, ModelManifest } from './weights';
 import { CpuDecoder } from './cpu-decoder';
 import { canGenerate, generateTrajectories, generateTrajectory, generationCorrection, type GenerateOptions, type GeneratedEvent, type GenerationModel, type TrajectoryEvent } from './generate';
 import { engineLabel, forcedChoice, medianMs, pickFaster, WORKLOADS, type EngineChoice, type EngineName, type Workload } from './workloads';
 import { meanLoss, rankBatchTargets, type BatchScorer, type ScoredTarget } from '../core/batch-evaluation';
 import { Explainer, type Explanation, type WhenMap } from './explain';
-import { DEFAULT_REMOVAL, type Removal } from '../core/explain';
+import { DEFAULT_REMOVAL } from '../core/explain';
+
+/** The figures a model file records per split (training.valid, .test, …: metric → number). */
+function recordedMetrics(training: ModelManifest['training']): ModelInfo['metrics'] {
+  const out: ModelInfo['metrics'] = {};
+  for (const [key, value] of Object.entries(training)) {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) continue;
+    const numbers = Object.entries(value).filter((e): e is [string, number] => typeof e[1] === 'number');
+    if (numbers.length > 0 && numbers.length === Object.keys(value).length) out[key] = Object.fromEntries(numbers);
+  }
+  return out;
+}
 
 /** The CLI's metrics (npm run evaluate) of a whole log: loss and ranking metrics, all targets and without refresh events. */
 export interface LogScore {
@@ -33,10 +58,11 @@ export interface ScoreLogOptions {
 /** Lets the page paint between batches of a long job on the main thread. */
 const nextTask = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
-export class Predictor {
-  readonly summary: ModelSummary;
+export class Predictor implements BehaviorModel {
+  readonly info: ModelInfo;
   readonly backend: BackendChoice;
   private readonly loaded: LoadedModel;
+  private readonly modelFiles: ModelFiles;
   private readonly exclude: Set<number>;
   private explainer: Promise<Explainer> | null = null;
   private decoder: Promise<CpuDecoder> | null = null;
@@ -47,24 +73,33 @@ export class Predictor {
   /** Trajectories of the last generate measurement. */
   private generateMeasuredFor = 0;
 
-  constructor(loaded: LoadedModel, backend: BackendChoice, weightBytesStored: number, engine: EngineName | 'auto' = 'auto') {
+  /** `files` are the ones `loaded` was built from (kept for fine-tuning, saving and export). */
+  constructor(loaded: LoadedModel, backend: BackendChoice, files: ModelFiles, engine: EngineName | 'auto' = 'auto') {
     this.loaded = loaded;
     this.backend = backend;
+    this.modelFiles = files;
     this.forcedEngine = engine === 'auto' ? null : engine;
     if (this.forcedEngine) this.choices = Object.fromEntries(WORKLOADS.map((w) => [w, forcedChoice(w, this.forcedEngine!, backend.name)]));
     const { manifest, behaviors, locations, model } = loaded;
     this.exclude = new Set(model.config.specialBehaviorIds);
     const quantized = manifest.weightsManifest.some((g) => g.weights.some((w) => w.quantization));
-    this.summary = {
+    this.info = {
       name: manifest.name,
+      config: { ...model.config },
       parameters: model.parameterCount,
-      weightBytes: weightBytesStored,
+      weightBytes: files.shards.reduce((s, b) => s + b.byteLength, 0),
       quantization: quantized ? 'uint8' : 'float32',
       contextLength: model.config.contextLength,
       behaviors: behaviors.tokens.filter((_, i) => !behaviors.isSpecial(i)),
       locations: [...locations.tokens],
+      canGenerate: canGenerate(model),
+      metrics: recordedMetrics(manifest.training),
       training: manifest.training,
     };
+  }
+
+  async files(): Promise<ModelFiles> {
+    return { manifestText: this.modelFiles.manifestText, shards: this.modelFiles.shards.map((s) => s.slice(0)) };
   }
 
   /** The engine chosen for each workload so far (a new object after every change). */
@@ -108,7 +143,7 @@ export class Predictor {
   async choosePredictEngine(): Promise<EngineChoice> {
     if (this.forcedEngine) return this.choices.predict!;
     const { model, behaviors, locations } = this.loaded;
-    const { history, next } = fullContextQuery(this.summary.behaviors, model.config.contextLength - 1);
+    const { history, next } = fullContextQuery(this.info.behaviors, model.config.contextLength - 1);
     const { batch, position } = encodeQuery(history, next, behaviors, locations, model.config.contextLength);
     const positions = Int32Array.of(position);
     const measured = [];
@@ -173,7 +208,8 @@ export class Predictor {
   }
 
   /** The k most likely next behaviors, most likely first. History longer than the context slides. */
-  async predictNext(history: readonly BehaviorEvent[], next: EventContext, k = 5): Promise<Prediction[]> {
+  async predictNext(history: readonly BehaviorEvent[], next: EventContext, options: PredictOptions = {}): Promise<Prediction[]> {
+    const { k = 5 } = options;
     const probs = await this.probabilities(history, next);
     return topK(probs, k, this.exclude).map((id) => ({ behavior: this.loaded.behaviors.name(id), probability: probs[id] }));
   }
@@ -189,7 +225,8 @@ export class Predictor {
    * probability of `behavior` (default: the top-1) for an event at `next` (occlusion), with the
    * attention view. See model/explain.ts.
    */
-  async explain(history: readonly BehaviorEvent[], next: EventContext, behavior?: string, removal: Removal = DEFAULT_REMOVAL): Promise<Explanation> {
+  async explain(history: readonly BehaviorEvent[], next: EventContext, options: ExplainOptions = {}): Promise<Explanation> {
+    const { behavior, removal = DEFAULT_REMOVAL } = options;
     const explainer = await this.getExplainer();
     const target = behavior ?? this.loaded.behaviors.name(topK(explainer.probabilities(history, next), 1, this.exclude)[0]);
     return explainer.explain(history, next, target, removal);
@@ -200,7 +237,8 @@ export class Predictor {
    * per cell, the time head's P(next event in the cell) and the joint with its top 5. The place
    * of the next event defaults to the last event's.
    */
-  async when(history: readonly BehaviorEvent[], behavior: string, location = history.at(-1)?.location ?? UNKNOWN_LOCATION): Promise<WhenMap> {
+  async when(history: readonly BehaviorEvent[], behavior: string, options: WhenOptions = {}): Promise<WhenMap> {
+    const { location = history.at(-1)?.location ?? UNKNOWN_LOCATION } = options;
     return (await this.getExplainer()).when(history, behavior, location);
   }
 
@@ -209,18 +247,13 @@ export class Predictor {
     return this.loaded;
   }
 
-  /** Whether the model has the time head that trajectory generation needs. */
-  get canGenerate(): boolean {
-    return canGenerate(this.loaded.model);
-  }
-
   /**
-   * Streams a generated trajectory event by event (see model/generate.ts); stop with
-   * options.signal or by leaving the loop. The model's own sampling correction (if its manifest
-   * has one) applies unless options.behaviorLogCorrection replaces it.
+   * Streams a generated trajectory continuing `prefix` event by event (see model/generate.ts);
+   * stop with options.signal or by leaving the loop. The model's own sampling correction (if its
+   * manifest has one) applies unless options.behaviorLogCorrection replaces it.
    */
-  generate(options: GenerateOptions): AsyncGenerator<GeneratedEvent> {
-    return generateTrajectory(this.loaded, { behaviorLogCorrection: generationCorrection(this.loaded.manifest), ...options });
+  generate(prefix: readonly BehaviorEvent[], options: GenerateEventsOptions): AsyncGenerator<GeneratedEvent> {
+    return generateTrajectory(this.loaded, { behaviorLogCorrection: generationCorrection(this.loaded.manifest), ...options, prefix });
   }
 
   /**
@@ -303,15 +336,15 @@ export interface ExplanationTimes {
  * no run reuses the decoder's cache of the one before: the full cost of a new explanation.
  */
 export async function timeExplanations(predictor: Predictor, events: number, runs: number, warmup = 10): Promise<ExplanationTimes> {
-  const { history, next } = fullContextQuery(predictor.summary.behaviors, events);
-  const behaviors = predictor.summary.behaviors;
+  const { history, next } = fullContextQuery(predictor.info.behaviors, events);
+  const behaviors = predictor.info.behaviors;
   const times: ExplanationTimes = { predict: [], explain: [], when: [] };
   for (let r = -warmup; r < runs; r++) {
     const varied = [{ ...history[0], behavior: behaviors[(r + warmup) % behaviors.length] }, ...history.slice(1)];
     const t0 = performance.now();
-    const [top] = await predictor.predictNext(varied, next, 1);
+    const [top] = await predictor.predictNext(varied, next, { k: 1 });
     const t1 = performance.now();
-    await predictor.explain(varied, next, top.behavior);
+    await predictor.explain(varied, next, { behavior: top.behavior });
     const t2 = performance.now();
     // A fresh history again, so that `when` cannot reuse what `explain` left in the cache.
     await predictor.when([{ ...varied[0], slot: (varied[0].slot + 1) % 8 }, ...varied.slice(1)], top.behavior);

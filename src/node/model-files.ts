@@ -3,6 +3,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { SHIPPED_MODEL_DIR } from './config';
+import type { BackendName } from '../model/pipeline-types';
+import { Predictor } from '../model/predictor';
 import { checkShardHashes, checkShardSizes, modelFromArtifacts, serializeModel, shardPaths, validateManifest, type LoadedModel, type ModelManifest, type SerializeOptions } from '../model/weights';
 
 export async function saveModelDir(
@@ -60,6 +62,12 @@ export function readModelFiles(path: string): { manifestPath: string; manifest: 
 export function loadModelDir(path: string): LoadedModel {
   const { manifestPath, manifest, shards } = readModelFiles(path);
   return modelFromArtifacts(manifest, shards, manifestPath);
+}
+
+/** A Predictor of a model folder (or manifest) on a Node backend that is already started (node/tf.ts). */
+export function loadPredictorDir(path: string, backend: BackendName): Predictor {
+  const files = readModelFiles(path);
+  return new Predictor(modelFromArtifacts(files.manifest, files.shards, files.manifestPath), { name: backend, reason: 'Node', measuredMs: {} }, files);
 }
 
 /** Writes model files as they are (manifest text and shards under the manifest's paths) into `dir`. */

@@ -1,5 +1,5 @@
 import type { MetricSet } from '../../core/metrics';
-import type { BaselineFigures, ScratchOutcome } from '../../train/finetune-protocol';
+import type { BaselineFigures, ScratchOutcome } from '../../lib/index';
 import { formatCount, formatPercent } from '../lib/format';
 import '../components/results-table.css';
 

@@ -1,4 +1,4 @@
-import type { ProgressPoint } from '../../train/finetune-protocol';
+import type { ProgressPoint } from '../../lib/index';
 
 const W = 320;
 const H = 70;

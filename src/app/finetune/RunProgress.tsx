@@ -1,4 +1,4 @@
-import type { ProgressPoint } from '../../train/finetune-protocol';
+import type { ProgressPoint } from '../../lib/index';
 import { formatCount, formatDuration, formatFrequencies, formatPercent } from '../lib/format';
 import { useFinetuneStore, type RunState } from '../stores/finetune-store';
 import { Comparison } from './Comparison';

@@ -3,7 +3,7 @@ import { useShallow } from 'zustand/react/shallow';
 import { modelFileStem } from '../../core/finetune';
 import { download, exportFiles } from '../lib/finetune-data';
 import { formatBytes, formatPercent } from '../lib/format';
-import { getAdaptedModel } from '../lib/model-store-idb';
+import { getAdaptedModel } from '../../browser/saved-models';
 import { adaptedIdOf, useAdaptedStore } from '../stores/adapted-store';
 import { useModelStore } from '../stores/model-store';
 import { errorMessage } from '../../core/errors';

@@ -70,7 +70,7 @@ export function GenerateForm() {
   const startForced = choice.prefix.length === 0;
   const startSet = startIsSet(settings, choice.prefix.length);
   const running = status === 'running';
-  const cannot = predictor !== null && !predictor.canGenerate;
+  const cannot = predictor !== null && !predictor.info.canGenerate;
 
   const submit = (e: React.FormEvent) => {
     e.preventDefault();

@@ -1,7 +1,7 @@
 import { memo } from 'react';
 import { slotLabel, weekdayLabel } from '../../core/events';
 import { dayOf } from '../../charts/generate-rows';
-import type { GeneratedEvent } from '../../model/generate';
+import type { GeneratedEvent } from '../../lib/index';
 import { formatCount, formatPercent } from '../lib/format';
 import { useGenerateStore, type GenerateRun } from '../stores/generate-store';
 

@@ -1,9 +1,9 @@
 /**
- * What the "Why" and "When" panels of Replay and Type show, from the Predictor's explanations
+ * What the "Why" and "When" panels of Replay and Type show, from the model's explanations
  * (model/explain.ts): the bar beside each event, the attention rows to choose from, and the
  * week grid's values and colours. Pure.
  */
-import type { AttentionView, Explanation, WhenMap } from '../../model/explain';
+import type { AttentionView, Explanation, WhenMap } from '../../lib/index';
 
 export type WhyMethod = 'occlusion' | 'attention';
 

@@ -7,7 +7,7 @@
 import { NUM_SLOTS, NUM_WEEKDAYS, type BehaviorEvent, type BehaviorSequence } from '../../core/events';
 import type { SamplingOptions } from '../../core/sampling';
 import type { WeekTime } from '../../core/time';
-import type { GenerateOptions } from '../../model/generate';
+import type { GenerateOptions } from '../../lib/index';
 import { seriesCounts, type SeriesCounts } from '../../charts/generate-rows';
 
 export type GenerateSource = 'replay' | 'typed' | 'empty';

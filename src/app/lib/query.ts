@@ -1,5 +1,5 @@
 /** Reading app options from the page URL. Pure. */
-import type { BackendName } from '../../model/pipeline-types';
+import type { BackendName } from '../../lib/index';
 
 export const BACKENDS: readonly BackendName[] = ['webgpu', 'wasm', 'webgl', 'cpu'];
 

@@ -1,6 +1,7 @@
 import { useEffect, useMemo } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { slotLabel, weekdayLabel } from '../../core/events';
+import { OFFLINE_REASON } from '../../browser/behavior-logs';
 import { useModelStore } from '../stores/model-store';
 import { selectedSequence, useReplayStore } from '../stores/replay-store';
 import { usePredictions, type PredictionQuery } from '../use-predictions';
@@ -20,8 +21,8 @@ export function ReplayView() {
   const { status, source, sequences, selectedId, step, error } = useReplayStore(
     useShallow((s) => ({ status: s.status, source: s.source, sequences: s.sequences, selectedId: s.selectedId, step: s.step, error: s.error })),
   );
-  const { load, select, setStep, first, prev, next, last } = useReplayStore(
-    useShallow((s) => ({ load: s.load, select: s.select, setStep: s.setStep, first: s.first, prev: s.prev, next: s.next, last: s.last })),
+  const { load, reload, select, setStep, first, prev, next, last } = useReplayStore(
+    useShallow((s) => ({ load: s.load, reload: s.reload, select: s.select, setStep: s.setStep, first: s.first, prev: s.prev, next: s.next, last: s.last })),
   );
   const predictor = useModelStore((s) => s.predictor);
   const modelStatus = useModelStore((s) => s.status);
@@ -30,6 +31,15 @@ export function ReplayView() {
   useEffect(() => {
     void load();
   }, [load]);
+
+  // Back online after falling back to the demo sequences for being offline: the SmartThings data again.
+  const offlineFallback = source?.fallbackReason === OFFLINE_REASON;
+  useEffect(() => {
+    if (!offlineFallback) return;
+    const retry = () => void reload();
+    window.addEventListener('online', retry);
+    return () => window.removeEventListener('online', retry);
+  }, [offlineFallback, reload]);
 
   const sequence = selectedSequence({ sequences, selectedId });
 

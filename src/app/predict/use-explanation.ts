@@ -9,8 +9,7 @@
 import { useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import type { BehaviorEvent, EventContext } from '../../core/events';
-import type { Explanation, WhenMap } from '../../model/explain';
-import type { Predictor } from '../../model/pipeline';
+import type { BehaviorModel, Explanation, WhenMap } from '../../lib/index';
 import { useLatestResult } from '../use-latest';
 import { useExplainStore } from '../stores/explain-store';
 
@@ -40,7 +39,7 @@ type Computed = Pick<ExplanationResult, 'why' | 'when'> & { ms: number };
  * `open`: whether a panel is open (nothing is computed otherwise); `query`: null while the query
  * is not known yet (the predictions it explains are loading), when the last result stays shown as stale.
  */
-export function useExplanation(predictor: Predictor | null, query: ExplanationQuery | null, open: boolean, debounceMs: number): ExplanationResult {
+export function useExplanation(predictor: BehaviorModel | null, query: ExplanationQuery | null, open: boolean, debounceMs: number): ExplanationResult {
   const key = open && query ? query.key : null;
   const delivered = useLatestResult<Computed>(
     key,
@@ -48,8 +47,8 @@ export function useExplanation(predictor: Predictor | null, query: ExplanationQu
       // Scheduled only with a key (a query with a panel open) and a predictor.
       if (!predictor || !query) throw new Error('no query');
       const t0 = performance.now();
-      const why = query.why ? await predictor.explain([...query.history], query.next, query.behavior) : null;
-      const when = query.when ? await predictor.when([...query.history], query.behavior, query.next.location) : null;
+      const why = query.why ? await predictor.explain([...query.history], query.next, { behavior: query.behavior }) : null;
+      const when = query.when ? await predictor.when([...query.history], query.behavior, { location: query.next.location }) : null;
       return { why, when, ms: performance.now() - t0 };
     },
     debounceMs,
@@ -67,7 +66,7 @@ export function useExplanation(predictor: Predictor | null, query: ExplanationQu
  * panels open in the explain store. Waits for the predictions of the current query.
  */
 export function useExplained(
-  predictor: Predictor | null,
+  predictor: BehaviorModel | null,
   prediction: { status: string; key: string | null; predictions: readonly { behavior: string }[] },
   queryKey: string | null,
   history: readonly BehaviorEvent[],

@@ -15,7 +15,7 @@ import {
   saveAdaptedModel,
   type AdaptedModelInfo,
   type AdaptedModelRecord,
-} from '../lib/model-store-idb';
+} from '../../browser/saved-models';
 import type { MetricSet } from '../../core/metrics';
 import { env } from '../../env';
 import { useModelStore } from './model-store';

@@ -16,7 +16,7 @@ import { compareWithModel, type ImportSummary } from '../../core/finetune';
 import { packedBehaviorCounts, sequenceRefs, type PackedLog, type SequenceRef } from '../../core/packed-log';
 import type { MetricSet } from '../../core/metrics';
 import { Vocabulary } from '../../core/vocab';
-import type { BackendChoice } from '../../model/pipeline-types';
+import type { BackendChoice } from '../../lib/index';
 import {
   buildStartMessage,
   DEFAULT_FINETUNE_SETTINGS,
@@ -36,7 +36,7 @@ import { isLifeMessage, lifeLockName, watchLife } from '../../browser/worker-lif
 import { dataFileUrl, env } from '../../env';
 import { modelFileStem } from '../../core/finetune';
 import { BUNDLED_DATASETS, download, exportFiles, type BundledDataset } from '../lib/finetune-data';
-import { getAdaptedModel, newModelId } from '../lib/model-store-idb';
+import { getAdaptedModel, newModelId } from '../../browser/saved-models';
 import { adaptedIdOf, useAdaptedStore } from './adapted-store';
 import { useModelStore } from './model-store';
 import { errorMessage } from '../../core/errors';

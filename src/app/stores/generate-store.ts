@@ -9,7 +9,7 @@
 import { create } from 'zustand';
 import type { BehaviorEvent, BehaviorSequence } from '../../core/events';
 import type { WeekTime } from '../../core/time';
-import type { GeneratedEvent, TrajectoryEvent } from '../../model/generate';
+import type { GeneratedEvent, TrajectoryEvent } from '../../lib/index';
 import { DEFAULT_SETTINGS, choosePrefix, planRun, type GenerateSettings, type GenerateSource, type RunPlan } from '../lib/generate-view';
 import { useComposeStore } from './compose-store';
 import { useModelStore } from './model-store';
@@ -112,7 +112,7 @@ export const useGenerateStore = create<GenerateState>()((set, get) => ({
     const { predictor, url, summary } = useModelStore.getState();
     const fail = (error: string) => set({ status: 'error', error, stopReason: null, run: null, events: [], pooled: [] });
     if (!predictor) return fail('The model is not loaded yet.');
-    if (!predictor.canGenerate) return fail(CANNOT_GENERATE);
+    if (!predictor.info.canGenerate) return fail(CANNOT_GENERATE);
 
     const { settings } = get();
     const replay = useReplayStore.getState();
@@ -185,7 +185,7 @@ export const useGenerateStore = create<GenerateState>()((set, get) => ({
         run.trajectories > 1
           ? predictor.generateMany(options, run.trajectories)
           : (async function* () {
-              for await (const event of predictor.generate(options)) yield [event];
+              for await (const event of predictor.generate(options.prefix, options)) yield [event];
             })();
       for await (const step of steps) {
         // Whatever the step in flight produced after stop() is dropped.

@@ -1,14 +1,16 @@
 /**
  * The model: loading progress, the predictor, the backend it runs on, or the error that stopped
- * it. The pipeline (and with it TensorFlow.js) is imported on first load, so the page paints
+ * it. The library (and with it TensorFlow.js) is imported on first load, so the page paints
  * before the large chunk arrives. A model comes from a URL (the shipped one) or from files in
  * memory (an adapted model from IndexedDB); `url` names either. A load that fails while another
  * model is in use leaves that model in use and says why (`loadError`); a newer load aborts an
  * older one.
  */
 import { create } from 'zustand';
-import type { ModelFiles, PipelineOptions, Predictor } from '../../model/pipeline';
-import type { BackendChoice, BackendName, LoadProgress, ModelSummary } from '../../model/pipeline-types';
+import type { BackendChoice, BackendName, LoadModelOptions, LoadProgress, ModelFiles, ModelInfo } from '../../lib/index';
+// The Predictor class, not the public BehaviorModel: the header's engine lines, Score this log and
+// several trajectories at once (issue 18) use members the public API does not have yet.
+import type { Predictor } from '../../model/predictor';
 import { errorMessage } from '../../core/errors';
 
 export type ModelStatus = 'idle' | 'loading' | 'ready' | 'error';
@@ -22,7 +24,7 @@ export interface ModelState {
   fromCache: boolean | null;
   predictor: Predictor | null;
   backend: BackendChoice | null;
-  summary: ModelSummary | null;
+  summary: ModelInfo | null;
   error: string | null;
   /** Something to know about the model in use, e.g. that the server's files failed and the kept copy is used. */
   notice: string | null;
@@ -41,14 +43,14 @@ let loadId = 0;
 type InUse = Pick<ModelState, 'url' | 'requestedBackend' | 'fromCache' | 'notice' | 'loadMs'> & {
   predictor: Predictor;
   backend: BackendChoice;
-  summary: ModelSummary;
+  summary: ModelInfo;
   /** Loads this model again (on another backend after a lost GPU device). */
   open: Open;
   stopWatching: () => void;
 };
 let inUse: InUse | null = null;
 
-type Open = (options: PipelineOptions) => Promise<Predictor>;
+type Open = (options: LoadModelOptions) => Promise<Predictor>;
 
 /** Frees a predictor; one whose GPU device was lost may fail to, which costs nothing more. */
 function release(predictor: Predictor): void {
@@ -133,14 +135,14 @@ export const useModelStore = create<ModelState>()((set, get) => {
         requestedBackend: backend,
         predictor,
         backend: predictor.backend,
-        summary: predictor.summary,
+        summary: predictor.info,
         fromCache: get().fromCache,
         notice: said.filter(Boolean).join(' ') || null,
         loadMs: performance.now() - t0,
         open,
         stopWatching: () => {},
       };
-      const { watchDeviceLoss } = await import('../../model/backend');
+      const { watchDeviceLoss } = await import('../../lib/index');
       // A lost GPU device: move to the next backend by itself, with this model.
       ready.stopWatching = watchDeviceLoss((reason) => {
         if (inUse === ready) void start(url, 'auto', open, reason);
@@ -152,7 +154,7 @@ export const useModelStore = create<ModelState>()((set, get) => {
       const message = errorMessage(e);
       if (previous && recovery === null) {
         // The model in use stays: its backend is made current again (a failed load may have switched it).
-        await (await import('../../model/backend')).startBackend(previous.backend.name);
+        await (await import('../../lib/index')).startBackend(previous.backend.name);
         if (id !== loadId) return;
         set({ ...shown(previous), status: 'ready', progress: null, loadError: { url, message } });
         return;
@@ -173,8 +175,8 @@ export const useModelStore = create<ModelState>()((set, get) => {
       start(url, backend, async (options) => (await import('../../model/pipeline')).loadPredictor(url, options)),
     loadFiles: (key, files, backend) =>
       start(key, backend, async (options) => {
-        const { loadPredictorFromFiles } = await import('../../model/pipeline');
-        return loadPredictorFromFiles(await files(), key, options);
+        const { loadPredictor } = await import('../../model/pipeline');
+        return loadPredictor({ ...(await files()), name: key }, options);
       }),
   };
 });

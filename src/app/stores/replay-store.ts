@@ -17,6 +17,8 @@ export interface ReplayState {
   error: string | null;
   /** Loads the sequences once (from env.replayUrls unless told otherwise). */
   load: (urls?: { smartThings: string; demo: string }) => Promise<void>;
+  /** Loads them again (e.g. the SmartThings data once the device is back online). */
+  reload: () => Promise<void>;
   select: (id: string) => void;
   setStep: (step: number) => void;
   first: () => void;
@@ -59,6 +61,11 @@ export const useReplayStore = create<ReplayState>()((set, get) => {
       } catch (e) {
         set({ status: 'error', error: errorMessage(e) });
       }
+    },
+    reload: async () => {
+      if (get().status === 'loading') return;
+      set({ status: 'idle' });
+      await get().load();
     },
     select: (id) => {
       if (!get().sequences.some((s) => s.id === id)) return;

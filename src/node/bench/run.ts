@@ -9,20 +9,21 @@ import { dirname } from 'node:path';
 import { bucketBatches, encodeBatch, toExamples } from '../../core/batch';
 import { splitSequences } from '../../core/data';
 import { timeRollout } from '../../model/generate';
-import { fullContextQuery, Predictor, timeExplanations, type ExplanationTimes } from '../../model/predictor';
+import { fullContextQuery, timeExplanations, type ExplanationTimes } from '../../model/predictor';
 import { serializeModel, weightBytes, type LoadedModel } from '../../model/weights';
 import { createObjective } from '../../train/losses';
 import { AdamW } from '../../train/optimizer';
 import { trainStep } from '../../train/trainer';
 import { gitCommit } from '../config';
 import { loadRegion } from '../data';
-import { loadModelDir } from '../model-files';
+import { loadModelDir, loadPredictorDir } from '../model-files';
 import { initNodeBackend, tf } from '../tf';
 import { runBrowserBench } from './browser';
+import { libraryBench } from './library';
 import { benchMarkdown, ENGINE_FIGURES, FigureLog, median, mergeFigures, WRONG_RESULTS, type Figure } from './figures';
 import type { EngineRuns } from './browser';
 
-export const BENCH_PARTS = ['size', 'node', 'training', 'generation', 'browser', 'finetune', 'explain', 'engines'] as const;
+export const BENCH_PARTS = ['size', 'node', 'training', 'generation', 'browser', 'finetune', 'explain', 'engines', 'library'] as const;
 export type BenchPart = (typeof BENCH_PARTS)[number];
 
 export interface BenchOptions {
@@ -71,14 +72,15 @@ export async function runBench(o: BenchOptions): Promise<void> {
   console.log(`model ${loaded.manifest.name}: ${loaded.model.parameterCount} parameters; weights int8 ${int8Bytes} B vs float32 ${fp32Bytes} B`);
   if (o.parts.has('size')) figures.record('weight bytes int8 / float32', 'n/a', 'ratio', [int8Bytes / fp32Bytes], 'file', { text: '≤ 0.30', ok: (m) => m <= 0.3 });
   const names = loaded.behaviors.tokens.filter((_, i) => !loaded.behaviors.isSpecial(i));
-  if (o.parts.has('node')) await nodeLatency(o, figures, names, int8Bytes, nodeDevice);
+  if (o.parts.has('node')) await nodeLatency(o, figures, names, nodeDevice);
   if (o.parts.has('generation')) await nodeGeneration(o, figures, names, nodeDevice);
-  if (o.parts.has('explain')) await nodeExplanations(o, figures, int8Bytes, nodeDevice);
+  if (o.parts.has('explain')) await nodeExplanations(o, figures, nodeDevice);
   await initNodeBackend('wasm');
   if (o.parts.has('training') && existsSync(o.dataDir)) await trainingThroughput(o, figures, nodeDevice);
   else if (o.parts.has('training')) console.log(`training throughput skipped: no data folder at ${o.dataDir}`);
   const inBrowser = o.parts.has('browser') || o.parts.has('finetune') || o.parts.has('engines') || ((o.parts.has('generation') || o.parts.has('explain')) && !o.nodeOnly);
   if (inBrowser) await browser(o, figures, startLoad);
+  if (o.parts.has('library')) await libraryBench({ port: o.port ?? 4174, loads: 7, dataDir: o.dataDir, positions: 1000 }, figures, loadNote);
 
   mkdirSync(dirname(o.out), { recursive: true });
   const earlier = o.partial && existsSync(o.out) ? (JSON.parse(readFileSync(o.out, 'utf8')) as Figure[]) : [];
@@ -90,16 +92,16 @@ export async function runBench(o: BenchOptions): Promise<void> {
 }
 
 /** Next-behavior latency per Node backend, and tensor leaks over 10,000 predictions (wasm). */
-async function nodeLatency(o: BenchOptions, figures: FigureLog, names: string[], int8Bytes: number, device: string): Promise<void> {
+async function nodeLatency(o: BenchOptions, figures: FigureLog, names: string[], device: string): Promise<void> {
   const { history, next } = fullContextQuery(names, CONTEXT_EVENTS);
   for (const backend of ['wasm', 'cpu'] as const) {
     await initNodeBackend(backend);
-    const predictor = new Predictor(loadModelDir(o.modelDir), { name: backend, reason: 'node', measuredMs: {} }, int8Bytes);
-    for (let i = 0; i < 30; i++) await predictor.predictNext(history, next, 5);
+    const predictor = loadPredictorDir(o.modelDir, backend);
+    for (let i = 0; i < 30; i++) await predictor.predictNext(history, next);
     const times: number[] = [];
     for (let i = 0; i < o.runs; i++) {
       const t0 = performance.now();
-      await predictor.predictNext(history, next, 5);
+      await predictor.predictNext(history, next);
       times.push(performance.now() - t0);
     }
     figures.record(`next-behavior latency (${CONTEXT_EVENTS} events)`, backend, 'ms', times, device, backend === 'wasm' ? { text: '< 5 ms', ok: (m) => m < 5 } : undefined, { engine: 'tfjs', load: loadNote() });
@@ -107,7 +109,7 @@ async function nodeLatency(o: BenchOptions, figures: FigureLog, names: string[],
       const before = tf.memory().numTensors;
       const bytesBefore = tf.memory().numBytes;
       const t0 = performance.now();
-      for (let i = 0; i < 10_000; i++) await predictor.predictNext(history, next, 5);
+      for (let i = 0; i < 10_000; i++) await predictor.predictNext(history, next);
       const seconds = (performance.now() - t0) / 1000;
       const after = tf.memory().numTensors;
       console.log(`memory over 10,000 predictions (${seconds.toFixed(1)} s): tensors ${before} → ${after}, bytes ${bytesBefore} → ${tf.memory().numBytes}`);
@@ -181,9 +183,9 @@ function recordExplanations(figures: FigureLog, backend: string, times: Explanat
 }
 
 /** Explanations in Node (the same plain-JS decoder the browser runs), interleaved with predictions. */
-async function nodeExplanations(o: BenchOptions, figures: FigureLog, int8Bytes: number, device: string): Promise<void> {
+async function nodeExplanations(o: BenchOptions, figures: FigureLog, device: string): Promise<void> {
   await initNodeBackend('wasm');
-  const predictor = new Predictor(loadModelDir(o.modelDir), { name: 'wasm', reason: 'node', measuredMs: {} }, int8Bytes);
+  const predictor = loadPredictorDir(o.modelDir, 'wasm');
   const before = loadNote();
   const times = await timeExplanations(predictor, CONTEXT_EVENTS, o.runs);
   recordExplanations(figures, 'wasm', times, `${device}, ${before} at the start, ${loadNote()} at the end`, false);

@@ -3,7 +3,7 @@
  * ones fine-tuned here and the ones opened from files. A record holds the model files exactly as
  * exported (model.json text + shards), so the app loads it with the same code as a downloaded model.
  */
-import type { MetricSet } from '../../core/metrics';
+import type { MetricSet } from '../core/metrics';
 
 export const DB_NAME = 'behavegpt-adapted-models';
 const STORE = 'models';
