@@ -89,7 +89,9 @@ function contentSecurityPolicy(): Plugin {
     name: 'behavegpt-csp',
     // Not in the dev server, whose hot reload needs inline script.
     apply: (_config, env) => env.command === 'build' || env.isPreview === true,
-    transformIndexHtml: () => [{ tag: 'meta', attrs: { 'http-equiv': 'Content-Security-Policy', content: CSP_META }, injectTo: 'head-prepend' }],
+    transformIndexHtml: () => [
+      { tag: 'meta', attrs: { 'http-equiv': 'Content-Security-Policy', content: CSP_META }, injectTo: 'head-prepend' },
+    ],
     configurePreviewServer(server) {
       server.middlewares.use((_req, res, next) => {
         res.setHeader('Content-Security-Policy', CSP_HEADER);
@@ -119,7 +121,8 @@ function offlineApp(): PluginOption {
     manifest: {
       name: 'BehaveGPT Web',
       short_name: 'BehaveGPT',
-      description: 'Next-behavior prediction for smart homes, on this device: predict, generate, explain and fine-tune, offline.',
+      description:
+        'Next-behavior prediction for smart homes, on this device: predict, generate, explain and fine-tune, offline.',
       start_url: '.',
       scope: '.',
       display: 'standalone',

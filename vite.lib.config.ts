@@ -23,7 +23,9 @@ function chunkName(chunk: { facadeModuleId: string | null; name: string }): stri
 }
 const output = { chunkFileNames: chunkName };
 /** A worker's own chunks go beside its entry, in assets/. */
-const workerOutput = { chunkFileNames: (chunk: { facadeModuleId: string | null; name: string }) => `assets/${chunkName(chunk)}` };
+const workerOutput = {
+  chunkFileNames: (chunk: { facadeModuleId: string | null; name: string }) => `assets/${chunkName(chunk)}`,
+};
 
 /** The shipped model goes into the package (dist-lib/models/behavegpt-us/): a host serves it beside the code, or its own. */
 function shippedModel(): Plugin {
@@ -32,7 +34,11 @@ function shippedModel(): Plugin {
     generateBundle() {
       const dir = path.join(root, SHIPPED_MODEL_DIR);
       for (const file of readdirSync(dir)) {
-        this.emitFile({ type: 'asset', fileName: `models/${path.basename(dir)}/${file}`, source: readFileSync(path.join(dir, file)) });
+        this.emitFile({
+          type: 'asset',
+          fileName: `models/${path.basename(dir)}/${file}`,
+          source: readFileSync(path.join(dir, file)),
+        });
       }
     },
   };

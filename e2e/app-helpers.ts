@@ -11,7 +11,9 @@ export interface Row {
 
 /** Waits until the model is ready; fails at once with the app's message if it failed to load. */
 export async function waitForModel(page: Page): Promise<void> {
-  const status = page.locator('[data-testid=model-status][data-status=ready], [data-testid=model-status][data-status=error]');
+  const status = page.locator(
+    '[data-testid=model-status][data-status=ready], [data-testid=model-status][data-status=error]',
+  );
   await expect(status).toHaveCount(1, { timeout: MODEL_TIMEOUT });
   const state = await status.getAttribute('data-status');
   if (state !== 'ready') throw new Error(`model failed to load: ${await status.innerText()}`);
@@ -40,7 +42,10 @@ export async function readyPredictions(page: Page, key?: string | RegExp): Promi
  * agree within 1e-6, not exactly, so which one a load picks is a timing this test must not depend on.
  */
 export function expectSamePredictions(actual: Row[], expected: Row[], message?: string): void {
-  expect(actual.map((r) => r.behavior), message).toEqual(expected.map((r) => r.behavior));
+  expect(
+    actual.map((r) => r.behavior),
+    message,
+  ).toEqual(expected.map((r) => r.behavior));
   actual.forEach((r, i) => {
     expect(Math.abs(r.probability - expected[i].probability), `${message ?? ''} ${r.behavior}`).toBeLessThan(1e-6);
   });

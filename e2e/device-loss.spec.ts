@@ -3,7 +3,16 @@
  * moves to the next backend by itself, reloads the model there, runs the visible prediction
  * again and says what happened; predictions continue.
  */
-import { addEvent, backendName, composeKey, expectRanked, readyPredictions, setNext, waitForModel, type TypedEvent } from './app-helpers';
+import {
+  addEvent,
+  backendName,
+  composeKey,
+  expectRanked,
+  readyPredictions,
+  setNext,
+  waitForModel,
+  type TypedEvent,
+} from './app-helpers';
 import { expect, test } from './fixtures';
 
 const SEQUENCE: TypedEvent[] = [
@@ -12,7 +21,9 @@ const SEQUENCE: TypedEvent[] = [
   { behavior: 'Television:setChannel', weekday: 4, slot: 7 },
 ];
 
-test('a lost WebGPU device: the model moves to wasm, the visible prediction runs again, and the page says why', async ({ page }, testInfo) => {
+test('a lost WebGPU device: the model moves to wasm, the visible prediction runs again, and the page says why', async ({
+  page,
+}, testInfo) => {
   test.skip(testInfo.project.name !== 'webgpu-available', 'needs a WebGPU adapter');
   // Keep every GPUDevice the page creates, to lose it on purpose.
   await page.addInitScript(() => {
@@ -44,7 +55,9 @@ test('a lost WebGPU device: the model moves to wasm, the visible prediction runs
   // Moved by itself: no reload, no click.
   await expect(page.getByTestId('backend-name')).toHaveText('wasm', { timeout: 120_000 });
   await expect(page.getByTestId('model-notice')).toContainText('The WebGPU device was lost (destroyed');
-  await expect(page.getByTestId('model-notice')).toContainText('the model was reloaded on wasm, and predictions continue there');
+  await expect(page.getByTestId('model-notice')).toContainText(
+    'the model was reloaded on wasm, and predictions continue there',
+  );
   await expect(page.getByTestId('backend-reason')).toContainText('WebGPU device was lost');
   // The prediction on screen was computed again, on wasm: the same top-1 as on the GPU.
   const onWasm = await readyPredictions(page, key);

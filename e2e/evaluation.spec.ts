@@ -39,7 +39,9 @@ async function optionValues(select: Locator): Promise<string[]> {
   return select.locator('option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
 }
 
-test('the Evaluation tab shows docs/results.json: rows, percentages, best values, head/tail bars', async ({ page }, testInfo) => {
+test('the Evaluation tab shows docs/results.json: rows, percentages, best values, head/tail bars', async ({
+  page,
+}, testInfo) => {
   await page.goto('/');
   await page.getByTestId('tab-evaluation').click();
   await expect(page.getByTestId('tab-evaluation')).toHaveAttribute('aria-selected', 'true');
@@ -69,7 +71,9 @@ test('the Evaluation tab shows docs/results.json: rows, percentages, best values
   let checked = 0;
   for (const dataset of datasets) {
     await datasetSelect.selectOption(dataset);
-    const sets = ['all', 'no-refresh'].filter((t) => rows.some((r) => r.dataset === dataset && (r.targets ?? 'all') === t));
+    const sets = ['all', 'no-refresh'].filter((t) =>
+      rows.some((r) => r.dataset === dataset && (r.targets ?? 'all') === t),
+    );
     expect(await optionValues(targetsSelect)).toEqual(sets);
     for (const targets of sets) {
       await targetsSelect.selectOption(targets);
@@ -79,7 +83,9 @@ test('the Evaluation tab shows docs/results.json: rows, percentages, best values
       const expected = rows.filter((r) => r.dataset === dataset && (r.targets ?? 'all') === targets);
       const shown = table.getByTestId('eval-row');
       await expect(shown).toHaveCount(expected.length);
-      expect(await shown.evaluateAll((rs) => rs.map((r) => (r as HTMLElement).dataset.model))).toEqual(expected.map((r) => r.model));
+      expect(await shown.evaluateAll((rs) => rs.map((r) => (r as HTMLElement).dataset.model))).toEqual(
+        expected.map((r) => r.model),
+      );
 
       // Every cell: a percentage in [0, 100] matching the file's mean, and the best of its column in bold.
       for (const key of COLUMNS) {
@@ -97,16 +103,26 @@ test('the Evaluation tab shows docs/results.json: rows, percentages, best values
         });
       }
 
-      const marked = await shown.evaluateAll((rs) => rs.filter((r) => (r as HTMLElement).dataset.shipped === 'true').map((r) => (r as HTMLElement).dataset.model));
-      expect(marked).toEqual(expected.filter((r) => r.objective === shipped && !r.model.startsWith('Context-free')).map((r) => r.model));
+      const marked = await shown.evaluateAll((rs) =>
+        rs.filter((r) => (r as HTMLElement).dataset.shipped === 'true').map((r) => (r as HTMLElement).dataset.model),
+      );
+      expect(marked).toEqual(
+        expected.filter((r) => r.objective === shipped && !r.model.startsWith('Context-free')).map((r) => r.model),
+      );
 
       // Head/tail bars: one head and one tail bar per row that has both, values in [0, 1], labelled as percentages.
       const headtail = page.getByTestId('eval-headtail');
       await expect(headtail).toContainText('80% of training events');
-      const withBoth = expected.filter((r) => r.metrics['head_recall@5'] !== undefined && r.metrics['tail_recall@5'] !== undefined);
+      const withBoth = expected.filter(
+        (r) => r.metrics['head_recall@5'] !== undefined && r.metrics['tail_recall@5'] !== undefined,
+      );
       await expect(headtail.getByTestId('eval-headtail-row')).toHaveCount(withBoth.length);
       const bars = await headtail.getByTestId('eval-bar').evaluateAll((bs) =>
-        bs.map((b) => ({ kind: (b as HTMLElement).dataset.kind, value: Number((b as HTMLElement).dataset.value), label: b.querySelector('.ht-value')?.textContent ?? '' })),
+        bs.map((b) => ({
+          kind: (b as HTMLElement).dataset.kind,
+          value: Number((b as HTMLElement).dataset.value),
+          label: b.querySelector('.ht-value')?.textContent ?? '',
+        })),
       );
       expect(bars).toHaveLength(2 * withBoth.length);
       bars.forEach((b, i) => {
@@ -117,7 +133,8 @@ test('the Evaluation tab shows docs/results.json: rows, percentages, best values
         expect(b.value).toBeLessThanOrEqual(1);
         expectShows(percent(b.label.replace(/^(head|tail) /, '')), b.value);
       });
-      if (dataset === datasets[0] && targets === 'all') await page.screenshot({ path: testInfo.outputPath('evaluation.png'), fullPage: true });
+      if (dataset === datasets[0] && targets === 'all')
+        await page.screenshot({ path: testInfo.outputPath('evaluation.png'), fullPage: true });
     }
   }
   expect(checked).toBeGreaterThan(0);

@@ -71,13 +71,17 @@ test('Type: the week of a behavior; clicking a cell sets the time of the event t
   await expect(cells).toHaveCount(56);
   const current = page.locator('[data-testid=week-cell][data-weekday="4"][data-slot="6"]');
   await expect(current).toHaveClass(/current/);
-  expect(Math.abs(Number(await current.getAttribute('data-value')) - predictions[0].probability)).toBeLessThan(TOLERANCE);
+  expect(Math.abs(Number(await current.getAttribute('data-value')) - predictions[0].probability)).toBeLessThan(
+    TOLERANCE,
+  );
 
   // Another behavior on click in the predictions.
   await page.getByTestId('explain-pick').nth(1).click();
   await expect(page.getByTestId('week-panel').locator('h3')).toContainText(predictions[1].behavior);
   await readyPanel(page, 'week-panel');
-  expect(Math.abs(Number(await current.getAttribute('data-value')) - predictions[1].probability)).toBeLessThan(TOLERANCE);
+  expect(Math.abs(Number(await current.getAttribute('data-value')) - predictions[1].probability)).toBeLessThan(
+    TOLERANCE,
+  );
 
   // The time head sums to one over the week; the joint to the total shown; its top 5 descend.
   await page.getByTestId('week-view-time').check();
@@ -87,15 +91,22 @@ test('Type: the week of a behavior; clicking a cell sets the time of the event t
   const joint = await numbers(page, 'week-cell');
   const total = Number((await page.getByTestId('week-total').innerText()).replace('%', '')) / 100;
   expect(Math.abs(joint.reduce((a, b) => a + b, 0) - total)).toBeLessThan(6e-4);
-  const top5 = await page.getByTestId('joint-row').evaluateAll((rows) => rows.map((r) => Number((r as HTMLElement).dataset.probability)));
+  const top5 = await page
+    .getByTestId('joint-row')
+    .evaluateAll((rows) => rows.map((r) => Number((r as HTMLElement).dataset.probability)));
   expect(top5).toHaveLength(5);
   for (let k = 1; k < 5; k++) expect(top5[k]).toBeLessThanOrEqual(top5[k - 1]);
   expect(top5[0]).toBeGreaterThanOrEqual(Math.max(...joint) - 1e-9);
 
   // The most likely behavior of every cell, coloured, with a legend of them all.
   await page.getByTestId('week-view-top').check();
-  const tops = await page.getByTestId('week-cell').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.top ?? ''));
-  const legend = await page.getByTestId('top-legend').locator('li').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.behavior ?? ''));
+  const tops = await page
+    .getByTestId('week-cell')
+    .evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.top ?? ''));
+  const legend = await page
+    .getByTestId('top-legend')
+    .locator('li')
+    .evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.behavior ?? ''));
   expect(new Set(tops)).toEqual(new Set(legend));
   const currentTop = Number(await current.getAttribute('data-value'));
   expect(Math.abs(currentTop - predictions[0].probability)).toBeLessThan(TOLERANCE);

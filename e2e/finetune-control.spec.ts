@@ -15,16 +15,26 @@ import { expect, test } from './fixtures';
 /** Where measured figures go (npm run reliability sets it and reads them). */
 const FIGURES_DIR = process.env.RELIABILITY_OUT ?? 'test-results';
 
-const KNOWN = ['Light:switch on', 'Television:switch on', 'Television:switch off', 'Light:switch off', 'Robot:clean start'];
+const KNOWN = [
+  'Light:switch on',
+  'Television:switch on',
+  'Television:switch off',
+  'Light:switch off',
+  'Robot:clean start',
+];
 
 function csv(sequences: number): string {
   const rows = ['sequence_id,step,weekday,time_slot,behavior'];
-  for (let s = 0; s < sequences; s++) for (let t = 0; t < 8; t++) rows.push(`home-${s},${t},${s % 7},${(t + 4) % 8},${KNOWN[(s + t) % KNOWN.length]}`);
+  for (let s = 0; s < sequences; s++)
+    for (let t = 0; t < 8; t++) rows.push(`home-${s},${t},${s % 7},${(t + 4) % 8},${KNOWN[(s + t) % KNOWN.length]}`);
   return `${rows.join('\n')}\n`;
 }
 
 test.beforeEach(({}, testInfo) => {
-  test.skip(testInfo.project.name !== 'webgpu-unavailable', 'run control does not depend on the page backend: checked once');
+  test.skip(
+    testInfo.project.name !== 'webgpu-unavailable',
+    'run control does not depend on the page backend: checked once',
+  );
 });
 
 async function openWithData(page: Page, path: string, sequences: number, epochs: number): Promise<void> {
@@ -91,7 +101,8 @@ test('Cancel at a random step, 10 runs: never a saved model, always idle within 
       () =>
         new Promise<{ ms: number; stepAtClick: number; stepAtEnd: number }>((resolve) => {
           const status = document.querySelector('[data-testid=finetune-status]')!;
-          const step = () => Number((document.querySelector('[data-testid=finetune-progress]') as HTMLProgressElement).value);
+          const step = () =>
+            Number((document.querySelector('[data-testid=finetune-progress]') as HTMLProgressElement).value);
           const stepAtClick = step();
           const observer = new MutationObserver(() => {
             if (status.getAttribute('data-status') !== 'cancelled') return;
@@ -103,7 +114,12 @@ test('Cancel at a random step, 10 runs: never a saved model, always idle within 
           (document.querySelector('[data-testid=finetune-cancel]') as HTMLButtonElement).click();
         }),
     );
-    runs.push({ targetStep, cancelledAtStep: measured.stepAtClick, stepsAfterCancel: measured.stepAtEnd - measured.stepAtClick, ms: Math.round(measured.ms) });
+    runs.push({
+      targetStep,
+      cancelledAtStep: measured.stepAtClick,
+      stepsAfterCancel: measured.stepAtEnd - measured.stepAtClick,
+      ms: Math.round(measured.ms),
+    });
     await expect(page.getByTestId('finetune-status')).toContainText('no model was changed');
     await expect(page.getByTestId('finetune-start')).toBeEnabled();
     await expect(page.getByTestId('adapted-model')).toHaveCount(0);
@@ -122,11 +138,21 @@ test('Cancel at a random step, 10 runs: never a saved model, always idle within 
 });
 
 for (const [what, action, message] of [
-  ['throws an uncaught error', "setTimeout(() => { throw new Error('injected crash'); });", /the training worker failed: .*injected crash/],
-  ['rejects a promise nobody awaits', "Promise.reject(new Error('injected rejection'));", /the training worker failed: .*injected rejection/],
+  [
+    'throws an uncaught error',
+    "setTimeout(() => { throw new Error('injected crash'); });",
+    /the training worker failed: .*injected crash/,
+  ],
+  [
+    'rejects a promise nobody awaits',
+    "Promise.reject(new Error('injected rejection'));",
+    /the training worker failed: .*injected rejection/,
+  ],
   ['is killed', 'self.close();', /the training worker stopped unexpectedly/],
 ] as const) {
-  test(`a worker that ${what} mid-run leaves "Training" at once with a message, and saves nothing`, async ({ page }, testInfo) => {
+  test(`a worker that ${what} mid-run leaves "Training" at once with a message, and saves nothing`, async ({
+    page,
+  }, testInfo) => {
     await injectIntoWorker(page, AT_STEP(3, action));
     await openWithData(page, testInfo.outputPath('long.csv'), 240, 50);
     await page.getByTestId('finetune-start').click();
@@ -152,14 +178,17 @@ test('a trained model that cannot be stored (storage full) is offered as a downl
   await page.addInitScript(() => {
     const put = IDBObjectStore.prototype.put;
     IDBObjectStore.prototype.put = function (this: IDBObjectStore, value: unknown, key?: IDBValidKey) {
-      if (value && typeof value === 'object' && 'manifestText' in value) throw new DOMException('the quota has been exceeded', 'QuotaExceededError');
+      if (value && typeof value === 'object' && 'manifestText' in value)
+        throw new DOMException('the quota has been exceeded', 'QuotaExceededError');
       return put.call(this, value, key);
     };
   });
   await openWithData(page, testInfo.outputPath('home.csv'), 12, 1);
   await page.getByTestId('finetune-start').click();
   await expect(page.getByTestId('finetune-status')).toHaveAttribute('data-status', 'error', { timeout: 120_000 });
-  await expect(page.getByTestId('finetune-error')).toContainText('could not be saved on this device (the quota has been exceeded); download it to keep it');
+  await expect(page.getByTestId('finetune-error')).toContainText(
+    'could not be saved on this device (the quota has been exceeded); download it to keep it',
+  );
   const downloads: string[] = [];
   page.on('download', async (d) => downloads.push(d.suggestedFilename()));
   const first = page.waitForEvent('download');

@@ -38,7 +38,16 @@ export function writeLog(path: string, o: LogOptions): string {
 }
 
 /** Names no model here knows, without a Device: prefix (another vendor's). */
-export const VENDOR_NAMES = ['tv_on', 'tv_off', 'lamp_up', 'lamp_down', 'blind_open', 'blind_close', 'heat_on', 'door_lock'];
+export const VENDOR_NAMES = [
+  'tv_on',
+  'tv_off',
+  'lamp_up',
+  'lamp_down',
+  'blind_open',
+  'blind_close',
+  'heat_on',
+  'door_lock',
+];
 
 export async function importLog(page: Page, path: string): Promise<void> {
   await page.getByTestId('finetune-file').setInputFiles(path);

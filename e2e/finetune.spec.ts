@@ -1,7 +1,17 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Download, Page } from '@playwright/test';
 import { expect, test } from './fixtures';
-import { addEvent, composeKey, expectRanked, expectSamePredictions, readyPredictions, setNext, waitForModel, type Row, type TypedEvent } from './app-helpers';
+import {
+  addEvent,
+  composeKey,
+  expectRanked,
+  expectSamePredictions,
+  readyPredictions,
+  setNext,
+  waitForModel,
+  type Row,
+  type TypedEvent,
+} from './app-helpers';
 
 /** Behaviors the shipped model knows, plus one it has never seen. */
 const KNOWN = ['Light:switch on', 'Television:switch on', 'Television:switch off', 'Light:switch off'];
@@ -55,13 +65,18 @@ async function typedPrediction(page: Page): Promise<Row[]> {
 }
 
 /** Total bytes a weights manifest's entries occupy: uint8-quantized entries 1 byte per value, float32 4. */
-function manifestBytes(manifest: { weightsManifest: { weights: { shape: number[]; dtype: string; quantization?: unknown }[] }[] }): number {
+function manifestBytes(manifest: {
+  weightsManifest: { weights: { shape: number[]; dtype: string; quantization?: unknown }[] }[];
+}): number {
   let n = 0;
-  for (const g of manifest.weightsManifest) for (const w of g.weights) n += w.shape.reduce((a, b) => a * b, 1) * (w.quantization ? 1 : 4);
+  for (const g of manifest.weightsManifest)
+    for (const w of g.weights) n += w.shape.reduce((a, b) => a * b, 1) * (w.quantization ? 1 : 4);
   return n;
 }
 
-test('imports a CSV, fine-tunes in a worker until early stopping, compares on the held-out part and keeps the model across a reload', async ({ page }, testInfo) => {
+test('imports a CSV, fine-tunes in a worker until early stopping, compares on the held-out part and keeps the model across a reload', async ({
+  page,
+}, testInfo) => {
   const csv = testInfo.outputPath('my-home.csv');
   writeFileSync(csv, smallCsv());
   await page.goto('/#finetune');
@@ -94,16 +109,22 @@ test('imports a CSV, fine-tunes in a worker until early stopping, compares on th
   // The page answers while the worker trains: the section tabs still switch.
   await expect(status).toHaveAttribute('data-status', /starting|running|done/);
   await expect(status).toHaveAttribute('data-status', 'done', { timeout: 120_000 });
-  await expect(page.getByTestId('finetune-info')).toContainText('9 training, 1 validation and 2 held-out sequences (split by sequence)');
+  await expect(page.getByTestId('finetune-info')).toContainText(
+    '9 training, 1 validation and 2 held-out sequences (split by sequence)',
+  );
   await expect(page.getByTestId('finetune-info')).toContainText('epoch picked on validation');
-  await expect(page.getByTestId('finetune-info')).toContainText(/behavior frequencies.*\(validation loss \d+\.\d{3} matched vs \d+\.\d{3} not\)/);
+  await expect(page.getByTestId('finetune-info')).toContainText(
+    /behavior frequencies.*\(validation loss \d+\.\d{3} matched vs \d+\.\d{3} not\)/,
+  );
   // It stopped by itself (patience 1): the validation figures of every check, the kept one marked, both losses named.
   await expect(page.getByTestId('finetune-stop')).toHaveAttribute('data-reason', 'patience');
   const checks = page.getByTestId('finetune-epoch');
   expect(await checks.count()).toBeGreaterThanOrEqual(2);
   await expect(checks.last()).toHaveAttribute('data-improved', 'false');
   await expect(page.getByTestId('finetune-train-loss-label')).toContainText('Training loss: the DRO objective');
-  await expect(page.getByTestId('finetune-valid-loss-label')).toContainText('Validation loss: cross-entropy on the validation part');
+  await expect(page.getByTestId('finetune-valid-loss-label')).toContainText(
+    'Validation loss: cross-entropy on the validation part',
+  );
 
   // Before/after on the 2 held-out sequences only: 7 predicted events each.
   await expect(page.getByTestId('finetune-results')).toContainText('(14 predicted events)');
@@ -133,7 +154,11 @@ test('imports a CSV, fine-tunes in a worker until early stopping, compares on th
   const id = await saved.getAttribute('data-id');
   const name = await saved.getAttribute('data-name');
   // Named for its source, settings, date and held-out R@5 as shown.
-  expect(name).toMatch(new RegExp(`^my-home · DRO lr 0\\.01 · \\d+ epochs \\(best \\d+\\) · seed 0 · \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d · held-out R@5 ${(await page.getByTestId('after-weighted_recall@5').innerText()).replace('.', '\\.')}$`));
+  expect(name).toMatch(
+    new RegExp(
+      `^my-home · DRO lr 0\\.01 · \\d+ epochs \\(best \\d+\\) · seed 0 · \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d · held-out R@5 ${(await page.getByTestId('after-weighted_recall@5').innerText()).replace('.', '\\.')}$`,
+    ),
+  );
 
   await page.reload();
   await waitForModel(page);
@@ -202,7 +227,9 @@ test('cancel mid-training keeps the base model as it was and adds no model', asy
   await page.getByTestId('finetune-start').click();
   const status = page.getByTestId('finetune-status');
   await expect(page.getByTestId('finetune-step')).toContainText(/Step [1-9]\d* of at most \d+/, { timeout: 120_000 });
-  const step = await page.getByTestId('finetune-progress').evaluate((p) => [(p as HTMLProgressElement).value, (p as HTMLProgressElement).max]);
+  const step = await page
+    .getByTestId('finetune-progress')
+    .evaluate((p) => [(p as HTMLProgressElement).value, (p as HTMLProgressElement).max]);
   expect(step[0]).toBeGreaterThan(0);
   expect(step[0]).toBeLessThan(step[1]);
   await page.getByTestId('finetune-cancel').click();
@@ -250,7 +277,14 @@ test('export downloads the adapted model in the weights format, its files named 
   expect(manifest.name).toBe(name);
   expect(manifest.vocabulary.behaviors.tokens).toContain(NEW);
   expect(manifest.config.numBehaviors).toBe(manifest.vocabulary.behaviors.tokens.length);
-  expect(manifest.training.finetune).toMatchObject({ data: 'export-home.csv', trainSequences: 9, validationSequences: 1, heldOutSequences: 2, selection: 'validation', split: 'sequences' });
+  expect(manifest.training.finetune).toMatchObject({
+    data: 'export-home.csv',
+    trainSequences: 9,
+    validationSequences: 1,
+    heldOutSequences: 2,
+    selection: 'validation',
+    split: 'sequences',
+  });
   // A recall on the 14 held-out targets: a whole number of hits over 14.
   const hits = manifest.training.finetune.after['weighted_recall@5'] * 14;
   expect(hits).toBeCloseTo(Math.round(hits), 9);
@@ -258,10 +292,16 @@ test('export downloads the adapted model in the weights format, its files named 
   expect(manifest.training.valid).toBeUndefined();
   const paths: string[] = manifest.weightsManifest.flatMap((g: { paths: string[] }) => g.paths);
   expect(paths).toEqual([shardName]);
-  const weights = manifest.weightsManifest.flatMap((g: { weights: { name: string; quantization?: { dtype: string } }[] }) => g.weights);
+  const weights = manifest.weightsManifest.flatMap(
+    (g: { weights: { name: string; quantization?: { dtype: string } }[] }) => g.weights,
+  );
   expect(weights.map((w: { name: string }) => w.name)).toContain('embed.behavior');
   // int8: every quantized entry is uint8 (matrices per row, with float32 row scales beside them).
-  expect(weights.filter((w: { quantization?: { dtype: string } }) => w.quantization).every((w: { quantization?: { dtype: string } }) => w.quantization!.dtype === 'uint8')).toBe(true);
+  expect(
+    weights
+      .filter((w: { quantization?: { dtype: string } }) => w.quantization)
+      .every((w: { quantization?: { dtype: string } }) => w.quantization!.dtype === 'uint8'),
+  ).toBe(true);
   expect(files.get(shardName)!.byteLength).toBe(manifestBytes(manifest));
   expect(manifest.weightsManifest[0].byteLengths).toEqual([files.get(shardName)!.byteLength]);
 });

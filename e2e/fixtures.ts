@@ -21,7 +21,9 @@ export const test = base.extend<{ csp: CspWatch }>({
       await page.addInitScript(() => {
         document.addEventListener('securitypolicyviolation', (e) => {
           const report = (window as unknown as { __reportCspViolation: (v: string) => void }).__reportCspViolation;
-          void report(`${e.effectiveDirective} blocked ${e.blockedURI || '(inline)'} at ${e.sourceFile}:${e.lineNumber}`);
+          void report(
+            `${e.effectiveDirective} blocked ${e.blockedURI || '(inline)'} at ${e.sourceFile}:${e.lineNumber}`,
+          );
         });
       });
       page.on('console', (m) => {

@@ -14,7 +14,13 @@ async function generatedEvents(page: Page): Promise<Generated[]> {
   return page.getByTestId('generated-event').evaluateAll((items) =>
     items.map((li) => {
       const d = (li as HTMLElement).dataset;
-      return { index: Number(d.index), weekday: Number(d.weekday), slot: Number(d.slot), day: Number(d.day), behavior: d.behavior ?? '' };
+      return {
+        index: Number(d.index),
+        weekday: Number(d.weekday),
+        slot: Number(d.slot),
+        day: Number(d.day),
+        behavior: d.behavior ?? '',
+      };
     }),
   );
 }
@@ -32,7 +38,9 @@ async function generate(page: Page): Promise<void> {
   await expect(status).toHaveAttribute('data-status', 'done', { timeout: 120_000 });
 }
 
-test('generate 50 events from a replayed sequence: a valid timeline, reproducible with a seed; stop a 1000-event run mid-stream', async ({ page }) => {
+test('generate 50 events from a replayed sequence: a valid timeline, reproducible with a seed; stop a 1000-event run mid-stream', async ({
+  page,
+}) => {
   await page.goto('/');
   await page.getByTestId('tab-generate').click();
   await expect(page.getByTestId('tab-generate')).toHaveAttribute('aria-selected', 'true');
@@ -150,7 +158,10 @@ async function serveWithoutTimeHead(page: Page): Promise<void> {
     const manifest = await (await route.fetch()).json();
     const weights: ManifestWeight[] = manifest.weightsManifest[0].weights;
     const kept = weights.filter((w) => !w.name.startsWith('time.'));
-    keepBytes = kept.reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1) * BYTES[w.quantization?.dtype ?? w.dtype], 0);
+    keepBytes = kept.reduce(
+      (s, w) => s + w.shape.reduce((a, b) => a * b, 1) * BYTES[w.quantization?.dtype ?? w.dtype],
+      0,
+    );
     manifest.weightsManifest[0].weights = kept;
     // An older model file: written before shard sizes and hashes were recorded.
     delete manifest.weightsManifest[0].byteLengths;
@@ -160,7 +171,10 @@ async function serveWithoutTimeHead(page: Page): Promise<void> {
   });
   await page.route('**/models/behavegpt-us/weights-*.bin', async (route: Route) => {
     const body = await (await route.fetch()).body();
-    await route.fulfill({ body: keepBytes === null ? body : body.subarray(0, keepBytes), contentType: 'application/octet-stream' });
+    await route.fulfill({
+      body: keepBytes === null ? body : body.subarray(0, keepBytes),
+      contentType: 'application/octet-stream',
+    });
   });
 }
 

@@ -41,7 +41,10 @@ async function writeLog(path: string, bytes: number): Promise<{ events: number; 
   while (written < bytes) {
     const rows: string[] = [];
     for (let k = 0; k < 500; k++, s++) {
-      for (let t = 0; t < 40; t++) rows.push(`home-${s},${t},${(s + (t >> 3)) % 7},${(t * 3 + s) % 8},${names[(s * 31 + t * 7) % names.length]}\n`);
+      for (let t = 0; t < 40; t++)
+        rows.push(
+          `home-${s},${t},${(s + (t >> 3)) % 7},${(t * 3 + s) % 8},${names[(s * 31 + t * 7) % names.length]}\n`,
+        );
     }
     const chunk = rows.join('');
     written += Buffer.byteLength(chunk);
@@ -99,7 +102,9 @@ test.beforeEach(({}, testInfo) => {
   test.skip(testInfo.project.name !== 'webgpu-unavailable', 'importing does not depend on the backend: checked once');
 });
 
-test('a 200 MB log imports in a worker: the tab survives, the page stays responsive, progress is shown', async ({ page }, testInfo) => {
+test('a 200 MB log imports in a worker: the tab survives, the page stays responsive, progress is shown', async ({
+  page,
+}, testInfo) => {
   test.setTimeout(600_000);
   const path = testInfo.outputPath('big.csv');
   const { events, sequences } = await writeLog(path, 200 * MB);
@@ -126,7 +131,9 @@ test('a 200 MB log imports in a worker: the tab survives, the page stays respons
   expect(figures.longestTaskMs).toBeLessThan(200);
 });
 
-test('a file of minimal rows stops at the event limit with a clear error, and the tab survives', async ({ page }, testInfo) => {
+test('a file of minimal rows stops at the event limit with a clear error, and the tab survives', async ({
+  page,
+}, testInfo) => {
   test.setTimeout(600_000);
   const path = testInfo.outputPath('minimal.csv');
   // One long sequence of the shortest rows: ~14 bytes each, 10 M events at ~150 MB.
@@ -148,28 +155,39 @@ test('a file of minimal rows stops at the event limit with a clear error, and th
   let crashed = false;
   page.on('crash', () => (crashed = true));
   await page.getByTestId('finetune-file').setInputFiles(path);
-  await expect(page.getByTestId('finetune-import-error')).toContainText('minimal.csv: line 10000002: more than 10,000,000 events, the limit of one import', { timeout: 480_000 });
+  await expect(page.getByTestId('finetune-import-error')).toContainText(
+    'minimal.csv: line 10000002: more than 10,000,000 events, the limit of one import',
+    { timeout: 480_000 },
+  );
   const figures = await mainThread(page);
   record('minimalRows', { rows: 12_000_000, ...figures });
   expect(crashed).toBe(false);
   expect(figures.longestTaskMs).toBeLessThan(200);
 });
 
-test('a fake gzip file is refused with its name; epoch milliseconds read as seconds are warned about and read again as milliseconds', async ({ page }, testInfo) => {
+test('a fake gzip file is refused with its name; epoch milliseconds read as seconds are warned about and read again as milliseconds', async ({
+  page,
+}, testInfo) => {
   await page.goto('/#finetune');
   await waitForModel(page);
   const fake = testInfo.outputPath('export.csv.gz');
   writeFileSync(fake, Buffer.from([0x1f, 0x8b, 8, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]));
   await page.getByTestId('finetune-file').setInputFiles(fake);
-  await expect(page.getByTestId('finetune-import-error')).toContainText('export.csv.gz: not a valid gzip file: it could not be decompressed');
+  await expect(page.getByTestId('finetune-import-error')).toContainText(
+    'export.csv.gz: not a valid gzip file: it could not be decompressed',
+  );
 
   const ms = testInfo.outputPath('ms.csv');
   const rows = ['user_id,timestamp,behavior'];
-  for (let u = 0; u < 4; u++) for (let i = 0; i < 6; i++) rows.push(`u${u},${1_700_000_000_000 + (u * 6 + i) * 3_600_000},${i % 2 ? 'Light:switch on' : 'Fan:switch on'}`);
+  for (let u = 0; u < 4; u++)
+    for (let i = 0; i < 6; i++)
+      rows.push(`u${u},${1_700_000_000_000 + (u * 6 + i) * 3_600_000},${i % 2 ? 'Light:switch on' : 'Fan:switch on'}`);
   writeFileSync(ms, `${rows.join('\n')}\n`);
   await page.getByTestId('finetune-file').setInputFiles(ms);
   // Read as seconds, these milliseconds are dates far beyond 2100: refused, with the hint to switch the unit.
-  await expect(page.getByTestId('finetune-import-error')).toContainText('if it is in milliseconds, choose milliseconds as the unit');
+  await expect(page.getByTestId('finetune-import-error')).toContainText(
+    'if it is in milliseconds, choose milliseconds as the unit',
+  );
   await page.getByTestId('finetune-epoch-unit').selectOption('milliseconds');
   await expect(page.getByTestId('finetune-events')).toHaveText('24');
   await expect(page.getByTestId('finetune-warnings')).toHaveCount(0);
@@ -178,7 +196,9 @@ test('a fake gzip file is refused with its name; epoch milliseconds read as seco
   const seconds = testInfo.outputPath('s.csv');
   writeFileSync(seconds, `${rows.map((r, i) => (i === 0 ? r : r.replace(/,(\d+)000,/, ',$1,'))).join('\n')}\n`);
   await page.getByTestId('finetune-file').setInputFiles(seconds);
-  await expect(page.getByTestId('finetune-warnings')).toContainText('24 epoch timestamps read as milliseconds fall outside 1990–2100');
+  await expect(page.getByTestId('finetune-warnings')).toContainText(
+    '24 epoch timestamps read as milliseconds fall outside 1990–2100',
+  );
   await page.getByTestId('finetune-epoch-unit').selectOption('seconds');
   await expect(page.getByTestId('finetune-warnings')).toHaveCount(0);
   await expect(page.getByTestId('finetune-events')).toHaveText('24');

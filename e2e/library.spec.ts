@@ -12,7 +12,17 @@ import { existsSync, lstatSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from '@playwright/test';
 import { expect, test } from './fixtures';
-import { addEvent, backendName, composeKey, expectRanked, readyPredictions, setNext, waitForModel, type Row, type TypedEvent } from './app-helpers';
+import {
+  addEvent,
+  backendName,
+  composeKey,
+  expectRanked,
+  readyPredictions,
+  setNext,
+  waitForModel,
+  type Row,
+  type TypedEvent,
+} from './app-helpers';
 import { installHostPage, packLibrary, removeHostPage, serveHostPage } from '../src/node/host-page';
 
 /** The example's server: next to the app's preview port (E2E_PORT), so checkouts side by side do not collide. */
@@ -58,7 +68,8 @@ async function openHostPage(page: Page, search = ''): Promise<void> {
   await page.goto(`${host!.url}${search}`);
   const status = page.locator('#status[data-status=ready], #status[data-status=error]');
   await expect(status).toHaveCount(1, { timeout: 150_000 });
-  if ((await status.getAttribute('data-status')) !== 'ready') throw new Error(`the host page failed to load the model: ${await status.innerText()}`);
+  if ((await status.getAttribute('data-status')) !== 'ready')
+    throw new Error(`the host page failed to load the model: ${await status.innerText()}`);
   // The page predicts its default history at once; that prediction is not the one under test.
   await expect(page.locator('#predictions')).toHaveAttribute('data-status', 'ready');
 }
@@ -71,7 +82,12 @@ async function hostPrediction(page: Page): Promise<Row[]> {
   await list.evaluate((el) => (el.dataset.status = 'idle'));
   await page.locator('#predict').click();
   await expect(list).toHaveAttribute('data-status', 'ready');
-  return list.locator('li').evaluateAll((rows) => rows.map((r) => ({ behavior: (r as HTMLElement).dataset.behavior ?? '', probability: Number((r as HTMLElement).dataset.probability) })));
+  return list.locator('li').evaluateAll((rows) =>
+    rows.map((r) => ({
+      behavior: (r as HTMLElement).dataset.behavior ?? '',
+      probability: Number((r as HTMLElement).dataset.probability),
+    })),
+  );
 }
 
 function expectSame(library: Row[], app: Row[]): void {
@@ -96,7 +112,7 @@ test('the packed library installs into a fresh project on its own, and its decla
       'for await (const e of model.generate([], { maxEvents: 3, start: { weekday: 1, slot: 2 } })) console.log(e.behavior, e.elapsedSlots);',
       'const result = await finetune(model, new Blob([]), { maxEpochs: 1, signal: AbortSignal.timeout(1000) });',
       'const adapted = await createWorkerModel(result.files);',
-      "await saveAdaptedModel({ id: newModelId(), name: result.name, dataName: result.dataName, createdAt: Date.now(), metrics: { before: result.before, after: result.after }, ...result.files });",
+      'await saveAdaptedModel({ id: newModelId(), name: result.name, dataName: result.dataName, createdAt: Date.now(), metrics: { before: result.before, after: result.after }, ...result.files });',
       'console.log((await listAdaptedModels())[0].bytes);',
       "console.log(top[0].probability, adapted.info.parameters, new ModelFormatError('f', null, 'p').file);",
       '// @ts-expect-error: k is an option, not a number',
@@ -105,13 +121,27 @@ test('the packed library installs into a fresh project on its own, and its decla
   );
   writeFileSync(
     join(project, 'tsconfig.json'),
-    JSON.stringify({ compilerOptions: { target: 'es2022', module: 'esnext', moduleResolution: 'bundler', lib: ['es2022', 'dom', 'dom.iterable'], types: [], strict: true, skipLibCheck: false, noEmit: true }, files: ['check.ts'] }),
+    JSON.stringify({
+      compilerOptions: {
+        target: 'es2022',
+        module: 'esnext',
+        moduleResolution: 'bundler',
+        lib: ['es2022', 'dom', 'dom.iterable'],
+        types: [],
+        strict: true,
+        skipLibCheck: false,
+        noEmit: true,
+      },
+      files: ['check.ts'],
+    }),
   );
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
   execFileSync(process.execPath, [tsc, '-p', project], { stdio: 'pipe' });
 });
 
-test('the host page predicts what the app predicts for the same input, on the page and in a worker', async ({ page }) => {
+test('the host page predicts what the app predicts for the same input, on the page and in a worker', async ({
+  page,
+}) => {
   const app = await appPrediction(page);
   await openHostPage(page);
   // The same choice by capability and measurement as the app's (wasm here: SwiftShader's WebGPU is skipped).
@@ -131,7 +161,9 @@ test('on a forced backend, the library and the app agree there too', async ({ pa
   expectSame(await hostPrediction(page), app.rows);
 });
 
-test('the host page generates a stream of events, fine-tunes in the library worker and predicts with the adapted model', async ({ page }, testInfo) => {
+test('the host page generates a stream of events, fine-tunes in the library worker and predicts with the adapted model', async ({
+  page,
+}, testInfo) => {
   await openHostPage(page);
   const behaviors = Number(await page.locator('#status').getAttribute('data-behaviors'));
   await page.locator('#generate').click();
@@ -141,7 +173,9 @@ test('the host page generates a stream of events, fine-tunes in the library work
 
   const csv = testInfo.outputPath('my-home.csv');
   const rows = ['sequence_id,step,weekday,time_slot,behavior'];
-  for (let s = 0; s < 12; s++) for (let t = 0; t < 8; t++) rows.push(`home-${s},${t},${s % 7},${(t + 4) % 8},${t === 3 ? NEW : QUERY[(s + t) % QUERY.length].behavior}`);
+  for (let s = 0; s < 12; s++)
+    for (let t = 0; t < 8; t++)
+      rows.push(`home-${s},${t},${s % 7},${(t + 4) % 8},${t === 3 ? NEW : QUERY[(s + t) % QUERY.length].behavior}`);
   writeFileSync(csv, `${rows.join('\n')}\n`);
   await page.locator('#log').setInputFiles(csv);
   await page.locator('#finetune').click();

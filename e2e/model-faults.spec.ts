@@ -33,7 +33,10 @@ function manifestWith(edit: (m: any) => void): string {
 }
 
 test.beforeEach(({}, testInfo) => {
-  test.skip(testInfo.project.name !== 'webgpu-unavailable', 'model loading does not depend on the backend: checked once');
+  test.skip(
+    testInfo.project.name !== 'webgpu-unavailable',
+    'model loading does not depend on the backend: checked once',
+  );
 });
 
 /** Every entry of every Cache API cache of the page's origin. */
@@ -63,7 +66,9 @@ async function expectOfflineReload(page: Page, rows: Row[]): Promise<void> {
   await page.unroute('**/models/**');
 }
 
-test('a bad shard on a first visit is refused with the shard named, then the good file loads without clearing site data', async ({ page }) => {
+test('a bad shard on a first visit is refused with the shard named, then the good file loads without clearing site data', async ({
+  page,
+}) => {
   let rows: Row[] = [];
   await page.goto('/');
   for (const [kind, bytes] of Object.entries(BAD_SHARDS)) {
@@ -72,7 +77,9 @@ test('a bad shard on a first visit is refused with the shard named, then the goo
     await page.route(SHARD, (route) => route.fulfill({ body: bytes(), contentType: 'application/octet-stream' }));
     await page.reload();
     await expect(page.getByTestId('model-status')).toHaveAttribute('data-status', 'error', { timeout: 60_000 });
-    await expect(page.getByTestId('model-error'), kind).toContainText(/^weights-shard1of1\.bin: (\d+ bytes, the manifest says 36666|the server sends 36667 bytes, the manifest says 36666|SHA-256 [0-9a-f]{12}… does not match)/);
+    await expect(page.getByTestId('model-error'), kind).toContainText(
+      /^weights-shard1of1\.bin: (\d+ bytes, the manifest says 36666|the server sends 36667 bytes, the manifest says 36666|SHA-256 [0-9a-f]{12}… does not match)/,
+    );
     expect(await cachedEntries(page), kind).toEqual([]);
 
     await page.unroute(SHARD);
@@ -84,7 +91,9 @@ test('a bad shard on a first visit is refused with the shard named, then the goo
   await expectOfflineReload(page, rows);
 });
 
-test('a new model version with a bad shard leaves the cached model in use and says why; the good files then load', async ({ page }) => {
+test('a new model version with a bad shard leaves the cached model in use and says why; the good files then load', async ({
+  page,
+}) => {
   await page.goto('/');
   const rows = await expectWorking(page);
   const name = await page.getByTestId('model-name').innerText();
@@ -94,7 +103,9 @@ test('a new model version with a bad shard leaves the cached model in use and sa
       m.weightsManifest[0].paths = ['weights-v2.bin'];
     });
     await page.route(MODEL, (route) => route.fulfill({ body: v2, contentType: 'application/json' }));
-    await page.route('**/models/behavegpt-us/weights-v2.bin', (route) => route.fulfill({ body: bytes(), contentType: 'application/octet-stream' }));
+    await page.route('**/models/behavegpt-us/weights-v2.bin', (route) =>
+      route.fulfill({ body: bytes(), contentType: 'application/octet-stream' }),
+    );
     await page.reload();
     expectSamePredictions(await expectWorking(page), rows, kind);
     await expect(page.getByTestId('model-name')).toHaveText(name);
@@ -111,11 +122,15 @@ test('a new model version with a bad shard leaves the cached model in use and sa
 });
 
 test('a corrupted model.json never replaces the kept model, and on a first visit names the field', async ({ page }) => {
-  const corrupt = manifestWith((m) => (m.weightsManifest[0].weights.find((w: { name: string }) => w.name === 'embed.behavior').shape = [24, 126]));
+  const corrupt = manifestWith(
+    (m) => (m.weightsManifest[0].weights.find((w: { name: string }) => w.name === 'embed.behavior').shape = [24, 126]),
+  );
   await page.route(MODEL, (route) => route.fulfill({ body: corrupt, contentType: 'application/json' }));
   await page.goto('/');
   await expect(page.getByTestId('model-status')).toHaveAttribute('data-status', 'error', { timeout: 60_000 });
-  await expect(page.getByTestId('model-error')).toContainText('field "weight "embed.behavior"": shape [24,126], the config needs [126,24]');
+  await expect(page.getByTestId('model-error')).toContainText(
+    'field "weight "embed.behavior"": shape [24,126], the config needs [126,24]',
+  );
 
   await page.unrouteAll();
   await page.reload();
@@ -132,7 +147,9 @@ test('a corrupted model.json never replaces the kept model, and on a first visit
   await expectOfflineReload(page, rows);
 });
 
-test('a manifest pointing a shard at another origin is refused before anything is fetched from there', async ({ page }) => {
+test('a manifest pointing a shard at another origin is refused before anything is fetched from there', async ({
+  page,
+}) => {
   await page.goto('/');
   const rows = await expectWorking(page);
   const origin = new URL(page.url()).origin;
@@ -140,10 +157,17 @@ test('a manifest pointing a shard at another origin is refused before anything i
   page.on('request', (r) => {
     if (new URL(r.url()).origin !== origin && !r.url().startsWith('data:')) elsewhere.push(r.url());
   });
-  await page.route(MODEL, (route) => route.fulfill({ body: manifestWith((m) => (m.weightsManifest[0].paths = ['https://evil.example/w.bin'])), contentType: 'application/json' }));
+  await page.route(MODEL, (route) =>
+    route.fulfill({
+      body: manifestWith((m) => (m.weightsManifest[0].paths = ['https://evil.example/w.bin'])),
+      contentType: 'application/json',
+    }),
+  );
   await page.reload();
   expectSamePredictions(await expectWorking(page), rows);
-  await expect(page.getByTestId('model-notice')).toContainText('"https://evil.example/w.bin" is not a path relative to the manifest');
+  await expect(page.getByTestId('model-notice')).toContainText(
+    '"https://evil.example/w.bin" is not a path relative to the manifest',
+  );
   expect(elsewhere).toEqual([]);
   await page.unrouteAll();
   await page.reload();
@@ -165,7 +189,15 @@ test('a damaged adapted model picked in Predict leaves the model in use working,
         req.onerror = () => reject(req.error);
       });
       const metrics = { targets: 1, 'weighted_recall@1': 0, 'weighted_recall@5': 0 };
-      const record = { id: 'adapted-damaged', name: 'damaged copy', createdAt: Date.now(), dataName: 'x', manifestText, shards: [new Uint8Array(shard).buffer], metrics: { before: metrics, after: metrics } };
+      const record = {
+        id: 'adapted-damaged',
+        name: 'damaged copy',
+        createdAt: Date.now(),
+        dataName: 'x',
+        manifestText,
+        shards: [new Uint8Array(shard).buffer],
+        metrics: { before: metrics, after: metrics },
+      };
       await new Promise<void>((resolve, reject) => {
         const tx = db.transaction('models', 'readwrite');
         tx.objectStore('models').put(record);
@@ -179,7 +211,9 @@ test('a damaged adapted model picked in Predict leaves the model in use working,
   await expectWorking(page);
   await page.getByTestId('model-select').selectOption('adapted-damaged');
   await expect(page.getByTestId('model-load-error')).toContainText('idb:adapted-damaged');
-  await expect(page.getByTestId('model-load-error')).toContainText('weights-shard1of1.bin: 30000 bytes, the manifest says 36666');
+  await expect(page.getByTestId('model-load-error')).toContainText(
+    'weights-shard1of1.bin: 30000 bytes, the manifest says 36666',
+  );
   await expect(page.getByTestId('model-status')).toHaveAttribute('data-status', 'ready');
   await expect(page.getByTestId('model-select')).toHaveValue('base');
   expectSamePredictions(await readyPredictions(page), rows);

@@ -12,7 +12,11 @@ import { importLog, runToEnd, VENDOR_NAMES, writeLog } from './finetune-helpers'
 const SHIPPED = 'public/models/behavegpt-us';
 
 /** The shipped model's files under another name and stem, optionally spoiled: what a person might have on disk. */
-function modelCopy(dir: string, stem: string, spoil: (manifest: Record<string, unknown>, shard: Buffer) => void = () => {}): string[] {
+function modelCopy(
+  dir: string,
+  stem: string,
+  spoil: (manifest: Record<string, unknown>, shard: Buffer) => void = () => {},
+): string[] {
   const manifest = JSON.parse(readFileSync(`${SHIPPED}/model.json`, 'utf8'));
   const shard = Buffer.from(readFileSync(`${SHIPPED}/${manifest.weightsManifest[0].paths[0]}`));
   manifest.name = `copy ${stem}`;
@@ -39,9 +43,17 @@ async function typedTop5(page: Page): Promise<string> {
   return JSON.stringify(await readyPredictions(page));
 }
 
-test('two models exported to one folder have files of their own, and both open again from them', async ({ page }, testInfo) => {
+test('two models exported to one folder have files of their own, and both open again from them', async ({
+  page,
+}, testInfo) => {
   test.setTimeout(300_000);
-  const csv = writeLog(testInfo.outputPath('vendor.csv'), { sequences: 30, names: VENDOR_NAMES, pattern: 'random', split: true, seed: 5 });
+  const csv = writeLog(testInfo.outputPath('vendor.csv'), {
+    sequences: 30,
+    names: VENDOR_NAMES,
+    pattern: 'random',
+    split: true,
+    seed: 5,
+  });
   await page.goto('/#finetune');
   await waitForModel(page);
   await importLog(page, csv);
@@ -68,7 +80,17 @@ test('two models exported to one folder have files of their own, and both open a
   expect(saved).not.toContain('model.json');
   const manifests = saved.filter((n) => n.endsWith('.json'));
   expect(manifests).toHaveLength(2);
-  await expect.poll(() => manifests.every((m) => { try { return !!readFileSync(join(folder, m)); } catch { return false; } })).toBe(true);
+  await expect
+    .poll(() =>
+      manifests.every((m) => {
+        try {
+          return !!readFileSync(join(folder, m));
+        } catch {
+          return false;
+        }
+      }),
+    )
+    .toBe(true);
   for (const m of manifests) {
     const manifest = JSON.parse(readFileSync(join(folder, m), 'utf8'));
     // Each manifest names its own shard, saved beside it under that name.
@@ -80,12 +102,24 @@ test('two models exported to one folder have files of their own, and both open a
   // Gone from this device; then the whole folder opened at once.
   for (let i = 0; i < 2; i++) await models.first().getByTestId('adapted-delete').click();
   await expect(models).toHaveCount(0);
-  await expect.poll(() => saved.every((n) => { try { return readFileSync(join(folder, n)).length > 0; } catch { return false; } })).toBe(true);
+  await expect
+    .poll(() =>
+      saved.every((n) => {
+        try {
+          return readFileSync(join(folder, n)).length > 0;
+        } catch {
+          return false;
+        }
+      }),
+    )
+    .toBe(true);
   await page.getByTestId('model-open-file').setInputFiles(saved.map((n) => join(folder, n)));
   await expect(models).toHaveCount(2);
   await expect(page.getByTestId('model-open-error')).toHaveCount(0);
   for (let i = 0; i < 2; i++) await expect(models.nth(i)).toHaveAttribute('data-origin', 'opened');
-  expect((await models.evaluateAll((items) => items.map((i) => (i as HTMLElement).dataset.name!))).sort()).toEqual([...names].sort());
+  expect((await models.evaluateAll((items) => items.map((i) => (i as HTMLElement).dataset.name!))).sort()).toEqual(
+    [...names].sort(),
+  );
 
   // Each one in Predict (the last opened is in use), and as the start of Fine-tune.
   for (const name of names) {
@@ -106,17 +140,35 @@ test('two models exported to one folder have files of their own, and both open a
   await expect(page.getByTestId('finetune-known-behaviors')).toHaveText(String(VENDOR_NAMES.length));
 });
 
-test('a corrupted or incomplete model file is refused with the reason, and the model in use keeps working; a good one dropped opens', async ({ page }, testInfo) => {
+test('a corrupted or incomplete model file is refused with the reason, and the model in use keeps working; a good one dropped opens', async ({
+  page,
+}, testInfo) => {
   const dir = testInfo.outputPath('bad');
   await page.goto('/');
   await waitForModel(page);
   const before = await typedTop5(page);
 
   const cases: { files: string[]; reason: RegExp }[] = [
-    { files: modelCopy(dir, 'flipped', (_m, shard) => (shard[100] ^= 0xff)), reason: /flipped-shard1of1\.bin: SHA-256 .* does not match/ },
-    { files: modelCopy(dir, 'short', (m) => ((m.weightsManifest as { byteLengths: number[] }[])[0].byteLengths[0] += 4)), reason: /short.*bytes/ },
-    { files: modelCopy(dir, 'shape', (m) => ((m.config as { behaviorDim: number }).behaviorDim = 25)), reason: /shape\.json: field .*(shape|heads)/ },
-    { files: modelCopy(dir, 'lonely').slice(0, 1), reason: /lonely\.json: .*lonely-shard1of1\.bin, which was not chosen/ },
+    {
+      files: modelCopy(dir, 'flipped', (_m, shard) => (shard[100] ^= 0xff)),
+      reason: /flipped-shard1of1\.bin: SHA-256 .* does not match/,
+    },
+    {
+      files: modelCopy(
+        dir,
+        'short',
+        (m) => ((m.weightsManifest as { byteLengths: number[] }[])[0].byteLengths[0] += 4),
+      ),
+      reason: /short.*bytes/,
+    },
+    {
+      files: modelCopy(dir, 'shape', (m) => ((m.config as { behaviorDim: number }).behaviorDim = 25)),
+      reason: /shape\.json: field .*(shape|heads)/,
+    },
+    {
+      files: modelCopy(dir, 'lonely').slice(0, 1),
+      reason: /lonely\.json: .*lonely-shard1of1\.bin, which was not chosen/,
+    },
     {
       files: modelCopy(dir, 'notjson').map((f, i) => {
         if (i === 0) writeFileSync(f, '{"format":');
@@ -138,7 +190,10 @@ test('a corrupted or incomplete model file is refused with the reason, and the m
   await expect(page.getByTestId('model-select')).toHaveCount(0);
 
   // A good copy, dropped on the model picker, opens and is used.
-  const files = modelCopy(dir, 'good').map((path) => ({ name: path.split('/').pop()!, bytes: [...readFileSync(path)] }));
+  const files = modelCopy(dir, 'good').map((path) => ({
+    name: path.split('/').pop()!,
+    bytes: [...readFileSync(path)],
+  }));
   const dataTransfer = await page.evaluateHandle((list) => {
     const dt = new DataTransfer();
     for (const f of list) dt.items.add(new File([new Uint8Array(f.bytes)], f.name));
@@ -150,14 +205,28 @@ test('a corrupted or incomplete model file is refused with the reason, and the m
   await expect(page.getByTestId('model-open-error')).toHaveCount(0);
 });
 
-test('?model= opens a model on this site after checking it; a bad one leaves the shipped model', async ({ page }, testInfo) => {
+test('?model= opens a model on this site after checking it; a bad one leaves the shipped model', async ({
+  page,
+}, testInfo) => {
   const dir = testInfo.outputPath('served');
   const [goodJson, goodShard] = modelCopy(dir, 'served');
   const [badJson, badShard] = modelCopy(dir, 'spoiled', (_m, shard) => (shard[7] ^= 0x01));
-  await page.route((url) => url.pathname === '/mine/served.json', (r) => r.fulfill({ body: readFileSync(goodJson), contentType: 'application/json' }));
-  await page.route((url) => url.pathname === '/mine/served-shard1of1.bin', (r) => r.fulfill({ body: readFileSync(goodShard) }));
-  await page.route((url) => url.pathname === '/mine/spoiled.json', (r) => r.fulfill({ body: readFileSync(badJson), contentType: 'application/json' }));
-  await page.route((url) => url.pathname === '/mine/spoiled-shard1of1.bin', (r) => r.fulfill({ body: readFileSync(badShard) }));
+  await page.route(
+    (url) => url.pathname === '/mine/served.json',
+    (r) => r.fulfill({ body: readFileSync(goodJson), contentType: 'application/json' }),
+  );
+  await page.route(
+    (url) => url.pathname === '/mine/served-shard1of1.bin',
+    (r) => r.fulfill({ body: readFileSync(goodShard) }),
+  );
+  await page.route(
+    (url) => url.pathname === '/mine/spoiled.json',
+    (r) => r.fulfill({ body: readFileSync(badJson), contentType: 'application/json' }),
+  );
+  await page.route(
+    (url) => url.pathname === '/mine/spoiled-shard1of1.bin',
+    (r) => r.fulfill({ body: readFileSync(badShard) }),
+  );
 
   await page.goto('/?model=/mine/served.json');
   await waitForModel(page);

@@ -1,5 +1,14 @@
 import { expect, test } from './fixtures';
-import { addEvent, backendName, composeKey, expectRanked, readyPredictions, setNext, waitForModel, type TypedEvent } from './app-helpers';
+import {
+  addEvent,
+  backendName,
+  composeKey,
+  expectRanked,
+  readyPredictions,
+  setNext,
+  waitForModel,
+  type TypedEvent,
+} from './app-helpers';
 
 const SEQUENCE: TypedEvent[] = [
   { behavior: 'Light:switch on', weekday: 4, slot: 6 },
@@ -8,7 +17,9 @@ const SEQUENCE: TypedEvent[] = [
 ];
 const NEXT = { weekday: 4, slot: 7 };
 
-test('loads the shipped model with progress, and shows the backend, its reason and the model summary', async ({ page }, testInfo) => {
+test('loads the shipped model with progress, and shows the backend, its reason and the model summary', async ({
+  page,
+}, testInfo) => {
   // Record every stage the progress bar shows (loading can be quicker than a poll).
   await page.addInitScript(() => {
     const seen: string[] = [];

@@ -17,7 +17,15 @@ import { extname, join, normalize, resolve } from 'node:path';
 import type { Page } from '@playwright/test';
 import { CSP_HEADER } from '../src/csp';
 import { expect, test } from './fixtures';
-import { addEvent, composeKey, expectRanked, readyPredictions, setNext, waitForModel, type TypedEvent } from './app-helpers';
+import {
+  addEvent,
+  composeKey,
+  expectRanked,
+  readyPredictions,
+  setNext,
+  waitForModel,
+  type TypedEvent,
+} from './app-helpers';
 
 test.use({ serviceWorkers: 'allow' });
 
@@ -30,7 +38,9 @@ const QUERY: TypedEvent[] = [
 function smallCsv(): string {
   const known = ['Light:switch on', 'Television:switch on', 'Television:switch off', 'Light:switch off'];
   const rows = ['sequence_id,step,weekday,time_slot,behavior'];
-  for (let s = 0; s < 12; s++) for (let t = 0; t < 8; t++) rows.push(`home-${s},${t},${s % 7},${(t + 4) % 8},${t === 3 ? 'Robot:clean start' : known[(s + t) % 4]}`);
+  for (let s = 0; s < 12; s++)
+    for (let t = 0; t < 8; t++)
+      rows.push(`home-${s},${t},${s % 7},${(t + 4) % 8},${t === 3 ? 'Robot:clean start' : known[(s + t) % 4]}`);
   return `${rows.join('\n')}\n`;
 }
 
@@ -61,7 +71,11 @@ async function typedPrediction(page: Page): Promise<void> {
   expectRanked(await readyPredictions(page, composeKey(QUERY, 3, 1)));
 }
 
-test('load once, go offline, reload: the app starts, Predict, Generate and Fine-tune work, adapted models are listed', async ({ page, context, request }, testInfo) => {
+test('load once, go offline, reload: the app starts, Predict, Generate and Fine-tune work, adapted models are listed', async ({
+  page,
+  context,
+  request,
+}, testInfo) => {
   const csv = testInfo.outputPath('my-home.csv');
   writeFileSync(csv, smallCsv());
   await page.goto('/');
@@ -136,13 +150,19 @@ function deploymentServer(port: number): Promise<{ server: Server; deploy: (dir:
       res.writeHead(404, { 'Content-Type': 'text/plain' }).end(`Not found: ${path}`);
       return;
     }
-    res.writeHead(200, { 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream', 'Content-Security-Policy': CSP_HEADER, 'Cache-Control': 'no-cache' });
+    res.writeHead(200, {
+      'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream',
+      'Content-Security-Policy': CSP_HEADER,
+      'Cache-Control': 'no-cache',
+    });
     createReadStream(file).pipe(res);
   });
   const deploy = (dir: string) => {
     current = resolve(dir);
   };
-  return new Promise((done) => server.listen(port, '127.0.0.1', () => done({ server, deploy, url: `http://127.0.0.1:${port}/` })));
+  return new Promise((done) =>
+    server.listen(port, '127.0.0.1', () => done({ server, deploy, url: `http://127.0.0.1:${port}/` })),
+  );
 }
 
 /** The build the test server runs (dist/, as built for this run), and a second one with another build id: made once per run. */
@@ -155,16 +175,26 @@ function twoBuilds(): { v1: string; v2: string } {
     cpSync('dist', v1, { recursive: true });
   }
   if (!existsSync(join(v2, 'sw.js'))) {
-    execFileSync(process.execPath, ['node_modules/vite/bin/vite.js', 'build', '--outDir', v2, '--emptyOutDir', '--logLevel', 'warn'], {
-      env: { ...process.env, BEHAVEGPT_BUILD_ID: 'e2e-v2' },
-      stdio: 'pipe',
-    });
+    execFileSync(
+      process.execPath,
+      ['node_modules/vite/bin/vite.js', 'build', '--outDir', v2, '--emptyOutDir', '--logLevel', 'warn'],
+      {
+        env: { ...process.env, BEHAVEGPT_BUILD_ID: 'e2e-v2' },
+        stdio: 'pipe',
+      },
+    );
   }
   return { v1, v2 };
 }
 
-test('a new deployment: the running version stays whole until the page offers to reload, then only the new one runs', async ({ page, request }, testInfo) => {
-  test.skip(testInfo.project.name === 'webgpu-available', 'updating does not depend on WebGPU: run once, in the other project');
+test('a new deployment: the running version stays whole until the page offers to reload, then only the new one runs', async ({
+  page,
+  request,
+}, testInfo) => {
+  test.skip(
+    testInfo.project.name === 'webgpu-available',
+    'updating does not depend on WebGPU: run once, in the other project',
+  );
   test.setTimeout(420_000);
   const { v1, v2 } = twoBuilds();
   const port = Number(process.env.E2E_PORT ?? 4173) + 3;
@@ -200,7 +230,10 @@ test('a new deployment: the running version stays whole until the page offers to
     await page.getByTestId('tab-finetune').click();
     await expect(page.getByTestId('finetune-file')).toBeAttached({ timeout: 60_000 });
     await expect(page.getByTestId('app-build')).toHaveText(firstBuild);
-    expect(requested.filter((p) => onlyV2.includes(p)), 'files of the new build requested by the old page').toEqual([]);
+    expect(
+      requested.filter((p) => onlyV2.includes(p)),
+      'files of the new build requested by the old page',
+    ).toEqual([]);
     expect(requested.some((p) => onlyV1.includes(p))).toBe(true);
 
     // Reload to update: the new build runs, and the old build's own files are gone from the caches.

@@ -10,7 +10,10 @@ async function expectedSource(request: import('@playwright/test').APIRequestCont
   const res = await request.get('/data/smartthings/us.csv.gz');
   if (res.ok()) {
     const log = parseBehaviorLog(new Uint8Array(gunzipSync(await res.body())), 'us.csv.gz');
-    return { kind: 'smartthings', sequences: splitSequences(log.sequences, 'test').filter((s) => s.events.length >= 2) };
+    return {
+      kind: 'smartthings',
+      sequences: splitSequences(log.sequences, 'test').filter((s) => s.events.length >= 2),
+    };
   }
   const log = parseBehaviorLog(readFileSync('public/examples/demo-sequences.csv', 'utf8'), 'demo-sequences.csv');
   return { kind: 'demo', sequences: log.sequences };
@@ -44,7 +47,9 @@ test('replays a test sequence: top-5 predictions and the actual event at t = 3',
   expectRanked(rows);
 
   // Events so far are events 0..2 of the sequence, in order.
-  const shown = await page.locator('table.events tbody tr').evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.behavior));
+  const shown = await page
+    .locator('table.events tbody tr')
+    .evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.behavior));
   expect(shown).toEqual(seq.events.slice(0, 3).map((e) => e.behavior));
 
   const target = seq.events[3];

@@ -21,7 +21,9 @@ test('the Scaling tab explains how to create the report when docs/scaling.json i
   await expect(page.locator('.vega-chart')).toHaveCount(0);
 });
 
-test('the Scaling tab shows the fitted law, both log-log charts with tooltips, and the shipped model', async ({ page }, testInfo) => {
+test('the Scaling tab shows the fitted law, both log-log charts with tooltips, and the shipped model', async ({
+  page,
+}, testInfo) => {
   test.skip(!HAS_REPORT, `no ${REPORT_PATH} (run npm run scaling)`);
   const report = JSON.parse(readFileSync(REPORT_PATH, 'utf8')) as Report;
   const errors: string[] = [];
@@ -35,7 +37,9 @@ test('the Scaling tab shows the fitted law, both log-log charts with tooltips, a
   await expect(law).toContainText('α');
   await expect(page.getByTestId('scaling-formula')).toContainText('L(N, D) =');
   await expect(page.getByTestId('scaling-formula')).toContainText(report.law.alpha.toFixed(3));
-  await expect(page.getByTestId('scaling-alpha')).toHaveText(new RegExp(`^${report.law.alpha.toFixed(3)} \\[${report.law.intervals.alpha.low.toFixed(3)}, `));
+  await expect(page.getByTestId('scaling-alpha')).toHaveText(
+    new RegExp(`^${report.law.alpha.toFixed(3)} \\[${report.law.intervals.alpha.low.toFixed(3)}, `),
+  );
   await expect(page.getByTestId('scaling-r2')).toHaveText(report.law.r2.toFixed(4));
 
   for (const id of ['scaling-params', 'scaling-data']) {
@@ -45,7 +49,8 @@ test('the Scaling tab shows the fitted law, both log-log charts with tooltips, a
     // One symbol per grid cell (the cells layer), plus a diamond for the shipped model.
     await expect(chart.locator('g.mark-symbol.layer_1_marks path')).toHaveCount(report.cells.length);
     await expect(chart.locator('g.mark-line path').first()).toBeVisible();
-    if (report.shipped) await expect(chart.locator('g.mark-text text', { hasText: `shipped: ${report.shipped.name}` })).toHaveCount(1);
+    if (report.shipped)
+      await expect(chart.locator('g.mark-text text', { hasText: `shipped: ${report.shipped.name}` })).toHaveCount(1);
   }
 
   // Hover a cell: the tooltip shows its numbers.

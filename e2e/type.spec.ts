@@ -1,5 +1,13 @@
 import { expect, test } from './fixtures';
-import { addEvent, composeKey, expectRanked, readyPredictions, setNext, waitForModel, type TypedEvent } from './app-helpers';
+import {
+  addEvent,
+  composeKey,
+  expectRanked,
+  readyPredictions,
+  setNext,
+  waitForModel,
+  type TypedEvent,
+} from './app-helpers';
 
 const A: TypedEvent = { behavior: 'Light:switch on', weekday: 4, slot: 6 };
 const B: TypedEvent = { behavior: 'Television:switch on', weekday: 4, slot: 6 };
@@ -12,7 +20,9 @@ test('typing a sequence: add, remove, change the next event time; predictions fo
   await waitForModel(page);
 
   // The behavior list offers the model's behaviors; an unknown name cannot be added.
-  const options = await page.locator('#behavior-names option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
+  const options = await page
+    .locator('#behavior-names option')
+    .evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
   expect(options.length).toBeGreaterThan(50);
   expect(options).toContain(A.behavior);
   expect(options.some((o) => o.startsWith('<'))).toBe(false);
@@ -24,7 +34,10 @@ test('typing a sequence: add, remove, change the next event time; predictions fo
   await expect(rows).toHaveCount(3);
   await page.getByTestId('type-remove').nth(1).click();
   await expect(rows).toHaveCount(2);
-  expect(await rows.evaluateAll((rs) => rs.map((r) => (r as HTMLElement).dataset.behavior))).toEqual([A.behavior, C.behavior]);
+  expect(await rows.evaluateAll((rs) => rs.map((r) => (r as HTMLElement).dataset.behavior))).toEqual([
+    A.behavior,
+    C.behavior,
+  ]);
 
   const before = await readyPredictions(page, composeKey([A, C], 4, 6));
   expectRanked(before);

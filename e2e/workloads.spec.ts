@@ -8,7 +8,10 @@ function smallCsv(): string {
   const known = ['Light:switch on', 'Television:switch on', 'Television:switch off', 'Light:switch off'];
   const rows = ['sequence_id,step,weekday,time_slot,behavior'];
   for (let s = 0; s < 12; s++)
-    for (let t = 0; t < 8; t++) rows.push(`home-${s},${t},${s % 7},${(t + 4) % 8},${s === 0 && t === 5 ? 'Light:refresh refresh' : known[(s + t) % known.length]}`);
+    for (let t = 0; t < 8; t++)
+      rows.push(
+        `home-${s},${t},${s % 7},${(t + 4) % 8},${s === 0 && t === 5 ? 'Light:refresh refresh' : known[(s + t) % known.length]}`,
+      );
   return `${rows.join('\n')}\n`;
 }
 
@@ -25,7 +28,9 @@ async function scoreSmallLog(page: Page, path: string): Promise<Record<string, n
   return values;
 }
 
-test('the header names the engine of each workload with its measured reason; ?engine=tfjs forces tfjs', async ({ page }) => {
+test('the header names the engine of each workload with its measured reason; ?engine=tfjs forces tfjs', async ({
+  page,
+}) => {
   await page.goto('/');
   await waitForModel(page);
   const predict = page.getByTestId('engine-predict');
@@ -45,7 +50,9 @@ test('the header names the engine of each workload with its measured reason; ?en
   await expect(page.getByRole('alert').filter({ hasText: 'Ignoring ?engine=gpu' })).toBeVisible();
 });
 
-test('score this log: every position of an imported log, the CLI metrics, the same on both engines; shown in Evaluation too', async ({ page }, testInfo) => {
+test('score this log: every position of an imported log, the CLI metrics, the same on both engines; shown in Evaluation too', async ({
+  page,
+}, testInfo) => {
   const path = testInfo.outputPath('small.csv');
   writeFileSync(path, smallCsv());
   const scores: Record<string, Record<string, number>> = {};
@@ -99,7 +106,9 @@ test('generate several trajectories at once: the charts pool them, the list show
   await expect(counter).toHaveAttribute('data-count', '12');
   await expect(counter).toHaveAttribute('data-pooled', '72');
   await expect(page.getByTestId('generated-event')).toHaveCount(12);
-  await expect(page.getByTestId('engine-generate')).toContainText(/measured faster: .*events\/s vs .*events\/s over the first 3 steps of 6 trajectories/);
+  await expect(page.getByTestId('engine-generate')).toContainText(
+    /measured faster: .*events\/s vs .*events\/s over the first 3 steps of 6 trajectories/,
+  );
 
   // The first trajectory is the single run with the same seed, on one engine: each number of
   // trajectories measures its own, and plain JS and tfjs agree within 1e-6, not bit for bit, so a
@@ -110,7 +119,8 @@ test('generate several trajectories at once: the charts pool them, the list show
   await page.getByTestId('generate-start').click();
   await expect(status).toHaveAttribute('data-status', 'done', { timeout: 120_000 });
   await expect(counter).toHaveAttribute('data-pooled', '72');
-  const events = () => page.getByTestId('generated-event').evaluateAll((items) => items.map((li) => (li as HTMLElement).dataset.behavior));
+  const events = () =>
+    page.getByTestId('generated-event').evaluateAll((items) => items.map((li) => (li as HTMLElement).dataset.behavior));
   const first = await events();
   await page.getByTestId('generate-trajectories').fill('1');
   const before = await status.getAttribute('data-run');

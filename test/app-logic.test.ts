@@ -27,7 +27,11 @@ describe('createLatestRunner', () => {
   it('debounces: only the last of quick schedules runs', async () => {
     const results: string[] = [];
     const started: string[] = [];
-    const r = createLatestRunner<string>(100, { onStart: (k) => started.push(k), onResult: (k, v) => results.push(`${k}=${v}`), onError: () => {} });
+    const r = createLatestRunner<string>(100, {
+      onStart: (k) => started.push(k),
+      onResult: (k, v) => results.push(`${k}=${v}`),
+      onError: () => {},
+    });
     r.schedule('a', async () => 'A');
     await vi.advanceTimersByTimeAsync(50);
     r.schedule('b', async () => 'B');
@@ -58,7 +62,11 @@ describe('createLatestRunner', () => {
     const gates = [deferred<number>(), deferred<number>(), deferred<number>()];
     const started: string[] = [];
     const results: string[] = [];
-    const r = createLatestRunner<number>(0, { onStart: (k) => started.push(k), onResult: (k, v) => results.push(`${k}=${v}`), onError: () => {} });
+    const r = createLatestRunner<number>(0, {
+      onStart: (k) => started.push(k),
+      onResult: (k, v) => results.push(`${k}=${v}`),
+      onError: () => {},
+    });
     const task = (i: number) => async () => {
       running++;
       maxRunning = Math.max(maxRunning, running);
@@ -86,7 +94,10 @@ describe('createLatestRunner', () => {
   it('reports errors of the latest task only, and cancel silences everything', async () => {
     const errors: string[] = [];
     const results: string[] = [];
-    const r = createLatestRunner<string>(0, { onResult: (k) => results.push(k), onError: (k, e) => errors.push(`${k}:${(e as Error).message}`) });
+    const r = createLatestRunner<string>(0, {
+      onResult: (k) => results.push(k),
+      onError: (k, e) => errors.push(`${k}:${(e as Error).message}`),
+    });
     r.schedule('bad', async () => {
       throw new Error('boom');
     });
@@ -121,7 +132,9 @@ describe('display helpers', () => {
 
   it('says what fine-tuning did with the behavior frequencies', () => {
     expect(formatFrequencies({ matched: true })).toBe("output biases matched to the data's behavior frequencies");
-    expect(formatFrequencies({ matched: false, validationLoss: { unmatched: 1.2, matched: 1.3456 } })).toBe("the model's own behavior frequencies kept (validation loss 1.346 matched vs 1.200 not)");
+    expect(formatFrequencies({ matched: false, validationLoss: { unmatched: 1.2, matched: 1.3456 } })).toBe(
+      "the model's own behavior frequencies kept (validation loss 1.346 matched vs 1.200 not)",
+    );
   });
 
   it('ranks a behavior in sorted predictions', () => {
@@ -206,7 +219,11 @@ describe('compose store', () => {
     s().add({ behavior: 'Television:switch on', weekday: 2, slot: 6 });
     s().add({ behavior: 'Television:switch off', weekday: 2, slot: 7 });
     expect(s().draft.behavior).toBe('');
-    expect(s().events.map((e) => e.behavior)).toEqual(['Light:switch on', 'Television:switch on', 'Television:switch off']);
+    expect(s().events.map((e) => e.behavior)).toEqual([
+      'Light:switch on',
+      'Television:switch on',
+      'Television:switch off',
+    ]);
     expect(s().events[0]).toEqual({ behavior: 'Light:switch on', weekday: 2, slot: 3, location: '<unknown>' });
     s().remove(1);
     expect(s().events.map((e) => e.behavior)).toEqual(['Light:switch on', 'Television:switch off']);
@@ -223,7 +240,8 @@ describe('replay data', () => {
     'b,0,3,4,Television:switch on,test\nb,1,3,5,Television:switch off,test\n' +
     'c,0,3,4,Television:switch on,test\n';
 
-  const fakeFetch = (routes: Record<string, () => Response>) => async (url: string) => (routes[url] ?? (() => new Response('nope', { status: 404, statusText: 'Not Found' })))();
+  const fakeFetch = (routes: Record<string, () => Response>) => async (url: string) =>
+    (routes[url] ?? (() => new Response('nope', { status: 404, statusText: 'Not Found' })))();
 
   it('uses the SmartThings test split (gunzipped) when it is served', async () => {
     const data = await loadReplayData(
@@ -236,7 +254,10 @@ describe('replay data', () => {
   });
 
   it('falls back to the demo sequences with the reason', async () => {
-    const data = await loadReplayData({ smartThings: '/st.csv.gz', demo: '/demo.csv' }, fakeFetch({ '/demo.csv': () => new Response(demoText) }));
+    const data = await loadReplayData(
+      { smartThings: '/st.csv.gz', demo: '/demo.csv' },
+      fakeFetch({ '/demo.csv': () => new Response(demoText) }),
+    );
     expect(data.source.kind).toBe('demo');
     expect(data.source.fallbackReason).toBe('/st.csv.gz: HTTP 404 Not Found');
     expect(data.sequences.length).toBe(6);
@@ -245,7 +266,10 @@ describe('replay data', () => {
   it('names being offline as the reason when the device is offline, whatever the failed request said', async () => {
     vi.stubGlobal('navigator', { onLine: false });
     try {
-      const data = await loadReplayData({ smartThings: '/st.csv.gz', demo: '/demo.csv' }, fakeFetch({ '/demo.csv': () => new Response(demoText) }));
+      const data = await loadReplayData(
+        { smartThings: '/st.csv.gz', demo: '/demo.csv' },
+        fakeFetch({ '/demo.csv': () => new Response(demoText) }),
+      );
       expect(data.source.kind).toBe('demo');
       expect(data.source.fallbackReason).toBe(OFFLINE_REASON);
     } finally {

@@ -9,12 +9,21 @@ import { forEachTarget, fullMetrics, headTailMetrics, rankTargets } from '../src
 import { splitSequences } from '../src/core/data';
 import { DEFAULT_DATA_DIR, loadRegion } from '../src/node/data';
 
-const ev = (behavior: string, weekday = 0, slot = 0): BehaviorEvent => ({ behavior, weekday, slot, location: UNKNOWN_LOCATION });
+const ev = (behavior: string, weekday = 0, slot = 0): BehaviorEvent => ({
+  behavior,
+  weekday,
+  slot,
+  location: UNKNOWN_LOCATION,
+});
 const seq = (id: string, ...events: (string | BehaviorEvent)[]): BehaviorSequence => ({
   id,
   events: events.map((e) => (typeof e === 'string' ? ev(e) : e)),
 });
-const vocabOf = (train: BehaviorSequence[]) => Vocabulary.fromNames(train.flatMap((s) => s.events.map((e) => e.behavior)), [PAD, BOS, UNK]);
+const vocabOf = (train: BehaviorSequence[]) =>
+  Vocabulary.fromNames(
+    train.flatMap((s) => s.events.map((e) => e.behavior)),
+    [PAD, BOS, UNK],
+  );
 /** Scores by behavior name (specials dropped), for readable expectations. */
 const byName = (vocab: Vocabulary, scores: Float64Array) =>
   Object.fromEntries(vocab.tokens.map((t, i) => [t, scores[i]] as const).filter((_, i) => !vocab.isSpecial(i)));
@@ -38,8 +47,14 @@ describe('popularity', () => {
       { behavior: 'C', rank: 3 },
       { behavior: 'D', rank: MISS },
     ]);
-    const noB = rankTargets(fitPopularity(train, vocab), test, vocab, { includeTarget: (b) => b !== 'B', minPosition: 2 });
-    expect(noB).toEqual([{ behavior: 'C', rank: 3 }, { behavior: 'D', rank: MISS }]);
+    const noB = rankTargets(fitPopularity(train, vocab), test, vocab, {
+      includeTarget: (b) => b !== 'B',
+      minPosition: 2,
+    });
+    expect(noB).toEqual([
+      { behavior: 'C', rank: 3 },
+      { behavior: 'D', rank: MISS },
+    ]);
   });
 });
 
@@ -82,7 +97,13 @@ describe('Markov chains', () => {
 
   describe('order 2', () => {
     // After B: C ×2 (from A,B) and D ×3 (from X,B). Global: A 2, B 5, C 2, X 3, D 3 (of 15).
-    const train = [seq('1', 'A', 'B', 'C'), seq('2', 'A', 'B', 'C'), seq('3', 'X', 'B', 'D'), seq('4', 'X', 'B', 'D'), seq('5', 'X', 'B', 'D')];
+    const train = [
+      seq('1', 'A', 'B', 'C'),
+      seq('2', 'A', 'B', 'C'),
+      seq('3', 'X', 'B', 'D'),
+      seq('4', 'X', 'B', 'D'),
+      seq('5', 'X', 'B', 'D'),
+    ];
     const vocab = vocabOf(train);
     const p1AfterB = { A: 2 / 15 / 6, B: 5 / 15 / 6, C: (2 + 2 / 15) / 6, X: 3 / 15 / 6, D: (3 + 3 / 15) / 6 };
 
@@ -106,7 +127,9 @@ describe('Markov chains', () => {
   });
 
   it('rejects a negative smoothing', () => {
-    expect(() => fitMarkov([], vocabOf([]), 1, { smoothing: -1 })).toThrow('smoothing must be a finite number ≥ 0, got -1');
+    expect(() => fitMarkov([], vocabOf([]), 1, { smoothing: -1 })).toThrow(
+      'smoothing must be a finite number ≥ 0, got -1',
+    );
   });
 });
 
@@ -123,10 +146,13 @@ describe('evaluation helpers', () => {
   it('rankTargets gives a scorer the history before t and only the time of event t', () => {
     const calls: unknown[] = [];
     const vocab = vocabOf([seq('a', 'A', 'B')]);
-    const spy = { name: 'spy', score: (history: readonly BehaviorEvent[], next: object) => {
+    const spy = {
+      name: 'spy',
+      score: (history: readonly BehaviorEvent[], next: object) => {
         calls.push([history.map((e) => e.behavior), next]);
         return new Float64Array(vocab.size);
-      } };
+      },
+    };
     const ranks = rankTargets(spy, [seq('t', ev('A', 1, 2), ev('B', 3, 4), ev('A', 5, 6))], vocab);
     expect(calls).toEqual([
       [['A'], ctx(3, 4)],
@@ -146,7 +172,11 @@ describe('evaluation helpers', () => {
     const head = new Set(['a', 'b']);
     expect(headTailMetrics(targets, head)).toEqual({ 'head_recall@5': 2 / 3, 'tail_recall@5': 1 / 2 });
     expect(headTailMetrics(targets.slice(0, 2), head)['tail_recall@5']).toBeNaN();
-    expect(fullMetrics(targets, head)).toEqual({ ...rankingMetrics(targets), 'head_recall@5': 2 / 3, 'tail_recall@5': 1 / 2 });
+    expect(fullMetrics(targets, head)).toEqual({
+      ...rankingMetrics(targets),
+      'head_recall@5': 2 / 3,
+      'tail_recall@5': 1 / 2,
+    });
   });
 });
 

@@ -43,7 +43,13 @@ describe('the engine comparison as figures (npm run bench -- --only engines)', (
 
   it('ranks each input against the best correct engine of the same run, with the load and why an engine stopped', () => {
     const one = (engine: string, backend: string) => find(figures, ENGINE_FIGURES.latency, engine, backend, 1)!;
-    expect(one('js', 'cpu (plain JS)')).toMatchObject({ unit: 'ms', median: 0.2, ratio: 1, target: '< 0.3 ms', met: true });
+    expect(one('js', 'cpu (plain JS)')).toMatchObject({
+      unit: 'ms',
+      median: 0.2,
+      ratio: 1,
+      target: '< 0.3 ms',
+      met: true,
+    });
     expect(one('tfjs', 'wasm')).toMatchObject({ ratio: 10 });
     expect(one('tfjs', 'wasm').target).toBeUndefined();
     expect(one('onnxruntime-web', 'wasm')).toMatchObject({ ratio: 5 });

@@ -19,7 +19,9 @@ describe('command-line phases', () => {
     expect([...selectPhases(undefined, phases)]).toEqual([...phases]);
     expect([...selectPhases('cross', phases)]).toEqual(['cross']);
     expect([...selectPhases('run', phases, { run: ['kshot', 'cross'] })]).toEqual(['kshot', 'cross']);
-    expect(() => selectPhases('crosss', phases, { run: ['kshot', 'cross'] })).toThrow('--phase: "crosss" is not one of all, run, tune, kshot, cross, bootstrap, report');
+    expect(() => selectPhases('crosss', phases, { run: ['kshot', 'cross'] })).toThrow(
+      '--phase: "crosss" is not one of all, run, tune, kshot, cross, bootstrap, report',
+    );
   });
 });
 
@@ -30,7 +32,9 @@ describe('benchmark command', () => {
     expect([...benchParts(undefined, true)]).toEqual(['size', 'node', 'training', 'generation', 'explain']);
     expect(benchParts(undefined, false).size).toBe(9);
     expect([...benchParts('engines', true)]).toEqual(['engines']);
-    expect(() => benchParts('size,gpu', false)).toThrow('--only: unknown part "gpu" (parts: size, node, training, generation, browser, finetune, explain, engines, library)');
+    expect(() => benchParts('size,gpu', false)).toThrow(
+      '--only: unknown part "gpu" (parts: size, node, training, generation, browser, finetune, explain, engines, library)',
+    );
   });
 
   it('figures: median and range of the runs, met or missed, printed as recorded', () => {
@@ -43,34 +47,83 @@ describe('benchmark command', () => {
     expect(median([5, 1, 3])).toBe(3);
     // p99 only from 100 runs on; engine, batch, ratio and load when given.
     expect(f.p99).toBeUndefined();
-    const many = log.record('one prediction', 'cpu (plain JS)', 'ms', Array.from({ length: 200 }, (_, i) => i + 1), 'Chromium', undefined, { engine: 'js', batch: 1, ratio: 1, load: 'load average 3.0' });
+    const many = log.record(
+      'one prediction',
+      'cpu (plain JS)',
+      'ms',
+      Array.from({ length: 200 }, (_, i) => i + 1),
+      'Chromium',
+      undefined,
+      { engine: 'js', batch: 1, ratio: 1, load: 'load average 3.0' },
+    );
     expect(many).toMatchObject({ engine: 'js', batch: 1, p99: 198, ratio: 1, load: 'load average 3.0', median: 100.5 });
     expect(quantile([1, 2, 3, 4], 0.5)).toBe(2);
   });
 
   it('a partial run replaces figures of the same name, backend and runtime in place and keeps the rest', () => {
-    const fig = (name: string, backend: string, device: string, median: number, date = 'old') => ({ name, backend, unit: 'ms', median, min: median, max: median, runs: 1, date, commit: 'c', device });
-    const earlier = [fig('latency', 'wasm', 'Node v20', 1), fig('latency', 'wasm', 'Chromium 120', 2), fig('load', 'wasm', 'Chromium 120', 3)];
-    const fresh = [fig('latency', 'wasm', 'Chromium 121 headless', 9, 'new'), fig('tensors', 'wasm', 'Node v20', 0, 'new')];
+    const fig = (name: string, backend: string, device: string, median: number, date = 'old') => ({
+      name,
+      backend,
+      unit: 'ms',
+      median,
+      min: median,
+      max: median,
+      runs: 1,
+      date,
+      commit: 'c',
+      device,
+    });
+    const earlier = [
+      fig('latency', 'wasm', 'Node v20', 1),
+      fig('latency', 'wasm', 'Chromium 120', 2),
+      fig('load', 'wasm', 'Chromium 120', 3),
+    ];
+    const fresh = [
+      fig('latency', 'wasm', 'Chromium 121 headless', 9, 'new'),
+      fig('tensors', 'wasm', 'Node v20', 0, 'new'),
+    ];
     expect(mergeFigures(earlier, fresh).map((f) => `${f.name}/${f.device}/${f.median}`)).toEqual([
       'latency/Node v20/1',
       'latency/Chromium 121 headless/9',
       'load/Chromium 120/3',
       'tensors/Node v20/0',
     ]);
-    const md = benchMarkdown(mergeFigures(earlier, fresh), { modelDir: 'm', json: 'docs/bench.json', contextEvents: 32 });
+    const md = benchMarkdown(mergeFigures(earlier, fresh), {
+      modelDir: 'm',
+      json: 'docs/bench.json',
+      contextEvents: 32,
+    });
     expect(md).toContain('The figures come from 2 runs');
     expect(md).toContain('| latency |  | wasm |  | 9 ms |  | 9 – 9 | 1 |  | Chromium 121 headless | new `c` |');
     expect(md).not.toContain('## Engines');
     // Rows of different engines or batch sizes are different figures; the engine comparison gets its own table.
-    const engineRow = (engine: string, batch: number, median: number, ratio: number) => ({ ...fig(ENGINE_FIGURES.throughput, 'wasm', 'Chromium 121 headless', median, 'new'), unit: 'positions/s', engine, batch, ratio, load: 'load average 2.0' });
-    const engines = [engineRow('tfjs', 16, 1000, 2), engineRow('onnxruntime-web', 16, 2000, 1), engineRow('tfjs', 256, 3000, 1)];
+    const engineRow = (engine: string, batch: number, median: number, ratio: number) => ({
+      ...fig(ENGINE_FIGURES.throughput, 'wasm', 'Chromium 121 headless', median, 'new'),
+      unit: 'positions/s',
+      engine,
+      batch,
+      ratio,
+      load: 'load average 2.0',
+    });
+    const engines = [
+      engineRow('tfjs', 16, 1000, 2),
+      engineRow('onnxruntime-web', 16, 2000, 1),
+      engineRow('tfjs', 256, 3000, 1),
+    ];
     const merged = mergeFigures(engines, [engineRow('tfjs', 16, 1500, 1.5)]);
-    expect(merged.map((f) => `${f.engine}/${f.batch}/${f.median}`)).toEqual(['tfjs/16/1500', 'onnxruntime-web/16/2000', 'tfjs/256/3000']);
+    expect(merged.map((f) => `${f.engine}/${f.batch}/${f.median}`)).toEqual([
+      'tfjs/16/1500',
+      'onnxruntime-web/16/2000',
+      'tfjs/256/3000',
+    ]);
     const table = benchMarkdown(merged, { modelDir: 'm', json: 'x', contextEvents: 32 });
     expect(table).toContain('## Engines: the same network and inputs on every engine');
-    expect(table).toContain('| 16 positions | onnxruntime-web | wasm | 2,000 positions/s | 1.00× | 1 |  | load average 2.0 | new `c` |');
-    expect(benchMarkdown(earlier, { modelDir: 'm', json: 'x', contextEvents: 32 })).toContain('All figures were measured in the same run.');
+    expect(table).toContain(
+      '| 16 positions | onnxruntime-web | wasm | 2,000 positions/s | 1.00× | 1 |  | load average 2.0 | new `c` |',
+    );
+    expect(benchMarkdown(earlier, { modelDir: 'm', json: 'x', contextEvents: 32 })).toContain(
+      'All figures were measured in the same run.',
+    );
   });
 });
 
@@ -79,11 +132,41 @@ describe('pretrain flags', () => {
 
   it('a scaling size, then single settings; the shipped size, a detached time head and the app folders by default', () => {
     const plain = flags({});
-    expect(plain.config).toEqual({ behaviorDim: 24, weekdayDim: 4, slotDim: 4, locationDim: 0, targetDim: 8, numLayers: 1, numHeads: 2, headHidden: 48, useContext: true, timeHead: true });
-    expect([plain.out, plain.fp32Out, plain.name]).toEqual(['public/models/behavegpt-us', 'models/behavegpt-us-fp32', 'behavegpt-us']);
+    expect(plain.config).toEqual({
+      behaviorDim: 24,
+      weekdayDim: 4,
+      slotDim: 4,
+      locationDim: 0,
+      targetDim: 8,
+      numLayers: 1,
+      numHeads: 2,
+      headHidden: 48,
+      useContext: true,
+      timeHead: true,
+    });
+    expect([plain.out, plain.fp32Out, plain.name]).toEqual([
+      'public/models/behavegpt-us',
+      'models/behavegpt-us-fp32',
+      'behavegpt-us',
+    ]);
     expect(plain.train.objective).toEqual({ name: 'ce', labelSmoothing: 0 });
-    const custom = flags({ size: 'xs', layers: '2', context: '17', 'no-context': true, region: 'fr', objective: 'dro', 'dro-radius': '0.05', 'joint-time-head': true });
-    expect(custom.config).toMatchObject({ behaviorDim: 8, numLayers: 2, contextLength: 17, useContext: false, timeHead: true });
+    const custom = flags({
+      size: 'xs',
+      layers: '2',
+      context: '17',
+      'no-context': true,
+      region: 'fr',
+      objective: 'dro',
+      'dro-radius': '0.05',
+      'joint-time-head': true,
+    });
+    expect(custom.config).toMatchObject({
+      behaviorDim: 8,
+      numLayers: 2,
+      contextLength: 17,
+      useContext: false,
+      timeHead: true,
+    });
     expect(custom.out).toBe('public/models/behavegpt-fr');
     expect(custom.train.objective).toEqual({ name: 'dro', labelSmoothing: 0, dro: { radius: 0.05 } });
     expect(custom.train.timeHead).toEqual({ weight: 1, detached: false });
@@ -93,7 +176,9 @@ describe('pretrain flags', () => {
     expect(() => flags({ size: 'xl' })).toThrow('--size: "xl" is not one of xs, s, m-, m');
     expect(() => flags({ layers: 'two' })).toThrow('--layers: "two" is not a number');
     expect(() => flags({ region: 'de' })).toThrow('--region: "de" is not one of us, fr, sp');
-    expect(() => flags({ 'no-time-head': true, 'joint-time-head': true })).toThrow('--joint-time-head and --no-time-head exclude each other');
+    expect(() => flags({ 'no-time-head': true, 'joint-time-head': true })).toThrow(
+      '--joint-time-head and --no-time-head exclude each other',
+    );
   });
 });
 

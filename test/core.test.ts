@@ -76,7 +76,12 @@ describe('ranking metrics', () => {
   });
 
   it('splits head behaviors at 80% of events', () => {
-    const counts = new Map([['a', 50], ['b', 30], ['c', 15], ['d', 5]]);
+    const counts = new Map([
+      ['a', 50],
+      ['b', 30],
+      ['c', 15],
+      ['d', 5],
+    ]);
     expect([...headBehaviors(counts)]).toEqual(['a', 'b']);
   });
 });
@@ -102,10 +107,16 @@ describe('paired bootstrap over sequences', () => {
     expect(r.high - r.low).toBeLessThan(4.4);
     expect(r.shareAtLeast).toBeGreaterThan(0.4);
     expect(r.shareAtLeast).toBeLessThan(0.6);
-    expect(bootstrapInterval(values.length, mean, { resamples: 2000, seed: 1 })).toEqual({ ...r, shareAtLeast: undefined });
+    expect(bootstrapInterval(values.length, mean, { resamples: 2000, seed: 1 })).toEqual({
+      ...r,
+      shareAtLeast: undefined,
+    });
   });
   it('pairs the arms: identical models have no spread, a uniformly better arm stays better', () => {
-    const seqs = Array.from({ length: 30 }, (_, s) => [target(`b${s % 5}`, (s % 3) + 1), target(`b${(s + 1) % 5}`, s % 7 === 0 ? 9 : 2)]);
+    const seqs = Array.from({ length: 30 }, (_, s) => [
+      target(`b${s % 5}`, (s % 3) + 1),
+      target(`b${(s + 1) % 5}`, s % 7 === 0 ? 9 : 2),
+    ]);
     const same = relativeGainInterval([seqs, seqs], [seqs], 'macro_recall@5', { resamples: 200 });
     expect([same.estimate, same.low, same.high]).toEqual([0, 0, 0]);
     const better = seqs.map((targets) => targets.map((t) => ({ ...t, rank: 1 })));
@@ -115,7 +126,9 @@ describe('paired bootstrap over sequences', () => {
     expect(gain.shareAtLeast).toBe(1);
   });
   it('refuses models scored on different sequences', () => {
-    expect(() => relativeGainInterval([[[target('a', 1)]]], [[[target('a', 1)], [target('a', 2)]]], 'macro_recall@5')).toThrow('same sequences');
+    expect(() =>
+      relativeGainInterval([[[target('a', 1)]]], [[[target('a', 1)], [target('a', 2)]]], 'macro_recall@5'),
+    ).toThrow('same sequences');
     expect(() => bootstrapInterval(0, () => 0)).toThrow('no sequences');
   });
 });

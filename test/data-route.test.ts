@@ -17,7 +17,11 @@ describe('SmartThings data route', () => {
     const previous = process.env.BEHAVEGPT_DATA;
     process.env.BEHAVEGPT_DATA = dir;
     try {
-      server = await createServer({ configFile: path.resolve('vite.config.ts'), logLevel: 'silent', server: { port: 0, host: '127.0.0.1' } });
+      server = await createServer({
+        configFile: path.resolve('vite.config.ts'),
+        logLevel: 'silent',
+        server: { port: 0, host: '127.0.0.1' },
+      });
     } finally {
       if (previous === undefined) delete process.env.BEHAVEGPT_DATA;
       else process.env.BEHAVEGPT_DATA = previous;

@@ -272,7 +272,15 @@ describe('timestamped format', () => {
   });
 
   it('rejects impossible dates and times', () => {
-    for (const bad of ['2024-02-30T10:00', '2024-03-04T24:00', '2024-03-04T10:60', '2024-03-04', '2024-03-04T10:00+25:00', 'yesterday', '']) {
+    for (const bad of [
+      '2024-02-30T10:00',
+      '2024-03-04T24:00',
+      '2024-03-04T10:60',
+      '2024-03-04',
+      '2024-03-04T10:00+25:00',
+      'yesterday',
+      '',
+    ]) {
       expect(parseTimestamp(bad), bad).toBeNull();
     }
   });
@@ -299,7 +307,12 @@ describe('timestamped format', () => {
       'B:late tie',
     ]);
     // Wall clock, not absolute time: "10:00+02:00" is slot 3 (09–12 h) on Tuesday.
-    expect(log.sequences[0].events[0]).toEqual({ behavior: 'B:early', weekday: 1, slot: 3, location: UNKNOWN_LOCATION });
+    expect(log.sequences[0].events[0]).toEqual({
+      behavior: 'B:early',
+      weekday: 1,
+      slot: 3,
+      location: UNKNOWN_LOCATION,
+    });
     expect(log.sequences[1].events).toEqual([{ behavior: 'A:first', weekday: 0, slot: 7, location: 'hall' }]);
   });
 

@@ -21,20 +21,36 @@ describe('CPU decoder (the generation fast path)', () => {
     for (const v of model.params.values()) v.assign(tf.randomNormal(v.shape, 0, 0.3, 'float32', 300 + i++));
     const decoder = await CpuDecoder.fromModel(model);
     const rollout = events(65, 2);
-    const ids = (e: (typeof rollout)[number]) => ({ behavior: behaviors.id(e.behavior), weekday: e.weekday, slot: e.slot, location: locations.id(e.location) });
+    const ids = (e: (typeof rollout)[number]) => ({
+      behavior: behaviors.id(e.behavior),
+      weekday: e.weekday,
+      slot: e.slot,
+      location: locations.id(e.location),
+    });
     let windowStart = 0;
     let hidden = decoder.push(bosIds(behaviors.id(BOS)));
     let worst = 0;
     for (let t = 0; t < 64; t++) {
       const next = rollout[t];
-      const { batch, position } = encodeQuery(rollout.slice(windowStart, t), next, behaviors, locations, config.contextLength);
+      const { batch, position } = encodeQuery(
+        rollout.slice(windowStart, t),
+        next,
+        behaviors,
+        locations,
+        config.contextLength,
+      );
       const [behaviorProbs, timeProbs] = tf.tidy(() => {
         const out = model.outputs(batch, { positions: tf.tensor1d([position], 'int32') });
         return [tf.softmax(out.behavior).dataSync(), tf.softmax(out.time!).dataSync()];
       });
-      const cpuBehavior = decoder.behaviorProbabilities(hidden, { weekday: next.weekday, slot: next.slot, location: locations.id(next.location) });
+      const cpuBehavior = decoder.behaviorProbabilities(hidden, {
+        weekday: next.weekday,
+        slot: next.slot,
+        location: locations.id(next.location),
+      });
       const cpuTime = decoder.timeProbabilities(hidden);
-      for (let c = 0; c < behaviorProbs.length; c++) worst = Math.max(worst, Math.abs(behaviorProbs[c] - cpuBehavior[c]));
+      for (let c = 0; c < behaviorProbs.length; c++)
+        worst = Math.max(worst, Math.abs(behaviorProbs[c] - cpuBehavior[c]));
       for (let c = 0; c < timeProbs.length; c++) worst = Math.max(worst, Math.abs(timeProbs[c] - cpuTime[c]));
       if (decoder.length === config.contextLength) {
         decoder.reset();

@@ -54,7 +54,12 @@ describe('objectives', () => {
   beforeAll(async () => {
     await initNodeBackend('wasm');
   });
-  const logits = () => tf.tensor2d([[-1e9, 2, 0.5, -1], [-1e9, 0.1, 0.2, 3], [-1e9, 1, 1, 1]]);
+  const logits = () =>
+    tf.tensor2d([
+      [-1e9, 2, 0.5, -1],
+      [-1e9, 0.1, 0.2, 3],
+      [-1e9, 1, 1, 1],
+    ]);
   const targets = Int32Array.from([1, 3, -1]);
   const counts = [0, 50, 30, 20];
   const special = (i: number) => i === 0;
@@ -66,7 +71,7 @@ describe('objectives', () => {
     expect(value[0]).toBeCloseTo(ce[0], 6);
     // Hand check: mean of −log softmax at the two counted targets.
     const lse = (xs: number[]) => Math.log(xs.reduce((s, x) => s + Math.exp(x), 0));
-    expect(ce[0]).toBeCloseTo(((lse([2, 0.5, -1]) - 2) + (lse([0.1, 0.2, 3]) - 3)) / 2, 5);
+    expect(ce[0]).toBeCloseTo((lse([2, 0.5, -1]) - 2 + (lse([0.1, 0.2, 3]) - 3)) / 2, 5);
     dro.dispose();
   });
 
@@ -75,7 +80,7 @@ describe('objectives', () => {
     const lse = (xs: number[]) => Math.log(xs.reduce((s, x) => s + Math.exp(x), 0));
     const adj = [2 + Math.log(0.5), 0.5 + Math.log(0.3), -1 + Math.log(0.2)];
     const adj2 = [0.1 + Math.log(0.5), 0.2 + Math.log(0.3), 3 + Math.log(0.2)];
-    const expected = ((lse(adj) - adj[0]) + (lse(adj2) - adj2[2])) / 2;
+    const expected = (lse(adj) - adj[0] + (lse(adj2) - adj2[2])) / 2;
     expect((await la.loss(logits() as tf.Tensor2D, targets).data())[0]).toBeCloseTo(expected, 5);
     const cb = createObjective({ name: 'class-balanced', beta: 0.9 }, counts, special);
     const w = cb.classWeights()!;
@@ -94,7 +99,11 @@ describe('objectives', () => {
     expect((await droLa.loss(logits() as tf.Tensor2D, targets).data())[0]).toBeCloseTo(expected, 6);
     expect((await plainDro.loss(logits() as tf.Tensor2D, targets).data())[0]).not.toBeCloseTo(expected, 3);
     // With a radius, the tilt follows the adjusted losses: the two objectives weight classes differently.
-    const tilted = createObjective({ name: 'dro', tau: 0.5, dro: { radius: 0.5, tailMix: 0, emaRate: 1 } }, counts, special);
+    const tilted = createObjective(
+      { name: 'dro', tau: 0.5, dro: { radius: 0.5, tailMix: 0, emaRate: 1 } },
+      counts,
+      special,
+    );
     const untilted = createObjective({ name: 'dro', dro: { radius: 0.5, tailMix: 0, emaRate: 1 } }, counts, special);
     for (const o of [tilted, untilted]) {
       o.loss(logits() as tf.Tensor2D, targets);

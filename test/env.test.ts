@@ -10,7 +10,9 @@ function servePublic(): (url: string | URL | Request) => Promise<Response> {
   return async (input) => {
     const path = new URL(input instanceof Request ? input.url : String(input), 'http://site/').pathname;
     const file = `public${path}`;
-    return existsSync(file) ? new Response(readFileSync(file)) : new Response('not found', { status: 404, statusText: 'Not Found' });
+    return existsSync(file)
+      ? new Response(readFileSync(file))
+      : new Response('not found', { status: 404, statusText: 'Not Found' });
   };
 }
 
@@ -68,10 +70,14 @@ describe('browser env', () => {
     const asked: string[] = [];
     const fake = async (url: string) => {
       asked.push(url);
-      return url === '/elsewhere/sp.csv.gz' ? new Response(gzipSync(csv)) : new Response('', { status: 404, statusText: 'Not Found' });
+      return url === '/elsewhere/sp.csv.gz'
+        ? new Response(gzipSync(csv))
+        : new Response('', { status: 404, statusText: 'Not Found' });
     };
     expect((await parseLogStream((await openLogUrl(dataFileUrl('sp.csv.gz'), fake)).body, 'sp.csv.gz')).events).toBe(2);
-    await expect(openLogUrl(dataFileUrl('fr.csv.gz'), fake)).rejects.toThrow('/elsewhere/fr.csv.gz: HTTP 404 Not Found (is the data folder present?)');
+    await expect(openLogUrl(dataFileUrl('fr.csv.gz'), fake)).rejects.toThrow(
+      '/elsewhere/fr.csv.gz: HTTP 404 Not Found (is the data folder present?)',
+    );
     expect(asked).toEqual(['/elsewhere/sp.csv.gz', '/elsewhere/fr.csv.gz']);
   });
 });

@@ -3,7 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend } from '../src/node/tf';
-import { countTrainTargets, evaluateOnTest, kShotSequences, kShotWithRehearsal, oldBehaviorsKept, runOne, withholdBehaviors } from '../src/node/runs';
+import {
+  countTrainTargets,
+  evaluateOnTest,
+  kShotSequences,
+  kShotWithRehearsal,
+  oldBehaviorsKept,
+  runOne,
+  withholdBehaviors,
+} from '../src/node/runs';
 import { loadModelDir } from '../src/node/model-files';
 import { fullMetrics } from '../src/core/evaluation';
 import { headBehaviors } from '../src/core/metrics';
@@ -20,8 +28,19 @@ import { behaviors, events, locations, toyConfig } from './helpers';
 import { BehaveGPT } from '../src/model/behavegpt';
 import { trainModel } from '../src/train/trainer';
 
-const tiny = { behaviorDim: 8, weekdayDim: 4, slotDim: 4, locationDim: 4, targetDim: 4, numHeads: 2, numLayers: 1, headHidden: 8, contextLength: 12 };
-const seqs = (n: number, offset: number) => Array.from({ length: n }, (_, i) => ({ id: `q${offset + i}`, events: events(6 + (i % 4), i) }));
+const tiny = {
+  behaviorDim: 8,
+  weekdayDim: 4,
+  slotDim: 4,
+  locationDim: 4,
+  targetDim: 4,
+  numHeads: 2,
+  numLayers: 1,
+  headHidden: 8,
+  contextLength: 12,
+};
+const seqs = (n: number, offset: number) =>
+  Array.from({ length: n }, (_, i) => ({ id: `q${offset + i}`, events: events(6 + (i % 4), i) }));
 const data = { train: seqs(24, 0), valid: seqs(6, 100), test: seqs(6, 200) };
 
 describe('experiment runner (unit size)', () => {
@@ -31,7 +50,13 @@ describe('experiment runner (unit size)', () => {
 
   it('runs, records test metrics for all and no-refresh targets, and skips a finished run', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'runs-'));
-    const spec: RunSpec = { dataset: 'toy', objective: { name: 'dro', dro: { radius: 0.1 } }, seed: 1, config: tiny, train: { epochs: 2, batchSize: 8, patience: 2 } };
+    const spec: RunSpec = {
+      dataset: 'toy',
+      objective: { name: 'dro', dro: { radius: 0.1 } },
+      seed: 1,
+      config: tiny,
+      train: { epochs: 2, batchSize: 8, patience: 2 },
+    };
     const lines: string[] = [];
     const modelsDir = mkdtempSync(join(tmpdir(), 'models-'));
     const first = await runOne(spec, data, { recordsDir: dir, modelsDir, commit: 'test', log: (l) => lines.push(l) });
@@ -84,7 +109,13 @@ describe('experiment runner (unit size)', () => {
   });
 
   it('shortens ids that would make too long a file name, keeping them distinct', () => {
-    const long = (k: number): RunSpec => ({ dataset: 'us', objective: { name: 'dro', dro: { radius: 0.05, tailMix: 0, priorBeta: 0.99 } }, seed: 2, init: `runs/models/${'x'.repeat(200)}`, kShot: { behaviors: ['a'], k } });
+    const long = (k: number): RunSpec => ({
+      dataset: 'us',
+      objective: { name: 'dro', dro: { radius: 0.05, tailMix: 0, priorBeta: 0.99 } },
+      seed: 2,
+      init: `runs/models/${'x'.repeat(200)}`,
+      kShot: { behaviors: ['a'], k },
+    });
     const [a, b] = [runId(long(5)), runId(long(20))];
     expect(a).not.toBe(b);
     expect(a).toMatch(/^us-behavegpt-dro-.*-[0-9a-f]{8}-s2$/);
@@ -94,7 +125,14 @@ describe('experiment runner (unit size)', () => {
 
   it('resumes a scaling-style grid without redoing finished cells', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'grid-'));
-    const cells: RunSpec[] = [0.5, 1].map((fraction) => ({ dataset: 'toy', objective: { name: 'ce' }, seed: 0, fraction, config: tiny, train: { epochs: 1, batchSize: 8 } }));
+    const cells: RunSpec[] = [0.5, 1].map((fraction) => ({
+      dataset: 'toy',
+      objective: { name: 'ce' },
+      seed: 0,
+      fraction,
+      config: tiny,
+      train: { epochs: 1, batchSize: 8 },
+    }));
     const trained: string[] = [];
     const log = (l: string) => l.includes('done in') && trained.push(l.split(':')[0]);
     await runOne(cells[0], data, { recordsDir: dir, commit: 'test', log });
@@ -127,19 +165,26 @@ describe('data subsets for scaling and adaptation', () => {
     const other = train[0].events[1].behavior;
     const withheld = withholdBehaviors(train, new Set([name]));
     expect(withheld.flatMap((s) => s.events).some((e) => e.behavior === name)).toBe(false);
-    expect(withheld.flatMap((s) => s.events).length).toBe(train.flatMap((s) => s.events).filter((e) => e.behavior !== name).length);
+    expect(withheld.flatMap((s) => s.events).length).toBe(
+      train.flatMap((s) => s.events).filter((e) => e.behavior !== name).length,
+    );
     for (const k of [1, 5, 20]) {
       const chosen = kShotSequences(train, [name, other], k);
-      for (const b of [name, other]) expect(chosen.flatMap((s) => s.events).filter((e) => e.behavior === b).length).toBeGreaterThanOrEqual(k);
+      for (const b of [name, other])
+        expect(chosen.flatMap((s) => s.events).filter((e) => e.behavior === b).length).toBeGreaterThanOrEqual(k);
       expect(chosen.length).toBeLessThan(train.length);
     }
-    expect(kShotSequences(train, [name], 5).map((s) => s.id)).toEqual(kShotSequences(train, [name], 5).map((s) => s.id));
+    expect(kShotSequences(train, [name], 5).map((s) => s.id)).toEqual(
+      kShotSequences(train, [name], 5).map((s) => s.id),
+    );
   });
 
   it('rehearsal adds r × as many sequences, none holding the new behaviors, drawn per seed', () => {
     const name = seqs(1, 0)[0].events[0].behavior;
     // Two sequences in three lack the behavior.
-    const train = seqs(200, 0).map((s, i) => (i % 3 ? { ...s, events: s.events.filter((e) => e.behavior !== name) } : s));
+    const train = seqs(200, 0).map((s, i) =>
+      i % 3 ? { ...s, events: s.events.filter((e) => e.behavior !== name) } : s,
+    );
     const shots = kShotSequences(train, [name], 3);
     const mixed = kShotWithRehearsal(train, { behaviors: [name], k: 3, rehearsal: 2 }, 0);
     expect(mixed.slice(0, shots.length)).toEqual(shots);
@@ -147,19 +192,64 @@ describe('data subsets for scaling and adaptation', () => {
     expect(replay).toHaveLength(2 * shots.length);
     expect(replay.some((s) => s.events.some((e) => e.behavior === name))).toBe(false);
     expect(new Set(mixed.map((s) => s.id)).size).toBe(mixed.length);
-    expect(kShotWithRehearsal(train, { behaviors: [name], k: 3, rehearsal: 2 }, 1).map((s) => s.id)).not.toEqual(mixed.map((s) => s.id));
+    expect(kShotWithRehearsal(train, { behaviors: [name], k: 3, rehearsal: 2 }, 1).map((s) => s.id)).not.toEqual(
+      mixed.map((s) => s.id),
+    );
     expect(kShotWithRehearsal(train, { behaviors: [name], k: 3 }, 0)).toEqual(shots);
   });
 });
 
 describe('k-shot epoch eligibility', () => {
-  const result = (targets: [string, number][]): EvaluationResult => ({ metrics: {}, loss: 0, targets: targets.map(([behavior, rank]) => ({ behavior, rank })) });
+  const result = (targets: [string, number][]): EvaluationResult => ({
+    metrics: {},
+    loss: 0,
+    targets: targets.map(([behavior, rank]) => ({ behavior, rank })),
+  });
   it('keeps an epoch only while old behaviors lose at most maxDrop of weighted recall@5', () => {
     const kept = oldBehaviorsKept(['new'], 0.1);
-    const initial = result([['a', 1], ['a', 2], ['b', 3], ['b', 9], ['new', 50]]); // old R@5 = 3/4
-    expect(kept(result([['a', 1], ['a', 2], ['b', 9], ['b', 9], ['new', 1]]), initial)).toBe(false); // 2/4: −25 points
-    expect(kept(result([['a', 1], ['a', 2], ['b', 3], ['b', 9], ['new', 1]]), initial)).toBe(true); // same old, new learned
-    expect(kept(result([['a', 1], ['a', 1], ['b', 1], ['b', 1], ['new', 90]]), initial)).toBe(true);
+    const initial = result([
+      ['a', 1],
+      ['a', 2],
+      ['b', 3],
+      ['b', 9],
+      ['new', 50],
+    ]); // old R@5 = 3/4
+    expect(
+      kept(
+        result([
+          ['a', 1],
+          ['a', 2],
+          ['b', 9],
+          ['b', 9],
+          ['new', 1],
+        ]),
+        initial,
+      ),
+    ).toBe(false); // 2/4: −25 points
+    expect(
+      kept(
+        result([
+          ['a', 1],
+          ['a', 2],
+          ['b', 3],
+          ['b', 9],
+          ['new', 1],
+        ]),
+        initial,
+      ),
+    ).toBe(true); // same old, new learned
+    expect(
+      kept(
+        result([
+          ['a', 1],
+          ['a', 1],
+          ['b', 1],
+          ['b', 1],
+          ['new', 90],
+        ]),
+        initial,
+      ),
+    ).toBe(true);
   });
 });
 
@@ -172,22 +262,42 @@ describe('results rows', () => {
 
   it('merges a task without touching the others and validates rows', () => {
     const rows = mergeRows(
-      [{ task: 'generation', dataset: 'us', model: 'm', metrics: {} }, { task: 'next-behavior', dataset: 'us', model: 'old', metrics: {} }],
+      [
+        { task: 'generation', dataset: 'us', model: 'm', metrics: {} },
+        { task: 'next-behavior', dataset: 'us', model: 'old', metrics: {} },
+      ],
       'next-behavior',
       [{ task: 'next-behavior', dataset: 'us', model: 'new', metrics: {} }],
     );
     expect(rows.map((r) => r.model)).toEqual(['m', 'new']);
-    expect(() => parseResults([{ task: 'x', dataset: 'us', metrics: {} }], 'r.json')).toThrow('r.json: row 1, field "model": missing or not a string');
+    expect(() => parseResults([{ task: 'x', dataset: 'us', metrics: {} }], 'r.json')).toThrow(
+      'r.json: row 1, field "model": missing or not a string',
+    );
   });
 
-  it('merging is stable: a task\'s new rows take its old place, other rows keep their order, a new task is appended', () => {
+  it("merging is stable: a task's new rows take its old place, other rows keep their order, a new task is appended", () => {
     const row = (task: string, model: string) => ({ task, dataset: 'us', model, metrics: {} });
-    const file = [row('next-behavior', 'a'), row('next-behavior', 'b'), row('generation', 'g'), row('cross-domain', 'c')];
-    const once = mergeRows(file, 'next-behavior', [row('next-behavior', 'a2'), row('next-behavior', 'b2'), row('next-behavior', 'x2')]);
+    const file = [
+      row('next-behavior', 'a'),
+      row('next-behavior', 'b'),
+      row('generation', 'g'),
+      row('cross-domain', 'c'),
+    ];
+    const once = mergeRows(file, 'next-behavior', [
+      row('next-behavior', 'a2'),
+      row('next-behavior', 'b2'),
+      row('next-behavior', 'x2'),
+    ]);
     expect(once.map((r) => r.model)).toEqual(['a2', 'b2', 'x2', 'g', 'c']);
     expect(mergeRows(once, 'next-behavior', once.slice(0, 3))).toEqual(once); // a rerun changes nothing
     expect(mergeRows(file, 'generation', [row('generation', 'g2')]).map((r) => r.model)).toEqual(['a', 'b', 'g2', 'c']);
-    expect(mergeRows(file, 'new-behavior', [row('new-behavior', 'n')]).map((r) => r.model)).toEqual(['a', 'b', 'g', 'c', 'n']);
+    expect(mergeRows(file, 'new-behavior', [row('new-behavior', 'n')]).map((r) => r.model)).toEqual([
+      'a',
+      'b',
+      'g',
+      'c',
+      'n',
+    ]);
     expect(mergeRows(file, 'generation', []).map((r) => r.model)).toEqual(['a', 'b', 'c']);
     // Rows of a task split by others (files written by an older merge) come together at its first place.
     const split = [row('t', '1'), row('u', 'u'), row('t', '2')];
@@ -216,7 +326,14 @@ describe('trainer schedule for tiny data', () => {
   it('minSteps adds epochs; evaluateEvery skips evaluations of short epochs but always scores the last', async () => {
     const model = BehaveGPT.create(toyConfig({ dropout: 0 }), 2);
     const train = data.train.slice(0, 8); // one batch of 8: one step per epoch
-    const result = await trainModel(model, train, data.valid, behaviors, locations, { epochs: 2, batchSize: 8, minSteps: 10, evaluateEvery: 4, patience: 100, warmupSteps: 1 });
+    const result = await trainModel(model, train, data.valid, behaviors, locations, {
+      epochs: 2,
+      batchSize: 8,
+      minSteps: 10,
+      evaluateEvery: 4,
+      patience: 100,
+      warmupSteps: 1,
+    });
     expect(result.steps).toBe(10);
     expect(result.epochsRun).toBe(10);
     // Evaluated at steps 4, 8 and the final epoch (10).
@@ -227,14 +344,28 @@ describe('trainer schedule for tiny data', () => {
   it('with startCompetes the model before training is kept when no epoch beats it on valid', async () => {
     // A learning rate far too high for the toy model: every trained epoch is worse than the start.
     const trained = BehaveGPT.create(toyConfig({ dropout: 0 }), 6);
-    await trainModel(trained, data.train, data.valid, behaviors, locations, { epochs: 20, batchSize: 8, patience: 100, learningRate: 1e-2 });
+    await trainModel(trained, data.train, data.valid, behaviors, locations, {
+      epochs: 20,
+      batchSize: 8,
+      patience: 100,
+      learningRate: 1e-2,
+    });
     const opts = { epochs: 2, batchSize: 8, patience: 100, learningRate: 5, warmupSteps: 1 };
     const plain = await trainModel(trained, data.train, data.valid, behaviors, locations, { ...opts, seed: 1 });
     expect(plain.bestEpoch).toBeGreaterThan(0); // the first epoch replaces the start however bad
     const model = BehaveGPT.create(toyConfig({ dropout: 0 }), 6);
-    await trainModel(model, data.train, data.valid, behaviors, locations, { epochs: 20, batchSize: 8, patience: 100, learningRate: 1e-2 });
+    await trainModel(model, data.train, data.valid, behaviors, locations, {
+      epochs: 20,
+      batchSize: 8,
+      patience: 100,
+      learningRate: 1e-2,
+    });
     const before = await Promise.all([...model.params.values()].map((v) => v.data()));
-    const kept = await trainModel(model, data.train, data.valid, behaviors, locations, { ...opts, seed: 1, startCompetes: true });
+    const kept = await trainModel(model, data.train, data.valid, behaviors, locations, {
+      ...opts,
+      seed: 1,
+      startCompetes: true,
+    });
     expect(kept.bestEpoch).toBe(0);
     const after = await Promise.all([...model.params.values()].map((v) => v.data()));
     for (const [i, a] of after.entries()) expect(Array.from(a)).toEqual(Array.from(before[i]));
@@ -245,14 +376,26 @@ describe('trainer schedule for tiny data', () => {
   it('an epoch that is never eligible is never selected: the model stays as before training', async () => {
     const model = BehaveGPT.create(toyConfig({ dropout: 0 }), 3);
     const before = await Promise.all([...model.params.values()].map((v) => v.data()));
-    const result = await trainModel(model, data.train, data.valid, behaviors, locations, { epochs: 3, batchSize: 8, patience: 100, learningRate: 1e-2, eligible: () => false });
+    const result = await trainModel(model, data.train, data.valid, behaviors, locations, {
+      epochs: 3,
+      batchSize: 8,
+      patience: 100,
+      learningRate: 1e-2,
+      eligible: () => false,
+    });
     expect(result.steps).toBeGreaterThan(0);
     expect(result.bestEpoch).toBe(0);
     const after = await Promise.all([...model.params.values()].map((v) => v.data()));
     for (const [i, a] of after.entries()) expect(Array.from(a)).toEqual(Array.from(before[i]));
     // Eligible only from epoch 2 on: epoch 1 is skipped even though it is the first trained one.
     let calls = 0;
-    const late = await trainModel(model, data.train, data.valid, behaviors, locations, { epochs: 3, batchSize: 8, patience: 100, learningRate: 1e-2, eligible: () => ++calls >= 2 });
+    const late = await trainModel(model, data.train, data.valid, behaviors, locations, {
+      epochs: 3,
+      batchSize: 8,
+      patience: 100,
+      learningRate: 1e-2,
+      eligible: () => ++calls >= 2,
+    });
     expect(late.bestEpoch).toBeGreaterThanOrEqual(2);
     model.dispose();
   }, 60_000);
@@ -266,7 +409,10 @@ describe('adapting to another domain', () => {
   it('alignOutputPrior moves the mean predicted distribution to the target frequencies', async () => {
     const model = BehaveGPT.create(toyConfig({ dropout: 0 }), 4);
     // A target domain where one behavior dominates.
-    const target = seqs(20, 0).map((s) => ({ ...s, events: s.events.map((e, i) => (i % 4 === 0 ? e : { ...e, behavior: 'Fan:switch on' })) }));
+    const target = seqs(20, 0).map((s) => ({
+      ...s,
+      events: s.events.map((e, i) => (i % 4 === 0 ? e : { ...e, behavior: 'Fan:switch on' })),
+    }));
     const counts = behaviorCounts(target);
     const total = [...counts.values()].reduce((a, b) => a + b, 0);
     const gap = async () => {
@@ -283,7 +429,10 @@ describe('adapting to another domain', () => {
   }, 60_000);
 
   it('alignOutputPrior trusts a handful of events less than many with the same frequencies', async () => {
-    const target = seqs(40, 0).map((s) => ({ ...s, events: s.events.map((e, i) => (i % 4 === 0 ? e : { ...e, behavior: 'Fan:switch on' })) }));
+    const target = seqs(40, 0).map((s) => ({
+      ...s,
+      events: s.events.map((e, i) => (i % 4 === 0 ? e : { ...e, behavior: 'Fan:switch on' })),
+    }));
     const shiftWith = async (train: typeof target) => {
       const model = BehaveGPT.create(toyConfig({ dropout: 0 }), 4);
       const shift = await alignOutputPrior(model, train, behaviors, locations, { rounds: 1, priorEvents: 30 });
@@ -299,7 +448,10 @@ describe('adapting to another domain', () => {
     const counts = behaviorCounts(target.slice(0, 1));
     const total = [...counts.values()].reduce((a, b) => a + b, 0);
     const mean = await meanPredictedDistribution(model, target.slice(0, 1), behaviors, locations);
-    const shift = await alignOutputPrior(model, target.slice(0, 1), behaviors, locations, { rounds: 1, priorEvents: 0 });
+    const shift = await alignOutputPrior(model, target.slice(0, 1), behaviors, locations, {
+      rounds: 1,
+      priorEvents: 0,
+    });
     const fan = behaviors.id('Fan:switch on');
     expect(shift[fan]).toBeCloseTo(Math.log(counts.get('Fan:switch on')! / total) - Math.log(mean[fan]), 5);
     model.dispose();
@@ -308,20 +460,28 @@ describe('adapting to another domain', () => {
   it('evaluateModel tags every target with its sequence, also across the windows of a long sequence', async () => {
     const model = BehaveGPT.create(toyConfig({ dropout: 0 }), 5);
     // 40 events with a context of 16: three windows, 39 targets (position 0 is never a target).
-    const sequences = [{ id: 'long', events: events(40, 3) }, { id: 'short', events: events(5, 7) }, { id: 'single', events: events(1, 2) }];
+    const sequences = [
+      { id: 'long', events: events(40, 3) },
+      { id: 'short', events: events(5, 7) },
+      { id: 'single', events: events(1, 2) },
+    ];
     const { targets } = await evaluateModel(model, sequences, behaviors, locations);
     const count = (id: string) => targets.filter((t) => t.sequence === id).length;
     expect([count('long'), count('short'), count('single')]).toEqual([39, 4, 0]);
     expect(targets.every((t) => t.sequence !== undefined)).toBe(true);
     // The long sequence's targets are its events 1…39 in order.
-    expect(targets.filter((t) => t.sequence === 'long').map((t) => t.behavior)).toEqual(sequences[0].events.slice(1).map((e) => e.behavior));
+    expect(targets.filter((t) => t.sequence === 'long').map((t) => t.behavior)).toEqual(
+      sequences[0].events.slice(1).map((e) => e.behavior),
+    );
     model.dispose();
   }, 60_000);
 
   it('evaluateModel ranks only the candidates it is given; a target outside them is a miss', async () => {
     const model = BehaveGPT.create(toyConfig({ dropout: 0 }), 5);
     const all = await evaluateModel(model, data.test, behaviors, locations);
-    const fewer = await evaluateModel(model, data.test, behaviors, locations, { candidate: (b) => b !== 'Fan:switch on' });
+    const fewer = await evaluateModel(model, data.test, behaviors, locations, {
+      candidate: (b) => b !== 'Fan:switch on',
+    });
     all.targets.forEach((t, i) => {
       const f = fewer.targets[i];
       expect(f.behavior).toBe(t.behavior);

@@ -1,5 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { attentionOptions, attentionRow, attentionStart, formatPoints, heatColor, heatTextColor, needsTime, topLegend, weekValues, whyBars } from '../src/app/lib/explain-view';
+import {
+  attentionOptions,
+  attentionRow,
+  attentionStart,
+  formatPoints,
+  heatColor,
+  heatTextColor,
+  needsTime,
+  topLegend,
+  weekValues,
+  whyBars,
+} from '../src/app/lib/explain-view';
 import type { Explanation, WhenMap } from '../src/model/explain';
 
 const explanation: Explanation = {
@@ -38,7 +49,11 @@ describe('explanations in the app', () => {
 
   it('shows the attention row chosen: the mean of heads or one layer and head', () => {
     expect(attentionOptions(explanation.attention).map((o) => o.id)).toEqual(['mean', '0.0', '0.1']);
-    expect(attentionOptions({ layers: 2, heads: 1 }).map((o) => o.label)).toEqual(['Mean of heads, layer 2', 'Layer 1, head 1', 'Layer 2, head 1']);
+    expect(attentionOptions({ layers: 2, heads: 1 }).map((o) => o.label)).toEqual([
+      'Mean of heads, layer 2',
+      'Layer 1, head 1',
+      'Layer 2, head 1',
+    ]);
     expect(attentionRow(explanation.attention, '0.1')).toEqual([0.5, 0.1, 0.2]);
     expect(attentionRow(explanation.attention, '3.0')).toEqual(explanation.attention.score);
     expect(attentionStart(explanation.attention, 'mean')).toBeCloseTo(0.3, 12);
@@ -55,7 +70,12 @@ describe('explanations in the app', () => {
   });
 
   it('reads the week view asked for, null without a time head', () => {
-    const cells = Array.from({ length: 56 }, (_, c) => ({ weekday: Math.floor(c / 8), slot: c % 8, probability: c / 100, top: { behavior: 'x', probability: 0.5 } }));
+    const cells = Array.from({ length: 56 }, (_, c) => ({
+      weekday: Math.floor(c / 8),
+      slot: c % 8,
+      probability: c / 100,
+      top: { behavior: 'x', probability: 0.5 },
+    }));
     const map: WhenMap = { behavior: 'x', cells, time: null, joint: null, total: null, topJoint: [] };
     expect(weekValues(map, 'heatmap')![10]).toBe(0.1);
     expect(weekValues(map, 'time')).toBeNull();
@@ -72,7 +92,12 @@ describe('explanations in the app', () => {
 
   it('colours the most likely behavior per cell, the behavior winning most cells first, grey beyond eight', () => {
     const names = ['a', 'b', 'b', 'c', 'c', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j'];
-    const cells = Array.from({ length: 56 }, (_, c) => ({ weekday: Math.floor(c / 8), slot: c % 8, probability: 0.1, top: { behavior: names[c % names.length], probability: 0.5 } }));
+    const cells = Array.from({ length: 56 }, (_, c) => ({
+      weekday: Math.floor(c / 8),
+      slot: c % 8,
+      probability: 0.1,
+      top: { behavior: names[c % names.length], probability: 0.5 },
+    }));
     const legend = topLegend({ behavior: 'a', cells, time: null, joint: null, total: null, topJoint: [] });
     expect(legend.reduce((n, e) => n + e.cells, 0)).toBe(56);
     expect(legend[0].behavior).toBe('c');

@@ -5,7 +5,17 @@ import { encodeBatch, encodeQuery } from '../src/core/batch';
 import { bosIds, CpuDecoder } from '../src/model/cpu-decoder';
 import { Explainer } from '../src/model/explain';
 import { Predictor } from '../src/model/predictor';
-import { cellTable, cellTime, deltasToCells, randomEvents, recentEvents, removeEvents, topEvents, topJoint, WEEK_CELLS } from '../src/core/explain';
+import {
+  cellTable,
+  cellTime,
+  deltasToCells,
+  randomEvents,
+  recentEvents,
+  removeEvents,
+  topEvents,
+  topJoint,
+  WEEK_CELLS,
+} from '../src/core/explain';
 import { jensenShannon } from '../src/core/realism';
 import { createRng } from '../src/core/random';
 import { addSlots, slotDelta, weekSlot } from '../src/core/time';
@@ -25,11 +35,18 @@ function randomModel(seed: number, overrides = {}): BehaveGPT {
 }
 
 /** The tfjs model's behavior and time distributions for `history` at `next` (the reference). */
-function reference(model: BehaveGPT, history: readonly BehaviorEvent[], next: EventContext): { behavior: Float32Array; time: Float32Array } {
+function reference(
+  model: BehaveGPT,
+  history: readonly BehaviorEvent[],
+  next: EventContext,
+): { behavior: Float32Array; time: Float32Array } {
   const { batch, position } = encodeQuery(history, next, behaviors, locations, model.config.contextLength);
   return tf.tidy(() => {
     const out = model.outputs(batch, { positions: tf.tensor1d([position], 'int32') });
-    return { behavior: tf.softmax(out.behavior).dataSync() as Float32Array, time: tf.softmax(out.time!).dataSync() as Float32Array };
+    return {
+      behavior: tf.softmax(out.behavior).dataSync() as Float32Array,
+      time: tf.softmax(out.time!).dataSync() as Float32Array,
+    };
   });
 }
 
@@ -40,7 +57,8 @@ function maxDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return worst;
 }
 
-const mixed = (n: number, offset = 0) => events(n, offset).map((e, i) => ({ ...e, location: ['home', 'office', '<unknown>'][i % 3] }));
+const mixed = (n: number, offset = 0) =>
+  events(n, offset).map((e, i) => ({ ...e, location: ['home', 'office', '<unknown>'][i % 3] }));
 
 describe('explanations: the pure parts', () => {
   it('removes events by dropping them or making their behavior <unk>, and refuses indices outside the history', () => {
@@ -70,7 +88,7 @@ describe('explanations: the pure parts', () => {
     expect(randomEvents(6, 3, createRng(9))).toEqual(randomEvents(6, 3, createRng(9)));
   });
 
-  it('maps the time head\'s slot deltas onto the week\'s cells after the last event', () => {
+  it("maps the time head's slot deltas onto the week's cells after the last event", () => {
     const deltas = Float64Array.from({ length: WEEK_CELLS }, (_, d) => d + 1);
     const last = { weekday: 6, slot: 5 };
     const cells = deltasToCells(deltas, last);
@@ -85,18 +103,29 @@ describe('explanations: the pure parts', () => {
     const rng = createRng(2);
     const time = Float64Array.from({ length: 7 }, () => rng());
     const conditional = Array.from({ length: 7 }, () => Float64Array.from({ length: 5 }, () => rng()));
-    const all = conditional.flatMap((row, cell) => Array.from(row, (p, behavior) => ({ behavior, cell, probability: time[cell] * p }))).filter((e) => e.behavior !== 0);
+    const all = conditional
+      .flatMap((row, cell) => Array.from(row, (p, behavior) => ({ behavior, cell, probability: time[cell] * p })))
+      .filter((e) => e.behavior !== 0);
     all.sort((a, b) => b.probability - a.probability);
     expect(topJoint(time, conditional, 6, new Set([0]))).toEqual(all.slice(0, 6));
     // Ties: lower cell, then lower id.
-    expect(topJoint([1, 1], [[0.5, 0.5], [0.5, 0.5]], 3)).toEqual([
+    expect(
+      topJoint(
+        [1, 1],
+        [
+          [0.5, 0.5],
+          [0.5, 0.5],
+        ],
+        3,
+      ),
+    ).toEqual([
       { behavior: 0, cell: 0, probability: 0.5 },
       { behavior: 1, cell: 0, probability: 0.5 },
       { behavior: 0, cell: 1, probability: 0.5 },
     ]);
   });
 
-  it('compares week vectors with the project\'s Jensen–Shannon divergence (bits)', () => {
+  it("compares week vectors with the project's Jensen–Shannon divergence (bits)", () => {
     expect(jensenShannon(cellTable([1, 0, 0]), cellTable([0, 0, 2]))).toBeCloseTo(1, 12);
     expect(jensenShannon(cellTable([1, 2, 3]), cellTable([2, 4, 6]))).toBeCloseTo(0, 12);
   });
@@ -107,17 +136,29 @@ describe('explanations on the plain-JS decoder', () => {
     await initNodeBackend('wasm');
   });
 
-  it('captures attention weights equal to the tfjs model\'s, per layer, head and position, at no change to the hidden states', async () => {
+  it("captures attention weights equal to the tfjs model's, per layer, head and position, at no change to the hidden states", async () => {
     const model = randomModel(7, { numLayers: 2, numHeads: 2 });
     const seq = mixed(12);
-    const batch = encodeBatch([{ events: [...seq, event(12)], firstTarget: 0, sequenceId: 's', offset: 0 }], behaviors, locations);
+    const batch = encodeBatch(
+      [{ events: [...seq, event(12)], firstTarget: 0, sequenceId: 's', offset: 0 }],
+      behaviors,
+      locations,
+    );
     const T = batch.length;
     const reference = await model.attentionWeights(batch);
     expect(reference).toHaveLength(2);
     const decoder = await CpuDecoder.fromModel(model);
     const plain = await CpuDecoder.fromModel(model);
     const { numLayers: L, numHeads: H } = model.config;
-    const tokens = [bosIds(behaviors.id(BOS)), ...seq.map((e) => ({ behavior: behaviors.id(e.behavior), weekday: e.weekday, slot: e.slot, location: locations.id(e.location) }))];
+    const tokens = [
+      bosIds(behaviors.id(BOS)),
+      ...seq.map((e) => ({
+        behavior: behaviors.id(e.behavior),
+        weekday: e.weekday,
+        slot: e.slot,
+        location: locations.id(e.location),
+      })),
+    ];
     let worst = 0;
     tokens.forEach((token, t) => {
       const captured = new Float64Array(L * H * (t + 1));
@@ -138,7 +179,12 @@ describe('explanations on the plain-JS decoder', () => {
   it('truncating the cache and pushing again, or pushing keys only, gives the same hidden states as a fresh decoder', async () => {
     const model = randomModel(3);
     const decoder = await CpuDecoder.fromModel(model);
-    const ids = (e: BehaviorEvent) => ({ behavior: behaviors.id(e.behavior), weekday: e.weekday, slot: e.slot, location: locations.id(e.location) });
+    const ids = (e: BehaviorEvent) => ({
+      behavior: behaviors.id(e.behavior),
+      weekday: e.weekday,
+      slot: e.slot,
+      location: locations.id(e.location),
+    });
     const a = mixed(8);
     const b = mixed(8, 3);
     decoder.push(bosIds(behaviors.id(BOS)));
@@ -176,7 +222,10 @@ describe('explanations on the plain-JS decoder', () => {
         expect(without).toHaveLength(history.length - offset);
         worst = Math.max(worst, maxDifference(full, reference(model, history, next).behavior));
         without.forEach((probs, i) => {
-          worst = Math.max(worst, maxDifference(probs, reference(model, removeEvents(history, [offset + i], removal), next).behavior));
+          worst = Math.max(
+            worst,
+            maxDifference(probs, reference(model, removeEvents(history, [offset + i], removal), next).behavior),
+          );
         });
       }
     expect(worst).toBeLessThan(TOLERANCE);
@@ -201,9 +250,12 @@ describe('explanations on the plain-JS decoder', () => {
     for (const e of first.influence) expect(e.influence).toBeCloseTo(first.probability - e.without, 12);
     expect(first.influence.some((e) => Math.abs(e.influence) > 1e-3)).toBe(true);
     const { weights, start, score } = first.attention;
-    for (let l = 0; l < 2; l++) for (let h = 0; h < 2; h++) expect(weights[l][h].reduce((s, w) => s + w, start[l][h])).toBeCloseTo(1, 10);
+    for (let l = 0; l < 2; l++)
+      for (let h = 0; h < 2; h++) expect(weights[l][h].reduce((s, w) => s + w, start[l][h])).toBeCloseTo(1, 10);
     expect(score).toEqual(weights[1][0].map((w, i) => (w + weights[1][1][i]) / 2));
-    expect(() => a.explain(history, next, 'Toaster:switch on')).toThrow('explain: "Toaster:switch on" is not a behavior of this model');
+    expect(() => a.explain(history, next, 'Toaster:switch on')).toThrow(
+      'explain: "Toaster:switch on" is not a behavior of this model',
+    );
     expect(() => a.explain(history, next, '<bos>')).toThrow('explain: "<bos>" is not a behavior of this model');
     model.dispose();
   });
@@ -230,23 +282,34 @@ describe('explanations on the plain-JS decoder', () => {
     });
     expect(worst).toBeLessThan(TOLERANCE);
     expect(map.time!.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
-    expect(map.total).toBeCloseTo(map.joint!.reduce((a, b) => a + b, 0), 12);
+    expect(map.total).toBeCloseTo(
+      map.joint!.reduce((a, b) => a + b, 0),
+      12,
+    );
     // The top-5 pairs of the joint over every behavior: the first is at least this behavior's best cell.
     expect(map.topJoint).toHaveLength(5);
     expect(map.topJoint[0].probability).toBeGreaterThanOrEqual(Math.max(...map.joint!) - 1e-12);
-    for (let i = 1; i < 5; i++) expect(map.topJoint[i].probability).toBeLessThanOrEqual(map.topJoint[i - 1].probability);
+    for (let i = 1; i < 5; i++)
+      expect(map.topJoint[i].probability).toBeLessThanOrEqual(map.topJoint[i - 1].probability);
     // Without a history there is no time to count from: the heatmap only.
     const empty = explainer.when([], behavior, 'home');
     expect(empty.time).toBeNull();
     expect(empty.joint).toBeNull();
     expect(empty.topJoint).toEqual([]);
-    expect(empty.cells[10].probability).toBeCloseTo(reference(model, [], { weekday: 1, slot: 2, location: 'home' }).behavior[id], 5);
+    expect(empty.cells[10].probability).toBeCloseTo(
+      reference(model, [], { weekday: 1, slot: 2, location: 'home' }).behavior[id],
+      5,
+    );
     model.dispose();
   });
 
   it('the Predictor explains its own top-1 by default, with the probability it predicts', async () => {
     const model = randomModel(17);
-    const predictor = new Predictor({ model, behaviors, locations, manifest: { weightsManifest: [], name: 'toy', training: {} } as never }, { name: 'wasm', reason: 'test', measuredMs: {} }, { manifestText: '{}', shards: [] });
+    const predictor = new Predictor(
+      { model, behaviors, locations, manifest: { weightsManifest: [], name: 'toy', training: {} } as never },
+      { name: 'wasm', reason: 'test', measuredMs: {} },
+      { manifestText: '{}', shards: [] },
+    );
     const history = mixed(6);
     const next = { weekday: 5, slot: 7, location: 'home' };
     const [top] = await predictor.predictNext(history, next, { k: 1 });
@@ -259,8 +322,14 @@ describe('explanations on the plain-JS decoder', () => {
     // The place defaults to the last event's ('<unknown>' here), which changes the prediction.
     const elsewhere = await predictor.when(history, top.behavior);
     const atUnknown = await predictor.predictNext(history, { ...next, location: '<unknown>' }, { k: 126 });
-    expect(Math.abs(elsewhere.cells[weekSlot(next)].probability - atUnknown.find((p) => p.behavior === top.behavior)!.probability)).toBeLessThan(TOLERANCE);
-    await expect(predictor.explain(history, next, { behavior: 'Toaster:switch on' })).rejects.toThrow('explain: "Toaster:switch on" is not a behavior of this model');
+    expect(
+      Math.abs(
+        elsewhere.cells[weekSlot(next)].probability - atUnknown.find((p) => p.behavior === top.behavior)!.probability,
+      ),
+    ).toBeLessThan(TOLERANCE);
+    await expect(predictor.explain(history, next, { behavior: 'Toaster:switch on' })).rejects.toThrow(
+      'explain: "Toaster:switch on" is not a behavior of this model',
+    );
     model.dispose();
   });
 });

@@ -28,7 +28,10 @@ class MemoryCache {
   }
   async put(k: RequestInfo | URL, res: Response): Promise<void> {
     if (this.failPuts) throw new DOMException('quota exceeded', 'QuotaExceededError');
-    this.entries.set(MemoryCache.key(k), { body: await res.arrayBuffer(), type: res.headers.get('content-type') ?? '' });
+    this.entries.set(MemoryCache.key(k), {
+      body: await res.arrayBuffer(),
+      type: res.headers.get('content-type') ?? '',
+    });
   }
   async delete(k: RequestInfo | URL): Promise<boolean> {
     return this.entries.delete(MemoryCache.key(k));
@@ -74,7 +77,9 @@ beforeEach(() => {
       server.requests.push(url);
       if (server.offline) throw new TypeError('Failed to fetch');
       const body = server.files.get(url);
-      return body === undefined ? new Response('not found', { status: 404, statusText: 'Not Found' }) : new Response(body as BodyInit);
+      return body === undefined
+        ? new Response('not found', { status: 404, statusText: 'Not Found' })
+        : new Response(body as BodyInit);
     }),
   );
 });
@@ -92,7 +97,8 @@ const manifestWith = (edit: (m: any) => void) => {
   edit(m);
   return JSON.stringify(m);
 };
-const badShape = () => manifestWith((m) => (m.weightsManifest[0].weights.find((w: any) => w.name === 'embed.behavior').shape = [24, 126]));
+const badShape = () =>
+  manifestWith((m) => (m.weightsManifest[0].weights.find((w: any) => w.name === 'embed.behavior').shape = [24, 126]));
 
 async function failure(p: Promise<unknown>): Promise<Error> {
   return p.then(
@@ -187,7 +193,7 @@ describe('fetchModelFiles: transactional loading and cache', () => {
     const again = await fetchModelFiles(MODEL);
     expect(again.fromCache).toBe(false);
     expect(new Uint8Array(again.shards[0])).toEqual(GOOD_SHARD);
-    expect(new Uint8Array((await (await cache.match(key))!.arrayBuffer()))).toEqual(GOOD_SHARD);
+    expect(new Uint8Array(await (await cache.match(key))!.arrayBuffer())).toEqual(GOOD_SHARD);
   });
 
   it('offline with nothing cached: a ModelFetchError naming the URL', async () => {
@@ -198,7 +204,10 @@ describe('fetchModelFiles: transactional loading and cache', () => {
   });
 
   it('a cross-origin shard path is refused before anything is fetched', async () => {
-    server.files.set(MODEL, manifestWith((m) => (m.weightsManifest[0].paths = ['https://evil.example/w.bin'])));
+    server.files.set(
+      MODEL,
+      manifestWith((m) => (m.weightsManifest[0].paths = ['https://evil.example/w.bin'])),
+    );
     const error = await failure(fetchModelFiles(MODEL));
     expect(error).toBeInstanceOf(ModelFormatError);
     expect(error.message).toContain('is not a path relative to the manifest');
@@ -209,7 +218,9 @@ describe('fetchModelFiles: transactional loading and cache', () => {
     const m = JSON.parse(GOOD_MANIFEST);
     const entries = m.weightsManifest[0].weights as { name: string; shape: number[]; quantization?: unknown }[];
     const target = entries.findIndex((w) => w.name === 'head.out.w:rowScale');
-    const offset = entries.slice(0, target).reduce((n, w) => n + w.shape.reduce((a, b) => a * b, 1) * (w.quantization ? 1 : 4), 0);
+    const offset = entries
+      .slice(0, target)
+      .reduce((n, w) => n + w.shape.reduce((a, b) => a * b, 1) * (w.quantization ? 1 : 4), 0);
     const shard = GOOD_SHARD.slice();
     new DataView(shard.buffer).setFloat32(offset, Number.NaN, true);
     const { createHash } = await import('node:crypto');
@@ -229,7 +240,7 @@ describe('fetchModelFiles: transactional loading and cache', () => {
     expect(cache.entries.size).toBe(0);
   });
 
-  it('an abort stops the load with the signal\'s reason, and is never turned into a fallback', async () => {
+  it("an abort stops the load with the signal's reason, and is never turned into a fallback", async () => {
     await fetchModelFiles(MODEL);
     const controller = new AbortController();
     controller.abort(new DOMException('stop', 'AbortError'));

@@ -24,9 +24,22 @@ describe('fine-tune data import', () => {
 });
 
 describe('model export', () => {
-  it('names the files for the model and rewrites the manifest\'s shard paths to match', async () => {
-    const manifest = { name: 'm', weightsManifest: [{ paths: ['weights-shard1of2.bin', 'weights-shard2of2.bin'], weights: [], byteLengths: [2, 1], sha256: ['a', 'b'] }] };
-    const files = exportFiles('behavegpt-home-20261207-140322-k3x9qa', JSON.stringify(manifest), [new Uint8Array([1, 2]).buffer, new Uint8Array([3]).buffer]);
+  it("names the files for the model and rewrites the manifest's shard paths to match", async () => {
+    const manifest = {
+      name: 'm',
+      weightsManifest: [
+        {
+          paths: ['weights-shard1of2.bin', 'weights-shard2of2.bin'],
+          weights: [],
+          byteLengths: [2, 1],
+          sha256: ['a', 'b'],
+        },
+      ],
+    };
+    const files = exportFiles('behavegpt-home-20261207-140322-k3x9qa', JSON.stringify(manifest), [
+      new Uint8Array([1, 2]).buffer,
+      new Uint8Array([3]).buffer,
+    ]);
     expect(files.map((f) => f.name)).toEqual([
       'behavegpt-home-20261207-140322-k3x9qa.json',
       'behavegpt-home-20261207-140322-k3x9qa-shard1of2.bin',
@@ -35,10 +48,16 @@ describe('model export', () => {
     const written = JSON.parse(await files[0].blob.text());
     expect(written.weightsManifest[0].paths).toEqual(files.slice(1).map((f) => f.name));
     // Everything else as it was: sizes and hashes belong to the same shards in the same order.
-    expect({ ...written, weightsManifest: [{ ...written.weightsManifest[0], paths: manifest.weightsManifest[0].paths }] }).toEqual(manifest);
+    expect({
+      ...written,
+      weightsManifest: [{ ...written.weightsManifest[0], paths: manifest.weightsManifest[0].paths }],
+    }).toEqual(manifest);
     expect(files[2].blob.size).toBe(1);
     // Two models: no file name in common.
-    const other = exportFiles('behavegpt-home-20261207-140323-zz0000', JSON.stringify(manifest), [new ArrayBuffer(2), new ArrayBuffer(1)]);
+    const other = exportFiles('behavegpt-home-20261207-140323-zz0000', JSON.stringify(manifest), [
+      new ArrayBuffer(2),
+      new ArrayBuffer(1),
+    ]);
     expect(other.map((f) => f.name).filter((n) => files.some((f) => f.name === n))).toEqual([]);
     expect(() => exportFiles('x', JSON.stringify(manifest), [new ArrayBuffer(1)])).toThrow(/2 shards, 1 are stored/);
   });

@@ -19,7 +19,13 @@ import {
 import { BehaveGPT } from '../src/model/behavegpt';
 import { extendVocabulary } from '../src/model/extend';
 import { modelFromArtifacts, serializeModel, validateManifest, type LoadedModel } from '../src/model/weights';
-import { buildStartMessage, DEFAULT_FINETUNE_SETTINGS, isTrainable, type FromWorker, type StartMessage } from '../src/train/finetune-protocol';
+import {
+  buildStartMessage,
+  DEFAULT_FINETUNE_SETTINGS,
+  isTrainable,
+  type FromWorker,
+  type StartMessage,
+} from '../src/train/finetune-protocol';
 import { finetuneObjective, matchFrequencies, runFinetune } from '../src/train/finetune';
 import { trainModel } from '../src/train/trainer';
 import { behaviorCounts } from '../src/core/baselines';
@@ -30,7 +36,11 @@ beforeAll(async () => {
 });
 
 /** The defaults with a toy-sized schedule: every epoch checked, no minimum steps, every budget epoch runs unless asked otherwise. */
-const TEST_SETTINGS = { ...DEFAULT_FINETUNE_SETTINGS, patience: 100, schedule: { warmupSteps: 1, evaluateEvery: 0, minSteps: 0 } };
+const TEST_SETTINGS = {
+  ...DEFAULT_FINETUNE_SETTINGS,
+  patience: 100,
+  schedule: { warmupSteps: 1, evaluateEvery: 0, minSteps: 0 },
+};
 
 function sequences(n: number, length = 6): BehaviorSequence[] {
   return Array.from({ length: n }, (_, i) => ({ id: `s${i}`, events: events(length, i) }));
@@ -45,7 +55,11 @@ function toyLoaded(seed = 3): LoadedModel {
 }
 
 async function logitsAt(loaded: LoadedModel, history: BehaviorSequence['events']): Promise<Float32Array> {
-  const batch = encodeBatch([{ events: history, firstTarget: 0, sequenceId: 'q', offset: 0 }], loaded.behaviors, loaded.locations);
+  const batch = encodeBatch(
+    [{ events: history, firstTarget: 0, sequenceId: 'q', offset: 0 }],
+    loaded.behaviors,
+    loaded.locations,
+  );
   const t = tf.tidy(() => loaded.model.logits(batch));
   const values = (await t.data()) as Float32Array;
   t.dispose();
@@ -134,23 +148,38 @@ describe('splitForFinetune', () => {
     const settings = { ...DEFAULT_FINETUNE_SETTINGS, seed: 7 };
     const request = buildStartMessage({ runId: 1, base, data: { name: 'mine.csv', sequences: seqs }, settings });
     const split = splitForFinetune(seqs, settings);
-    expect(request.split).toEqual({ train: split.train, validation: split.validation, heldOut: split.heldOut, selection: 'validation', source: 'sequences' });
+    expect(request.split).toEqual({
+      train: split.train,
+      validation: split.validation,
+      heldOut: split.heldOut,
+      selection: 'validation',
+      source: 'sequences',
+    });
     const held = new Set(ids(request.split.heldOut));
     expect(request.split.validation.some((s) => held.has(s.id))).toBe(false);
     expect(request.split.train.some((s) => held.has(s.id))).toBe(false);
-    expect(() => buildStartMessage({ runId: 2, base, data: { name: 'tiny.csv', sequences: sequences(1) }, settings })).toThrow(
-      /tiny\.csv: 1 usable sequence/,
-    );
+    expect(() =>
+      buildStartMessage({ runId: 2, base, data: { name: 'tiny.csv', sequences: sequences(1) }, settings }),
+    ).toThrow(/tiny\.csv: 1 usable sequence/);
   });
 });
 
-describe('the file\'s own split', () => {
+describe("the file's own split", () => {
   const marked = (n: number, split: 'train' | 'valid' | 'test' | undefined, from = 0): BehaviorSequence[] =>
-    Array.from({ length: n }, (_, i) => ({ id: `${split ?? 'none'}${from + i}`, ...(split ? { split } : {}), events: events(5, i) }));
+    Array.from({ length: n }, (_, i) => ({
+      id: `${split ?? 'none'}${from + i}`,
+      ...(split ? { split } : {}),
+      events: events(5, i),
+    }));
   const fractions = { heldOutFraction: 0.2, validationFraction: 0.1, seed: 7 };
 
   it('a split column is used as it is: train trains, valid picks the epoch, test is held out', () => {
-    const seqs = [...marked(3, 'test'), ...marked(6, 'train'), ...marked(2, 'valid'), { id: 'short', split: 'train' as const, events: events(1) }];
+    const seqs = [
+      ...marked(3, 'test'),
+      ...marked(6, 'train'),
+      ...marked(2, 'valid'),
+      { id: 'short', split: 'train' as const, events: events(1) },
+    ];
     const split = splitForFinetune(seqs, fractions);
     expect(split.source).toBe('file');
     expect(split.train.map((s) => s.id)).toEqual(['train0', 'train1', 'train2', 'train3', 'train4', 'train5']);
@@ -183,11 +212,13 @@ describe('the file\'s own split', () => {
   });
 });
 
-describe('vocabulary overlap and the comparison\'s baselines', () => {
+describe("vocabulary overlap and the comparison's baselines", () => {
   it('counts known behaviors and events, and new behaviors with and without a known device', () => {
     const seq: BehaviorSequence = {
       id: 'a',
-      events: ['Light:switch on', 'Light:switch on', 'Light:dim', 'Robot:clean start', 'TV_ON', 'TV_ON', 'Light'].map((b, i) => event(i, { behavior: b })),
+      events: ['Light:switch on', 'Light:switch on', 'Light:dim', 'Robot:clean start', 'TV_ON', 'TV_ON', 'Light'].map(
+        (b, i) => event(i, { behavior: b }),
+      ),
     };
     expect(vocabularyOverlap(behaviorCounts([seq]), new Set(behaviors.tokens))).toEqual({
       behaviors: 5,
@@ -205,10 +236,16 @@ describe('vocabulary overlap and the comparison\'s baselines', () => {
 
   it('Markov-2 and popularity are fitted on the training part only and scored on every held-out target', () => {
     const names = ['a', 'b', 'c'];
-    const seq = (id: string, pattern: number[]): BehaviorSequence => ({ id, events: pattern.map((k, i) => event(i, { behavior: names[k] })) });
+    const seq = (id: string, pattern: number[]): BehaviorSequence => ({
+      id,
+      events: pattern.map((k, i) => event(i, { behavior: names[k] })),
+    });
     const train = [seq('t0', [0, 1, 2, 0, 1, 2, 0, 1, 2]), seq('t1', [0, 1, 2, 0, 1, 2])];
     // 'd' only in the held-out part: a miss for both (never seen in training).
-    const heldOut = [seq('h0', [0, 1, 2, 0]), { id: 'h1', events: [event(0, { behavior: 'a' }), event(1, { behavior: 'd' })] }];
+    const heldOut = [
+      seq('h0', [0, 1, 2, 0]),
+      { id: 'h1', events: [event(0, { behavior: 'a' }), event(1, { behavior: 'd' })] },
+    ];
     const { 'markov-2': markov, popularity } = scoreBaselines(train, heldOut);
     expect(markov.targets).toBe(4);
     // a→b, (a,b)→c, (b,c)→a are certain in training; 'd' is a miss.
@@ -216,7 +253,9 @@ describe('vocabulary overlap and the comparison\'s baselines', () => {
     expect(popularity.targets).toBe(4);
     expect(popularity['weighted_recall@5']).toBeCloseTo(3 / 4, 9);
     // Fitted on the held-out part instead, Markov-2 would know 'd': the figures differ.
-    expect(scoreBaselines([...train, ...heldOut], heldOut)['markov-2']['weighted_recall@5']).toBeGreaterThan(markov['weighted_recall@5']);
+    expect(scoreBaselines([...train, ...heldOut], heldOut)['markov-2']['weighted_recall@5']).toBeGreaterThan(
+      markov['weighted_recall@5'],
+    );
   });
 });
 
@@ -227,16 +266,29 @@ describe('names and file names of adapted models', () => {
     expect(adaptedModelName({ ...base, dataName: 'C:\\logs\\my-home.csv.gz', date })).toBe(
       'my-home · DRO lr 0.003 · 14 epochs (best 9) · seed 0 · 2026-12-07 14:03:22 · held-out R@5 88.1%',
     );
-    expect(adaptedModelName({ ...base, dataName: 'x.csv', date, continued: true })).toContain('14 epochs (best 9), continued');
-    expect(adaptedModelName({ ...base, dataName: 'x.csv', date })).not.toBe(adaptedModelName({ ...base, dataName: 'x.csv', date: new Date(date.getTime() + 1000) }));
+    expect(adaptedModelName({ ...base, dataName: 'x.csv', date, continued: true })).toContain(
+      '14 epochs (best 9), continued',
+    );
+    expect(adaptedModelName({ ...base, dataName: 'x.csv', date })).not.toBe(
+      adaptedModelName({ ...base, dataName: 'x.csv', date: new Date(date.getTime() + 1000) }),
+    );
   });
 
   it('file stems are safe relative paths, distinct per model', () => {
-    const a = modelFileStem({ dataName: 'Mon foyer (été).csv', createdAt: new Date(2026, 11, 7, 14, 3, 22).getTime(), id: 'adapted-mfx1-k3x9qa' });
+    const a = modelFileStem({
+      dataName: 'Mon foyer (été).csv',
+      createdAt: new Date(2026, 11, 7, 14, 3, 22).getTime(),
+      id: 'adapted-mfx1-k3x9qa',
+    });
     expect(a).toBe('behavegpt-Mon-foyer-ete-20261207-140322-k3x9qa');
-    const b = modelFileStem({ dataName: 'Mon foyer (été).csv', createdAt: new Date(2026, 11, 7, 14, 3, 22).getTime(), id: 'adapted-mfx1-zz0000' });
+    const b = modelFileStem({
+      dataName: 'Mon foyer (été).csv',
+      createdAt: new Date(2026, 11, 7, 14, 3, 22).getTime(),
+      id: 'adapted-mfx1-zz0000',
+    });
     expect(b).not.toBe(a);
-    for (const stem of [a, b, modelFileStem({ dataName: '../../etc', createdAt: 0, id: '' })]) expect(stem).toMatch(/^behavegpt-[A-Za-z0-9_.-]+$/);
+    for (const stem of [a, b, modelFileStem({ dataName: '../../etc', createdAt: 0, id: '' })])
+      expect(stem).toMatch(/^behavegpt-[A-Za-z0-9_.-]+$/);
     expect(dataStem('/a/b/vendor-fr.csv')).toBe('vendor-fr');
     expect(dataStem('SmartThings Spain')).toBe('SmartThings Spain');
   });
@@ -260,7 +312,10 @@ describe('import summary', () => {
   });
 
   it('maps unknown locations to the unknown place', () => {
-    const [s] = fitLocations([{ id: 'a', events: [event(0, { location: 'garage' }), event(1, { location: 'home' })] }], locations);
+    const [s] = fitLocations(
+      [{ id: 'a', events: [event(0, { location: 'garage' }), event(1, { location: 'home' })] }],
+      locations,
+    );
     expect(s.events.map((e) => e.location)).toEqual([UNKNOWN_LOCATION, 'home']);
   });
 });
@@ -280,7 +335,12 @@ describe('extendVocabulary', () => {
     const now = columns(await logitsAt(extended, history), V + 2, V);
     expect(maxAbsDiff(old, now)).toBeLessThan(1e-5);
     const real = (row: number[]) => row.slice(3); // specials carry −1e9
-    expect(maxAbsDiff(old.map((r) => softmax(real(r))), now.map((r) => softmax(real(r))))).toBeLessThan(1e-6);
+    expect(
+      maxAbsDiff(
+        old.map((r) => softmax(real(r))),
+        now.map((r) => softmax(real(r))),
+      ),
+    ).toBeLessThan(1e-6);
     base.model.dispose();
     extended.model.dispose();
   });
@@ -292,7 +352,12 @@ describe('extendVocabulary', () => {
     const V = behaviors.size;
     const old = columns(await logitsAt(base, history), V, V).map(softmax);
     const now = columns(await logitsAt(extended, history), V + 2, V + 2).map(softmax);
-    expect(maxAbsDiff(old, now.map((r) => r.slice(0, V)))).toBeLessThan(1e-6);
+    expect(
+      maxAbsDiff(
+        old,
+        now.map((r) => r.slice(0, V)),
+      ),
+    ).toBeLessThan(1e-6);
     base.model.dispose();
     extended.model.dispose();
   });
@@ -337,8 +402,13 @@ describe('fine-tuning', () => {
     const base = toyLoaded(9);
     const extended = await extendVocabulary(base, ['Robot:clean start']);
     base.model.dispose();
-    const seqs = sequences(12, 10).map((s, i) => ({ ...s, events: s.events.map((e, t) => (t % 3 === i % 3 ? { ...e, behavior: 'Robot:clean start' } : e)) }));
-    const before = new Map(await Promise.all([...extended.model.params].map(async ([n, v]) => [n, Array.from(await v.data())] as const)));
+    const seqs = sequences(12, 10).map((s, i) => ({
+      ...s,
+      events: s.events.map((e, t) => (t % 3 === i % 3 ? { ...e, behavior: 'Robot:clean start' } : e)),
+    }));
+    const before = new Map(
+      await Promise.all([...extended.model.params].map(async ([n, v]) => [n, Array.from(await v.data())] as const)),
+    );
     const controller = new AbortController();
     let steps = 0;
     const result = await trainModel(extended.model, seqs, seqs.slice(0, 2), extended.behaviors, extended.locations, {
@@ -360,9 +430,16 @@ describe('fine-tuning', () => {
 
   it('trains in a run: new behavior added, before/after on held-out sequences, adapted model in the weights format', async () => {
     const base = toyLoaded(11);
-    const { manifest, shards } = await serializeModel({ ...base, name: 'toy', training: { valid: { 'weighted_recall@1': 0.5 } } });
+    const { manifest, shards } = await serializeModel({
+      ...base,
+      name: 'toy',
+      training: { valid: { 'weighted_recall@1': 0.5 } },
+    });
     base.model.dispose();
-    const seqs = sequences(10, 8).map((s) => ({ ...s, events: s.events.map((e, t) => (t % 2 ? { ...e, behavior: 'Robot:clean start' } : e)) }));
+    const seqs = sequences(10, 8).map((s) => ({
+      ...s,
+      events: s.events.map((e, t) => (t % 2 ? { ...e, behavior: 'Robot:clean start' } : e)),
+    }));
     const messages: FromWorker[] = [];
     const request: StartMessage = buildStartMessage({
       runId: 4,
@@ -370,7 +447,12 @@ describe('fine-tuning', () => {
       data: { name: 'mine.csv', sequences: seqs },
       settings: { ...TEST_SETTINGS, maxEpochs: 2, batchSize: 4, learningRate: 1e-2, trainable: 'head+embeddings' },
     });
-    await runFinetune(request, (m) => messages.push(m), new AbortController().signal, async () => ({ name: 'wasm', reason: 'test', measuredMs: {} }));
+    await runFinetune(
+      request,
+      (m) => messages.push(m),
+      new AbortController().signal,
+      async () => ({ name: 'wasm', reason: 'test', measuredMs: {} }),
+    );
     const types = messages.map((m) => m.type);
     expect(types).not.toContain('error');
     expect(types.at(-1)).toBe('done');
@@ -379,14 +461,26 @@ describe('fine-tuning', () => {
     const prepared = messages.find((m) => m.type === 'prepared')!;
     if (prepared.type !== 'prepared') throw new Error('unreachable');
     expect(prepared.info.newBehaviors).toEqual(['Robot:clean start']);
-    expect(prepared.info).toMatchObject({ trainSequences: 7, validationSequences: 1, heldOutSequences: 2, selection: 'validation' });
-    expect(Number.isFinite(prepared.info.frequencies.validationLoss!.matched) && Number.isFinite(prepared.info.frequencies.validationLoss!.unmatched)).toBe(true);
+    expect(prepared.info).toMatchObject({
+      trainSequences: 7,
+      validationSequences: 1,
+      heldOutSequences: 2,
+      selection: 'validation',
+    });
+    expect(
+      Number.isFinite(prepared.info.frequencies.validationLoss!.matched) &&
+        Number.isFinite(prepared.info.frequencies.validationLoss!.unmatched),
+    ).toBe(true);
     expect(prepared.info.trainableParameters).toBeLessThan(prepared.info.parameters);
     expect(messages.filter((m) => m.type === 'progress' && m.progress.kind === 'epoch')).toHaveLength(2);
     // The output biases are moved to the data's frequencies after the base is scored and before training.
     const stages = messages.flatMap((m) => (m.type === 'stage' ? [m.message] : []));
-    expect(stages.indexOf('adding new behaviors and matching the behavior frequencies of the data')).toBeGreaterThan(stages.indexOf('evaluating the base model on the held-out sequences'));
-    expect(stages.indexOf('adding new behaviors and matching the behavior frequencies of the data')).toBeLessThan(stages.indexOf('training'));
+    expect(stages.indexOf('adding new behaviors and matching the behavior frequencies of the data')).toBeGreaterThan(
+      stages.indexOf('evaluating the base model on the held-out sequences'),
+    );
+    expect(stages.indexOf('adding new behaviors and matching the behavior frequencies of the data')).toBeLessThan(
+      stages.indexOf('training'),
+    );
     const done = messages.find((m) => m.type === 'adapted')!;
     if (done.type !== 'adapted') throw new Error('unreachable');
     const { before, after, files } = done.outcome;
@@ -400,7 +494,9 @@ describe('fine-tuning', () => {
     const adaptedManifest = validateManifest(JSON.parse(files.manifestText));
     // A descriptive name: source, settings, the epochs run, seed, date, held-out R@5 as shown.
     expect(adaptedManifest.name).toMatch(
-      new RegExp(`^mine · DRO lr 0\\.01 · 2 epochs \\(best [12]\\) · seed 0 · \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d · held-out R@5 ${(after['weighted_recall@5'] * 100).toFixed(1)}%$`),
+      new RegExp(
+        `^mine · DRO lr 0\\.01 · 2 epochs \\(best [12]\\) · seed 0 · \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d · held-out R@5 ${(after['weighted_recall@5'] * 100).toFixed(1)}%$`,
+      ),
     );
     expect(adaptedManifest.training.base).toBe('toy');
     expect(adaptedManifest.vocabulary.behaviors.tokens).toContain('Robot:clean start');
@@ -477,8 +573,16 @@ describe('fine-tuning', () => {
     expect(baselines.baselines.popularity.targets).toBe(targetsOf(heldOut));
     const done = messages.find((m) => m.type === 'adapted')!;
     if (done.type !== 'adapted') throw new Error('unreachable');
-    const record = validateManifest(JSON.parse(done.outcome.files.manifestText)).training.finetune as Record<string, unknown>;
-    expect(record).toMatchObject({ trainSequences: train.length, validationSequences: validation.length, heldOutSequences: heldOut.length, selection: 'validation' });
+    const record = validateManifest(JSON.parse(done.outcome.files.manifestText)).training.finetune as Record<
+      string,
+      unknown
+    >;
+    expect(record).toMatchObject({
+      trainSequences: train.length,
+      validationSequences: validation.length,
+      heldOutSequences: heldOut.length,
+      selection: 'validation',
+    });
   });
 
   it('a small import has no validation part: every epoch runs, the last is kept, held-out is not used for selection', async () => {
@@ -500,20 +604,37 @@ describe('fine-tuning', () => {
     const epochs = messages.flatMap((m) => (m.type === 'progress' && m.progress.kind === 'epoch' ? [m.progress] : []));
     expect(epochs.every((e) => e.validation === undefined)).toBe(true);
     const prepared = messages.find((m) => m.type === 'prepared');
-    expect(prepared?.type === 'prepared' && prepared.info).toMatchObject({ trainSequences: 3, validationSequences: 0, heldOutSequences: 1, selection: 'last-epoch' });
+    expect(prepared?.type === 'prepared' && prepared.info).toMatchObject({
+      trainSequences: 3,
+      validationSequences: 0,
+      heldOutSequences: 1,
+      selection: 'last-epoch',
+    });
   });
 
   it('the worker refuses parts that share a sequence', async () => {
     const seqs = sequences(10, 6);
-    const request = buildStartMessage({ runId: 5, base: await toyFiles(19), data: { name: 'x', sequences: seqs }, settings: TEST_SETTINGS });
-    const leaky: StartMessage = { ...request, split: { ...request.split, validation: [...request.split.validation, request.split.heldOut[0]] } };
+    const request = buildStartMessage({
+      runId: 5,
+      base: await toyFiles(19),
+      data: { name: 'x', sequences: seqs },
+      settings: TEST_SETTINGS,
+    });
+    const leaky: StartMessage = {
+      ...request,
+      split: { ...request.split, validation: [...request.split.validation, request.split.heldOut[0]] },
+    };
     const messages: FromWorker[] = [];
-    await expect(runFinetune(leaky, (m) => messages.push(m), new AbortController().signal, wasm)).rejects.toThrow(/in both the heldOut and the validation part|in both the validation and the heldOut part/);
+    await expect(runFinetune(leaky, (m) => messages.push(m), new AbortController().signal, wasm)).rejects.toThrow(
+      /in both the heldOut and the validation part|in both the validation and the heldOut part/,
+    );
     expect(messages).toEqual([]);
   });
 
-  it('DRO fine-tuning takes the base model\'s DRO hyperparameters, keeping only known, finite ones', () => {
-    const shipped = { objective: { name: 'dro', tau: 0.1, dro: { radius: 0.03, tailMix: 0.02, bogus: 5, emaRate: Number.NaN } } };
+  it("DRO fine-tuning takes the base model's DRO hyperparameters, keeping only known, finite ones", () => {
+    const shipped = {
+      objective: { name: 'dro', tau: 0.1, dro: { radius: 0.03, tailMix: 0.02, bogus: 5, emaRate: Number.NaN } },
+    };
     expect(finetuneObjective('dro', shipped)).toEqual({ name: 'dro', tau: 0.1, dro: { radius: 0.03, tailMix: 0.02 } });
     expect(finetuneObjective('ce', shipped)).toEqual({ name: 'ce' });
     // A base pretrained otherwise (or an older file whose objective is a string) gets the DRO defaults.
@@ -526,7 +647,10 @@ describe('fine-tuning', () => {
     const only = (behavior: string, n: number, id: string): BehaviorSequence[] =>
       Array.from({ length: n }, (_, i) => ({ id: `${id}${i}`, events: events(6, i).map((e) => ({ ...e, behavior })) }));
     const train = only('Light:switch on', 6, 't');
-    for (const [validation, expected] of [[only('Fan:switch on', 3, 'v'), false], [only('Light:switch on', 3, 'v'), true]] as const) {
+    for (const [validation, expected] of [
+      [only('Fan:switch on', 3, 'v'), false],
+      [only('Light:switch on', 3, 'v'), true],
+    ] as const) {
       const m = toyLoaded(21);
       const before = Array.from(await m.model.params.get('head.out.b')!.data());
       const result = await matchFrequencies(m, train, validation);
@@ -534,7 +658,8 @@ describe('fine-tuning', () => {
       expect(result.matched).toBe(expected);
       const { matched, unmatched } = result.validationLoss!;
       expect(expected ? matched < unmatched : matched > unmatched).toBe(true);
-      if (expected) expect(after[behaviors.id('Light:switch on')]).toBeGreaterThan(before[behaviors.id('Light:switch on')]);
+      if (expected)
+        expect(after[behaviors.id('Light:switch on')]).toBeGreaterThan(before[behaviors.id('Light:switch on')]);
       else expect(after).toEqual(before);
       m.model.dispose();
     }

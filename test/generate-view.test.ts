@@ -34,26 +34,55 @@ import {
   weekdayShares,
   type ShareRow,
 } from '../src/charts/generate-rows';
-import { SHARES_DATA, TIMELINE_DATA, TIMELINE_GENERATED, TIMELINE_PREFIX, sharesSpec, timelineSpec } from '../src/charts/generate-charts';
+import {
+  SHARES_DATA,
+  TIMELINE_DATA,
+  TIMELINE_GENERATED,
+  TIMELINE_PREFIX,
+  sharesSpec,
+  timelineSpec,
+} from '../src/charts/generate-charts';
 import { CANNOT_GENERATE, useGenerateStore } from '../src/app/stores/generate-store';
 import { useModelStore } from '../src/app/stores/model-store';
 import { useReplayStore } from '../src/app/stores/replay-store';
 import { useComposeStore } from '../src/app/stores/compose-store';
 
-const ev = (behavior: string, weekday: number, slot: number): BehaviorEvent => ({ behavior, weekday, slot, location: UNKNOWN_LOCATION });
+const ev = (behavior: string, weekday: number, slot: number): BehaviorEvent => ({
+  behavior,
+  weekday,
+  slot,
+  location: UNKNOWN_LOCATION,
+});
 
 const SEQ: BehaviorSequence = {
   id: 'us-0001',
-  events: [ev('Light:switch on', 0, 6), ev('Television:switch on', 0, 7), ev('Light:switch off', 1, 0), ev('Blind:windowShade open', 1, 2), ev('Light:switch on', 1, 6)],
+  events: [
+    ev('Light:switch on', 0, 6),
+    ev('Television:switch on', 0, 7),
+    ev('Light:switch off', 1, 0),
+    ev('Blind:windowShade open', 1, 2),
+    ev('Light:switch on', 1, 6),
+  ],
 };
 
 /** A trajectory as the generator yields it: times advance by `deltas` from `anchor` (the first at `anchor` when startGiven). */
-function trajectory(anchor: WeekTime, deltas: number[], startGiven: boolean, behaviors = ['Light:switch on', 'Fan:switch on']): GeneratedEvent[] {
+function trajectory(
+  anchor: WeekTime,
+  deltas: number[],
+  startGiven: boolean,
+  behaviors = ['Light:switch on', 'Fan:switch on'],
+): GeneratedEvent[] {
   let elapsed = 0;
   return deltas.map((d, index) => {
     if (!(startGiven && index === 0)) elapsed += d;
     const t = addSlots(anchor, elapsed);
-    return { ...ev(behaviors[index % behaviors.length], t.weekday, t.slot), index, elapsedSlots: elapsed, probability: 0.5, timeProbability: 0.1 };
+    return {
+      ...ev(behaviors[index % behaviors.length], t.weekday, t.slot),
+      index,
+      elapsedSlots: elapsed,
+      probability: 0.5,
+      timeProbability: 0.1,
+    };
   });
 }
 
@@ -81,14 +110,26 @@ describe('prefix and run plan', () => {
   it('validates the settings; an empty prefix needs a start time', () => {
     expect(settingsErrors(DEFAULT_SETTINGS, 3)).toEqual([]);
     expect(settingsErrors({ ...DEFAULT_SETTINGS, fixStart: true }, 0)).toEqual([]);
-    expect(settingsErrors({ ...DEFAULT_SETTINGS, startSlot: 8 }, 0)).toEqual(['Start time: a weekday and a 3-hour slot.']);
+    expect(settingsErrors({ ...DEFAULT_SETTINGS, startSlot: 8 }, 0)).toEqual([
+      'Start time: a weekday and a 3-hour slot.',
+    ]);
     expect(settingsErrors({ ...DEFAULT_SETTINGS, startSlot: 8 }, 2)).toEqual([]);
-    const bad: GenerateSettings = { ...DEFAULT_SETTINGS, count: MAX_EVENTS + 1, temperature: 0, topK: -1, topP: 1.5, seed: 1.5 };
+    const bad: GenerateSettings = {
+      ...DEFAULT_SETTINGS,
+      count: MAX_EVENTS + 1,
+      temperature: 0,
+      topK: -1,
+      topP: 1.5,
+      seed: 1.5,
+    };
     expect(settingsErrors(bad, 2)).toHaveLength(5);
     expect(settingsErrors({ ...DEFAULT_SETTINGS, mode: 'horizon', days: 15 }, 2)).toHaveLength(1);
     expect(settingsErrors({ ...DEFAULT_SETTINGS, mode: 'horizon', days: 14, count: Number.NaN }, 2)).toEqual([]);
     expect(settingsErrors({ ...DEFAULT_SETTINGS, trajectories: 200 }, 2)).toEqual([]);
-    for (const trajectories of [0, 201, 2.5, Number.NaN]) expect(settingsErrors({ ...DEFAULT_SETTINGS, trajectories }, 2)).toEqual(['Trajectories: a whole number from 1 to 200.']);
+    for (const trajectories of [0, 201, 2.5, Number.NaN])
+      expect(settingsErrors({ ...DEFAULT_SETTINGS, trajectories }, 2)).toEqual([
+        'Trajectories: a whole number from 1 to 200.',
+      ]);
   });
 
   it('turns the settings into generator options and the timeline anchor', () => {
@@ -99,8 +140,26 @@ describe('prefix and run plan', () => {
     expect(a.plan!.anchor).toEqual({ weekday: 1, slot: 0 });
     expect(a.plan!.startGiven).toBe(false);
 
-    const b = planRun({ ...DEFAULT_SETTINGS, mode: 'horizon', days: 3, fixStart: true, startWeekday: 5, startSlot: 2, temperature: 0.8, topK: 5, topP: 0.9 }, prefix);
-    expect(b.plan!.options).toMatchObject({ maxEvents: MAX_EVENTS, horizonSlots: 24, start: { weekday: 5, slot: 2 }, sampling: { temperature: 0.8, topK: 5, topP: 0.9 } });
+    const b = planRun(
+      {
+        ...DEFAULT_SETTINGS,
+        mode: 'horizon',
+        days: 3,
+        fixStart: true,
+        startWeekday: 5,
+        startSlot: 2,
+        temperature: 0.8,
+        topK: 5,
+        topP: 0.9,
+      },
+      prefix,
+    );
+    expect(b.plan!.options).toMatchObject({
+      maxEvents: MAX_EVENTS,
+      horizonSlots: 24,
+      start: { weekday: 5, slot: 2 },
+      sampling: { temperature: 0.8, topK: 5, topP: 0.9 },
+    });
     expect(b.plan!.anchor).toEqual({ weekday: 5, slot: 2 });
 
     const c = planRun({ ...DEFAULT_SETTINGS, fixStart: false, startWeekday: 7 }, []);
@@ -114,12 +173,20 @@ describe('prefix and run plan', () => {
 });
 
 describe('default sampling', () => {
-  it('is the sampling chosen on valid by `npm run generation` (docs/results.json), with the model\'s correction', () => {
-    const rows = JSON.parse(readFileSync('docs/results.json', 'utf8')) as { task: string; chosenOnValid?: boolean; sampling?: { corrected: boolean; temperature: number; topP: number } }[];
+  it("is the sampling chosen on valid by `npm run generation` (docs/results.json), with the model's correction", () => {
+    const rows = JSON.parse(readFileSync('docs/results.json', 'utf8')) as {
+      task: string;
+      chosenOnValid?: boolean;
+      sampling?: { corrected: boolean; temperature: number; topP: number };
+    }[];
     const chosen = rows.filter((r) => r.task === 'generation' && r.chosenOnValid);
     expect(chosen).toHaveLength(1);
     // The app's Predictor always applies the model's correction, so only a corrected choice can be the default.
-    expect(chosen[0].sampling).toEqual({ corrected: true, temperature: DEFAULT_SETTINGS.temperature, topP: DEFAULT_SETTINGS.topP });
+    expect(chosen[0].sampling).toEqual({
+      corrected: true,
+      temperature: DEFAULT_SETTINGS.temperature,
+      topP: DEFAULT_SETTINGS.topP,
+    });
     expect(DEFAULT_SETTINGS.topK).toBe(0);
   });
 });
@@ -150,7 +217,9 @@ describe('timeline', () => {
     // With a start time Tue slot 2, the last prefix event is 2 slots before it.
     expect(prefixOffsets(prefix, { weekday: 1, slot: 2 }, true)).toEqual([-4, -3, -2]);
     const anchor = { weekday: 1, slot: 2 };
-    prefixOffsets(prefix, anchor, true).forEach((o, i) => expect(weekdayOfDay(anchor.weekday, dayOf(anchor.slot, o))).toBe(prefix[i].weekday));
+    prefixOffsets(prefix, anchor, true).forEach((o, i) =>
+      expect(weekdayOfDay(anchor.weekday, dayOf(anchor.slot, o))).toBe(prefix[i].weekday),
+    );
   });
 
   it('lays several events of a cell out inside the cell, without overlap', () => {
@@ -187,7 +256,14 @@ describe('timeline', () => {
     // Long prefixes: only the last events within the day limit.
     const long = Array.from({ length: 100 }, (_, i) => ev('Light:switch on', Math.floor(i / 8) % 7, i % 8));
     const lastT = long.at(-1)!;
-    const some = timelineRows({ prefix: long, generated: [], anchor: lastT, startGiven: false, maxPrefixEvents: 32, maxPrefixDays: 2 });
+    const some = timelineRows({
+      prefix: long,
+      generated: [],
+      anchor: lastT,
+      startGiven: false,
+      maxPrefixEvents: 32,
+      maxPrefixDays: 2,
+    });
     expect(some.length).toBeLessThanOrEqual(32);
     expect(Math.min(...some.map((r) => r.day))).toBeGreaterThanOrEqual(-2);
     expect(some.at(-1)!.index).toBe(99);
@@ -195,8 +271,18 @@ describe('timeline', () => {
 });
 
 describe('distributions', () => {
-  const gen = [ev('Light:switch on', 0, 1), ev('Light:switch off', 0, 1), ev('Fan:switch on', 2, 7), ev('Television:switch on', 6, 3)];
-  const real = [ev('Light:switch on', 0, 1), ev('Television:switch on', 2, 2), ev('Television:switch off', 2, 2), ev('Blind:windowShade open', 5, 6)];
+  const gen = [
+    ev('Light:switch on', 0, 1),
+    ev('Light:switch off', 0, 1),
+    ev('Fan:switch on', 2, 7),
+    ev('Television:switch on', 6, 3),
+  ];
+  const real = [
+    ev('Light:switch on', 0, 1),
+    ev('Television:switch on', 2, 2),
+    ev('Television:switch off', 2, 2),
+    ev('Blind:windowShade open', 5, 6),
+  ];
   const series = [seriesCounts(GENERATED, gen), seriesCounts('Real', real), seriesCounts('Empty', [])];
 
   const byKey = (rows: ShareRow[]) => Object.fromEntries(rows.map((r) => [`${r.series}|${r.category}`, r.share]));
@@ -270,7 +356,10 @@ describe('distributions', () => {
     ]);
     const atEnd = referenceCounts({ source: 'replay', continuation: [], sequence: SEQ }, null);
     expect(atEnd.map((s) => s.name)).toEqual([WHOLE_SEQUENCE]);
-    const typed = referenceCounts({ source: 'typed', continuation: null, sequence: null }, { label: 'Demo', sequences: [SEQ, SEQ] });
+    const typed = referenceCounts(
+      { source: 'typed', continuation: null, sequence: null },
+      { label: 'Demo', sequences: [SEQ, SEQ] },
+    );
     expect(typed.map((s) => [s.name, s.total])).toEqual([['Demo', 10]]);
     expect(referenceCounts({ source: 'empty', continuation: null, sequence: null }, null)).toEqual([]);
   });
@@ -290,7 +379,12 @@ describe('chart specs', () => {
   it('the timeline draws one generated mark per generated event and the prefix in its own layer', async () => {
     const prefix = SEQ.events.slice(0, 3);
     const anchor = { weekday: 1, slot: 0 };
-    const rows = timelineRows({ prefix, generated: trajectory(anchor, [1, 2, 0, 9, 3, 30, 1], false), anchor, startGiven: false });
+    const rows = timelineRows({
+      prefix,
+      generated: trajectory(anchor, [1, 2, 0, 9, 3, 30, 1], false),
+      anchor,
+      startGiven: false,
+    });
     const spec = timelineSpec(anchor.weekday, { width: 500, height: 200 });
     expect(spec.datasets[TIMELINE_DATA]).toEqual([]);
     const svg = await renderSvg(spec, { [TIMELINE_DATA]: rows });
@@ -307,7 +401,10 @@ describe('chart specs', () => {
   });
 
   it('the comparison bars have one bar per series and category', async () => {
-    const series = [seriesCounts(GENERATED, [ev('Light:switch on', 0, 1)]), seriesCounts('Real', [ev('Fan:switch on', 3, 4)])];
+    const series = [
+      seriesCounts(GENERATED, [ev('Light:switch on', 0, 1)]),
+      seriesCounts('Real', [ev('Fan:switch on', 3, 4)]),
+    ];
     const rows = weekdayShares(series);
     const spec = sharesSpec('Day of week', 'weekday', [GENERATED, 'Real'], { width: 300, height: 150 });
     const svg = await renderSvg(spec, { [SHARES_DATA]: rows });
@@ -338,13 +435,20 @@ describe('generate store', () => {
           if (options.signal?.aborted) return;
           await (ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve());
           const t = addSlots(anchor, index);
-          yield { ...ev('Light:switch on', t.weekday, t.slot), index, elapsedSlots: index, probability: 0.3, timeProbability: 0.2 };
+          yield {
+            ...ev('Light:switch on', t.weekday, t.slot),
+            index,
+            elapsedSlots: index,
+            probability: 0.3,
+            timeProbability: 0.2,
+          };
         }
       },
     };
   }
 
-  const installFake = (fake: Fake) => useModelStore.setState({ predictor: fake as unknown as Predictor, url: 'fake', status: 'ready' });
+  const installFake = (fake: Fake) =>
+    useModelStore.setState({ predictor: fake as unknown as Predictor, url: 'fake', status: 'ready' });
   const waitFor = async (check: () => boolean, ms = 5000) => {
     const t0 = Date.now();
     while (!check()) {
@@ -379,7 +483,12 @@ describe('generate store', () => {
     expect(s.events.map((e) => e.index)).toEqual(Array.from({ length: 1000 }, (_, i) => i));
     expect(updates).toBeLessThan(100);
     expect(fake.calls[0]).toMatchObject({ prefix: SEQ.events.slice(0, 2), maxEvents: 1000, seed: 7 });
-    expect(s.run).toMatchObject({ source: 'replay', prefix: SEQ.events.slice(0, 2), continuation: SEQ.events.slice(2), startGiven: false });
+    expect(s.run).toMatchObject({
+      source: 'replay',
+      prefix: SEQ.events.slice(0, 2),
+      continuation: SEQ.events.slice(2),
+      startGiven: false,
+    });
     expect(s.run!.finishedAt).not.toBeNull();
   });
 

@@ -46,11 +46,20 @@ describe('trajectory generation', () => {
     const model = randomModel();
     const m = { model, behaviors, locations };
     // Prefix 5 + 10 generated = 15 events: within the 16-token context, so no slide yet.
-    const options = { prefix: events(5), maxEvents: 10, seed: 1, sampling: { greedy: true }, timeSampling: { greedy: true } };
+    const options = {
+      prefix: events(5),
+      maxEvents: 10,
+      seed: 1,
+      sampling: { greedy: true },
+      timeSampling: { greedy: true },
+    };
     const cached = await generateAll(m, options);
     const recomputed = await generateAll(m, { ...options, cache: false });
-    expect(cached.map((e) => [e.behavior, e.weekday, e.slot])).toEqual(recomputed.map((e) => [e.behavior, e.weekday, e.slot]));
-    for (let i = 0; i < cached.length; i++) expect(Math.abs(cached[i].probability - recomputed[i].probability)).toBeLessThan(1e-5);
+    expect(cached.map((e) => [e.behavior, e.weekday, e.slot])).toEqual(
+      recomputed.map((e) => [e.behavior, e.weekday, e.slot]),
+    );
+    for (let i = 0; i < cached.length; i++)
+      expect(Math.abs(cached[i].probability - recomputed[i].probability)).toBeLessThan(1e-5);
     model.dispose();
   });
 
@@ -67,7 +76,12 @@ describe('trajectory generation', () => {
     // Stopping mid-stream (as the app's Stop button does) releases the cache too.
     const controller = new AbortController();
     let seen = 0;
-    for await (const _ of generateTrajectory(m, { prefix: events(4), maxEvents: 100, seed: 2, signal: controller.signal })) {
+    for await (const _ of generateTrajectory(m, {
+      prefix: events(4),
+      maxEvents: 100,
+      seed: 2,
+      signal: controller.signal,
+    })) {
       if (++seen === 5) controller.abort();
     }
     expect(seen).toBe(5);
@@ -78,10 +92,14 @@ describe('trajectory generation', () => {
 
   it('refuses a model without a time head, and an empty prefix without a start time', async () => {
     const plain = randomModel(false);
-    await expect(generateAll({ model: plain, behaviors, locations }, { prefix: events(3), maxEvents: 2 })).rejects.toThrow('generate: this model has no time head');
+    await expect(
+      generateAll({ model: plain, behaviors, locations }, { prefix: events(3), maxEvents: 2 }),
+    ).rejects.toThrow('generate: this model has no time head');
     plain.dispose();
     const model = randomModel();
-    await expect(generateAll({ model, behaviors, locations }, { prefix: [], maxEvents: 2 })).rejects.toThrow('generate: an empty prefix needs a start time');
+    await expect(generateAll({ model, behaviors, locations }, { prefix: [], maxEvents: 2 })).rejects.toThrow(
+      'generate: an empty prefix needs a start time',
+    );
     model.dispose();
   });
 });
@@ -122,7 +140,10 @@ describe('behaviors named like built-in object members', () => {
     let i = 0;
     for (const v of model.params.values()) v.assign(tf.randomNormal(v.shape, 0, 0.3, 'float32', 90 + i++));
     const prefix = [{ behavior: 'toString', weekday: 0, slot: 0, location: UNKNOWN_LOCATION }];
-    const out = await generateAll({ model, behaviors: vocab, locations }, { prefix, maxEvents: 200, seed: 3, behaviorLogCorrection: shipped });
+    const out = await generateAll(
+      { model, behaviors: vocab, locations },
+      { prefix, maxEvents: 200, seed: 3, behaviorLogCorrection: shipped },
+    );
     expect(new Set(out.map((e) => e.behavior))).toEqual(new Set(names));
     model.dispose();
   });

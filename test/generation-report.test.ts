@@ -10,7 +10,11 @@ describe('generation design', () => {
   it('tries raw sampling and, with a shipped correction, every temperature × top-p', () => {
     const variants = samplingVariants('m', true);
     expect(variants).toHaveLength(1 + 9);
-    expect(variants.slice(0, 3).map((v) => v.name)).toEqual(['BehaveGPT (m), raw, T 1', 'BehaveGPT (m), corrected, T 1', 'BehaveGPT (m), corrected, T 1, top-p 0.95']);
+    expect(variants.slice(0, 3).map((v) => v.name)).toEqual([
+      'BehaveGPT (m), raw, T 1',
+      'BehaveGPT (m), corrected, T 1',
+      'BehaveGPT (m), corrected, T 1, top-p 0.95',
+    ]);
     expect(variants[9].sampling).toEqual({ corrected: true, temperature: 0.8, topP: 0.9 });
     expect(samplingVariants('m', false).map((v) => v.name)).toEqual(['BehaveGPT (m), raw, T 1']);
   });
@@ -33,7 +37,12 @@ describe('generation choice on valid', () => {
   it('scores a variant by the mean of the three target JSDs and picks the lowest, the first of equals', () => {
     expect(validScore({ jsd_behavior: 0.1, jsd_transition: 0.2, jsd_time: 0.3 })).toBeCloseTo(0.2, 12);
     const variants = ['raw', 'c1', 'c2', 'c3'].map((name) => ({ name }));
-    const scores = new Map([['raw', 0.5], ['c1', 0.3], ['c2', 0.2], ['c3', 0.2]]);
+    const scores = new Map([
+      ['raw', 0.5],
+      ['c1', 0.3],
+      ['c2', 0.2],
+      ['c3', 0.2],
+    ]);
     const chosen = chooseVariant(variants, scores);
     expect(chosen.name).toBe('c2');
     expect(testVariants(variants, chosen).map((v) => v.name)).toEqual(['raw', 'c1', 'c2']);
@@ -42,18 +51,45 @@ describe('generation choice on valid', () => {
 });
 
 describe('generation report', () => {
-  const interval = (x: number): BootstrapInterval => ({ estimate: x, low: x - 0.001, high: x + 0.001, median: x, level: 0.95, resamples: 1000, shareAtLeast: 0.9 });
+  const interval = (x: number): BootstrapInterval => ({
+    estimate: x,
+    low: x - 0.001,
+    high: x + 0.001,
+    median: x,
+    level: 0.95,
+    resamples: 1000,
+    shareAtLeast: 0.9,
+  });
   const row = (model: string, jsd: number[], std: number[]): ResultRow => ({
     task: 'generation',
     dataset: 'us',
     model,
-    metrics: { jsd_behavior: jsd[0], jsd_transition: jsd[1], jsd_time: jsd[2], jsd_device: 0, distinct_2: 0, distinct_3: 0, tail_share: 0 },
-    std: { jsd_behavior: std[0], jsd_transition: std[1], jsd_time: std[2], jsd_device: 0, distinct_2: 0, distinct_3: 0, tail_share: 0 },
+    metrics: {
+      jsd_behavior: jsd[0],
+      jsd_transition: jsd[1],
+      jsd_time: jsd[2],
+      jsd_device: 0,
+      distinct_2: 0,
+      distinct_3: 0,
+      tail_share: 0,
+    },
+    std: {
+      jsd_behavior: std[0],
+      jsd_transition: std[1],
+      jsd_time: std[2],
+      jsd_device: 0,
+      distinct_2: 0,
+      distinct_3: 0,
+      tail_share: 0,
+    },
   });
   const input: GenerationReportInput = {
     setup: { dataset: 'us', prefixLength: 5, seeds: [0, 1, 2] },
     modelDir: 'public/models/x',
-    rows: [row('BehaveGPT', [0.01, 0.06, 0.003], [0.001, 0.0001, 0.0001]), row(MARKOV, [0.0105, 0.05, 0.004], [0.001, 0.001, 0.001])],
+    rows: [
+      row('BehaveGPT', [0.01, 0.06, 0.003], [0.001, 0.0001, 0.0001]),
+      row(MARKOV, [0.0105, 0.05, 0.004], [0.001, 0.001, 0.001]),
+    ],
     scores: new Map([['BehaveGPT', 0.02]]),
     chosen: 'BehaveGPT',
     margins: { jsd_behavior: interval(0.0005), jsd_transition: interval(-0.01), jsd_time: interval(0.001) },
@@ -67,8 +103,12 @@ describe('generation report', () => {
 
   it('checks each target JSD against Markov and says when the gap is within the seed noise', () => {
     const [behavior, transition, time] = targetChecks(input);
-    expect(behavior).toMatch(/^- jsd_behavior: BehaveGPT 0\.0100 vs Markov 0\.0105 → met \(lower\) — but the gap \(0\.0005\) is within one seed standard deviation \(0\.0010\) \(Markov − BehaveGPT/);
-    expect(transition).toMatch(/^- jsd_transition: BehaveGPT 0\.0600 vs Markov 0\.0500 → \*\*MISSED\*\* \(Markov − BehaveGPT over resampled test sequences: 95% interval -0\.0110 … -0\.0090, median -0\.0100, BehaveGPT at most Markov in 90\.0% of resamples\)$/);
+    expect(behavior).toMatch(
+      /^- jsd_behavior: BehaveGPT 0\.0100 vs Markov 0\.0105 → met \(lower\) — but the gap \(0\.0005\) is within one seed standard deviation \(0\.0010\) \(Markov − BehaveGPT/,
+    );
+    expect(transition).toMatch(
+      /^- jsd_transition: BehaveGPT 0\.0600 vs Markov 0\.0500 → \*\*MISSED\*\* \(Markov − BehaveGPT over resampled test sequences: 95% interval -0\.0110 … -0\.0090, median -0\.0100, BehaveGPT at most Markov in 90\.0% of resamples\)$/,
+    );
     expect(time).toMatch(/^- jsd_time: BehaveGPT 0\.0030 vs Markov 0\.0040 → met \(lower\) \(/);
   });
 
@@ -81,9 +121,20 @@ describe('generation report', () => {
     ]);
     expect(markdown).toContain('| BehaveGPT | 0.0100 ± 0.0010 | 0.0600 ± 0.0001 |');
     expect(markdown).not.toContain('Time head of the model');
-    expect(markdown.endsWith('Generation speed: BehaveGPT 200 events/s (Node, wasm, this run; the benchmark command measures rollouts properly).')).toBe(true);
-    const withHead = generationMarkdown({ ...input, timeHead: { accuracy: 0.28, slotAccuracy: 0.37, sameSlotShare: 0.27, loss: 2.6 } });
-    expect(withHead).toContain('\n\nTime head of the model on test (next event\'s slot delta, equivalently its weekday × slot; 56 classes): top-1 accuracy 28.00%');
-    expect(withHead).toContain('Non-neural delta models on the same pairs: all training deltas 3.000 nats, top-1 20.00%.\n\nGeneration speed');
+    expect(
+      markdown.endsWith(
+        'Generation speed: BehaveGPT 200 events/s (Node, wasm, this run; the benchmark command measures rollouts properly).',
+      ),
+    ).toBe(true);
+    const withHead = generationMarkdown({
+      ...input,
+      timeHead: { accuracy: 0.28, slotAccuracy: 0.37, sameSlotShare: 0.27, loss: 2.6 },
+    });
+    expect(withHead).toContain(
+      "\n\nTime head of the model on test (next event's slot delta, equivalently its weekday × slot; 56 classes): top-1 accuracy 28.00%",
+    );
+    expect(withHead).toContain(
+      'Non-neural delta models on the same pairs: all training deltas 3.000 nats, top-1 20.00%.\n\nGeneration speed',
+    );
   });
 });

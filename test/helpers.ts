@@ -3,7 +3,14 @@ import { BOS, PAD, UNK, Vocabulary } from '../src/core/vocab';
 import { UNKNOWN_LOCATION, type BehaviorEvent } from '../src/core/events';
 import { DEFAULT_CONFIG, type BehaveGPTConfig } from '../src/model/behavegpt';
 
-export const NAMES = ['Light:switch on', 'Light:switch off', 'Television:switch on', 'Television:switch off', 'Blind:windowShade open', 'Fan:switch on'];
+export const NAMES = [
+  'Light:switch on',
+  'Light:switch off',
+  'Television:switch on',
+  'Television:switch off',
+  'Blind:windowShade open',
+  'Fan:switch on',
+];
 export const behaviors = Vocabulary.fromNames(NAMES, [PAD, BOS, UNK]);
 export const locations = new Vocabulary([UNKNOWN_LOCATION, 'home', 'office']);
 
@@ -27,7 +34,13 @@ export function toyConfig(overrides: Partial<BehaveGPTConfig> = {}): BehaveGPTCo
 }
 
 export function event(i: number, overrides: Partial<BehaviorEvent> = {}): BehaviorEvent {
-  return { behavior: NAMES[i % NAMES.length], weekday: i % 7, slot: (i * 3) % 8, location: UNKNOWN_LOCATION, ...overrides };
+  return {
+    behavior: NAMES[i % NAMES.length],
+    weekday: i % 7,
+    slot: (i * 3) % 8,
+    location: UNKNOWN_LOCATION,
+    ...overrides,
+  };
 }
 
 export function events(n: number, offset = 0): BehaviorEvent[] {

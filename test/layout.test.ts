@@ -57,7 +57,18 @@ const PACKAGES: Record<string, readonly string[]> = {
   app: ['react', 'zustand', 'vega-embed', 'vega-interpreter', 'vega-lite', 'virtual:pwa-register/react'],
   'main.tsx': ['react', 'react-dom'],
   // behavegpt-web: this package, as the library benchmark's host page imports it (in the browser).
-  node: ['node:', '@tensorflow/', '@playwright/test', '@resvg/resvg-js', 'vega', 'vega-lite', 'vite', 'onnxruntime-web', 'webgpu', 'behavegpt-web'],
+  node: [
+    'node:',
+    '@tensorflow/',
+    '@playwright/test',
+    '@resvg/resvg-js',
+    'vega',
+    'vega-lite',
+    'vite',
+    'onnxruntime-web',
+    'webgpu',
+    'behavegpt-web',
+  ],
   experiments: ['node:'],
   cli: ['node:'],
   reliability: ['node:'],
@@ -109,10 +120,15 @@ function violations(root: string): string[] {
         const to = area(root, target);
         if (to === null) {
           if (!ASSETS[from]?.test(spec)) found.push(`${where}: imports ${spec}, outside src/`);
-        }
-        else if (![...allowed, ...(EXCEPTIONS[where] ?? [])].some((a) => a === to || a === `${to}.ts` || a === `${to}.tsx`))
+        } else if (
+          ![...allowed, ...(EXCEPTIONS[where] ?? [])].some((a) => a === to || a === `${to}.ts` || a === `${to}.tsx`)
+        )
           found.push(`${where}: src/${from} may not import src/${to} (${spec})`);
-      } else if (!(PACKAGES[from] ?? []).some((p) => spec === p || spec.startsWith(p.endsWith('/') || p.endsWith(':') ? p : `${p}/`))) {
+      } else if (
+        !(PACKAGES[from] ?? []).some(
+          (p) => spec === p || spec.startsWith(p.endsWith('/') || p.endsWith(':') ? p : `${p}/`),
+        )
+      ) {
         found.push(`${where}: src/${from} may not import the package ${spec}`);
       }
     }

@@ -9,14 +9,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Comlink from 'comlink';
 import { initNodeBackend } from '../src/node/tf';
 import { loadPredictorDir } from '../src/node/model-files';
-import { BackendUnavailableError, loadModel, ModelFormatError, ModelIntegrityError, type BehaviorModel } from '../src/lib/index';
+import {
+  BackendUnavailableError,
+  loadModel,
+  ModelFormatError,
+  ModelIntegrityError,
+  type BehaviorModel,
+} from '../src/lib/index';
 import { exposeErrorFields, reviveError } from '../src/browser/worker-errors';
 import { fullContextQuery, type Predictor } from '../src/model/predictor';
 
 const DIR = 'public/models/behavegpt-us';
 const manifestText = readFileSync(`${DIR}/model.json`, 'utf8');
 const shardBytes = readFileSync(`${DIR}/weights-shard1of1.bin`);
-const shard = () => shardBytes.buffer.slice(shardBytes.byteOffset, shardBytes.byteOffset + shardBytes.byteLength) as ArrayBuffer;
+const shard = () =>
+  shardBytes.buffer.slice(shardBytes.byteOffset, shardBytes.byteOffset + shardBytes.byteLength) as ArrayBuffer;
 
 let reference: Predictor;
 const opened: BehaviorModel[] = [];
@@ -45,7 +52,11 @@ describe('loadModel', () => {
     const sources = [
       { manifestText, shards: [shard()] },
       { manifest: JSON.parse(manifestText) as object, shards: [shard()] },
-      [new File([manifestText], 'model.json'), new File([shardBytes], 'weights-shard1of1.bin'), new File(['x'], 'notes.txt')],
+      [
+        new File([manifestText], 'model.json'),
+        new File([shardBytes], 'weights-shard1of1.bin'),
+        new File(['x'], 'notes.txt'),
+      ],
     ];
     for (const source of sources) {
       const model = await open(source);
@@ -81,19 +92,31 @@ describe('loadModel', () => {
     await expect(loadModel([new File([manifestText], 'model.json')], { backend: 'cpu' })).rejects.toThrow(
       /model\.json: names the shard file\(s\) weights-shard1of1\.bin, which were not chosen/,
     );
-    await expect(loadModel([new File([manifestText], 'a.json'), new File([manifestText], 'b.json')], { backend: 'cpu' })).rejects.toBeInstanceOf(ModelFormatError);
+    await expect(
+      loadModel([new File([manifestText], 'a.json'), new File([manifestText], 'b.json')], { backend: 'cpu' }),
+    ).rejects.toBeInstanceOf(ModelFormatError);
     const damaged = new Uint8Array(shardBytes);
     damaged[100] ^= 1;
-    await expect(loadModel([new File([manifestText], 'model.json'), new File([damaged], 'weights-shard1of1.bin')], { backend: 'cpu' })).rejects.toBeInstanceOf(ModelIntegrityError);
-    await expect(loadModel({ manifestText: '{"format":"x"}', shards: [] }, { backend: 'cpu' })).rejects.toBeInstanceOf(ModelFormatError);
+    await expect(
+      loadModel([new File([manifestText], 'model.json'), new File([damaged], 'weights-shard1of1.bin')], {
+        backend: 'cpu',
+      }),
+    ).rejects.toBeInstanceOf(ModelIntegrityError);
+    await expect(loadModel({ manifestText: '{"format":"x"}', shards: [] }, { backend: 'cpu' })).rejects.toBeInstanceOf(
+      ModelFormatError,
+    );
     await expect(loadModel(42 as never)).rejects.toThrow(TypeError);
   });
 
   it('fails with BackendUnavailableError when the backend asked for cannot start, and stops when aborted', async () => {
-    await expect(loadModel({ manifestText, shards: [shard()] }, { backend: 'webgpu' })).rejects.toBeInstanceOf(BackendUnavailableError);
+    await expect(loadModel({ manifestText, shards: [shard()] }, { backend: 'webgpu' })).rejects.toBeInstanceOf(
+      BackendUnavailableError,
+    );
     const controller = new AbortController();
     controller.abort(new Error('stop'));
-    await expect(loadModel({ manifestText, shards: [shard()] }, { backend: 'cpu', signal: controller.signal })).rejects.toThrow('stop');
+    await expect(
+      loadModel({ manifestText, shards: [shard()] }, { backend: 'cpu', signal: controller.signal }),
+    ).rejects.toThrow('stop');
     await initNodeBackend('cpu');
   });
 
@@ -115,7 +138,9 @@ describe('typed errors across a worker boundary', () => {
   it('keep their class and fields when the worker side sends them with exposeErrorFields', () => {
     exposeErrorFields();
     const handler = Comlink.transferHandlers.get('throw')!;
-    const [wire] = handler.serialize({ value: new ModelFormatError('model.json', 'config.numLayers', 'must be ≥ 1') } as never);
+    const [wire] = handler.serialize({
+      value: new ModelFormatError('model.json', 'config.numLayers', 'must be ≥ 1'),
+    } as never);
     let thrown: unknown;
     try {
       handler.deserialize(wire);
@@ -123,9 +148,15 @@ describe('typed errors across a worker boundary', () => {
       thrown = reviveError(e);
     }
     expect(thrown).toBeInstanceOf(ModelFormatError);
-    expect(thrown).toMatchObject({ file: 'model.json', field: 'config.numLayers', message: 'model.json: field "config.numLayers": must be ≥ 1' });
+    expect(thrown).toMatchObject({
+      file: 'model.json',
+      field: 'config.numLayers',
+      message: 'model.json: field "config.numLayers": must be ≥ 1',
+    });
     // An error of another kind stays a plain Error; a name that is an Object.prototype key changes nothing.
     expect(reviveError(Object.assign(new Error('x'), { name: 'toString' }))).not.toBeInstanceOf(ModelFormatError);
-    expect(reviveError(Object.assign(new Error('x'), { name: 'ModelIntegrityError' }))).toBeInstanceOf(ModelIntegrityError);
+    expect(reviveError(Object.assign(new Error('x'), { name: 'ModelIntegrityError' }))).toBeInstanceOf(
+      ModelIntegrityError,
+    );
   });
 });

@@ -1,21 +1,45 @@
 import { describe, expect, it } from 'vitest';
 import type { ResultRow } from '../src/core/results';
 import { NotFinishedError, runId, type RunRecord } from '../src/node/run-spec';
-import { CANDIDATES, CE, mainPlan, neuralSpec, timeHeadPlan, tunePlan, tuneSpec, type NextBehaviorSetup } from '../src/experiments/next-behavior/plan';
+import {
+  CANDIDATES,
+  CE,
+  mainPlan,
+  neuralSpec,
+  timeHeadPlan,
+  tunePlan,
+  tuneSpec,
+  type NextBehaviorSetup,
+} from '../src/experiments/next-behavior/plan';
 import { architecture, neuralRows, resultsTable, targetChecks } from '../src/experiments/next-behavior/report';
 import { bestDroRun, keptTimeHeadRun, selectObjective } from '../src/experiments/next-behavior/select';
 import { fakeRecord, lookupOf } from './records';
 
 const setup: NextBehaviorSetup = { size: 's', datasets: ['us', 'sp'], seeds: [0, 1] };
 const la = CANDIDATES['logit-adjusted'];
-const tuned = (i: number, r1: number, m5: number) => fakeRecord(tuneSpec(setup, la[i]), { 'weighted_recall@1': r1, 'macro_recall@5': m5 });
+const tuned = (i: number, r1: number, m5: number) =>
+  fakeRecord(tuneSpec(setup, la[i]), { 'weighted_recall@1': r1, 'macro_recall@5': m5 });
 const ce = fakeRecord(tuneSpec(setup, CE), { 'weighted_recall@1': 0.5, 'macro_recall@5': 0.3 });
 
 describe('next-behavior plan', () => {
   it('tunes every candidate on US seed 0 at the chosen size, cross-entropy first', () => {
     const plan = tunePlan(setup);
     expect(plan).toHaveLength(1 + CANDIDATES.dro.length + 3 + 3);
-    expect(plan[0]).toEqual({ dataset: 'us', objective: CE, seed: 0, config: { behaviorDim: 24, weekdayDim: 4, slotDim: 4, locationDim: 0, targetDim: 8, numLayers: 1, numHeads: 2, headHidden: 48 } });
+    expect(plan[0]).toEqual({
+      dataset: 'us',
+      objective: CE,
+      seed: 0,
+      config: {
+        behaviorDim: 24,
+        weekdayDim: 4,
+        slotDim: 4,
+        locationDim: 0,
+        targetDim: 8,
+        numLayers: 1,
+        numHeads: 2,
+        headHidden: 48,
+      },
+    });
     expect(plan.every((s) => s.dataset === 'us' && s.seed === 0)).toBe(true);
   });
 
@@ -49,12 +73,18 @@ describe('next-behavior plan', () => {
 describe('next-behavior choices on valid', () => {
   it('picks the best valid macro R@5 among candidates within 1 point of CE valid R@1', () => {
     const records = lookupOf([ce, tuned(0, 0.495, 0.4), tuned(1, 0.492, 0.45), tuned(2, 0.48, 0.6)]);
-    expect(selectObjective(records, setup, 'logit-adjusted')).toEqual({ spec: la[1], why: 'best valid macro R@5 within 1 point of CE valid R@1' });
+    expect(selectObjective(records, setup, 'logit-adjusted')).toEqual({
+      spec: la[1],
+      why: 'best valid macro R@5 within 1 point of CE valid R@1',
+    });
   });
 
   it('with none within the bound, the one closest to it', () => {
     const records = lookupOf([ce, tuned(0, 0.47, 0.4), tuned(1, 0.485, 0.3), tuned(2, 0.48, 0.6)]);
-    expect(selectObjective(records, setup, 'logit-adjusted')).toEqual({ spec: la[1], why: 'no candidate within 1 point of CE valid R@1: closest one' });
+    expect(selectObjective(records, setup, 'logit-adjusted')).toEqual({
+      spec: la[1],
+      why: 'no candidate within 1 point of CE valid R@1: closest one',
+    });
   });
 
   it('keeps the first of equal candidates', () => {
@@ -63,10 +93,12 @@ describe('next-behavior choices on valid', () => {
   });
 
   it('says which tuning is unfinished while a run (or CE) is missing', () => {
-    expect(() => selectObjective(lookupOf([ce, tuned(0, 0.5, 0.4)]), setup, 'logit-adjusted')).toThrow(NotFinishedError);
-    expect(() => selectObjective(lookupOf([tuned(0, 0.5, 0.4), tuned(1, 0.5, 0.4), tuned(2, 0.5, 0.4)]), setup, 'logit-adjusted')).toThrow(
-      'tuning for logit-adjusted is not finished (run --phase tune first)',
+    expect(() => selectObjective(lookupOf([ce, tuned(0, 0.5, 0.4)]), setup, 'logit-adjusted')).toThrow(
+      NotFinishedError,
     );
+    expect(() =>
+      selectObjective(lookupOf([tuned(0, 0.5, 0.4), tuned(1, 0.5, 0.4), tuned(2, 0.5, 0.4)]), setup, 'logit-adjusted'),
+    ).toThrow('tuning for logit-adjusted is not finished (run --phase tune first)');
   });
 
   it('ships the US DRO run with the best valid macro R@5, never Spain or the ablation', () => {
@@ -96,7 +128,10 @@ describe('next-behavior report', () => {
     values.map((v, seed) => fakeRecord({ ...spec, seed }, {}, { 'weighted_recall@1': v, mrr: v }, { parameters: 77 }));
 
   it('groups seeds into one row per setting and target set, with mean and sample std; labels the ablation', () => {
-    const records = [...runs(neuralSpec(setup, 'us', CE, 0), [0.5, 0.6]), ...runs(neuralSpec(setup, 'us', CE, 0, true), [0.4, 0.4])];
+    const records = [
+      ...runs(neuralSpec(setup, 'us', CE, 0), [0.5, 0.6]),
+      ...runs(neuralSpec(setup, 'us', CE, 0, true), [0.4, 0.4]),
+    ];
     const rows = neuralRows(records);
     expect(rows.map((r) => [r.model, r.targets, r.seeds])).toEqual([
       ['BehaveGPT (cross-entropy)', 'all', 2],
@@ -112,7 +147,14 @@ describe('next-behavior report', () => {
 
   it('tables percentages, ± only over several seeds, a dash for a missing metric', () => {
     const rows: ResultRow[] = [
-      { task: 't', dataset: 'us', model: 'A', seeds: 3, metrics: { 'weighted_recall@1': 0.12345 }, std: { 'weighted_recall@1': 0.01 } },
+      {
+        task: 't',
+        dataset: 'us',
+        model: 'A',
+        seeds: 3,
+        metrics: { 'weighted_recall@1': 0.12345 },
+        std: { 'weighted_recall@1': 0.01 },
+      },
       { task: 't', dataset: 'us', model: 'B', seeds: 0, metrics: { 'weighted_recall@1': 0.5 } },
     ];
     const [head, rule, a, b] = resultsTable(rows).split('\n');
@@ -123,8 +165,20 @@ describe('next-behavior report', () => {
   });
 
   it('checks the targets on US test: met and missed as the figures say', () => {
-    const row = (model: string, objective: string, m: Record<string, number>): ResultRow => ({ task: 't', dataset: 'us', targets: 'all', model, objective, metrics: m });
-    const figures = (m1: number, m5: number, r1: number, r5: number) => ({ 'macro_recall@1': m1, 'macro_recall@5': m5, 'weighted_recall@1': r1, 'weighted_recall@5': r5 });
+    const row = (model: string, objective: string, m: Record<string, number>): ResultRow => ({
+      task: 't',
+      dataset: 'us',
+      targets: 'all',
+      model,
+      objective,
+      metrics: m,
+    });
+    const figures = (m1: number, m5: number, r1: number, r5: number) => ({
+      'macro_recall@1': m1,
+      'macro_recall@5': m5,
+      'weighted_recall@1': r1,
+      'weighted_recall@5': r5,
+    });
     const rows = [
       row('BehaveGPT (DRO)', 'dro', figures(0.25, 0.5, 0.53, 0.9)),
       row('BehaveGPT (cross-entropy)', 'ce', figures(0.2, 0.4, 0.55, 0.92)),

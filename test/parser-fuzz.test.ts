@@ -50,13 +50,17 @@ const canonicalLog = fc
         ...ids.map((id) =>
           fc.record({
             id: fc.constant(id),
-            split: withSplit ? fc.constantFrom('train' as const, 'valid' as const, 'test' as const) : fc.constant(undefined),
+            split: withSplit
+              ? fc.constantFrom('train' as const, 'valid' as const, 'test' as const)
+              : fc.constant(undefined),
             events: fc.array(
               fc.record({
                 behavior: fc.constantFrom(...behaviors),
                 weekday: fc.integer({ min: 0, max: 6 }),
                 slot: fc.integer({ min: 0, max: 7 }),
-                location: withLocation ? fc.option(fc.constantFrom(...locations), { nil: undefined }) : fc.constant(undefined),
+                location: withLocation
+                  ? fc.option(fc.constantFrom(...locations), { nil: undefined })
+                  : fc.constant(undefined),
               }),
               { minLength: 1, maxLength: 5 },
             ),
@@ -138,7 +142,12 @@ function expected(log: CanonicalLog): BehaviorSequence[] {
   return log.sequences.map((s) => ({
     id: s.id,
     split: s.split,
-    events: s.events.map((e) => ({ behavior: e.behavior, weekday: e.weekday, slot: e.slot, location: e.location ?? UNKNOWN_LOCATION })),
+    events: s.events.map((e) => ({
+      behavior: e.behavior,
+      weekday: e.weekday,
+      slot: e.slot,
+      location: e.location ?? UNKNOWN_LOCATION,
+    })),
   }));
 }
 
@@ -211,19 +220,24 @@ describe('import parser (property-based)', () => {
 
   it('gives the same result for the bytes in chunks of any size (characters split across chunks)', () => {
     fc.assert(
-      fc.property(canonicalLog, layout, fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 20 }), (log, l, sizes) => {
-        const { text } = serialize(canonicalTable(log), { ...l, trailingBreak: true });
-        const bytes = new TextEncoder().encode(text);
-        const parser = new LogParser(FILE);
-        let offset = 0;
-        for (let i = 0; offset < bytes.length; i++) {
-          const size = sizes[i % sizes.length];
-          parser.pushBytes(bytes.subarray(offset, offset + size));
-          offset += size;
-        }
-        expect(parser.finish()).toEqual(parseBehaviorLog(bytes, FILE));
-        expect(parser.bytesRead).toBe(bytes.length);
-      }),
+      fc.property(
+        canonicalLog,
+        layout,
+        fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 20 }),
+        (log, l, sizes) => {
+          const { text } = serialize(canonicalTable(log), { ...l, trailingBreak: true });
+          const bytes = new TextEncoder().encode(text);
+          const parser = new LogParser(FILE);
+          let offset = 0;
+          for (let i = 0; offset < bytes.length; i++) {
+            const size = sizes[i % sizes.length];
+            parser.pushBytes(bytes.subarray(offset, offset + size));
+            offset += size;
+          }
+          expect(parser.finish()).toEqual(parseBehaviorLog(bytes, FILE));
+          expect(parser.bytesRead).toBe(bytes.length);
+        },
+      ),
       RUNS,
     );
   });
@@ -234,7 +248,12 @@ describe('import parser (property-based)', () => {
       offset: fc.constantFrom(null, 'Z', '+09:00', '-05:30', '+00:00'),
       seconds: fc.boolean(),
     });
-    const row = fc.record({ user: fc.constantFrom('ann', 'bob', 'c, d', 'é"q'), behavior: name, stamp, location: fc.option(name, { nil: undefined }) });
+    const row = fc.record({
+      user: fc.constantFrom('ann', 'bob', 'c, d', 'é"q'),
+      behavior: name,
+      stamp,
+      location: fc.option(name, { nil: undefined }),
+    });
     fc.assert(
       fc.property(fc.array(row, { minLength: 1, maxLength: 12 }), layout, (rows, l) => {
         const base = Date.UTC(2024, 0, 1);
@@ -243,7 +262,8 @@ describe('import parser (property-based)', () => {
           const text = d.toISOString().slice(0, r.stamp.seconds ? 19 : 16);
           return r.stamp.offset ? text + r.stamp.offset : text;
         };
-        const offsetMinutes = (o: string | null) => (o === null || o === 'Z' ? 0 : (o[0] === '-' ? -1 : 1) * (Number(o.slice(1, 3)) * 60 + Number(o.slice(4, 6))));
+        const offsetMinutes = (o: string | null) =>
+          o === null || o === 'Z' ? 0 : (o[0] === '-' ? -1 : 1) * (Number(o.slice(1, 3)) * 60 + Number(o.slice(4, 6)));
         const table = {
           header: ['user_id', 'timestamp', 'location', 'behavior'],
           rows: rows.map((r) => [r.user, iso(r), r.location ?? '', r.behavior]),
@@ -259,7 +279,12 @@ describe('import parser (property-based)', () => {
             .sort((a, b) => a.absolute - b.absolute)
             .map(({ r }) => {
               const wall = new Date(base + r.stamp.minutes * 60_000);
-              return { behavior: r.behavior, weekday: (wall.getUTCDay() + 6) % 7, slot: Math.floor(wall.getUTCHours() / 3), location: r.location ?? UNKNOWN_LOCATION };
+              return {
+                behavior: r.behavior,
+                weekday: (wall.getUTCDay() + 6) % 7,
+                slot: Math.floor(wall.getUTCHours() / 3),
+                location: r.location ?? UNKNOWN_LOCATION,
+              };
             }),
         }));
         expect(log.sequences).toEqual(want);
@@ -343,7 +368,10 @@ describe('import parser: line endings, units and limits', () => {
 
   it('reads epoch milliseconds when told, and warns when seconds look like milliseconds', () => {
     const ms = 'user_id,timestamp,behavior\nann,1709594100000,A:a\n';
-    expect(parseBehaviorLog(ms, FILE, { epochUnit: 'milliseconds' }).sequences[0].events[0]).toMatchObject({ weekday: 0, slot: 7 });
+    expect(parseBehaviorLog(ms, FILE, { epochUnit: 'milliseconds' }).sequences[0].events[0]).toMatchObject({
+      weekday: 0,
+      slot: 7,
+    });
     const early = parseBehaviorLog('user_id,timestamp,behavior\nann,170959410000,A:a\nann,170959410001,A:b\n', FILE);
     expect(early.warnings).toEqual([
       'fuzz.csv: 2 epoch timestamps read as seconds fall outside 1990–2100 (first on line 2: "170959410000"); if they are in milliseconds, choose milliseconds as the unit',
@@ -353,7 +381,9 @@ describe('import parser: line endings, units and limits', () => {
   it('refuses input over the size limit while it streams in', () => {
     const parser = new LogParser(FILE, { maxBytes: 100 });
     parser.pushBytes(new Uint8Array(60).fill(97));
-    expect(() => parser.pushBytes(new Uint8Array(60).fill(97))).toThrow('fuzz.csv: the file is larger than the 100 bytes limit');
+    expect(() => parser.pushBytes(new Uint8Array(60).fill(97))).toThrow(
+      'fuzz.csv: the file is larger than the 100 bytes limit',
+    );
   });
 
   it('keeps one copy of each name however many rows use it', () => {

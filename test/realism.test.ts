@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { distinctN, fitSlotDeltas, generateWithBaseline, jensenShannon, poolCounts, realismCounts, realismMetrics, targetDivergences } from '../src/core/realism';
+import {
+  distinctN,
+  fitSlotDeltas,
+  generateWithBaseline,
+  jensenShannon,
+  poolCounts,
+  realismCounts,
+  realismMetrics,
+  targetDivergences,
+} from '../src/core/realism';
 import { marginalCorrection } from '../src/core/calibration';
 import { fitMarkov } from '../src/core/baselines';
 import { createRng } from '../src/core/random';
@@ -30,14 +39,30 @@ describe('realism metrics', () => {
     ];
     const pooled = poolCounts(real.map((c) => realismCounts([c])));
     expect(pooled).toEqual(realismCounts(real));
-    expect(pooled.transition).toEqual(new Map([['a\u2192b', 1], ['b\u2192a', 1], ['b\u2192b', 1], ['b\u2192c', 1]]));
+    expect(pooled.transition).toEqual(
+      new Map([
+        ['a\u2192b', 1],
+        ['b\u2192a', 1],
+        ['b\u2192b', 1],
+        ['b\u2192c', 1],
+      ]),
+    );
     const metrics = realismMetrics(generated, real, new Set(['a']));
     const split = targetDivergences(poolCounts(generated.map((c) => realismCounts([c]))), pooled);
-    expect(split).toEqual({ jsd_behavior: metrics.jsd_behavior, jsd_transition: metrics.jsd_transition, jsd_time: metrics.jsd_time });
+    expect(split).toEqual({
+      jsd_behavior: metrics.jsd_behavior,
+      jsd_transition: metrics.jsd_transition,
+      jsd_time: metrics.jsd_time,
+    });
     expect(split.jsd_behavior).toBeGreaterThan(0);
     // A resample that repeats the first sequence counts its events twice.
     const twice = poolCounts([realismCounts([real[0]]), realismCounts([real[0]])]);
-    expect(twice.behavior).toEqual(new Map([['b', 2], ['a', 2]]));
+    expect(twice.behavior).toEqual(
+      new Map([
+        ['b', 2],
+        ['a', 2],
+      ]),
+    );
   });
 
   it('distinct-n counts n-grams inside each continuation only', () => {
@@ -51,7 +76,10 @@ describe('realism metrics', () => {
   });
 
   it('real data against itself: zero divergences; the prefix → first event transition counts', () => {
-    const real = [{ prefix: events(3), events: events(6, 3) }, { prefix: events(2, 1), events: events(4, 7) }];
+    const real = [
+      { prefix: events(3), events: events(6, 3) },
+      { prefix: events(2, 1), events: events(4, 7) },
+    ];
     const head = new Set([NAMES[0], NAMES[1]]);
     const r = realismMetrics(real, real, head);
     expect([r.jsd_behavior, r.jsd_transition, r.jsd_time, r.jsd_device]).toEqual([0, 0, 0, 0]);
@@ -81,8 +109,16 @@ describe('baseline generators', () => {
   it('is reproducible per seed and starts at the given time without a prefix', () => {
     const markov = fitMarkov(train, behaviors, 2);
     const deltas = fitSlotDeltas(train, 'none');
-    const a = generateWithBaseline(markov, deltas, behaviors, [], 20, createRng(4), { weekday: 3, slot: 6, location: 'home' });
-    const b = generateWithBaseline(markov, deltas, behaviors, [], 20, createRng(4), { weekday: 3, slot: 6, location: 'home' });
+    const a = generateWithBaseline(markov, deltas, behaviors, [], 20, createRng(4), {
+      weekday: 3,
+      slot: 6,
+      location: 'home',
+    });
+    const b = generateWithBaseline(markov, deltas, behaviors, [], 20, createRng(4), {
+      weekday: 3,
+      slot: 6,
+      location: 'home',
+    });
     expect(a).toEqual(b);
     expect(a).toHaveLength(20);
     expect([a[0].weekday, a[0].slot]).toEqual([3, 6]);
@@ -102,7 +138,8 @@ describe('sampling correction for reweighted models', () => {
     const total = [...counts.values()].reduce((a, b) => a + b, 0);
     const corrected = names.map((n) => mean[behaviors.id(n)] * Math.exp(c[n]));
     const z = corrected.reduce((a, b) => a + b, 0);
-    for (const [i, n] of names.entries()) expect(corrected[i] / z).toBeCloseTo((counts.get(n)! + 1) / (total + names.length), 3);
+    for (const [i, n] of names.entries())
+      expect(corrected[i] / z).toBeCloseTo((counts.get(n)! + 1) / (total + names.length), 3);
     // Rarer than predicted → negative correction; more frequent → positive.
     expect(c[names[0]]).toBeLessThan(0);
     expect(c[names[names.length - 1]]).toBeGreaterThan(0);

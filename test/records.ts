@@ -2,7 +2,12 @@
 import { runId, type RecordLookup, type RunRecord, type RunSpec } from '../src/node/run-spec';
 
 /** A finished run with the given valid and test (all targets) figures; no-refresh equals all unless given. */
-export function fakeRecord(spec: RunSpec, valid: Record<string, number>, test: Record<string, number> = {}, extra: Partial<RunRecord> = {}): RunRecord {
+export function fakeRecord(
+  spec: RunSpec,
+  valid: Record<string, number>,
+  test: Record<string, number> = {},
+  extra: Partial<RunRecord> = {},
+): RunRecord {
   return {
     id: runId(spec),
     spec,

@@ -14,12 +14,22 @@ describe('reliability campaigns', () => {
     expect(Object.values(parser.byKind).every((k) => k.read + k.refused === k.cases)).toBe(true);
     const dir = 'public/models/behavegpt-us';
     const model = await runModelCampaign(
-      { manifestText: readFileSync(`${dir}/model.json`, 'utf8'), shard: new Uint8Array(readFileSync(`${dir}/weights-shard1of1.bin`)) },
+      {
+        manifestText: readFileSync(`${dir}/model.json`, 'utf8'),
+        shard: new Uint8Array(readFileSync(`${dir}/weights-shard1of1.bin`)),
+      },
       { cases: 130, seed: 3, source: dir },
     );
     expect(model.failures).toEqual([]);
     expect(Object.values(model.byKind).every((k) => k.refused === k.cases && k.cases > 0)).toBe(true);
-    const md = renderReliability({ commit: 'abc', date: '2026-01-01T00:00:00Z', load: { start: 1, end: 1 }, parser, model, browser: null });
+    const md = renderReliability({
+      commit: 'abc',
+      date: '2026-01-01T00:00:00Z',
+      load: { start: 1, end: 1 },
+      parser,
+      model,
+      browser: null,
+    });
     expect(md).toContain(`| import parser, damaged real logs (first 120 rows of SmartThings Spain) | 220 | 0 |`);
     expect(md).toContain('Not run');
   });
@@ -31,7 +41,10 @@ describe('reliability campaigns', () => {
     const m = JSON.parse(manifestText);
     delete m.weightsManifest[0].byteLengths;
     delete m.weightsManifest[0].sha256;
-    const model = await runModelCampaign({ manifestText: JSON.stringify(m), shard: new Uint8Array(readFileSync(`${dir}/weights-shard1of1.bin`)) }, { cases: 26, seed: 1, source: dir });
+    const model = await runModelCampaign(
+      { manifestText: JSON.stringify(m), shard: new Uint8Array(readFileSync(`${dir}/weights-shard1of1.bin`)) },
+      { cases: 26, seed: 1, source: dir },
+    );
     expect(model.byKind['shard bits flipped'].failures).toBeGreaterThan(0);
     expect(model.failures.some((f) => f.problem === 'a damaged model was accepted')).toBe(true);
   });

@@ -11,7 +11,12 @@ import { RECORDS_DIR, RESULTS_JSON, RESULTS_MD, SCALING_JSON, SCALING_MD } from 
 import { runId } from '../src/node/run-spec';
 import { readRecord, recordLookup } from '../src/node/runs';
 import { bootstrapFile, readGainBootstraps } from '../src/experiments/adaptation/bootstrap';
-import { crossDomainPlan, kShotPlan, kShotTunePlan, tunePlan as adaptationTunePlan } from '../src/experiments/adaptation/plan';
+import {
+  crossDomainPlan,
+  kShotPlan,
+  kShotTunePlan,
+  tunePlan as adaptationTunePlan,
+} from '../src/experiments/adaptation/plan';
 import { adaptationReport } from '../src/experiments/adaptation/report';
 import { chosenKShotSetting, settingsChosen } from '../src/experiments/adaptation/select';
 import { mainPlan, timeHeadPlan, tunePlan, type NextBehaviorSetup } from '../src/experiments/next-behavior/plan';
@@ -30,7 +35,10 @@ const rowsOf = (task: string) => committedRows.filter((r) => r.task === task);
 
 describe('next-behavior report from the committed records', () => {
   const choices = selectObjectives(records, setup);
-  const plan = mainPlan(setup, Object.values(choices).map((c) => c.spec));
+  const plan = mainPlan(
+    setup,
+    Object.values(choices).map((c) => c.spec),
+  );
 
   it('every run of the tuning, main and time-head plans is found under its committed id', () => {
     const specs = [...tunePlan(setup), ...plan, ...timeHeadPlan(bestDroRun(records, plan).spec)];
@@ -63,7 +71,12 @@ describe('adaptation report from the committed records', () => {
   const chosen = settingsChosen(records, setup);
 
   it('every run of its plans is found under its committed id', () => {
-    const specs = [...adaptationTunePlan(setup), ...crossDomainPlan(setup, chosen), ...kShotTunePlan(setup), ...kShotPlan(setup, chosenKShotSetting(records, setup))];
+    const specs = [
+      ...adaptationTunePlan(setup),
+      ...crossDomainPlan(setup, chosen),
+      ...kShotTunePlan(setup),
+      ...kShotPlan(setup, chosenKShotSetting(records, setup)),
+    ];
     expect(specs.length).toBeGreaterThan(100);
     expect(specs.filter((s) => !records(s)).map(runId)).toEqual([]);
   });
@@ -99,7 +112,12 @@ describe('scaling report from the committed records and fit', () => {
 
   it('docs/SCALING.md is rebuilt from docs/scaling.json', () => {
     const report = parseScalingReport(JSON.parse(readFileSync(SCALING_JSON, 'utf8')), SCALING_JSON);
-    const markdown = scalingMarkdown({ report, missing: [], plots: ['docs/scaling-params.png', 'docs/scaling-data.png'], seeds: 2 });
+    const markdown = scalingMarkdown({
+      report,
+      missing: [],
+      plots: ['docs/scaling-params.png', 'docs/scaling-data.png'],
+      seeds: 2,
+    });
     expect(markdown).toBe(readFileSync(SCALING_MD, 'utf8'));
   });
 

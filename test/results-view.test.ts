@@ -18,7 +18,15 @@ import {
 
 /** A small hand-made docs/results.json: Spain listed before US, one other task, rows in file order. */
 const ROWS: ResultRow[] = [
-  { task: 'next-behavior', dataset: 'sp', targets: 'all', model: 'popularity', objective: 'none', seeds: 0, metrics: { 'weighted_recall@1': 0.2, 'head_recall@5': 0.6, 'tail_recall@5': 0.01 } },
+  {
+    task: 'next-behavior',
+    dataset: 'sp',
+    targets: 'all',
+    model: 'popularity',
+    objective: 'none',
+    seeds: 0,
+    metrics: { 'weighted_recall@1': 0.2, 'head_recall@5': 0.6, 'tail_recall@5': 0.01 },
+  },
   {
     task: 'next-behavior',
     dataset: 'us',
@@ -26,7 +34,14 @@ const ROWS: ResultRow[] = [
     model: 'markov-1',
     objective: 'none',
     seeds: 0,
-    metrics: { 'weighted_recall@1': 0.4012, 'weighted_recall@5': 0.8, 'macro_recall@1': 0.05, mrr: 0.55, 'head_recall@5': 0.9, 'tail_recall@5': 0.1 },
+    metrics: {
+      'weighted_recall@1': 0.4012,
+      'weighted_recall@5': 0.8,
+      'macro_recall@1': 0.05,
+      mrr: 0.55,
+      'head_recall@5': 0.9,
+      'tail_recall@5': 0.1,
+    },
   },
   {
     task: 'next-behavior',
@@ -35,7 +50,14 @@ const ROWS: ResultRow[] = [
     model: 'BehaveGPT (cross-entropy)',
     objective: 'ce',
     seeds: 3,
-    metrics: { 'weighted_recall@1': 0.4073, 'weighted_recall@5': 0.8632, 'macro_recall@1': 0.0564, mrr: 0.55, 'head_recall@5': 0.92, 'tail_recall@5': 0.2 },
+    metrics: {
+      'weighted_recall@1': 0.4073,
+      'weighted_recall@5': 0.8632,
+      'macro_recall@1': 0.0564,
+      mrr: 0.55,
+      'head_recall@5': 0.92,
+      'tail_recall@5': 0.2,
+    },
     std: { 'weighted_recall@1': 0.0021, 'weighted_recall@5': 0.00049, 'macro_recall@1': 0.003, mrr: 0.001 },
   },
   {
@@ -45,7 +67,13 @@ const ROWS: ResultRow[] = [
     model: 'BehaveGPT (DRO)',
     objective: 'dro',
     seeds: 3,
-    metrics: { 'weighted_recall@1': 0.4, 'weighted_recall@5': 0.85, 'macro_recall@1': 0.081, mrr: 0.54, 'head_recall@5': 0.9 },
+    metrics: {
+      'weighted_recall@1': 0.4,
+      'weighted_recall@5': 0.85,
+      'macro_recall@1': 0.081,
+      mrr: 0.54,
+      'head_recall@5': 0.9,
+    },
     std: { 'weighted_recall@1': 0.004 },
   },
   {
@@ -58,7 +86,15 @@ const ROWS: ResultRow[] = [
     metrics: { 'weighted_recall@1': 0.35, 'head_recall@5': 0.8, 'tail_recall@5': 0.05 },
     std: { 'weighted_recall@1': 0 },
   },
-  { task: 'next-behavior', dataset: 'us', targets: 'no-refresh', model: 'markov-1', objective: 'none', seeds: 0, metrics: { 'weighted_recall@1': 0.3 } },
+  {
+    task: 'next-behavior',
+    dataset: 'us',
+    targets: 'no-refresh',
+    model: 'markov-1',
+    objective: 'none',
+    seeds: 0,
+    metrics: { 'weighted_recall@1': 0.3 },
+  },
   { task: 'scaling', dataset: 'fr', model: 'BehaveGPT (DRO)', metrics: { loss: 1 } },
 ];
 
@@ -69,7 +105,10 @@ describe('resultsFromModules', () => {
 
   it('validates the file with parseResults', () => {
     expect(resultsFromModules({ '../../../docs/results.json': ROWS })).toEqual({ status: 'ok', rows: ROWS });
-    expect(resultsFromModules({ x: { rows: [] } })).toEqual({ status: 'invalid', error: 'docs/results.json: expected a list of rows' });
+    expect(resultsFromModules({ x: { rows: [] } })).toEqual({
+      status: 'invalid',
+      error: 'docs/results.json: expected a list of rows',
+    });
     expect(resultsFromModules({ x: [{ task: 'next-behavior', dataset: 'us', metrics: {} }] })).toEqual({
       status: 'invalid',
       error: 'docs/results.json: row 1, field "model": missing or not a string',
@@ -90,11 +129,18 @@ describe('selection', () => {
   });
 
   it('filters rows by task, dataset and target set, in file order', () => {
-    expect(selectRows(ROWS, 'us', 'all').map((r) => r.model)).toEqual(['markov-1', 'BehaveGPT (cross-entropy)', 'BehaveGPT (DRO)', 'Context-free transformer (CE)']);
+    expect(selectRows(ROWS, 'us', 'all').map((r) => r.model)).toEqual([
+      'markov-1',
+      'BehaveGPT (cross-entropy)',
+      'BehaveGPT (DRO)',
+      'Context-free transformer (CE)',
+    ]);
     expect(selectRows(ROWS, 'us', 'no-refresh').map((r) => r.metrics['weighted_recall@1'])).toEqual([0.3]);
     expect(selectRows(ROWS, 'fr', 'all')).toEqual([]);
     // A row without `targets` counts as all targets.
-    expect(selectRows([{ task: 'next-behavior', dataset: 'us', model: 'm', metrics: {} }], 'us', 'all')).toHaveLength(1);
+    expect(selectRows([{ task: 'next-behavior', dataset: 'us', model: 'm', metrics: {} }], 'us', 'all')).toHaveLength(
+      1,
+    );
   });
 
   it('falls back to a dataset and target set that have rows', () => {
@@ -111,7 +157,12 @@ describe('best per column', () => {
   const best = bestPerColumn(rows);
 
   it('takes the highest value of each table metric present', () => {
-    expect(best).toEqual({ 'weighted_recall@1': 0.4073, 'weighted_recall@5': 0.8632, 'macro_recall@1': 0.081, mrr: 0.55 });
+    expect(best).toEqual({
+      'weighted_recall@1': 0.4073,
+      'weighted_recall@5': 0.8632,
+      'macro_recall@1': 0.081,
+      mrr: 0.55,
+    });
     expect(bestPerColumn(rows, ['head_recall@5'])).toEqual({ 'head_recall@5': 0.92 });
   });
 

@@ -3,7 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compile } from 'vega-lite';
-import { CURVE_SAMPLES, FIT_2D, FIT_D, FIT_N, logSpace, lossVsDataSpec, lossVsParamsSpec, type ScalingSpec } from '../src/charts/scaling-charts';
+import {
+  CURVE_SAMPLES,
+  FIT_2D,
+  FIT_D,
+  FIT_N,
+  logSpace,
+  lossVsDataSpec,
+  lossVsParamsSpec,
+  type ScalingSpec,
+} from '../src/charts/scaling-charts';
 import { predict1D, predict2D } from '../src/core/scaling';
 import { formatInterval, lawFormula, scalingFromModules, shippedPosition } from '../src/app/lib/scaling-view';
 import { writeScalingPlots } from '../src/node/scaling-plots';
@@ -12,7 +21,11 @@ import { syntheticScalingReport } from './fixtures/scaling-report';
 const REPORT = syntheticScalingReport();
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
-type Layer = { data: { name: string }; mark: { type: string; shape?: string }; encoding: Record<string, { field?: string; scale?: { type?: string } }> };
+type Layer = {
+  data: { name: string };
+  mark: { type: string; shape?: string };
+  encoding: Record<string, { field?: string; scale?: { type?: string } }>;
+};
 const layers = (spec: ScalingSpec) => (spec as unknown as { layer: Layer[] }).layer;
 const close = (a: number, b: number) => Math.abs(a - b) <= 1e-12 * Math.max(1, Math.abs(b));
 
@@ -36,7 +49,15 @@ describe('scaling chart specs', () => {
         expect(cells).toHaveLength(REPORT.cells.length);
         cells.forEach((row, i) => {
           const c = REPORT.cells[i];
-          expect(row).toMatchObject({ size: c.size, N: c.nonEmbeddingParameters, D: c.trainTargets, fraction: c.fraction, seed: c.seed, loss: c.testLoss, seconds: c.seconds });
+          expect(row).toMatchObject({
+            size: c.size,
+            N: c.nonEmbeddingParameters,
+            D: c.trainTargets,
+            fraction: c.fraction,
+            seed: c.seed,
+            loss: c.testLoss,
+            seconds: c.seconds,
+          });
           expect(row.weightedRecall5).toBe(c['weighted_recall@5']);
           expect(row.macroRecall5).toBe(c['macro_recall@5']);
           expect(row.predicted).toBe(predict2D(REPORT.law, c.nonEmbeddingParameters, c.trainTargets));
@@ -48,7 +69,10 @@ describe('scaling chart specs', () => {
         const law2 = curves.filter((r) => r.fit === FIT_2D);
         const law1 = curves.filter((r) => r.fit === fit1D);
         const lines = new Set(law2.map((r) => r.curve));
-        const other = x === 'N' ? new Set(REPORT.cells.map((c) => c.trainTargets)) : new Set(REPORT.cells.map((c) => c.nonEmbeddingParameters));
+        const other =
+          x === 'N'
+            ? new Set(REPORT.cells.map((c) => c.trainTargets))
+            : new Set(REPORT.cells.map((c) => c.nonEmbeddingParameters));
         expect(lines.size).toBe(other.size);
         expect(law2).toHaveLength(other.size * CURVE_SAMPLES);
         expect(law1).toHaveLength(CURVE_SAMPLES);
@@ -72,7 +96,19 @@ describe('scaling chart specs', () => {
         }
         const points = layers(spec).find((l) => l.data.name === 'cells')!;
         const tooltip = points.encoding.tooltip as unknown as { field: string }[];
-        expect(tooltip.map((t) => t.field)).toEqual(['size', 'N', 'D', 'fraction', 'seed', 'loss', 'predicted', 'weightedRecall5', 'macroRecall5', 'epochs', 'seconds']);
+        expect(tooltip.map((t) => t.field)).toEqual([
+          'size',
+          'N',
+          'D',
+          'fraction',
+          'seed',
+          'loss',
+          'predicted',
+          'weightedRecall5',
+          'macroRecall5',
+          'epochs',
+          'seconds',
+        ]);
         const compiled = compile(spec).spec as { scales: { name: string; type: string }[]; data: { name: string }[] };
         expect(compiled.scales.find((s) => s.name === 'x')?.type).toBe('log');
         expect(compiled.scales.find((s) => s.name === 'y')?.type).toBe('log');
@@ -82,7 +118,14 @@ describe('scaling chart specs', () => {
       it('marks the shipped model, labelled, and leaves it out when the report has none', () => {
         const s = REPORT.shipped!;
         expect(spec.datasets.shipped).toEqual([
-          { name: s.name, N: s.nonEmbeddingParameters, D: s.trainTargets, loss: s.testLoss, predicted: predict2D(REPORT.law, s.nonEmbeddingParameters, s.trainTargets), label: `shipped: ${s.name}` },
+          {
+            name: s.name,
+            N: s.nonEmbeddingParameters,
+            D: s.trainTargets,
+            loss: s.testLoss,
+            predicted: predict2D(REPORT.law, s.nonEmbeddingParameters, s.trainTargets),
+            label: `shipped: ${s.name}`,
+          },
         ]);
         const marks = layers(spec).filter((l) => l.data.name === 'shipped');
         expect(marks.map((l) => l.mark.type)).toEqual(['point', 'text']);
@@ -95,7 +138,11 @@ describe('scaling chart specs', () => {
   }
 
   it('follows the container width when asked', () => {
-    const spec = lossVsParamsSpec(REPORT, { width: 'container', height: 300 }) as unknown as { width: unknown; height: number; autosize: unknown };
+    const spec = lossVsParamsSpec(REPORT, { width: 'container', height: 300 }) as unknown as {
+      width: unknown;
+      height: number;
+      autosize: unknown;
+    };
     expect(spec.width).toBe('container');
     expect(spec.height).toBe(300);
     expect(spec.autosize).toMatchObject({ type: 'fit-x' });
@@ -115,7 +162,9 @@ describe('Scaling view helpers', () => {
     expect(lawFormula(REPORT.law)).toBe('L(N, D) = 1.800 + 40.0 / N^0.450 + 300 / D^0.420');
     expect(formatInterval(REPORT.law.intervals.alpha)).toBe('0.450 [0.410, 0.490]');
     const s = shippedPosition(REPORT)!;
-    expect(s.predicted).toBe(predict2D(REPORT.law, REPORT.shipped!.nonEmbeddingParameters, REPORT.shipped!.trainTargets));
+    expect(s.predicted).toBe(
+      predict2D(REPORT.law, REPORT.shipped!.nonEmbeddingParameters, REPORT.shipped!.trainTargets),
+    );
     expect(s.difference).toBeCloseTo(REPORT.shipped!.testLoss - s.predicted, 12);
     expect(shippedPosition(syntheticScalingReport({ shipped: false }))).toBeNull();
   });

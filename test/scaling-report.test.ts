@@ -5,7 +5,14 @@ import { runId } from '../src/node/run-spec';
 import { FRACTIONS, MIN_STEPS, scalingPlan } from '../src/experiments/scaling/plan';
 import { breakdowns, reading, seedMeans } from '../src/experiments/scaling/report';
 
-const cell = (size: string, n: number, fraction: number, seed: number, testLoss: number, epochs: [number, number] = [3, 5]): ScalingCell => ({
+const cell = (
+  size: string,
+  n: number,
+  fraction: number,
+  seed: number,
+  testLoss: number,
+  epochs: [number, number] = [3, 5],
+): ScalingCell => ({
   size,
   fraction,
   seed,
@@ -51,25 +58,52 @@ describe('scaling report', () => {
   });
 
   it('notes every fraction where a larger model is no better', () => {
-    const cells = [cell('a', 1000, 0.5, 0, 2), cell('b', 20000, 0.5, 0, 2.1), cell('a', 1000, 1, 0, 2), cell('b', 20000, 1, 0, 1.9)];
-    expect(breakdowns(cells)).toEqual(['- fraction 0.5: 20,000 non-embedding parameters is no better than 1,000 (test loss 2.1000 vs 2.0000).']);
+    const cells = [
+      cell('a', 1000, 0.5, 0, 2),
+      cell('b', 20000, 0.5, 0, 2.1),
+      cell('a', 1000, 1, 0, 2),
+      cell('b', 20000, 1, 0, 1.9),
+    ];
+    expect(breakdowns(cells)).toEqual([
+      '- fraction 0.5: 20,000 non-embedding parameters is no better than 1,000 (test loss 2.1000 vs 2.0000).',
+    ]);
   });
 
   it('reads the committed fit: α at its bound, the data law, the capped cells', () => {
     const report = parseScalingReport(JSON.parse(readFileSync('docs/scaling.json', 'utf8')));
     const lines = reading(report).split('\n');
     expect(lines[0]).toMatch(/^- Size with the lowest mean test loss at each train fraction \(N, loss\): 0\.0625: /);
-    expect(lines.some((l) => l.startsWith('- α sits at its bound'))).toBe(report.law.alpha >= 2.99 || report.law.alpha <= 0.001);
+    expect(lines.some((l) => l.startsWith('- α sits at its bound'))).toBe(
+      report.law.alpha >= 2.99 || report.law.alpha <= 0.001,
+    );
     expect(lines.some((l) => l.startsWith('- Data size is where the law holds'))).toBe(true);
   });
 
   it('an exponent inside its bounds is reported with its interval; capped cells are listed', () => {
     const cells = [cell('xs', 1000, 1, 0, 2, [5, 5]), cell('s', 10000, 1, 0, 1.8)];
     const interval = (estimate: number) => ({ estimate, low: estimate - 0.1, high: estimate + 0.1 });
-    const law = { E: 1, A: 10, alpha: 0.5, B: 20, beta: 0.4, r2: 0.9, intervals: { alpha: interval(0.5), beta: interval(0.4), E: interval(1) } };
-    const report: ScalingReport = { date: '', commit: '', dataset: 'us', cells, law, lawN: { E: 1, A: 1, alpha: 0.5, r2: 0.9 }, lawD: { E: 1, A: 1, alpha: 0.4, r2: 0.95 } };
+    const law = {
+      E: 1,
+      A: 10,
+      alpha: 0.5,
+      B: 20,
+      beta: 0.4,
+      r2: 0.9,
+      intervals: { alpha: interval(0.5), beta: interval(0.4), E: interval(1) },
+    };
+    const report: ScalingReport = {
+      date: '',
+      commit: '',
+      dataset: 'us',
+      cells,
+      law,
+      lawN: { E: 1, A: 1, alpha: 0.5, r2: 0.9 },
+      lawD: { E: 1, A: 1, alpha: 0.4, r2: 0.95 },
+    };
     const lines = reading(report).split('\n');
     expect(lines[1]).toBe('- Model size: α = 0.500 [0.400, 0.600].');
-    expect(lines[3]).toMatch(/^- 1 of 2 cells had their best epoch at their last one \(xs 1 s0\): the epoch cap \(24 epochs, or 3,000 steps\)/);
+    expect(lines[3]).toMatch(
+      /^- 1 of 2 cells had their best epoch at their last one \(xs 1 s0\): the epoch cap \(24 epochs, or 3,000 steps\)/,
+    );
   });
 });

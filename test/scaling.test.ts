@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { bootstrapLaw2D, fitLaw1D, fitLaw2D, logR2, nelderMead, predict1D, predict2D, type Law2D, type ScalingPoint } from '../src/core/scaling';
+import {
+  bootstrapLaw2D,
+  fitLaw1D,
+  fitLaw2D,
+  logR2,
+  nelderMead,
+  predict1D,
+  predict2D,
+  type Law2D,
+  type ScalingPoint,
+} from '../src/core/scaling';
 import { createRng, normal } from '../src/core/random';
 
 const TRUE: Law2D = { E: 1.0, A: 20, alpha: 0.4, B: 50, beta: 0.4 };
@@ -8,7 +18,11 @@ const DATA = [6e3, 2.4e4, 9.6e4, 3.84e5];
 
 function synthetic(noise: number, seeds: number[]): ScalingPoint[] {
   const rng = createRng(3);
-  return seeds.flatMap((seed) => SIZES.flatMap((n) => DATA.map((d) => ({ n, d, seed, loss: predict2D(TRUE, n, d) * Math.exp(noise * normal(rng)) }))));
+  return seeds.flatMap((seed) =>
+    SIZES.flatMap((n) =>
+      DATA.map((d) => ({ n, d, seed, loss: predict2D(TRUE, n, d) * Math.exp(noise * normal(rng)) })),
+    ),
+  );
 }
 
 describe('scaling-law fits', () => {
@@ -24,7 +38,12 @@ describe('scaling-law fits', () => {
     expect(Math.abs(law.alpha - TRUE.alpha)).toBeLessThan(0.02);
     expect(Math.abs(law.beta - TRUE.beta)).toBeLessThan(0.02);
     expect(Math.abs(law.E - TRUE.E)).toBeLessThan(0.05);
-    expect(logR2(points.map((p) => predict2D(law, p.n, p.d)), points.map((p) => p.loss))).toBeGreaterThan(0.9999);
+    expect(
+      logR2(
+        points.map((p) => predict2D(law, p.n, p.d)),
+        points.map((p) => p.loss),
+      ),
+    ).toBeGreaterThan(0.9999);
   });
 
   it('recovers exponents within 0.1 from points with 1% noise, and the bootstrap interval covers the truth', () => {

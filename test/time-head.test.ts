@@ -15,7 +15,8 @@ describe('time arithmetic', () => {
     expect(slotDelta({ weekday: 6, slot: 7 }, { weekday: 0, slot: 0 })).toBe(1);
     expect(slotDelta({ weekday: 2, slot: 3 }, { weekday: 2, slot: 3 })).toBe(0);
     expect(slotDelta({ weekday: 2, slot: 3 }, { weekday: 2, slot: 2 })).toBe(55);
-    for (let d = 0; d < 56; d++) expect(slotDelta({ weekday: 4, slot: 5 }, addSlots({ weekday: 4, slot: 5 }, d))).toBe(d);
+    for (let d = 0; d < 56; d++)
+      expect(slotDelta({ weekday: 4, slot: 5 }, addSlots({ weekday: 4, slot: 5 }, d))).toBe(d);
     expect(addSlots({ weekday: 6, slot: 6 }, 3)).toEqual({ weekday: 0, slot: 1 });
   });
 
@@ -39,7 +40,8 @@ describe('time head', () => {
     expect(names.slice(-4)).toEqual(['time.fc.w', 'time.fc.b', 'time.out.w', 'time.out.b']);
     const plain = BehaveGPT.create(toyConfig(), 3);
     const timed = BehaveGPT.create(toyConfig({ timeHead: true }), 3);
-    for (const [name, v] of plain.params) expect(Array.from(timed.params.get(name)!.dataSync())).toEqual(Array.from(v.dataSync()));
+    for (const [name, v] of plain.params)
+      expect(Array.from(timed.params.get(name)!.dataSync())).toEqual(Array.from(v.dataSync()));
     plain.dispose();
     timed.dispose();
   });
@@ -47,7 +49,14 @@ describe('time head', () => {
   it('detached, trains the behavior model exactly as without it; joint, changes it', async () => {
     const train = async (timeHead: boolean, detached = true) => {
       const model = BehaveGPT.create(toyConfig({ timeHead, dropout: 0.1 }), 5);
-      await trainModel(model, sequences, sequences.slice(0, 3), behaviors, locations, { epochs: 2, batchSize: 4, warmupSteps: 1, patience: 5, seed: 1, timeHead: { weight: 1, detached } });
+      await trainModel(model, sequences, sequences.slice(0, 3), behaviors, locations, {
+        epochs: 2,
+        batchSize: 4,
+        warmupSteps: 1,
+        patience: 5,
+        seed: 1,
+        timeHead: { weight: 1, detached },
+      });
       return model;
     };
     const plain = await train(false);
@@ -55,12 +64,18 @@ describe('time head', () => {
     const joint = await train(true, false);
     const block = 'block0.attn.qkv.w';
     expect(Array.from(detached.params.get(block)!.dataSync())).toEqual(Array.from(plain.params.get(block)!.dataSync()));
-    expect(Array.from(detached.params.get('head.out.w')!.dataSync())).toEqual(Array.from(plain.params.get('head.out.w')!.dataSync()));
-    const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(joint.params.get(block)!, plain.params.get(block)!))).dataSync()[0]);
+    expect(Array.from(detached.params.get('head.out.w')!.dataSync())).toEqual(
+      Array.from(plain.params.get('head.out.w')!.dataSync()),
+    );
+    const diff = tf.tidy(
+      () => tf.max(tf.abs(tf.sub(joint.params.get(block)!, plain.params.get(block)!))).dataSync()[0],
+    );
     expect(diff).toBeGreaterThan(1e-6);
     // The time head itself learned something: better than uniform over 56 deltas (log 56 ≈ 4.03 nats).
     const evaluation = await evaluateModel(detached, sequences, behaviors, locations);
-    expect(evaluation.time!.count).toBe(toExamples(sequences, 16).reduce((n, e) => n + e.events.length - Math.max(1, e.firstTarget), 0));
+    expect(evaluation.time!.count).toBe(
+      toExamples(sequences, 16).reduce((n, e) => n + e.events.length - Math.max(1, e.firstTarget), 0),
+    );
     expect(evaluation.time!.loss).toBeLessThan(Math.log(56));
     // The toy events never repeat a slot, so "same slot again" never hits; chance is 1/56.
     expect(evaluation.time!.sameSlotShare).toBe(0);
@@ -77,8 +92,14 @@ describe('time head', () => {
     for (const v of model.params.values()) v.assign(tf.randomNormal(v.shape, 0, 0.3, 'float32', 7 + i++));
     const history = events(5);
     const next = { weekday: 3, slot: 2, location: locations.id(history[0].location) };
-    const batch = encodeBatch([{ events: [...history, { ...history[0], weekday: 3, slot: 2 }], firstTarget: 0, sequenceId: 'q', offset: 0 }], behaviors, locations);
-    const { hidden, time } = await model.step(encodeBatch([{ events: history, firstTarget: 0, sequenceId: 'q', offset: 0 }], behaviors, locations, 6));
+    const batch = encodeBatch(
+      [{ events: [...history, { ...history[0], weekday: 3, slot: 2 }], firstTarget: 0, sequenceId: 'q', offset: 0 }],
+      behaviors,
+      locations,
+    );
+    const { hidden, time } = await model.step(
+      encodeBatch([{ events: history, firstTarget: 0, sequenceId: 'q', offset: 0 }], behaviors, locations, 6),
+    );
     const stepped = await model.behaviorProbabilities(hidden, next);
     const full = await model.probabilities(batch, [5]);
     for (let c = 0; c < full.length; c++) expect(Math.abs(full[c] - stepped[c])).toBeLessThan(1e-5);

@@ -35,16 +35,43 @@ const [command, ...rest] = process.argv.slice(2);
 const { values: f } = parseArgs({
   args: rest,
   options: {
-    config: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, file: { type: 'string' }, context: { type: 'string' },
-    batch: { type: 'string' }, model: { type: 'string' }, spec: { type: 'string' }, region: { type: 'string' }, split: { type: 'string' },
-    positions: { type: 'string' }, data: { type: 'string' }, onnx: { type: 'string' }, dir: { type: 'string' }, steps: { type: 'string' },
-    rounds: { type: 'string' }, options: { type: 'string' },
+    config: { type: 'string' },
+    seed: { type: 'string' },
+    out: { type: 'string' },
+    file: { type: 'string' },
+    context: { type: 'string' },
+    batch: { type: 'string' },
+    model: { type: 'string' },
+    spec: { type: 'string' },
+    region: { type: 'string' },
+    split: { type: 'string' },
+    positions: { type: 'string' },
+    data: { type: 'string' },
+    onnx: { type: 'string' },
+    dir: { type: 'string' },
+    steps: { type: 'string' },
+    rounds: { type: 'string' },
+    options: { type: 'string' },
   },
 });
 const print = (x: unknown) => process.stdout.write(`${JSON.stringify(x)}\n`);
 const batchJson = (b: Batch) => ({
-  batchSize: b.batchSize, length: b.length,
-  ...Object.fromEntries((['behaviors', 'weekdays', 'slots', 'locations', 'targetWeekdays', 'targetSlots', 'targetLocations', 'targets'] as const).map((k) => [k, Array.from(b[k])])),
+  batchSize: b.batchSize,
+  length: b.length,
+  ...Object.fromEntries(
+    (
+      [
+        'behaviors',
+        'weekdays',
+        'slots',
+        'locations',
+        'targetWeekdays',
+        'targetSlots',
+        'targetLocations',
+        'targets',
+      ] as const
+    ).map((k) => [k, Array.from(b[k])]),
+  ),
 });
 /** The file's sequences in windows, batched in the evaluation order (no shuffling). */
 function windows(sequences: readonly BehaviorSequence[], contextLength: number) {
@@ -56,7 +83,11 @@ if (command === 'init') {
   const config = JSON.parse(readFileSync(f.config!, 'utf8')) as BehaveGPTConfig;
   const model = BehaveGPT.create(config, Number(f.seed ?? 0));
   const { Vocabulary } = await import('../src/core/vocab');
-  const behaviors = new Vocabulary(Array.from({ length: config.numBehaviors }, (_, i) => (i === 0 ? '<pad>' : i === 1 ? '<bos>' : i === 2 ? '<unk>' : `b${i}`)));
+  const behaviors = new Vocabulary(
+    Array.from({ length: config.numBehaviors }, (_, i) =>
+      i === 0 ? '<pad>' : i === 1 ? '<bos>' : i === 2 ? '<unk>' : `b${i}`,
+    ),
+  );
   const locations = new Vocabulary(Array.from({ length: config.numLocations }, (_, i) => `l${i}`));
   await saveModelDir(f.out!, { model, behaviors, locations, name: 'init', training: {} }, { dtype: 'float32' });
   print({ out: f.out });
@@ -79,10 +110,25 @@ if (command === 'init') {
   const rng = createRng(Number(f.seed ?? 0));
   const batches = bucketBatches(examples, Number(f.batch ?? 64), rng).map((g) => encodeBatch(g, behaviors, locations));
   print({
-    format: log.format, events: log.events, behaviorNames: log.behaviors, warnings: log.warnings, behaviors: behaviors.toJSON(), locations: locations.toJSON(),
-    sequences: log.sequences.map((s) => ({ id: s.id, split: s.split ?? null, events: s.events.map((e) => [e.behavior, e.weekday, e.slot, e.location]) })),
-    examples: examples.map((e) => ({ sequenceId: e.sequenceId, offset: e.offset, firstTarget: e.firstTarget, length: e.events.length })),
-    batches: batches.map(batchJson), next: rng(),
+    format: log.format,
+    events: log.events,
+    behaviorNames: log.behaviors,
+    warnings: log.warnings,
+    behaviors: behaviors.toJSON(),
+    locations: locations.toJSON(),
+    sequences: log.sequences.map((s) => ({
+      id: s.id,
+      split: s.split ?? null,
+      events: s.events.map((e) => [e.behavior, e.weekday, e.slot, e.location]),
+    })),
+    examples: examples.map((e) => ({
+      sequenceId: e.sequenceId,
+      offset: e.offset,
+      firstTarget: e.firstTarget,
+      length: e.events.length,
+    })),
+    batches: batches.map(batchJson),
+    next: rng(),
   });
 } else if (command === 'logits') {
   const { model, behaviors, locations } = loadModelDir(f.model!);
@@ -93,7 +139,11 @@ if (command === 'init') {
     const o = tf.tidy(() => model.outputs(batch) as unknown as Record<string, tf.Tensor>);
     const b = o.behavior;
     const t = o.time ?? null;
-    out.push({ batch: batchJson(batch), logits: Array.from(await b.data()), time: t ? Array.from(await t.data()) : null });
+    out.push({
+      batch: batchJson(batch),
+      logits: Array.from(await b.data()),
+      time: t ? Array.from(await t.data()) : null,
+    });
     b.dispose();
     t?.dispose();
   }
@@ -108,7 +158,12 @@ if (command === 'init') {
       const history = seq.events.slice(0, t);
       const probs = await predictor.probabilities(history, next);
       const top = await predictor.predictNext(history, next, { k: 5 });
-      out.push({ history: history.map((e) => [e.behavior, e.weekday, e.slot, e.location]), next: [next.weekday, next.slot, next.location], probabilities: Array.from(probs), top5: top.map((p) => p.behavior) });
+      out.push({
+        history: history.map((e) => [e.behavior, e.weekday, e.slot, e.location]),
+        next: [next.weekday, next.slot, next.location],
+        probabilities: Array.from(probs),
+        top5: top.map((p) => p.behavior),
+      });
     }
   }
   print(out);
@@ -145,9 +200,12 @@ if (command === 'init') {
     const batch = encodeBatch(group, behaviors, locations);
     const dims = [batch.batchSize, batch.length];
     const feeds = {
-      behaviors: new ort.Tensor('int32', batch.behaviors, dims), weekdays: new ort.Tensor('int32', batch.weekdays, dims),
-      slots: new ort.Tensor('int32', batch.slots, dims), locations: new ort.Tensor('int32', batch.locations, dims),
-      target_weekdays: new ort.Tensor('int32', batch.targetWeekdays, dims), target_slots: new ort.Tensor('int32', batch.targetSlots, dims),
+      behaviors: new ort.Tensor('int32', batch.behaviors, dims),
+      weekdays: new ort.Tensor('int32', batch.weekdays, dims),
+      slots: new ort.Tensor('int32', batch.slots, dims),
+      locations: new ort.Tensor('int32', batch.locations, dims),
+      target_weekdays: new ort.Tensor('int32', batch.targetWeekdays, dims),
+      target_slots: new ort.Tensor('int32', batch.targetSlots, dims),
       target_locations: new ort.Tensor('int32', batch.targetLocations, dims),
     };
     const result = await session.run(feeds);
@@ -167,7 +225,14 @@ if (command === 'init') {
     for (const x of Object.values(o)) x.dispose();
     positions += batch.batchSize * batch.length;
   }
-  print({ inputNames: session.inputNames, outputNames: session.outputNames, positions, behaviorDiff, behaviorScale, timeDiff });
+  print({
+    inputNames: session.inputNames,
+    outputNames: session.outputNames,
+    positions,
+    behaviorDiff,
+    behaviorScale,
+    timeDiff,
+  });
 } else if (command === 'train') {
   const { trainModel } = await import('../src/train/trainer');
   const { buildConfig } = await import('../src/train/recipe');
@@ -179,7 +244,12 @@ if (command === 'init') {
   const model = BehaveGPT.create(buildConfig(behaviors, locations, JSON.parse(f.config ?? '{}')), options.seed ?? 0);
   const result = await trainModel(model, train, valid, behaviors, locations, options);
   await saveModelDir(f.out!, { model, behaviors, locations, name: 'ts-trained', training: {} }, { dtype: 'float32' });
-  print({ bestEpoch: result.bestEpoch, epochsRun: result.epochsRun, steps: result.steps, history: result.history.map((h) => ({ epoch: h.epoch, trainLoss: h.trainLoss, validLoss: h.validLoss })) });
+  print({
+    bestEpoch: result.bestEpoch,
+    epochsRun: result.epochsRun,
+    steps: result.steps,
+    history: result.history.map((h) => ({ epoch: h.epoch, trainLoss: h.trainLoss, validLoss: h.validLoss })),
+  });
 } else if (command === 'train-steps') {
   // The training part of src/cli/bench.ts: the model's first 60 length-sorted US train batches of 64, CE, AdamW; one untimed warm-up round.
   const { AdamW } = await import('../src/train/optimizer');
@@ -207,12 +277,22 @@ if (command === 'init') {
   const { model, behaviors, locations, manifest } = loadModelDir(f.model!);
   // A region's splits, or every sequence of a file as both "valid" and "test" (and the head from it).
   const fileSequences = f.file ? readLogFile(f.file).sequences : null;
-  const data = fileSequences ? { train: fileSequences, valid: fileSequences, test: fileSequences } : loadSplits((f.region ?? 'us') as Region, f.data ?? DEFAULT_DATA_DIR);
+  const data = fileSequences
+    ? { train: fileSequences, valid: fileSequences, test: fileSequences }
+    : loadSplits((f.region ?? 'us') as Region, f.data ?? DEFAULT_DATA_DIR);
   const head = headBehaviors(behaviorCounts(data.train));
   const out: Record<string, unknown> = { model: manifest.name };
   for (const split of (f.split ?? 'valid,test').split(',') as ('valid' | 'test')[]) {
     const r = await evaluateModel(model, data[split], behaviors, locations);
-    out[split] = { loss: r.loss, ...fullMetrics(r.targets, head), noRefresh: fullMetrics(r.targets.filter((t) => !isRefresh(t.behavior)), head), time: r.time ?? null };
+    out[split] = {
+      loss: r.loss,
+      ...fullMetrics(r.targets, head),
+      noRefresh: fullMetrics(
+        r.targets.filter((t) => !isRefresh(t.behavior)),
+        head,
+      ),
+      time: r.time ?? null,
+    };
   }
   print(out);
 } else {

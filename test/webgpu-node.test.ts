@@ -22,7 +22,12 @@ describe('the Node WebGPU benchmark (npm run bench:webgpu)', () => {
     const result: WebGPUBenchResult = {
       adapter: { description: 'google / swiftshader', fallback: true },
       medians: {},
-      times: { 'tfjs:wasm': { 1: [2, 2], 16: [4, 4] }, 'tfjs:webgpu': { 1: [100, 100], 16: [2, 2] }, js: { 1: [0.5, 0.5], 16: [] }, 'ort:wasm': { 1: [1, 1] } },
+      times: {
+        'tfjs:wasm': { 1: [2, 2], 16: [4, 4] },
+        'tfjs:webgpu': { 1: [100, 100], 16: [2, 2] },
+        js: { 1: [0.5, 0.5], 16: [] },
+        'ort:wasm': { 1: [1, 1] },
+      },
       unavailable: { 'ort:webgpu': 'Invalid argument' },
       differences: { 'tfjs:wasm': 1e-7, 'tfjs:webgpu': 1.5e-7, js: 0, 'ort:wasm': 1.2e-7 },
       crossover: { tfjs: 16, ort: null },
@@ -41,14 +46,25 @@ describe('the Node WebGPU benchmark (npm run bench:webgpu)', () => {
       ['onnxruntime-web', 'wasm', 1, 1000],
     ]);
     expect(scoring.some((f) => f.device.includes('WRONG'))).toBe(false);
-    const wrong = webgpuFigures({ ...result, differences: { ...result.differences, 'tfjs:webgpu': 0.1 } }, new FigureLog('2030-01-01T00:00:00.000Z', 'abc', () => {}));
-    expect(wrong.find((f) => f.backend === 'webgpu' && f.batch === 16)!.device).toContain('WRONG RESULTS: max |Δp| vs plain JS 1.0e-1');
+    const wrong = webgpuFigures(
+      { ...result, differences: { ...result.differences, 'tfjs:webgpu': 0.1 } },
+      new FigureLog('2030-01-01T00:00:00.000Z', 'abc', () => {}),
+    );
+    expect(wrong.find((f) => f.backend === 'webgpu' && f.batch === 16)!.device).toContain(
+      'WRONG RESULTS: max |Δp| vs plain JS 1.0e-1',
+    );
     for (const f of figures) {
       expect(f.device).toContain('adapter google / swiftshader (software, not a GPU)');
       expect(f.load).toBe('load average 2.0 at the start, 3.0 at the end, on 2 cores');
     }
-    expect(figures.filter((f) => f.name === 'node webgpu: batch from which WebGPU beats wasm').map((f) => [f.engine, f.median])).toEqual([['tfjs', 16]]);
-    expect(figures.filter((f) => f.name === 'node webgpu: fine-tuning tokens/s').map((f) => [f.backend, f.median, f.runs])).toEqual([
+    expect(
+      figures
+        .filter((f) => f.name === 'node webgpu: batch from which WebGPU beats wasm')
+        .map((f) => [f.engine, f.median]),
+    ).toEqual([['tfjs', 16]]);
+    expect(
+      figures.filter((f) => f.name === 'node webgpu: fine-tuning tokens/s').map((f) => [f.backend, f.median, f.runs]),
+    ).toEqual([
       ['wasm', 5200, 3],
       ['webgpu', 64, 3],
     ]);
@@ -59,10 +75,25 @@ describe('the Node WebGPU benchmark (npm run bench:webgpu)', () => {
     'runs tfjs WebGPU through Dawn on the software adapter, with results equal to wasm and fine-tuning on both',
     async () => {
       const env = { ...process.env, VK_ICD_FILENAMES: SWIFTSHADER_ICD, LD_LIBRARY_PATH: '/usr/lib/chromium' };
-      const { stdout } = await promisify(execFile)('npx', ['tsx', 'src/cli/bench-webgpu.ts', '--batches', '1,4', '--runs', '1', '--train-steps', '1', '--no-write', '--json'], {
-        env,
-        maxBuffer: 64 << 20,
-      });
+      const { stdout } = await promisify(execFile)(
+        'npx',
+        [
+          'tsx',
+          'src/cli/bench-webgpu.ts',
+          '--batches',
+          '1,4',
+          '--runs',
+          '1',
+          '--train-steps',
+          '1',
+          '--no-write',
+          '--json',
+        ],
+        {
+          env,
+          maxBuffer: 64 << 20,
+        },
+      );
       const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as WebGPUBenchResult;
       expect(result.adapter.description).toMatch(/swiftshader/i);
       expect(result.adapter.fallback).toBe(true);

@@ -20,10 +20,16 @@ function randomModel(seed: number, overrides = {}): BehaveGPT {
   return model;
 }
 
-const mixed = (n: number, offset = 0) => events(n, offset).map((e, i) => ({ ...e, location: ['home', 'office', '<unknown>'][(i + offset) % 3] }));
+const mixed = (n: number, offset = 0) =>
+  events(n, offset).map((e, i) => ({ ...e, location: ['home', 'office', '<unknown>'][(i + offset) % 3] }));
 
 function predictor(model: BehaveGPT, engine: 'auto' | 'js' | 'tfjs' = 'auto'): Predictor {
-  return new Predictor({ model, behaviors, locations, manifest: { weightsManifest: [], name: 'toy', training: {} } as never }, { name: 'wasm', reason: 'test', measuredMs: {} }, { manifestText: '{}', shards: [] }, engine);
+  return new Predictor(
+    { model, behaviors, locations, manifest: { weightsManifest: [], name: 'toy', training: {} } as never },
+    { name: 'wasm', reason: 'test', measuredMs: {} },
+    { manifestText: '{}', shards: [] },
+    engine,
+  );
 }
 
 /** Sequences of several lengths (some longer than the context, so windows slide), one with refresh events. */
@@ -39,11 +45,16 @@ describe('the plain-JS engine on batches', () => {
     await initNodeBackend('wasm');
   });
 
-  it('gives the tfjs model\'s probabilities at any positions of a padded batch, in the order asked, for 1 and 2 layers', async () => {
+  it("gives the tfjs model's probabilities at any positions of a padded batch, in the order asked, for 1 and 2 layers", async () => {
     for (const numLayers of [1, 2]) {
       const model = randomModel(3 + numLayers, { numLayers });
       const decoder = await CpuDecoder.fromModel(model);
-      const examples = [mixed(16), mixed(3, 5), mixed(9, 2)].map((ev, i) => ({ events: ev, firstTarget: 0, sequenceId: `q${i}`, offset: 0 }));
+      const examples = [mixed(16), mixed(3, 5), mixed(9, 2)].map((ev, i) => ({
+        events: ev,
+        firstTarget: 0,
+        sequenceId: `q${i}`,
+        offset: 0,
+      }));
       const batch = encodeBatch(examples, behaviors, locations);
       // Unordered, repeated, and positions in the padding of a short row.
       const positions = [20, 0, 15, 35, 17, 20, 47, 16, 2];
@@ -53,7 +64,9 @@ describe('the plain-JS engine on batches', () => {
       let worst = 0;
       for (let i = 0; i < ref.length; i++) worst = Math.max(worst, Math.abs(js[i] - ref[i]));
       expect(worst).toBeLessThan(TOLERANCE);
-      expect(() => decoder.batchProbabilities(batch, [48])).toThrow('CpuDecoder: position 48 is outside the batch of 3 × 16');
+      expect(() => decoder.batchProbabilities(batch, [48])).toThrow(
+        'CpuDecoder: position 48 is outside the batch of 3 × 16',
+      );
       model.dispose();
     }
   });
@@ -67,8 +80,16 @@ describe('the plain-JS engine on batches', () => {
     const block = decoder.batchProbabilities(batch, [position]);
     const stepwise = await CpuDecoder.fromModel(model);
     let hidden: Float64Array = new Float64Array();
-    for (let t = 0; t <= position; t++) hidden = stepwise.push({ behavior: batch.behaviors[t], weekday: batch.weekdays[t], slot: batch.slots[t], location: batch.locations[t] });
-    expect(Array.from(block)).toEqual(Array.from(stepwise.behaviorProbabilities(hidden, { weekday: 2, slot: 5, location: locations.id('office') })));
+    for (let t = 0; t <= position; t++)
+      hidden = stepwise.push({
+        behavior: batch.behaviors[t],
+        weekday: batch.weekdays[t],
+        slot: batch.slots[t],
+        location: batch.locations[t],
+      });
+    expect(Array.from(block)).toEqual(
+      Array.from(stepwise.behaviorProbabilities(hidden, { weekday: 2, slot: 5, location: locations.id('office') })),
+    );
     model.dispose();
   });
 });
@@ -104,19 +125,25 @@ describe('Predictor workloads', () => {
     const model = randomModel(23);
     const sequences = log();
     const cli = await evaluateModel(model, sequences, behaviors, locations);
-    const cliNoRefresh = await evaluateModel(model, sequences, behaviors, locations, { includeTarget: (b) => !isRefresh(b) });
+    const cliNoRefresh = await evaluateModel(model, sequences, behaviors, locations, {
+      includeTarget: (b) => !isRefresh(b),
+    });
     const expectedTargets = sequences.reduce((n, s) => n + Math.max(0, s.events.length - 1), 0);
     expect(cli.metrics.targets).toBe(expectedTargets);
     for (const engine of ['js', 'tfjs', 'auto'] as const) {
       const p = predictor(model, engine);
       const progress: number[] = [];
-      const score = await p.scoreLog(sequences, { batchSize: 3, onProgress: (done, total) => progress.push(done / total) });
+      const score = await p.scoreLog(sequences, {
+        batchSize: 3,
+        onProgress: (done, total) => progress.push(done / total),
+      });
       expect(score.targets).toBe(expectedTargets);
       expect(progress.at(-1)).toBe(1);
       expect(progress.length).toBeGreaterThan(1);
       for (const [key, value] of Object.entries(cli.metrics)) expect(score.all[key]).toBeCloseTo(value, 6);
       expect(score.all.loss).toBeCloseTo(cli.loss, 5);
-      for (const [key, value] of Object.entries(cliNoRefresh.metrics)) expect(score.noRefresh[key]).toBeCloseTo(value, 6);
+      for (const [key, value] of Object.entries(cliNoRefresh.metrics))
+        expect(score.noRefresh[key]).toBeCloseTo(value, 6);
       expect(score.noRefresh.targets).toBe(expectedTargets - 1);
       if (engine === 'auto') {
         expect(score.engine.measured.map((m) => m.unit)).toEqual(['positions/s', 'positions/s']);
@@ -130,12 +157,28 @@ describe('Predictor workloads', () => {
   });
 
   it('pickFaster keeps the lower time or the higher throughput, and names the others in the reason', () => {
-    const time = pickFaster('predict', [{ engine: 'js', label: 'plain JS', value: 0.2, unit: 'ms' }, { engine: 'tfjs', label: 'tfjs wasm', value: 1.5, unit: 'ms' }], 'per prediction');
+    const time = pickFaster(
+      'predict',
+      [
+        { engine: 'js', label: 'plain JS', value: 0.2, unit: 'ms' },
+        { engine: 'tfjs', label: 'tfjs wasm', value: 1.5, unit: 'ms' },
+      ],
+      'per prediction',
+    );
     expect(time.engine).toBe('js');
     expect(time.reason).toBe('plain JS measured faster: plain JS 0.20 ms vs tfjs wasm 1.5 ms per prediction');
-    const rate = pickFaster('score', [{ engine: 'js', label: 'plain JS', value: 900, unit: 'positions/s' }, { engine: 'tfjs', label: 'tfjs webgpu', value: 52_000, unit: 'positions/s' }], 'on 64 windows');
+    const rate = pickFaster(
+      'score',
+      [
+        { engine: 'js', label: 'plain JS', value: 900, unit: 'positions/s' },
+        { engine: 'tfjs', label: 'tfjs webgpu', value: 52_000, unit: 'positions/s' },
+      ],
+      'on 64 windows',
+    );
     expect(rate.engine).toBe('tfjs');
-    expect(rate.reason).toBe('tfjs webgpu measured faster: tfjs webgpu 52,000 positions/s vs plain JS 900 positions/s on 64 windows');
+    expect(rate.reason).toBe(
+      'tfjs webgpu measured faster: tfjs webgpu 52,000 positions/s vs plain JS 900 positions/s on 64 windows',
+    );
   });
 });
 
@@ -165,11 +208,19 @@ describe('generating many trajectories at once', () => {
     expect(new Set(byTrajectory.map((t) => t.length)).size).toBeGreaterThan(1);
     expect(steps.at(-1)!.length).toBeLessThan(5);
     // Greedy sampling: recomputing every window in one tfjs batch gives the same events, past the sliding of the context.
-    const greedy = { prefix: mixed(3), maxEvents: 30, seed: 1, sampling: { greedy: true }, timeSampling: { greedy: true } };
+    const greedy = {
+      prefix: mixed(3),
+      maxEvents: 30,
+      seed: 1,
+      sampling: { greedy: true },
+      timeSampling: { greedy: true },
+    };
     const js = (await collect(generateTrajectories(m, greedy, 3, 'js'))).flat();
     const recomputed = (await collect(generateTrajectories(m, greedy, 3, 'tfjs'))).flat();
     const until = 16 - 3; // the cached decoder slides at a full context, recomputing reads the last 15 events every step
-    expect(js.filter((e) => e.index < until).map((e) => [e.trajectory, e.behavior, e.slot])).toEqual(recomputed.filter((e) => e.index < until).map((e) => [e.trajectory, e.behavior, e.slot]));
+    expect(js.filter((e) => e.index < until).map((e) => [e.trajectory, e.behavior, e.slot])).toEqual(
+      recomputed.filter((e) => e.index < until).map((e) => [e.trajectory, e.behavior, e.slot]),
+    );
     model.dispose();
   });
 
@@ -185,8 +236,12 @@ describe('generating many trajectories at once', () => {
     expect(choice.measured.map((m) => m.engine).sort()).toEqual(['js', 'tfjs']);
     expect(choice.reason).toContain('over the first 3 steps of 8 trajectories');
     expect(tf.memory().numTensors).toBe(before);
-    await expect(collect(generateTrajectories({ model, behaviors, locations }, { prefix: [], maxEvents: 2 }, 2))).rejects.toThrow('an empty prefix needs a start time');
-    await expect(collect(generateTrajectories({ model, behaviors, locations }, { prefix: mixed(2), maxEvents: 2 }, 0))).rejects.toThrow('the number of trajectories must be a whole number ≥ 1, got 0');
+    await expect(
+      collect(generateTrajectories({ model, behaviors, locations }, { prefix: [], maxEvents: 2 }, 2)),
+    ).rejects.toThrow('an empty prefix needs a start time');
+    await expect(
+      collect(generateTrajectories({ model, behaviors, locations }, { prefix: mixed(2), maxEvents: 2 }, 0)),
+    ).rejects.toThrow('the number of trajectories must be a whole number ≥ 1, got 0');
     model.dispose();
   });
 });

@@ -58,7 +58,10 @@ async function predict() {
   const at = { weekday: Number($('weekday').value), slot: Number($('slot').value), location: '<unknown>' };
   try {
     const top = await model.predictNext(history(), at, { k: 5 });
-    show(list, top, (p) => ({ text: `${p.behavior} ${(100 * p.probability).toFixed(1)}%`, data: { behavior: p.behavior, probability: String(p.probability) } }));
+    show(list, top, (p) => ({
+      text: `${p.behavior} ${(100 * p.probability).toFixed(1)}%`,
+      data: { behavior: p.behavior, probability: String(p.probability) },
+    }));
     list.dataset.status = 'ready';
   } catch (e) {
     list.textContent = e.message;
@@ -111,7 +114,14 @@ $('finetune').onclick = async () => {
     status.dataset.status = 'done';
     // Kept in this browser: it outlives the page (listAdaptedModels, getAdaptedModel to load it again).
     const { name, dataName, before, after, files } = result;
-    await saveAdaptedModel({ id: newModelId(), name, dataName, createdAt: Date.now(), metrics: { before, after }, ...files });
+    await saveAdaptedModel({
+      id: newModelId(),
+      name,
+      dataName,
+      createdAt: Date.now(),
+      metrics: { before, after },
+      ...files,
+    });
     await listSaved();
     model.dispose();
     model = await load(result.files); // predictions now come from the adapted model

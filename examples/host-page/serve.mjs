@@ -9,9 +9,20 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('.', import.meta.url));
 const port = Number(process.argv[2] ?? process.env.PORT ?? 8080);
-const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.mjs': 'text/javascript', '.css': 'text/css', '.json': 'application/json', '.wasm': 'application/wasm', '.bin': 'application/octet-stream', '.csv': 'text/csv' };
+const TYPES = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript',
+  '.mjs': 'text/javascript',
+  '.css': 'text/css',
+  '.json': 'application/json',
+  '.wasm': 'application/wasm',
+  '.bin': 'application/octet-stream',
+  '.csv': 'text/csv',
+};
 
-const importMap = readFileSync(join(root, 'index.html'), 'utf8').match(/<script type="importmap">([\s\S]*?)<\/script>/)[1];
+const importMap = readFileSync(join(root, 'index.html'), 'utf8').match(
+  /<script type="importmap">([\s\S]*?)<\/script>/,
+)[1];
 const importMapHash = createHash('sha256').update(importMap).digest('base64');
 const CSP = [
   "default-src 'self'",

@@ -31,7 +31,11 @@ const SECTIONS = [
 type SectionId = (typeof SECTIONS)[number]['id'];
 
 const PREDICT_TABS = [
-  { id: 'replay', label: 'Replay', hint: 'Step through recorded sequences and compare predictions with what happened.' },
+  {
+    id: 'replay',
+    label: 'Replay',
+    hint: 'Step through recorded sequences and compare predictions with what happened.',
+  },
   { id: 'type', label: 'Type', hint: 'Build a sequence of your own and see what the model expects next.' },
 ] as const;
 type PredictTab = (typeof PREDICT_TABS)[number]['id'];
@@ -58,7 +62,9 @@ export function App() {
   });
   const [modelParam] = useState(() => modelUrlFromSearch(location.search, location.href));
   /** Why the model of `?model=` was not opened (then the shipped model is used). */
-  const [modelParamError, setModelParamError] = useState<string | null>(modelParam && 'error' in modelParam ? modelParam.error : null);
+  const [modelParamError, setModelParamError] = useState<string | null>(
+    modelParam && 'error' in modelParam ? modelParam.error : null,
+  );
   const [section, setSection] = useState<SectionId>(() => fromHash(location.hash).section);
   const [tab, setTab] = useState<PredictTab>(() => fromHash(location.hash).tab ?? 'replay');
 
@@ -82,7 +88,9 @@ export function App() {
         .openUrl(modelParam.url)
         .then((ok) => {
           if (ok) return;
-          setModelParamError(`${useAdaptedStore.getState().openErrors.join('; ') || useModelStore.getState().error || 'it could not be loaded'}`);
+          setModelParamError(
+            `${useAdaptedStore.getState().openErrors.join('; ') || useModelStore.getState().error || 'it could not be loaded'}`,
+          );
           void load(env.modelUrl, backendParam.backend);
         });
     } else void load(env.modelUrl, backendParam.backend);
@@ -102,7 +110,9 @@ export function App() {
       <header className="app-header">
         <div className="brand">
           <h1>BehaveGPT Web</h1>
-          <p className="tagline">A GPT-style model of smart-home behavior, running in your browser with TensorFlow.js.</p>
+          <p className="tagline">
+            A GPT-style model of smart-home behavior, running in your browser with TensorFlow.js.
+          </p>
         </div>
         <div className="sections" role="tablist" aria-label="Sections">
           {SECTIONS.map((s) => (
@@ -175,8 +185,8 @@ export function App() {
           <section className="panel standalone" aria-label="Generate">
             <ModelPicker />
             <p className="hint">
-              Let the model write a trajectory: continue a replayed or typed sequence (or start from a time alone), event by event, and compare
-              what it generates with real behavior.
+              Let the model write a trajectory: continue a replayed or typed sequence (or start from a time alone),
+              event by event, and compare what it generates with real behavior.
             </p>
             <Suspense fallback={<p className="muted small">Loading…</p>}>
               <GenerateView />
@@ -184,14 +194,19 @@ export function App() {
           </section>
         ) : section === 'evaluation' ? (
           <section className="panel standalone" aria-label="Evaluation">
-            <p className="hint">How BehaveGPT and the baselines predict the next behavior on held-out test sequences.</p>
+            <p className="hint">
+              How BehaveGPT and the baselines predict the next behavior on held-out test sequences.
+            </p>
             <Suspense fallback={<p className="muted small">Loading…</p>}>
               <EvaluationView />
             </Suspense>
           </section>
         ) : section === 'scaling' ? (
           <section className="panel standalone" aria-label="Scaling">
-            <p className="hint">How test loss falls with model size and training data: the grid of cross-entropy runs and the fitted scaling law.</p>
+            <p className="hint">
+              How test loss falls with model size and training data: the grid of cross-entropy runs and the fitted
+              scaling law.
+            </p>
             <Suspense fallback={<p className="muted small">Loading…</p>}>
               <ScalingView />
             </Suspense>
@@ -199,8 +214,8 @@ export function App() {
         ) : (
           <section className="panel standalone" aria-label="Fine-tune">
             <p className="hint">
-              Adapt the model in use to your own behavior log, on this device: nothing is uploaded, and the adapted model is kept in this
-              browser.
+              Adapt the model in use to your own behavior log, on this device: nothing is uploaded, and the adapted
+              model is kept in this browser.
             </p>
             <ModelPicker label="Start from" />
             <Suspense fallback={<p className="muted small">Loading…</p>}>
@@ -211,8 +226,8 @@ export function App() {
       </main>
 
       <footer className="app-footer muted small">
-        Data: Samsung SmartThings action logs (Jeon et al., CIKM 2022). Add <code>?backend=webgpu|wasm|webgl|cpu</code> to the URL
-        to force a TensorFlow.js backend. Build <span data-testid="app-build">{__BEHAVEGPT_BUILD__}</span>.
+        Data: Samsung SmartThings action logs (Jeon et al., CIKM 2022). Add <code>?backend=webgpu|wasm|webgl|cpu</code>{' '}
+        to the URL to force a TensorFlow.js backend. Build <span data-testid="app-build">{__BEHAVEGPT_BUILD__}</span>.
       </footer>
     </div>
   );

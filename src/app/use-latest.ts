@@ -21,7 +21,12 @@ export interface Delivered<T> {
  * query anew) changes; a null key schedules nothing. The task run is the one of the render that
  * scheduled it.
  */
-export function useLatestResult<T>(key: string | null, task: () => Promise<T>, debounceMs: number, source: unknown): Delivered<T> | null {
+export function useLatestResult<T>(
+  key: string | null,
+  task: () => Promise<T>,
+  debounceMs: number,
+  source: unknown,
+): Delivered<T> | null {
   const [delivered, setDelivered] = useState<Delivered<T> | null>(null);
   const runner = useRef<LatestRunner<T> | null>(null);
   /** The source of the newest scheduled task: what is delivered is that task's (latest wins). */
@@ -31,7 +36,12 @@ export function useLatestResult<T>(key: string | null, task: () => Promise<T>, d
     const r = createLatestRunner<T>(debounceMs, {
       onResult: (done, value) => setDelivered({ key: done, source: scheduledWith.current, value, error: null }),
       onError: (done, error) =>
-        setDelivered((d) => ({ key: done, source: scheduledWith.current, value: d?.value ?? null, error: errorMessage(error) })),
+        setDelivered((d) => ({
+          key: done,
+          source: scheduledWith.current,
+          value: d?.value ?? null,
+          error: errorMessage(error),
+        })),
     });
     runner.current = r;
     return () => {

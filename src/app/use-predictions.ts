@@ -33,7 +33,11 @@ interface Computed {
   ms: number;
 }
 
-export function usePredictions(predictor: BehaviorModel | null, query: PredictionQuery | null, debounceMs: number): PredictionResult {
+export function usePredictions(
+  predictor: BehaviorModel | null,
+  query: PredictionQuery | null,
+  debounceMs: number,
+): PredictionResult {
   const delivered = useLatestResult<Computed>(
     query?.key ?? null,
     async () => {

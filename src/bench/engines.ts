@@ -64,11 +64,30 @@ function softmaxRows(logits: Float32Array, rows: ArrayLike<number>, V: number): 
 
 /** An ONNX Runtime Web session on one execution provider, as a Run. */
 async function ortRunner(ep: 'wasm' | 'webgpu', model: ArrayBuffer, V: number): Promise<Run> {
-  const session = await ort.InferenceSession.create(new Uint8Array(model), { executionProviders: [ep], graphOptimizationLevel: 'all' });
-  const names = ['behaviors', 'weekdays', 'slots', 'locations', 'target_weekdays', 'target_slots', 'target_locations'] as const;
+  const session = await ort.InferenceSession.create(new Uint8Array(model), {
+    executionProviders: [ep],
+    graphOptimizationLevel: 'all',
+  });
+  const names = [
+    'behaviors',
+    'weekdays',
+    'slots',
+    'locations',
+    'target_weekdays',
+    'target_slots',
+    'target_locations',
+  ] as const;
   return async (batch, positions) => {
     const dims = [batch.batchSize, batch.length];
-    const columns = [batch.behaviors, batch.weekdays, batch.slots, batch.locations, batch.targetWeekdays, batch.targetSlots, batch.targetLocations];
+    const columns = [
+      batch.behaviors,
+      batch.weekdays,
+      batch.slots,
+      batch.locations,
+      batch.targetWeekdays,
+      batch.targetSlots,
+      batch.targetLocations,
+    ];
     const feeds = Object.fromEntries(names.map((name, i) => [name, new ort.Tensor('int32', columns[i], dims)]));
     const out = await session.run(feeds, ['behavior_logits']);
     const logits = out.behavior_logits;
@@ -84,7 +103,10 @@ async function ortRunner(ep: 'wasm' | 'webgpu', model: ArrayBuffer, V: number): 
  * SmartThings US test as `npm run evaluate` scores it: every window (core/batch toExamples),
  * batched by length (`windows` per batch), every counted position (t ≥ 1 of each sequence).
  */
-async function logBatches(m: LoadedModel, windows: number): Promise<{ parts: { batch: Batch; positions: Int32Array }[]; source: string; windows: number } | null> {
+async function logBatches(
+  m: LoadedModel,
+  windows: number,
+): Promise<{ parts: { batch: Batch; positions: Int32Array }[]; source: string; windows: number } | null> {
   const res = await fetch(dataFileUrl('us.csv.gz'));
   if (!res.ok) return null;
   const test = splitSequences(parseBehaviorLog(await gunzipResponse(res), 'us.csv.gz').sequences, 'test');
@@ -93,11 +115,16 @@ async function logBatches(m: LoadedModel, windows: number): Promise<{ parts: { b
     const batch = encodeBatch(group, m.behaviors, m.locations);
     const positions: number[] = [];
     group.forEach((ex, b) => {
-      for (let t = Math.max(ex.firstTarget, ex.offset === 0 ? 1 : 0); t < ex.events.length; t++) positions.push(b * batch.length + t);
+      for (let t = Math.max(ex.firstTarget, ex.offset === 0 ? 1 : 0); t < ex.events.length; t++)
+        positions.push(b * batch.length + t);
     });
     return { batch, positions: Int32Array.from(positions) };
   });
-  return { parts, source: `SmartThings US test (${test.length} sequences, ${examples.length} windows in batches of ${windows} by length)`, windows: examples.length };
+  return {
+    parts,
+    source: `SmartThings US test (${test.length} sequences, ${examples.length} windows in batches of ${windows} by length)`,
+    windows: examples.length,
+  };
 }
 
 export interface SetupOptions {
@@ -120,7 +147,8 @@ export async function setup(options: SetupOptions): Promise<{ engines: EngineInf
   loaded = modelFromArtifacts(manifest, files.shards);
   const m = loaded;
   const V = m.model.config.numBehaviors;
-  for (const n of options.batches) inputs.set(`queries-${n}`, [fullContextBatch({ ...m, contextLength: m.model.config.contextLength }, n)]);
+  for (const n of options.batches)
+    inputs.set(`queries-${n}`, [fullContextBatch({ ...m, contextLength: m.model.config.contextLength }, n)]);
   const log = options.logWindows > 0 ? await logBatches(m, options.logWindows) : null;
   if (log) inputs.set('log', log.parts);
   const check = fullContextBatch({ ...m, contextLength: m.model.config.contextLength }, 16);
@@ -153,14 +181,36 @@ export async function setup(options: SetupOptions): Promise<{ engines: EngineInf
     try {
       const run = await ortRunner(ep, onnx, V);
       runners.set(id, { run });
-      engines.push({ id, engine: 'onnxruntime-web', backend: ep, maxDifference: difference(await run(check.batch, check.positions)) });
+      engines.push({
+        id,
+        engine: 'onnxruntime-web',
+        backend: ep,
+        maxDifference: difference(await run(check.batch, check.positions)),
+      });
     } catch (e) {
-      engines.push({ id, engine: 'onnxruntime-web', backend: ep, maxDifference: null, error: (e as Error).message.split('\n')[0] });
+      engines.push({
+        id,
+        engine: 'onnxruntime-web',
+        backend: ep,
+        maxDifference: null,
+        error: (e as Error).message.split('\n')[0],
+      });
     }
   }
   const T = m.model.config.contextLength;
-  const described: InputInfo[] = options.batches.map((n) => ({ id: `queries-${n}`, positions: n, windows: n, description: `${n} windows of a ${T - 1}-event history, the distribution at each window's last position` }));
-  if (log) described.push({ id: 'log', positions: log.parts.reduce((n, p) => n + p.positions.length, 0), windows: log.windows, description: `${log.source}, the distribution at every position` });
+  const described: InputInfo[] = options.batches.map((n) => ({
+    id: `queries-${n}`,
+    positions: n,
+    windows: n,
+    description: `${n} windows of a ${T - 1}-event history, the distribution at each window's last position`,
+  }));
+  if (log)
+    described.push({
+      id: 'log',
+      positions: log.parts.reduce((n, p) => n + p.positions.length, 0),
+      windows: log.windows,
+      description: `${log.source}, the distribution at every position`,
+    });
   return { engines, inputs: described };
 }
 
@@ -176,7 +226,8 @@ export async function runOnce(engineId: string, inputId: string): Promise<number
   for (const part of input) outs.push(await runner.run(part.batch, part.positions));
   const ms = performance.now() - t0;
   outs.forEach((out, i) => {
-    if (out.length !== input[i].positions.length * V) throw new Error(`${engineId} returned ${out.length} values for ${input[i].positions.length} positions`);
+    if (out.length !== input[i].positions.length * V)
+      throw new Error(`${engineId} returned ${out.length} values for ${input[i].positions.length} positions`);
   });
   return ms;
 }
@@ -187,5 +238,8 @@ export async function adapterInfo(): Promise<string> {
   const adapter = await gpu?.requestAdapter();
   if (!adapter) return 'no WebGPU adapter';
   const info = (adapter as GPUAdapter & { info?: GPUAdapterInfo & { isFallbackAdapter?: boolean } }).info;
-  return [info?.vendor, info?.architecture, info?.description].filter(Boolean).join(' / ') + (info?.isFallbackAdapter ? ' (software fallback adapter)' : '');
+  return (
+    [info?.vendor, info?.architecture, info?.description].filter(Boolean).join(' / ') +
+    (info?.isFallbackAdapter ? ' (software fallback adapter)' : '')
+  );
 }

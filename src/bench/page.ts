@@ -12,16 +12,26 @@ import { dataFileUrl, env } from '../env';
 import { fetchModelFiles, loadPredictor, tf, type BackendName, type Prediction } from '../model/pipeline';
 import { fullContextQuery, timeExplanations, type ExplanationTimes } from '../model/predictor';
 import { timeRollout } from '../model/generate';
-import { buildStartMessage, DEFAULT_FINETUNE_SETTINGS, type FinetuneSettings, type FromWorker } from '../train/finetune-protocol';
+import {
+  buildStartMessage,
+  DEFAULT_FINETUNE_SETTINGS,
+  type FinetuneSettings,
+  type FromWorker,
+} from '../train/finetune-protocol';
 
 async function clearModelCache(): Promise<void> {
   if (typeof caches !== 'undefined') await caches.delete(env.cacheName);
 }
 
-async function load(backend: BackendName | 'auto'): Promise<{ ms: number; fromCache: boolean; backend: string; reason: string }> {
+async function load(
+  backend: BackendName | 'auto',
+): Promise<{ ms: number; fromCache: boolean; backend: string; reason: string }> {
   let fromCache = false;
   const t0 = performance.now();
-  const predictor = await loadPredictor(env.modelUrl, { backend, onProgress: (p) => (fromCache = p.fromCache ?? fromCache) });
+  const predictor = await loadPredictor(env.modelUrl, {
+    backend,
+    onProgress: (p) => (fromCache = p.fromCache ?? fromCache),
+  });
   const ms = performance.now() - t0;
   const result = { ms, fromCache, backend: predictor.backend.name, reason: predictor.backend.reason };
   predictor.dispose();
@@ -29,7 +39,12 @@ async function load(backend: BackendName | 'auto'): Promise<{ ms: number; fromCa
 }
 
 /** Next-behavior latency through the app's Predictor on a forced backend, on tfjs (engine 'tfjs') or on the engine it measures fastest ('auto'). */
-async function latency(backend: BackendName, runs: number, contextEvents: number, engine: 'tfjs' | 'auto' = 'tfjs'): Promise<{ times: number[]; tensorsBefore: number; tensorsAfter: number; backend: string; engine: string }> {
+async function latency(
+  backend: BackendName,
+  runs: number,
+  contextEvents: number,
+  engine: 'tfjs' | 'auto' = 'tfjs',
+): Promise<{ times: number[]; tensorsBefore: number; tensorsAfter: number; backend: string; engine: string }> {
   const predictor = await loadPredictor(env.modelUrl, { backend, engine });
   const { history, next } = fullContextQuery(predictor.info.behaviors, contextEvents);
   for (let i = 0; i < 20; i++) await predictor.predictNext(history, next, { k: 5 });
@@ -50,7 +65,12 @@ async function latency(backend: BackendName, runs: number, contextEvents: number
  * Rollouts of each length with and without the key/value cache on a forced backend: ms per
  * rollout, keyed "events-cache". `skipRecomputeAt` leaves out the recompute rollout of that length.
  */
-async function generation(backend: BackendName, lengths: number[], repetitions: number, skipRecomputeAt: number): Promise<Record<string, number[]>> {
+async function generation(
+  backend: BackendName,
+  lengths: number[],
+  repetitions: number,
+  skipRecomputeAt: number,
+): Promise<Record<string, number[]>> {
   const predictor = await loadPredictor(env.modelUrl, { backend });
   if (!predictor.info.canGenerate) throw new Error('the model has no time head');
   const { history } = fullContextQuery(predictor.info.behaviors, 8);
@@ -61,7 +81,8 @@ async function generation(backend: BackendName, lengths: number[], repetitions: 
     for (const cache of [true, false]) {
       if (!cache && events === skipRecomputeAt) continue;
       out[`${events}-${cache}`] = [];
-      for (let r = 0; r < repetitions; r++) out[`${events}-${cache}`].push(await timeRollout(loaded, history, events, cache, r));
+      for (let r = 0; r < repetitions; r++)
+        out[`${events}-${cache}`].push(await timeRollout(loaded, history, events, cache, r));
     }
   predictor.dispose();
   return out;
@@ -86,7 +107,11 @@ async function predictMany(backend: BackendName, queries: ParityQuery[], k: numb
 }
 
 /** Explanations (why and when) interleaved with predictions on a forced backend: ms per call. */
-async function explanations(backend: BackendName, runs: number, contextEvents: number): Promise<{ times: ExplanationTimes; backend: string }> {
+async function explanations(
+  backend: BackendName,
+  runs: number,
+  contextEvents: number,
+): Promise<{ times: ExplanationTimes; backend: string }> {
   const predictor = await loadPredictor(env.modelUrl, { backend });
   try {
     return { times: await timeExplanations(predictor, contextEvents, runs), backend: tf.getBackend() };
@@ -118,7 +143,11 @@ function syntheticSequences(behaviors: readonly string[], count: number, length 
  * The first sequences of the data (file order) whose train part, split as the app splits, holds
  * at least `trainEvents` events: the run's one epoch is over about that many events.
  */
-function takeForTrainEvents(all: readonly BehaviorSequence[], trainEvents: number, settings: FinetuneSettings): BehaviorSequence[] {
+function takeForTrainEvents(
+  all: readonly BehaviorSequence[],
+  trainEvents: number,
+  settings: FinetuneSettings,
+): BehaviorSequence[] {
   const events = (seqs: readonly BehaviorSequence[]) => seqs.reduce((n, s) => n + s.events.length, 0);
   const share = 1 - settings.heldOutFraction - settings.validationFraction;
   let k = 1;
@@ -130,14 +159,24 @@ function takeForTrainEvents(all: readonly BehaviorSequence[], trainEvents: numbe
   throw new Error(`the data holds too few events for a ${trainEvents}-event train part`);
 }
 
-async function finetuneData(behaviors: readonly string[], trainEvents: number, settings: FinetuneSettings): Promise<{ name: string; sequences: BehaviorSequence[] }> {
+async function finetuneData(
+  behaviors: readonly string[],
+  trainEvents: number,
+  settings: FinetuneSettings,
+): Promise<{ name: string; sequences: BehaviorSequence[] }> {
   const res = await fetch(dataFileUrl(FINETUNE_DATA_FILE));
   if (res.ok) {
     const log = parseBehaviorLog(await gunzipResponse(res), FINETUNE_DATA_FILE);
-    return { name: 'SmartThings Spain (data folder)', sequences: takeForTrainEvents(log.sequences, trainEvents, settings) };
+    return {
+      name: 'SmartThings Spain (data folder)',
+      sequences: takeForTrainEvents(log.sequences, trainEvents, settings),
+    };
   }
   const count = Math.ceil(trainEvents / 12 / (1 - settings.heldOutFraction - settings.validationFraction)) + 20;
-  return { name: 'synthetic (no data folder)', sequences: takeForTrainEvents(syntheticSequences(behaviors, count), trainEvents, settings) };
+  return {
+    name: 'synthetic (no data folder)',
+    sequences: takeForTrainEvents(syntheticSequences(behaviors, count), trainEvents, settings),
+  };
 }
 
 export interface FinetuneBenchRun {
@@ -166,11 +205,23 @@ export interface FinetuneBenchRun {
  */
 async function finetune(backend: BackendName, trainEvents: number, maxSeconds: number): Promise<FinetuneBenchRun> {
   // One epoch of the app's schedule (no minimum steps: this measures throughput).
-  const settings: FinetuneSettings = { ...DEFAULT_FINETUNE_SETTINGS, maxEpochs: 1, schedule: { ...DEFAULT_FINETUNE_SETTINGS.schedule, minSteps: 0 }, backend };
+  const settings: FinetuneSettings = {
+    ...DEFAULT_FINETUNE_SETTINGS,
+    maxEpochs: 1,
+    schedule: { ...DEFAULT_FINETUNE_SETTINGS.schedule, minSteps: 0 },
+    backend,
+  };
   const base = await fetchModelFiles(env.modelUrl);
-  const behaviors = (JSON.parse(base.manifestText).vocabulary.behaviors.tokens as string[]).filter((b) => b.includes(':'));
+  const behaviors = (JSON.parse(base.manifestText).vocabulary.behaviors.tokens as string[]).filter((b) =>
+    b.includes(':'),
+  );
   const data = await finetuneData(behaviors, trainEvents, settings);
-  const request = buildStartMessage({ runId: 1, base: { manifestText: base.manifestText, shards: base.shards }, data, settings });
+  const request = buildStartMessage({
+    runId: 1,
+    base: { manifestText: base.manifestText, shards: base.shards },
+    data,
+    settings,
+  });
   const events = request.split.train.reduce((n, s) => n + s.events.length, 0);
   const worker = new Worker(new URL('../browser/finetune.worker.ts', import.meta.url), { type: 'module' });
   try {
@@ -203,7 +254,12 @@ async function finetune(backend: BackendName, trainEvents: number, maxSeconds: n
         else if (m.type === 'cancelled') finish();
         else if (m.type === 'progress' && m.progress.kind === 'step') {
           const p = m.progress;
-          last = { step: p.step, totalSteps: p.totalSteps, seconds: p.step / p.stepsPerSecond, tokensPerSecond: p.tokensPerSecond };
+          last = {
+            step: p.step,
+            totalSteps: p.totalSteps,
+            seconds: p.step / p.stepsPerSecond,
+            tokensPerSecond: p.tokensPerSecond,
+          };
           if (p.step === p.totalSteps) finish();
           else if (!capped && last.seconds > maxSeconds) {
             capped = true;

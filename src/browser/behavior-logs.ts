@@ -39,7 +39,11 @@ export interface StreamParseOptions extends ParseOptions {
  * stream(), a response body); gzip is recognised by its magic bytes, not the name, and a broken
  * gzip file is refused with its name. Throws DataError.
  */
-export async function parseLogStream(body: ReadableStream<Uint8Array>, name: string, options: StreamParseOptions = {}): Promise<ParsedLog> {
+export async function parseLogStream(
+  body: ReadableStream<Uint8Array>,
+  name: string,
+  options: StreamParseOptions = {},
+): Promise<ParsedLog> {
   const { onBytes = () => {} } = options;
   const raw = body.getReader();
   // The first two bytes tell gzip (they may come in separate chunks).
@@ -68,7 +72,9 @@ export async function parseLogStream(body: ReadableStream<Uint8Array>, name: str
     cancel: (reason) => raw.cancel(reason),
   });
   const gzip = isGzip(head);
-  const bytes = gzip ? counted.pipeThrough(new DecompressionStream('gzip') as unknown as ReadableWritablePair<Uint8Array, Uint8Array>) : counted;
+  const bytes = gzip
+    ? counted.pipeThrough(new DecompressionStream('gzip') as unknown as ReadableWritablePair<Uint8Array, Uint8Array>)
+    : counted;
   const reader = bytes.getReader();
   const parser = new LogParser(name, options);
   try {
@@ -77,7 +83,13 @@ export async function parseLogStream(body: ReadableStream<Uint8Array>, name: str
       try {
         chunk = await reader.read();
       } catch (e) {
-        if (gzip) throw new DataError(name, null, null, `not a valid gzip file: it could not be decompressed (${errorMessage(e)})`);
+        if (gzip)
+          throw new DataError(
+            name,
+            null,
+            null,
+            `not a valid gzip file: it could not be decompressed (${errorMessage(e)})`,
+          );
         throw new DataError(name, null, null, `the file could not be read (${errorMessage(e)})`);
       }
       if (chunk.done) break;
@@ -107,7 +119,10 @@ function httpError(url: string, res: Response): string {
 }
 
 /** A log served at `url` (a data-route file such as dataFileUrl('sp.csv.gz')) as a stream, with its size when known. */
-export async function openLogUrl(url: string, fetchImpl: FetchLike = fetch): Promise<{ body: ReadableStream<Uint8Array>; total: number }> {
+export async function openLogUrl(
+  url: string,
+  fetchImpl: FetchLike = fetch,
+): Promise<{ body: ReadableStream<Uint8Array>; total: number }> {
   const res = await fetchImpl(url);
   if (!res.ok || !res.body) throw new Error(`${httpError(url, res)} (is the data folder present?)`);
   return { body: res.body, total: Number(res.headers.get('content-length')) || 0 };
@@ -142,7 +157,10 @@ export function readPackedInThread(fetchImpl: FetchLike = fetch): PackedReader {
 }
 
 /** The test split's sequences that have something to predict; only they are unpacked into objects. */
-export async function loadSmartThingsTest(url: string, read: PackedReader = readPackedInThread()): Promise<BehaviorSequence[]> {
+export async function loadSmartThingsTest(
+  url: string,
+  read: PackedReader = readPackedInThread(),
+): Promise<BehaviorSequence[]> {
   const log = await read(url, 'us.csv.gz');
   const test = sequenceRefs(log).filter((r) => r.split === 'test' && r.events.length >= 2);
   if (test.length === 0) throw new Error(`${url}: no test sequences with at least two events`);
@@ -159,7 +177,8 @@ export async function loadDemoSequences(url: string, fetchImpl: FetchLike = fetc
 }
 
 /** Why Replay shows the demo sequences while the device is offline. */
-export const OFFLINE_REASON = 'you are offline, and the SmartThings data is only served online (third-party data, never stored on this device)';
+export const OFFLINE_REASON =
+  'you are offline, and the SmartThings data is only served online (third-party data, never stored on this device)';
 
 /**
  * SmartThings US test split first, demo sequences otherwise (with the reason recorded: being

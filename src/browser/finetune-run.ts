@@ -52,12 +52,12 @@ function onMessage(m: FromWorker): void {
   if (!run || m.runId !== run.runId) return; // a message of an earlier run
   if (m.type === 'done' || m.type === 'cancelled' || m.type === 'error') {
     current = null;
-    if (run.cancelled) run.reject(null); // the reason is the signal's (see runFinetuneInWorker)
+    if (run.cancelled)
+      run.reject(null); // the reason is the signal's (see runFinetuneInWorker)
     else if (m.type === 'done') {
       if (run.adapted) run.resolve(run.adapted);
       else run.reject(new Error('the training worker finished without an adapted model'));
-    }
-    else if (m.type === 'error') run.reject(new Error(m.message));
+    } else if (m.type === 'error') run.reject(new Error(m.message));
     else run.reject(new DOMException('the fine-tuning run was cancelled', 'AbortError'));
     return;
   }
@@ -86,7 +86,9 @@ function ensureWorker(): Worker {
   };
   w.onmessage = (event: MessageEvent<unknown>) => {
     if (isLifeMessage(event.data)) {
-      stopWatching = watchLife(name, () => died('the training worker stopped unexpectedly (out of memory?); no model was changed'));
+      stopWatching = watchLife(name, () =>
+        died('the training worker stopped unexpectedly (out of memory?); no model was changed'),
+      );
       return;
     }
     onMessage(event.data as FromWorker);

@@ -30,7 +30,8 @@ function post(message: FromWorker, transfer: Transferable[] = []): void {
  * the run now, and ends this worker: its state is unknown, the next run gets a fresh one.
  */
 function failCurrent(error: unknown): void {
-  if (current) post({ type: 'error', runId: current.runId, message: `the training worker failed: ${errorMessage(error)}` });
+  if (current)
+    post({ type: 'error', runId: current.runId, message: `the training worker failed: ${errorMessage(error)}` });
   current?.controller.abort();
   current = null;
   self.close();

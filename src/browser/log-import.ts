@@ -19,7 +19,10 @@ export interface ImportOptions {
   signal?: AbortSignal;
 }
 
-export function importLogInWorker(source: ImportSource, options: ImportOptions): Promise<{ log: PackedLog; summary: ImportSummary }> {
+export function importLogInWorker(
+  source: ImportSource,
+  options: ImportOptions,
+): Promise<{ log: PackedLog; summary: ImportSummary }> {
   const { onProgress = () => {}, signal } = options;
   return new Promise((resolve, reject) => {
     const name = lifeLockName('behavegpt-import');
@@ -39,7 +42,9 @@ export function importLogInWorker(source: ImportSource, options: ImportOptions):
     worker.onmessage = (event: MessageEvent<ImportReply | { type: 'alive' }>) => {
       const m = event.data;
       if (isLifeMessage(m)) {
-        stopWatching = watchLife(name, () => fail(new Error('the import stopped unexpectedly (the file may be too large for this device)')));
+        stopWatching = watchLife(name, () =>
+          fail(new Error('the import stopped unexpectedly (the file may be too large for this device)')),
+        );
         return;
       }
       if (m.type === 'progress') onProgress(m.loaded, m.total);

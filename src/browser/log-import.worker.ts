@@ -22,18 +22,27 @@ function post(message: ImportReply, transfer: Transferable[] = []): void {
   self.postMessage(message, transfer);
 }
 
-async function open(source: ImportRequest['source']): Promise<{ name: string; body: ReadableStream<Uint8Array>; total: number }> {
+async function open(
+  source: ImportRequest['source'],
+): Promise<{ name: string; body: ReadableStream<Uint8Array>; total: number }> {
   if (source.kind === 'file') {
     const { file } = source;
     if (file.size > PARSE_LIMITS.maxBytes) {
-      throw new DataError(file.name, null, null, `file is ${formatBytes(file.size)}, larger than the ${formatBytes(PARSE_LIMITS.maxBytes)} limit`);
+      throw new DataError(
+        file.name,
+        null,
+        null,
+        `file is ${formatBytes(file.size)}, larger than the ${formatBytes(PARSE_LIMITS.maxBytes)} limit`,
+      );
     }
     return { name: file.name, body: file.stream() as ReadableStream<Uint8Array>, total: file.size };
   }
   return { name: source.name, ...(await openLogUrl(source.url)) };
 }
 
-self.addEventListener('unhandledrejection', (e) => post({ type: 'error', message: `the import worker failed: ${errorMessage(e.reason)}` }));
+self.addEventListener('unhandledrejection', (e) =>
+  post({ type: 'error', message: `the import worker failed: ${errorMessage(e.reason)}` }),
+);
 holdLifeLock(self);
 
 self.onmessage = async (event: MessageEvent<ImportRequest>) => {

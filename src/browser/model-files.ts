@@ -19,14 +19,17 @@ export interface CheckedModel {
   shards: ArrayBuffer[];
 }
 
-
 /** The last path component: a manifest may name shards in a subfolder, a file picker gives bare names. */
 function baseName(path: string): string {
   return path.split('/').pop() ?? path;
 }
 
 /** Checks a manifest's text and its shards (in manifest path order); throws an error naming the file and problem. */
-export async function checkModelFiles(source: string, manifestText: string, shards: ArrayBuffer[]): Promise<CheckedModel> {
+export async function checkModelFiles(
+  source: string,
+  manifestText: string,
+  shards: ArrayBuffer[],
+): Promise<CheckedModel> {
   const manifest = parseManifest(manifestText, source);
   await verifyShards(manifest, shards);
   // Values: NaN or infinite weights are refused with the tensor named.
@@ -47,7 +50,12 @@ export async function modelsFromFiles(files: readonly File[]): Promise<{ models:
   const errors: string[] = [];
   if (manifests.length === 0) {
     const names = files.map((f) => f.name).join(', ');
-    return { models, errors: [`${names || 'no file'}: no model manifest (.json) among the chosen files; choose a model's .json file together with its .bin shard files`] };
+    return {
+      models,
+      errors: [
+        `${names || 'no file'}: no model manifest (.json) among the chosen files; choose a model's .json file together with its .bin shard files`,
+      ],
+    };
   }
   for (const file of manifests) {
     try {
@@ -55,7 +63,11 @@ export async function modelsFromFiles(files: readonly File[]): Promise<{ models:
       const paths = shardPaths(parseManifest(text, file.name));
       const missing = paths.filter((p) => !byName.has(baseName(p)));
       if (missing.length) {
-        throw new ModelFormatError(file.name, null, `names the shard file${missing.length > 1 ? 's' : ''} ${missing.join(', ')}, which ${missing.length > 1 ? 'were' : 'was'} not chosen; choose it together with the manifest`);
+        throw new ModelFormatError(
+          file.name,
+          null,
+          `names the shard file${missing.length > 1 ? 's' : ''} ${missing.join(', ')}, which ${missing.length > 1 ? 'were' : 'was'} not chosen; choose it together with the manifest`,
+        );
       }
       const shards = await Promise.all(paths.map((p) => byName.get(baseName(p))!.arrayBuffer()));
       models.push(await checkModelFiles(file.name, text, shards));

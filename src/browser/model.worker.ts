@@ -9,7 +9,14 @@ import * as Comlink from 'comlink';
 import type { BehaviorEvent, EventContext } from '../core/events';
 import type { GeneratedEvent } from '../model/generate';
 import { loadPredictor, type Predictor } from '../model/pipeline';
-import type { ExplainOptions, GenerateEventsOptions, LoadModelOptions, ModelSource, PredictOptions, WhenOptions } from '../model/pipeline-types';
+import type {
+  ExplainOptions,
+  GenerateEventsOptions,
+  LoadModelOptions,
+  ModelSource,
+  PredictOptions,
+  WhenOptions,
+} from '../model/pipeline-types';
 import { exposeErrorFields } from './worker-errors';
 import { holdLifeLock } from './worker-life';
 
@@ -27,13 +34,19 @@ function loaded(): Predictor {
 }
 
 const api = {
-  async load(source: ModelSource, options: Omit<LoadModelOptions, 'signal' | 'onProgress'>, onProgress?: LoadModelOptions['onProgress']) {
+  async load(
+    source: ModelSource,
+    options: Omit<LoadModelOptions, 'signal' | 'onProgress'>,
+    onProgress?: LoadModelOptions['onProgress'],
+  ) {
     model?.dispose();
     model = null;
     try {
       model = await loadPredictor(source, { ...options, onProgress: onProgress && ((p) => void onProgress(p)) });
     } finally {
-      (onProgress as unknown as Partial<Comlink.ProxyMarked> & { [Comlink.releaseProxy]?: () => void })?.[Comlink.releaseProxy]?.();
+      (onProgress as unknown as Partial<Comlink.ProxyMarked> & { [Comlink.releaseProxy]?: () => void })?.[
+        Comlink.releaseProxy
+      ]?.();
     }
     return { info: model.info, backend: model.backend };
   },

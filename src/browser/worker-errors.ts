@@ -25,8 +25,13 @@ export function exposeErrorFields(): void {
     serialize(thrown: unknown) {
       const { value } = thrown as Thrown;
       if (!(value instanceof Error)) return builtIn.serialize(thrown);
-      const fields = Object.fromEntries(Object.entries(value).filter(([, v]) => v === null || ['string', 'number', 'boolean'].includes(typeof v)));
-      return [{ isError: true, value: { ...fields, message: value.message, name: value.name, stack: value.stack } }, []];
+      const fields = Object.fromEntries(
+        Object.entries(value).filter(([, v]) => v === null || ['string', 'number', 'boolean'].includes(typeof v)),
+      );
+      return [
+        { isError: true, value: { ...fields, message: value.message, name: value.name, stack: value.stack } },
+        [],
+      ];
     },
     deserialize: builtIn.deserialize,
   });

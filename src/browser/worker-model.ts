@@ -31,7 +31,8 @@ const EVENTS_PER_PULL = 64;
 
 /** URLs resolved here: the worker's base URL is its script's, not the page's. */
 function forWorker(source: ModelSource): ModelSource {
-  if (typeof source === 'string' || source instanceof URL) return new URL(String(source), globalThis.location?.href).href;
+  if (typeof source === 'string' || source instanceof URL)
+    return new URL(String(source), globalThis.location?.href).href;
   if (typeof FileList !== 'undefined' && source instanceof FileList) return Array.from(source);
   return source;
 }
@@ -120,7 +121,8 @@ export async function createWorkerModel(source: ModelSource, options: LoadModelO
     died(new Error('the model worker was disposed'));
   };
   worker.addEventListener('message', (event: MessageEvent<unknown>) => {
-    if (isLifeMessage(event.data)) stopWatching = watchLife(name, () => died(new Error('the model worker stopped unexpectedly (out of memory?)')));
+    if (isLifeMessage(event.data))
+      stopWatching = watchLife(name, () => died(new Error('the model worker stopped unexpectedly (out of memory?)')));
   });
   worker.addEventListener('error', (event) => {
     event.preventDefault();
@@ -134,7 +136,11 @@ export async function createWorkerModel(source: ModelSource, options: LoadModelO
   aborted.catch(() => {});
   signal?.addEventListener('abort', abort);
   try {
-    const loaded = await Promise.race([remote.load(forWorker(source), rest, onProgress && Comlink.proxy(onProgress)), gone, aborted]);
+    const loaded = await Promise.race([
+      remote.load(forWorker(source), rest, onProgress && Comlink.proxy(onProgress)),
+      gone,
+      aborted,
+    ]);
     return new WorkerModel(loaded.info, loaded.backend, remote, gone, end);
   } catch (e) {
     end();

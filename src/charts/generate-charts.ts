@@ -69,7 +69,13 @@ export function timelineSpec(anchorWeekday: number, size: ChartSize = {}): Timel
     scale: { domain: [-0.5, NUM_SLOTS - 0.5], reverse: true, nice: false, zero: false },
     axis: { values: slots.map((_, i) => i), labelExpr: `${array(slots)}[datum.value]`, grid: true, tickSize: 0 },
   };
-  const color = { field: 'device', type: 'nominal', title: 'device', scale: { scheme: 'tableau20' }, legend: { orient: 'bottom', columns: 6, symbolOpacity: 1 } };
+  const color = {
+    field: 'device',
+    type: 'nominal',
+    title: 'device',
+    scale: { scheme: 'tableau20' },
+    legend: { orient: 'bottom', columns: 6, symbolOpacity: 1 },
+  };
   const tooltip = [
     { field: 'kind', title: 'event' },
     { field: 'index', title: 'index', type: 'quantitative' },
@@ -100,7 +106,12 @@ export function timelineSpec(anchorWeekday: number, size: ChartSize = {}): Timel
 export const SERIES_COLORS = ['#2f5bd3', '#e8871e', '#6b7280', '#1d7f46'];
 
 /** Grouped bars: one group per category (in `order`), one bar per series (share of its events). */
-export function sharesSpec(title: string, categoryTitle: string, series: readonly string[], size: ChartSize = {}): SharesSpec {
+export function sharesSpec(
+  title: string,
+  categoryTitle: string,
+  series: readonly string[],
+  size: ChartSize = {},
+): SharesSpec {
   return {
     $schema: SCHEMA,
     title: { text: title, anchor: 'start', fontSize: 13 },
@@ -110,10 +121,22 @@ export function sharesSpec(title: string, categoryTitle: string, series: readonl
     data: { name: SHARES_DATA },
     mark: { type: 'bar', tooltip: true },
     encoding: {
-      x: { field: 'category', type: 'nominal', title: categoryTitle, sort: { field: 'order', op: 'min' }, axis: { labelAngle: -30, labelLimit: 120 } },
+      x: {
+        field: 'category',
+        type: 'nominal',
+        title: categoryTitle,
+        sort: { field: 'order', op: 'min' },
+        axis: { labelAngle: -30, labelLimit: 120 },
+      },
       xOffset: { field: 'series', type: 'nominal', sort: [...series] },
       y: { field: 'share', type: 'quantitative', title: 'share of events', axis: { format: '.0%' } },
-      color: { field: 'series', type: 'nominal', title: null, scale: { domain: [...series], range: SERIES_COLORS.slice(0, Math.max(1, series.length)) }, legend: { orient: 'top' } },
+      color: {
+        field: 'series',
+        type: 'nominal',
+        title: null,
+        scale: { domain: [...series], range: SERIES_COLORS.slice(0, Math.max(1, series.length)) },
+        legend: { orient: 'top' },
+      },
       tooltip: [
         { field: 'series', title: 'series' },
         { field: 'category', title: categoryTitle },

@@ -86,10 +86,23 @@ export interface TimelineInput {
 
 /** Timeline marks: the last prefix events (lighter), then the generated events. */
 export function timelineRows(input: TimelineInput): TimelineRow[] {
-  const { prefix, generated, anchor, startGiven, maxPrefixEvents = TIMELINE_PREFIX_EVENTS, maxPrefixDays = TIMELINE_PREFIX_DAYS } = input;
+  const {
+    prefix,
+    generated,
+    anchor,
+    startGiven,
+    maxPrefixEvents = TIMELINE_PREFIX_EVENTS,
+    maxPrefixDays = TIMELINE_PREFIX_DAYS,
+  } = input;
   const offsets = prefixOffsets(prefix, anchor, startGiven);
   const base: Omit<TimelineRow, 'x' | 'y'>[] = [];
-  const mark = (kind: 'prefix' | 'generated', index: number, e: TimedBehavior, offset: number, probability: number | null): Omit<TimelineRow, 'x' | 'y'> => {
+  const mark = (
+    kind: 'prefix' | 'generated',
+    index: number,
+    e: TimedBehavior,
+    offset: number,
+    probability: number | null,
+  ): Omit<TimelineRow, 'x' | 'y'> => {
     const day = dayOf(anchor.slot, offset);
     return {
       kind,
@@ -252,4 +265,3 @@ export function totalVariation(rows: readonly ShareRow[], a: string, b: string):
   for (const share of q.values()) sum += share;
   return sum / 2;
 }
-

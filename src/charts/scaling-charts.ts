@@ -90,7 +90,16 @@ export function cellRows(report: ScalingReport): CellRow[] {
 function shippedRows(report: ScalingReport): ShippedRow[] {
   const s = report.shipped;
   if (!s) return [];
-  return [{ name: s.name, N: s.nonEmbeddingParameters, D: s.trainTargets, loss: s.testLoss, predicted: predict2D(report.law, s.nonEmbeddingParameters, s.trainTargets), label: `shipped: ${s.name}` }];
+  return [
+    {
+      name: s.name,
+      N: s.nonEmbeddingParameters,
+      D: s.trainTargets,
+      loss: s.testLoss,
+      predicted: predict2D(report.law, s.nonEmbeddingParameters, s.trainTargets),
+      label: `shipped: ${s.name}`,
+    },
+  ];
 }
 
 /** The range of `values` widened by a quarter on each side (log scale), for the curves. */
@@ -102,7 +111,9 @@ const distinct = <T>(xs: T[]): T[] => [...new Set(xs)];
 
 /** Size names ordered by N. */
 function sizesByN(report: ScalingReport): string[] {
-  return distinct([...report.cells].sort((a, b) => a.nonEmbeddingParameters - b.nonEmbeddingParameters).map((c) => c.size));
+  return distinct(
+    [...report.cells].sort((a, b) => a.nonEmbeddingParameters - b.nonEmbeddingParameters).map((c) => c.size),
+  );
 }
 
 const num = (field: string, title: string, format: string) => ({ field, title, type: 'quantitative' as const, format });
@@ -143,7 +154,13 @@ function layered(report: ScalingReport, axes: Axes, curves: CurveRow[], size: Ch
   const cells = cellRows(report);
   const shipped = shippedRows(report);
   const losses = [...cells.map((c) => c.loss), ...shipped.map((s) => s.loss)];
-  const x = { field: axes.x, type: 'quantitative' as const, title: axes.xTitle, scale: { type: 'log' as const, nice: false }, axis: { format: '~s', grid: true } };
+  const x = {
+    field: axes.x,
+    type: 'quantitative' as const,
+    title: axes.xTitle,
+    scale: { type: 'log' as const, nice: false },
+    axis: { format: '~s', grid: true },
+  };
   const y = {
     field: 'loss',
     type: 'quantitative' as const,
@@ -151,7 +168,12 @@ function layered(report: ScalingReport, axes: Axes, curves: CurveRow[], size: Ch
     scale: { type: 'log' as const, nice: false, domain: [Math.min(...losses) * 0.97, Math.max(...losses) * 1.03] },
     axis: { format: '.2f', tickCount: 6 },
   };
-  const color = { field: axes.color.field, type: 'ordinal' as const, title: axes.color.title, scale: { domain: axes.color.domain, scheme: { name: axes.color.scheme, extent: [0, 0.85] } } };
+  const color = {
+    field: axes.color.field,
+    type: 'ordinal' as const,
+    title: axes.color.title,
+    scale: { domain: axes.color.domain, scheme: { name: axes.color.scheme, extent: [0, 0.85] } },
+  };
   const layers: object[] = [
     {
       data: { name: 'curves' },
@@ -161,8 +183,24 @@ function layered(report: ScalingReport, axes: Axes, curves: CurveRow[], size: Ch
         y,
         color,
         detail: { field: 'curve', type: 'nominal' },
-        strokeDash: { field: 'fit', type: 'nominal', title: 'fit', scale: { domain: [FIT_2D, axes.x === 'N' ? FIT_N : FIT_D], range: [[1, 0], [5, 3]] } },
-        tooltip: [{ field: 'fit', type: 'nominal' }, num(axes.x, axes.x, ','), num(axes.x === 'N' ? 'D' : 'N', axes.x === 'N' ? 'at D' : 'at N', ','), num('loss', 'loss', '.4f')],
+        strokeDash: {
+          field: 'fit',
+          type: 'nominal',
+          title: 'fit',
+          scale: {
+            domain: [FIT_2D, axes.x === 'N' ? FIT_N : FIT_D],
+            range: [
+              [1, 0],
+              [5, 3],
+            ],
+          },
+        },
+        tooltip: [
+          { field: 'fit', type: 'nominal' },
+          num(axes.x, axes.x, ','),
+          num(axes.x === 'N' ? 'D' : 'N', axes.x === 'N' ? 'at D' : 'at N', ','),
+          num('loss', 'loss', '.4f'),
+        ],
       },
     },
     {
@@ -175,7 +213,15 @@ function layered(report: ScalingReport, axes: Axes, curves: CurveRow[], size: Ch
     layers.push(
       {
         data: { name: 'shipped' },
-        mark: { type: 'point', shape: 'diamond', filled: true, size: 220, color: SHIPPED_COLOR, stroke: 'white', strokeWidth: 1 },
+        mark: {
+          type: 'point',
+          shape: 'diamond',
+          filled: true,
+          size: 220,
+          color: SHIPPED_COLOR,
+          stroke: 'white',
+          strokeWidth: 1,
+        },
         encoding: { x, y, tooltip: SHIPPED_TOOLTIP },
       },
       {
@@ -195,19 +241,43 @@ function layered(report: ScalingReport, axes: Axes, curves: CurveRow[], size: Ch
     datasets: { cells, curves, shipped },
     layer: layers,
     resolve: { scale: { color: 'shared', shape: 'shared' } },
-    config: { legend: { orient: 'right', labelLimit: 240 }, axis: { gridColor: '#eceff4', labelColor: '#1d2330', titleColor: '#1d2330' } },
+    config: {
+      legend: { orient: 'right', labelLimit: 240 },
+      axis: { gridColor: '#eceff4', labelColor: '#1d2330', titleColor: '#1d2330' },
+    },
   } as unknown as ScalingSpec;
 }
 
 /** Test loss vs non-embedding parameters N, colored by train fraction; lines: L(N, D) at each fraction's D, and L(N). */
 export function lossVsParamsSpec(report: ScalingReport, size: ChartSize = {}): ScalingSpec {
-  const xs = logSpace(...span([...report.cells.map((c) => c.nonEmbeddingParameters), ...(report.shipped ? [report.shipped.nonEmbeddingParameters] : [])]));
+  const xs = logSpace(
+    ...span([
+      ...report.cells.map((c) => c.nonEmbeddingParameters),
+      ...(report.shipped ? [report.shipped.nonEmbeddingParameters] : []),
+    ]),
+  );
   const byD = distinct(report.cells.map((c) => c.trainTargets)).sort((a, b) => a - b);
   const fractionOf = (d: number) => report.cells.find((c) => c.trainTargets === d)!.fraction;
   const fullD = byD[byD.length - 1];
   const curves: CurveRow[] = [
-    ...byD.flatMap((D) => xs.map((N) => ({ curve: `D=${D}`, fit: FIT_2D, fraction: fractionOf(D), N, D, loss: predict2D(report.law, N, D) }))),
-    ...xs.map((N) => ({ curve: 'L(N)', fit: FIT_N, fraction: fractionOf(fullD), N, D: fullD, loss: predict1D(report.lawN, N) })),
+    ...byD.flatMap((D) =>
+      xs.map((N) => ({
+        curve: `D=${D}`,
+        fit: FIT_2D,
+        fraction: fractionOf(D),
+        N,
+        D,
+        loss: predict2D(report.law, N, D),
+      })),
+    ),
+    ...xs.map((N) => ({
+      curve: 'L(N)',
+      fit: FIT_N,
+      fraction: fractionOf(fullD),
+      N,
+      D: fullD,
+      loss: predict1D(report.lawN, N),
+    })),
   ];
   const fractions = distinct(report.cells.map((c) => c.fraction)).sort((a, b) => a - b);
   return layered(
@@ -216,7 +286,10 @@ export function lossVsParamsSpec(report: ScalingReport, size: ChartSize = {}): S
       x: 'N',
       xTitle: 'N: non-embedding parameters (log scale)',
       color: { field: 'fraction', title: 'train fraction', domain: fractions, scheme: 'viridis' },
-      title: { text: 'Test loss vs model size', subtitle: 'points: grid cells; lines: the fitted law at each train fraction' },
+      title: {
+        text: 'Test loss vs model size',
+        subtitle: 'points: grid cells; lines: the fitted law at each train fraction',
+      },
     },
     curves,
     size,
@@ -225,13 +298,31 @@ export function lossVsParamsSpec(report: ScalingReport, size: ChartSize = {}): S
 
 /** Test loss vs training targets D, colored by model size; lines: L(N, D) at each size's N, and L(D). */
 export function lossVsDataSpec(report: ScalingReport, size: ChartSize = {}): ScalingSpec {
-  const xs = logSpace(...span([...report.cells.map((c) => c.trainTargets), ...(report.shipped ? [report.shipped.trainTargets] : [])]));
+  const xs = logSpace(
+    ...span([...report.cells.map((c) => c.trainTargets), ...(report.shipped ? [report.shipped.trainTargets] : [])]),
+  );
   const sizes = sizesByN(report);
   const nOf = (s: string) => report.cells.find((c) => c.size === s)!.nonEmbeddingParameters;
   const largest = sizes[sizes.length - 1];
   const curves: CurveRow[] = [
-    ...sizes.flatMap((s) => xs.map((D) => ({ curve: `N=${nOf(s)}`, fit: FIT_2D, size: s, N: nOf(s), D, loss: predict2D(report.law, nOf(s), D) }))),
-    ...xs.map((D) => ({ curve: 'L(D)', fit: FIT_D, size: largest, N: nOf(largest), D, loss: predict1D(report.lawD, D) })),
+    ...sizes.flatMap((s) =>
+      xs.map((D) => ({
+        curve: `N=${nOf(s)}`,
+        fit: FIT_2D,
+        size: s,
+        N: nOf(s),
+        D,
+        loss: predict2D(report.law, nOf(s), D),
+      })),
+    ),
+    ...xs.map((D) => ({
+      curve: 'L(D)',
+      fit: FIT_D,
+      size: largest,
+      N: nOf(largest),
+      D,
+      loss: predict1D(report.lawD, D),
+    })),
   ];
   return layered(
     report,
@@ -239,7 +330,10 @@ export function lossVsDataSpec(report: ScalingReport, size: ChartSize = {}): Sca
       x: 'D',
       xTitle: 'D: training targets (events, log scale)',
       color: { field: 'size', title: 'model size', domain: sizes, scheme: 'plasma' },
-      title: { text: 'Test loss vs training data', subtitle: 'points: grid cells; lines: the fitted law at each model size' },
+      title: {
+        text: 'Test loss vs training data',
+        subtitle: 'points: grid cells; lines: the fitted law at each model size',
+      },
     },
     curves,
     size,

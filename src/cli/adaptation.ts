@@ -32,14 +32,18 @@ const USAGE = `Usage: npm run adaptation -- [--phase all|run|${PHASES.join('|')}
 export async function main(args?: string[]): Promise<void> {
   const flags = parseFlags({ ...EXPERIMENT_FLAGS, models: { type: 'string' } }, USAGE, args);
   const phases = selectPhases(flags.phase, PHASES, GROUPS);
-  const options: AdaptationOptions = { ...experimentOptions(flags), setup: { modelsDir: flags.models ?? RUN_MODELS_DIR } };
+  const options: AdaptationOptions = {
+    ...experimentOptions(flags),
+    setup: { modelsDir: flags.models ?? RUN_MODELS_DIR },
+  };
   checkShippedBase();
   await initNodeBackend('wasm');
   if (phases.has('tune')) await runTuning(options);
   if (phases.has('kshot')) await runKShot(options);
   if (phases.has('cross')) await runCrossDomain(options);
   // With every phase, one process resamples: shard 0.
-  if (phases.has('bootstrap') && (flags.phase === 'bootstrap' || options.shard.index === 0)) await runBootstrap(options);
+  if (phases.has('bootstrap') && (flags.phase === 'bootstrap' || options.shard.index === 0))
+    await runBootstrap(options);
   if (phases.has('report')) writeReport(options);
 }
 

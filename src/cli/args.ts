@@ -9,9 +9,17 @@ import { parseShard } from '../node/plan-runner';
 type Flags<T> = { [K in keyof T]: T[K] extends { type: 'boolean' } ? boolean | undefined : string | undefined };
 
 /** The flags of `args`; `--help` prints the usage and exits, a bad flag prints it and exits with 2. */
-export function parseFlags<T extends NonNullable<ParseArgsConfig['options']>>(options: T, usage: string, args = process.argv.slice(2)): Flags<T> {
+export function parseFlags<T extends NonNullable<ParseArgsConfig['options']>>(
+  options: T,
+  usage: string,
+  args = process.argv.slice(2),
+): Flags<T> {
   try {
-    const { values } = parseArgs({ args, options: { ...options, help: { type: 'boolean' } }, allowPositionals: false }) as { values: Record<string, unknown> };
+    const { values } = parseArgs({
+      args,
+      options: { ...options, help: { type: 'boolean' } },
+      allowPositionals: false,
+    }) as { values: Record<string, unknown> };
     if (values.help) {
       console.log(usage);
       process.exit(0);
@@ -39,7 +47,11 @@ export function seedsFlag(value: string | undefined, fallback: number): number[]
  * The phases `--phase` selects: one phase, a group of them, or `all` (every phase). Phases run
  * in the order of `phases` whatever the selection.
  */
-export function selectPhases<P extends string>(value: string | undefined, phases: readonly P[], groups: Record<string, readonly P[]> = {}): Set<P> {
+export function selectPhases<P extends string>(
+  value: string | undefined,
+  phases: readonly P[],
+  groups: Record<string, readonly P[]> = {},
+): Set<P> {
   const name = value ?? 'all';
   if (name === 'all') return new Set(phases);
   if (name in groups) return new Set(groups[name]);

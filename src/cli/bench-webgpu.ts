@@ -28,18 +28,39 @@ export function webgpuFigures(r: WebGPUBenchResult, log: FigureLog): Figure[] {
       if (!times.length) continue;
       const difference = `max |Δp| vs plain JS ${r.differences[id].toExponential(1)}`;
       const note = `${device}, ${r.differences[id] > WRONG_RESULTS ? `WRONG RESULTS: ${difference}` : difference}`;
-      log.record('node webgpu: batched scoring', backend, 'positions/s', times.map((ms) => (Number(n) * 1000) / ms), note, undefined, {
-        engine: engine === 'ort' ? 'onnxruntime-web' : engine,
-        batch: Number(n),
-        load,
-      });
+      log.record(
+        'node webgpu: batched scoring',
+        backend,
+        'positions/s',
+        times.map((ms) => (Number(n) * 1000) / ms),
+        note,
+        undefined,
+        {
+          engine: engine === 'ort' ? 'onnxruntime-web' : engine,
+          batch: Number(n),
+          load,
+        },
+      );
     }
   }
   for (const [engine, batch] of Object.entries(r.crossover)) {
-    if (batch !== null) log.record('node webgpu: batch from which WebGPU beats wasm', 'webgpu', 'positions', [batch], device, undefined, { engine: engine === 'ort' ? 'onnxruntime-web' : 'tfjs', load });
+    if (batch !== null)
+      log.record('node webgpu: batch from which WebGPU beats wasm', 'webgpu', 'positions', [batch], device, undefined, {
+        engine: engine === 'ort' ? 'onnxruntime-web' : 'tfjs',
+        load,
+      });
     else console.log(`${engine}: WebGPU did not beat wasm at any batch measured`);
   }
-  for (const [backend, rates] of Object.entries(r.training)) log.record('node webgpu: fine-tuning tokens/s', backend, 'tokens/s', rates, `${device}, ${r.trainingData}`, undefined, { engine: 'tfjs', load });
+  for (const [backend, rates] of Object.entries(r.training))
+    log.record(
+      'node webgpu: fine-tuning tokens/s',
+      backend,
+      'tokens/s',
+      rates,
+      `${device}, ${r.trainingData}`,
+      undefined,
+      { engine: 'tfjs', load },
+    );
   return log.figures;
 }
 
@@ -68,8 +89,11 @@ export async function main(args?: string[]): Promise<void> {
     trainSteps: numberFlag(flags['train-steps'], 'train-steps', 10),
     budgetMs: 60_000,
   });
-  const crossover = (batch: number | null) => (batch === null ? 'not within the batches measured' : `from batch ${batch}`);
-  console.log(`WebGPU beats wasm: tfjs ${crossover(result.crossover.tfjs)}; onnxruntime-web ${crossover(result.crossover.ort)}`);
+  const crossover = (batch: number | null) =>
+    batch === null ? 'not within the batches measured' : `from batch ${batch}`;
+  console.log(
+    `WebGPU beats wasm: tfjs ${crossover(result.crossover.tfjs)}; onnxruntime-web ${crossover(result.crossover.ort)}`,
+  );
   if (flags.json) console.log(JSON.stringify(result));
   if (flags['no-write']) return;
   const out = flags.out ?? BENCH_JSON;

@@ -32,7 +32,8 @@ export function benchParts(only: string | undefined, nodeOnly: boolean): Set<Ben
   if (only === undefined) return new Set(BENCH_PARTS.filter((p) => !(nodeOnly && BROWSER_PARTS.includes(p))));
   const parts = only.split(',').map((p) => p.trim());
   for (const p of parts) {
-    if (!(BENCH_PARTS as readonly string[]).includes(p)) throw new Error(`--only: unknown part "${p}" (parts: ${BENCH_PARTS.join(', ')})`);
+    if (!(BENCH_PARTS as readonly string[]).includes(p))
+      throw new Error(`--only: unknown part "${p}" (parts: ${BENCH_PARTS.join(', ')})`);
   }
   return new Set(parts as BenchPart[]);
 }

@@ -23,20 +23,29 @@ const USAGE = `Usage: npm run evaluate -- [--model DIR|FILE] [--region us|fr|sp]
   --data DIR    the SmartThings data folder (default $BEHAVEGPT_DATA or the shared copy), with --region and --split (default test)`;
 
 /** The sequences to score: a log file's split (test when it has one, else all), or a region's split. */
-export function evaluationSequences(data: string | undefined, region: Region, split: string | undefined): { label: string; sequences: BehaviorSequence[] } {
+export function evaluationSequences(
+  data: string | undefined,
+  region: Region,
+  split: string | undefined,
+): { label: string; sequences: BehaviorSequence[] } {
   if (data !== undefined && isFile(data)) {
     const sequences = readLogFile(data).sequences;
     const hasSplit = sequences.some((s) => s.split !== undefined);
     const part = split ?? (hasSplit ? 'test' : 'all');
-    if (part !== 'all' && !SPLITS.includes(part as Split)) throw new Error(`--split: "${part}" is not one of ${SPLITS.join(', ')}, all`);
-    if (part !== 'all' && !hasSplit) throw new Error(`${data}: no split column, so there is no ${part} split (use --split all)`);
+    if (part !== 'all' && !SPLITS.includes(part as Split))
+      throw new Error(`--split: "${part}" is not one of ${SPLITS.join(', ')}, all`);
+    if (part !== 'all' && !hasSplit)
+      throw new Error(`${data}: no split column, so there is no ${part} split (use --split all)`);
     const chosen = part === 'all' ? sequences : splitSequences(sequences, part as Split);
     if (chosen.length === 0) throw new Error(`${data}: no ${part} sequences`);
     return { label: `${basename(data)} ${part}`, sequences: chosen };
   }
   const part = (split ?? 'test') as Split;
   if (!SPLITS.includes(part)) throw new Error(`--split: "${part}" is not one of ${SPLITS.join(', ')}`);
-  return { label: `${region} ${part}`, sequences: splitSequences(loadRegion(region, data ?? DEFAULT_DATA_DIR).sequences, part) };
+  return {
+    label: `${region} ${part}`,
+    sequences: splitSequences(loadRegion(region, data ?? DEFAULT_DATA_DIR).sequences, part),
+  };
 }
 
 function isFile(path: string): boolean {
@@ -53,13 +62,20 @@ type Figures = Record<string, number>;
 export function figuresTable(all: Figures, noRefresh: Figures): string[] {
   const fmt = (k: string, v: number) => (k === 'targets' ? String(v) : v.toFixed(4));
   const lines = [['metric'.padEnd(20), 'all'.padStart(10), 'no-refresh'.padStart(12)].join('')];
-  for (const k of Object.keys(all)) lines.push([k.padEnd(20), fmt(k, all[k]).padStart(10), fmt(k, noRefresh[k]).padStart(12)].join(''));
+  for (const k of Object.keys(all))
+    lines.push([k.padEnd(20), fmt(k, all[k]).padStart(10), fmt(k, noRefresh[k]).padStart(12)].join(''));
   return lines;
 }
 
 export async function main(args?: string[]): Promise<void> {
   const flags = parseFlags(
-    { model: { type: 'string' }, region: { type: 'string' }, split: { type: 'string' }, data: { type: 'string' }, json: { type: 'boolean' } },
+    {
+      model: { type: 'string' },
+      region: { type: 'string' },
+      split: { type: 'string' },
+      data: { type: 'string' },
+      json: { type: 'boolean' },
+    },
     USAGE,
     args,
   );
@@ -70,8 +86,13 @@ export async function main(args?: string[]): Promise<void> {
   await initNodeBackend('wasm');
   const { model, behaviors, locations, manifest } = loadModelDir(flags.model ?? SHIPPED_MODEL_DIR);
   const all = await evaluateModel(model, sequences, behaviors, locations);
-  const noRefresh = await evaluateModel(model, sequences, behaviors, locations, { includeTarget: (b) => !isRefresh(b) });
-  const rows = { all: { loss: all.loss, ...all.metrics }, 'no-refresh': { loss: noRefresh.loss, ...noRefresh.metrics } };
+  const noRefresh = await evaluateModel(model, sequences, behaviors, locations, {
+    includeTarget: (b) => !isRefresh(b),
+  });
+  const rows = {
+    all: { loss: all.loss, ...all.metrics },
+    'no-refresh': { loss: noRefresh.loss, ...noRefresh.metrics },
+  };
   if (flags.json) console.log(JSON.stringify({ model: manifest.name, data: label, ...rows }, null, 1));
   else {
     console.log(`${manifest.name} on ${label} (${sequences.length} sequences)`);

@@ -11,7 +11,14 @@
  *   npm run experiments -- --phase time-head --shard 0/2 & npm run experiments -- --phase time-head --shard 1/2
  *   npm run experiments -- --phase ship      # best US DRO run, with its time head → the app's model
  */
-import { runMain, runTimeHeads, runTuning, ship, writeReport, type NextBehaviorOptions } from '../experiments/next-behavior/phases';
+import {
+  runMain,
+  runTimeHeads,
+  runTuning,
+  ship,
+  writeReport,
+  type NextBehaviorOptions,
+} from '../experiments/next-behavior/phases';
 import { RECORDS_DIR, RUN_MODELS_DIR } from '../node/config';
 import { initNodeBackend } from '../node/tf';
 import { SHIPPED_SIZE, SIZES, sizeOverrides } from '../train/recipe';
@@ -24,7 +31,13 @@ const USAGE = `Usage: npm run experiments -- [--phase all|${PHASES.join('|')}] [
 
 export async function main(args?: string[]): Promise<void> {
   const flags = parseFlags(
-    { ...EXPERIMENT_FLAGS, datasets: { type: 'string' }, seeds: { type: 'string' }, models: { type: 'string' }, size: { type: 'string' } },
+    {
+      ...EXPERIMENT_FLAGS,
+      datasets: { type: 'string' },
+      seeds: { type: 'string' },
+      models: { type: 'string' },
+      size: { type: 'string' },
+    },
     USAGE,
     args,
   );

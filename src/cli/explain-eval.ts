@@ -38,7 +38,8 @@ export async function main(args?: string[]): Promise<void> {
     args,
   );
   const phase = (flags.phase ?? 'all') as ExplainPhase;
-  if (!EXPLAIN_PHASES.includes(phase)) throw new Error(`--phase: "${phase}" is not one of ${EXPLAIN_PHASES.join(', ')}`);
+  if (!EXPLAIN_PHASES.includes(phase))
+    throw new Error(`--phase: "${phase}" is not one of ${EXPLAIN_PHASES.join(', ')}`);
   const split = flags.split ?? (phase === 'choose' ? 'valid' : 'test');
   if (split !== 'test' && split !== 'valid') throw new Error(`--split: "${split}" is not test or valid`);
   const removal = (flags.removal ?? DEFAULT_REMOVAL) as Removal;

@@ -11,7 +11,11 @@ import { parseFlags, runIfMain } from './args';
 const USAGE = 'Usage: npm run export -- --from DIR --to DIR [--dtype uint8|float32]';
 
 export async function main(args?: string[]): Promise<void> {
-  const flags = parseFlags({ from: { type: 'string' }, to: { type: 'string' }, dtype: { type: 'string' } }, USAGE, args);
+  const flags = parseFlags(
+    { from: { type: 'string' }, to: { type: 'string' }, dtype: { type: 'string' } },
+    USAGE,
+    args,
+  );
   if (!flags.from || !flags.to) {
     console.error(USAGE);
     process.exit(2);
@@ -20,7 +24,11 @@ export async function main(args?: string[]): Promise<void> {
   if (dtype !== 'uint8' && dtype !== 'float32') throw new Error(`--dtype: "${dtype}" is not uint8 or float32`);
   await initNodeBackend('wasm');
   const loaded = loadModelDir(flags.from);
-  const { manifestPath, bytes } = await saveModelDir(flags.to, { ...loaded, name: loaded.manifest.name, training: loaded.manifest.training }, { dtype });
+  const { manifestPath, bytes } = await saveModelDir(
+    flags.to,
+    { ...loaded, name: loaded.manifest.name, training: loaded.manifest.training },
+    { dtype },
+  );
   console.log(`wrote ${manifestPath}: ${loaded.model.parameterCount} parameters, ${bytes} weight bytes (${dtype})`);
 }
 

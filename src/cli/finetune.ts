@@ -52,7 +52,8 @@ export async function main(args?: string[]): Promise<void> {
   const objective = flags.objective ?? d.objective;
   if (objective !== 'dro' && objective !== 'ce') throw new Error(`--objective: "${objective}" is not dro or ce`);
   const trainable = flags.trainable ?? d.trainable;
-  if (trainable !== 'all' && trainable !== 'head+embeddings') throw new Error(`--trainable: "${trainable}" is not all or head+embeddings`);
+  if (trainable !== 'all' && trainable !== 'head+embeddings')
+    throw new Error(`--trainable: "${trainable}" is not all or head+embeddings`);
   const settings: FinetuneSettings = {
     ...d,
     seed: numberFlag(flags.seed, 'seed', d.seed),
@@ -78,7 +79,9 @@ export async function main(args?: string[]): Promise<void> {
     console.log([k.padEnd(20), ...columns.map((c) => (100 * figures.heldOut[c]![k]).toFixed(2).padStart(11))].join(''));
   }
   const a = figures.adapted;
-  console.log(`stopped: ${a.stop.reason}${a.stop.stillImproving ? ' (still improving: continue in the app, or run again with a larger --epochs)' : ''}; kept epoch ${a.bestEpoch} of ${a.epochsRun}, ${a.steps} steps, ${a.seconds.toFixed(1)} s of training`);
+  console.log(
+    `stopped: ${a.stop.reason}${a.stop.stillImproving ? ' (still improving: continue in the app, or run again with a larger --epochs)' : ''}; kept epoch ${a.bestEpoch} of ${a.epochsRun}, ${a.steps} steps, ${a.seconds.toFixed(1)} s of training`,
+  );
 }
 
 runIfMain(import.meta.url, main);

@@ -19,7 +19,14 @@ const USAGE = `Usage: npm run generation -- [--model DIR] [--dataset us] [--pref
 
 export async function main(args?: string[]): Promise<void> {
   const flags = parseFlags(
-    { model: { type: 'string' }, dataset: { type: 'string' }, prefix: { type: 'string' }, seeds: { type: 'string' }, limit: { type: 'string' }, data: { type: 'string' } },
+    {
+      model: { type: 'string' },
+      dataset: { type: 'string' },
+      prefix: { type: 'string' },
+      seeds: { type: 'string' },
+      limit: { type: 'string' },
+      data: { type: 'string' },
+    },
     USAGE,
     args,
   );
@@ -30,7 +37,13 @@ export async function main(args?: string[]): Promise<void> {
     ...(flags.limit !== undefined ? { limit: numberFlag(flags.limit, 'limit', 0) } : {}),
   };
   await initNodeBackend('wasm');
-  await runGeneration({ setup, modelDir: flags.model ?? SHIPPED_MODEL_DIR, dataDir: flags.data ?? DEFAULT_DATA_DIR, commit: gitCommit(), log });
+  await runGeneration({
+    setup,
+    modelDir: flags.model ?? SHIPPED_MODEL_DIR,
+    dataDir: flags.data ?? DEFAULT_DATA_DIR,
+    commit: gitCommit(),
+    log,
+  });
 }
 
 runIfMain(import.meta.url, main);

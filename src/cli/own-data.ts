@@ -24,7 +24,17 @@ const USAGE = `Usage: npm run own-data -- [--phase ${PHASES.join('|')}|all] [--d
   --port N         the vite preview port of the evidence phase (default 4175)`;
 
 export async function main(args?: string[]): Promise<void> {
-  const flags = parseFlags({ phase: { type: 'string' }, data: { type: 'string' }, standins: { type: 'string' }, only: { type: 'string' }, port: { type: 'string' } }, USAGE, args);
+  const flags = parseFlags(
+    {
+      phase: { type: 'string' },
+      data: { type: 'string' },
+      standins: { type: 'string' },
+      only: { type: 'string' },
+      port: { type: 'string' },
+    },
+    USAGE,
+    args,
+  );
   const phases = selectPhases(flags.phase, PHASES);
   const o: OwnDataOptions = {
     standinDir: flags.standins ?? STANDIN_DIR,

@@ -90,7 +90,8 @@ function objectiveFromFlags(f: Flags): ObjectiveSpec {
 
 /** The scaling size's overrides, then the single settings given. */
 function configFromFlags(f: Flags): Partial<BehaveGPTConfig> {
-  const given = (flag: keyof Flags, key: keyof BehaveGPTConfig) => (f[flag] !== undefined ? { [key]: numberFlag(f[flag] as string, flag, 0) } : {});
+  const given = (flag: keyof Flags, key: keyof BehaveGPTConfig) =>
+    f[flag] !== undefined ? { [key]: numberFlag(f[flag] as string, flag, 0) } : {};
   return {
     ...sizeOverrides(f.size ?? SHIPPED_SIZE),
     ...given('context', 'contextLength'),
@@ -107,7 +108,8 @@ function configFromFlags(f: Flags): Partial<BehaveGPTConfig> {
 export function pretrainOptions(f: Flags): Omit<PretrainOptions, 'backend'> {
   const region = (f.region ?? 'us') as Region;
   if (!REGIONS.includes(region)) throw new Error(`--region: "${region}" is not one of ${REGIONS.join(', ')}`);
-  if (f['joint-time-head'] && f['no-time-head']) throw new Error('--joint-time-head and --no-time-head exclude each other');
+  if (f['joint-time-head'] && f['no-time-head'])
+    throw new Error('--joint-time-head and --no-time-head exclude each other');
   const d = DEFAULT_TRAIN_OPTIONS;
   const train: TrainOptions = {
     ...d,

@@ -25,24 +25,43 @@ const USAGE = `Usage: npm run reliability -- [--cases N] [--no-browser] [--data 
 const FIGURES_DIR = 'runs/reliability';
 
 export async function main(args?: string[]): Promise<void> {
-  const flags = parseFlags({ cases: { type: 'string' }, 'no-browser': { type: 'boolean' }, data: { type: 'string' } }, USAGE, args);
+  const flags = parseFlags(
+    { cases: { type: 'string' }, 'no-browser': { type: 'boolean' }, data: { type: 'string' } },
+    USAGE,
+    args,
+  );
   const cases = numberFlag(flags.cases, 'cases', 3000);
   const start = loadavg()[0];
   log(`import parser: ${cases} damaged logs`);
-  const parser = runParserCampaign(readFileSync(join(flags.data ?? DEFAULT_DATA_DIR, 'sp.csv.gz')), { cases, rows: 400, seed: 14 });
+  const parser = runParserCampaign(readFileSync(join(flags.data ?? DEFAULT_DATA_DIR, 'sp.csv.gz')), {
+    cases,
+    rows: 400,
+    seed: 14,
+  });
   log(`model files: ${cases} damaged models`);
   const model = await runModelCampaign(
-    { manifestText: readFileSync(join(SHIPPED_MODEL_DIR, 'model.json'), 'utf8'), shard: new Uint8Array(readFileSync(join(SHIPPED_MODEL_DIR, 'weights-shard1of1.bin'))) },
+    {
+      manifestText: readFileSync(join(SHIPPED_MODEL_DIR, 'model.json'), 'utf8'),
+      shard: new Uint8Array(readFileSync(join(SHIPPED_MODEL_DIR, 'weights-shard1of1.bin'))),
+    },
     { cases, seed: 14, source: SHIPPED_MODEL_DIR },
   );
   let browser: ReliabilityFigures['browser'] = null;
   if (flags['no-browser']) {
-    if (existsSync(RELIABILITY_JSON)) browser = (JSON.parse(readFileSync(RELIABILITY_JSON, 'utf8')) as ReliabilityFigures).browser;
+    if (existsSync(RELIABILITY_JSON))
+      browser = (JSON.parse(readFileSync(RELIABILITY_JSON, 'utf8')) as ReliabilityFigures).browser;
   } else {
     log('browser fault injection (playwright; builds and serves the app)');
     browser = { ...runBrowserChecks(FIGURES_DIR), commit: gitCommit(), date: new Date().toISOString() };
   }
-  const figures: ReliabilityFigures = { commit: gitCommit(), date: new Date().toISOString(), load: { start, end: loadavg()[0] }, parser, model, browser };
+  const figures: ReliabilityFigures = {
+    commit: gitCommit(),
+    date: new Date().toISOString(),
+    load: { start, end: loadavg()[0] },
+    parser,
+    model,
+    browser,
+  };
   writeFileSync(RELIABILITY_JSON, `${JSON.stringify(figures, null, 1)}\n`);
   writeFileSync(RELIABILITY_MD, renderReliability(figures));
   log(`wrote ${RELIABILITY_MD} and ${RELIABILITY_JSON}`);

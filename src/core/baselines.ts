@@ -78,7 +78,8 @@ function smooth(counts: Float64Array | undefined, lower: Float64Array, lambda: n
 
 function smoothingOf(options: SmoothingOptions): number {
   const lambda = options.smoothing ?? DEFAULT_SMOOTHING;
-  if (!(lambda >= 0) || !Number.isFinite(lambda)) throw new Error(`smoothing must be a finite number ≥ 0, got ${lambda}`);
+  if (!(lambda >= 0) || !Number.isFinite(lambda))
+    throw new Error(`smoothing must be a finite number ≥ 0, got ${lambda}`);
   return lambda;
 }
 
@@ -102,7 +103,11 @@ export function fitPopularity(train: readonly BehaviorSequence[], vocab: Vocabul
  * Frequency at the target's weekday × slot, backed off to global popularity:
  * p(b | w, s) = (count(b, w, s) + λ · p_global(b)) / (count(w, s) + λ).
  */
-export function fitTimePopularity(train: readonly BehaviorSequence[], vocab: Vocabulary, options: SmoothingOptions = {}): Scorer {
+export function fitTimePopularity(
+  train: readonly BehaviorSequence[],
+  vocab: Vocabulary,
+  options: SmoothingOptions = {},
+): Scorer {
   const lambda = smoothingOf(options);
   const global = globalDistribution(train, vocab);
   const cells = new Map<string, Float64Array>();
@@ -123,7 +128,12 @@ export function fitTimePopularity(train: readonly BehaviorSequence[], vocab: Voc
  * where a is the last history event and a' the one before. Empty history → p_global; order 2
  * with a one-event history → p1. A context never seen in training backs off entirely.
  */
-export function fitMarkov(train: readonly BehaviorSequence[], vocab: Vocabulary, order: 1 | 2, options: SmoothingOptions = {}): Scorer {
+export function fitMarkov(
+  train: readonly BehaviorSequence[],
+  vocab: Vocabulary,
+  order: 1 | 2,
+  options: SmoothingOptions = {},
+): Scorer {
   const lambda = smoothingOf(options);
   const global = globalDistribution(train, vocab);
   // Contexts are keyed by name, so a context behavior the vocabulary lacks still counts.

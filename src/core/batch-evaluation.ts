@@ -53,10 +53,21 @@ export async function rankBatchTargets(
   contextLength: number,
   options: RankOptions = {},
 ): Promise<ScoredTarget[]> {
-  const { batchSize = 128, minPosition = 1, includeTarget = () => true, candidate = () => true, onBatch, signal, scorerFor } = options;
+  const {
+    batchSize = 128,
+    minPosition = 1,
+    includeTarget = () => true,
+    candidate = () => true,
+    onBatch,
+    signal,
+    scorerFor,
+  } = options;
   const examples = toExamples(sequences, contextLength);
-  const candidates = Int32Array.from(behaviors.tokens.map((_, i) => i).filter((i) => !behaviors.isSpecial(i) && candidate(behaviors.name(i))));
-  const counted = (ex: Example, t: number) => t >= ex.firstTarget && ex.offset + t >= minPosition && includeTarget(ex.events[t].behavior);
+  const candidates = Int32Array.from(
+    behaviors.tokens.map((_, i) => i).filter((i) => !behaviors.isSpecial(i) && candidate(behaviors.name(i))),
+  );
+  const counted = (ex: Example, t: number) =>
+    t >= ex.firstTarget && ex.offset + t >= minPosition && includeTarget(ex.events[t].behavior);
   let total = 0;
   for (const ex of examples) for (let t = 0; t < ex.events.length; t++) if (counted(ex, t)) total++;
   const targets: ScoredTarget[] = [];
@@ -79,7 +90,12 @@ export async function rankBatchTargets(
       const id = candidate(event.behavior) ? knownId(behaviors, event.behavior) : -1;
       targets.push(
         id >= 0
-          ? { behavior: event.behavior, rank: rankOf(row, id, candidates), sequence: ex.sequenceId, nll: -Math.log(Math.max(row[id], 1e-12)) }
+          ? {
+              behavior: event.behavior,
+              rank: rankOf(row, id, candidates),
+              sequence: ex.sequenceId,
+              nll: -Math.log(Math.max(row[id], 1e-12)),
+            }
           : { behavior: event.behavior, rank: MISS, sequence: ex.sequenceId, nll: NaN },
       );
     });

@@ -45,7 +45,11 @@ export interface Example {
  * Cuts sequences into windows of at most `contextLength` events. Every event is a target in
  * exactly one window; windows after the first keep `contextLength - stride` events of history.
  */
-export function toExamples(sequences: readonly BehaviorSequence[], contextLength: number, stride = Math.ceil(contextLength / 2)): Example[] {
+export function toExamples(
+  sequences: readonly BehaviorSequence[],
+  contextLength: number,
+  stride = Math.ceil(contextLength / 2),
+): Example[] {
   const out: Example[] = [];
   for (const seq of sequences) {
     const n = seq.events.length;
@@ -59,7 +63,12 @@ export function toExamples(sequences: readonly BehaviorSequence[], contextLength
     while (covered < n) {
       const end = Math.min(n, covered + stride);
       const start = end - contextLength;
-      out.push({ events: seq.events.slice(start, end), firstTarget: covered - start, sequenceId: seq.id, offset: start });
+      out.push({
+        events: seq.events.slice(start, end),
+        firstTarget: covered - start,
+        sequenceId: seq.id,
+        offset: start,
+      });
       covered = end;
     }
   }
@@ -88,7 +97,8 @@ export function encodeBatch(
   };
   const bos = behaviors.id(BOS);
   examples.forEach((ex, b) => {
-    if (ex.events.length > length) throw new Error(`encodeBatch: example of ${ex.events.length} events exceeds length ${length}`);
+    if (ex.events.length > length)
+      throw new Error(`encodeBatch: example of ${ex.events.length} events exceeds length ${length}`);
     const row = b * length;
     batch.behaviors[row] = bos;
     ex.events.forEach((e, t) => {
@@ -124,7 +134,12 @@ export function encodeQuery(
   const kept = history.slice(Math.max(0, history.length - (contextLength - 1)));
   // The placeholder's behavior is never read: token t only sees events before t.
   const events = [...kept, { behavior: PAD, ...next }];
-  const batch = encodeBatch([{ events, firstTarget: events.length, sequenceId: 'query', offset: 0 }], behaviors, locations, events.length);
+  const batch = encodeBatch(
+    [{ events, firstTarget: events.length, sequenceId: 'query', offset: 0 }],
+    behaviors,
+    locations,
+    events.length,
+  );
   return { batch, position: kept.length };
 }
 
@@ -136,8 +151,16 @@ export function encodeQuery(
 export function timeTargets(batch: Batch): Int32Array {
   const out = new Int32Array(batch.targets.length).fill(IGNORE);
   for (let i = 0; i < out.length; i++) {
-    if (batch.targets[i] === IGNORE || batch.weekdays[i] === UNKNOWN_WEEKDAY || batch.targetWeekdays[i] === UNKNOWN_WEEKDAY) continue;
-    out[i] = slotDelta({ weekday: batch.weekdays[i], slot: batch.slots[i] }, { weekday: batch.targetWeekdays[i], slot: batch.targetSlots[i] });
+    if (
+      batch.targets[i] === IGNORE ||
+      batch.weekdays[i] === UNKNOWN_WEEKDAY ||
+      batch.targetWeekdays[i] === UNKNOWN_WEEKDAY
+    )
+      continue;
+    out[i] = slotDelta(
+      { weekday: batch.weekdays[i], slot: batch.slots[i] },
+      { weekday: batch.targetWeekdays[i], slot: batch.targetSlots[i] },
+    );
   }
   return out;
 }
@@ -153,4 +176,3 @@ export function bucketBatches(examples: readonly Example[], batchSize: number, r
   if (rng) shuffle(batches, rng);
   return batches;
 }
-

@@ -44,15 +44,22 @@ export function percentileInterval(sorted: ArrayLike<number>, level: number): { 
  * returns named figures; each gets its interval from the same resamples. The identity draw
  * gives the estimates. `draw` is one buffer reused across resamples: read it, do not keep it.
  */
-export function bootstrapIntervals<K extends string>(sequenceCount: number, statistic: (draw: Int32Array) => Record<K, number>, options: BootstrapOptions = {}): Record<K, BootstrapInterval> {
+export function bootstrapIntervals<K extends string>(
+  sequenceCount: number,
+  statistic: (draw: Int32Array) => Record<K, number>,
+  options: BootstrapOptions = {},
+): Record<K, BootstrapInterval> {
   const { resamples = 1000, level = 0.95, seed = 0, threshold } = options;
   if (!(sequenceCount > 0)) throw new Error('bootstrap: no sequences to resample');
   if (!(level > 0 && level < 1)) throw new Error(`bootstrap: level must be in (0, 1), got ${level}`);
-  if (!(Number.isInteger(resamples) && resamples > 0)) throw new Error(`bootstrap: resamples must be a positive integer, got ${resamples}`);
+  if (!(Number.isInteger(resamples) && resamples > 0))
+    throw new Error(`bootstrap: resamples must be a positive integer, got ${resamples}`);
   const rng = createRng(seed);
   const estimates = statistic(Int32Array.from({ length: sequenceCount }, (_, i) => i));
   const keys = Object.keys(estimates) as K[];
-  for (const k of keys) if (!Number.isFinite(estimates[k])) throw new Error(`bootstrap: the statistic "${k}" is ${estimates[k]} on the whole split`);
+  for (const k of keys)
+    if (!Number.isFinite(estimates[k]))
+      throw new Error(`bootstrap: the statistic "${k}" is ${estimates[k]} on the whole split`);
   const values = Object.fromEntries(keys.map((k) => [k, new Float64Array(resamples)])) as Record<K, Float64Array>;
   const draw = new Int32Array(sequenceCount);
   for (let r = 0; r < resamples; r++) {
@@ -68,11 +75,18 @@ export function bootstrapIntervals<K extends string>(sequenceCount: number, stat
     median: (sorted[Math.floor((resamples - 1) / 2)] + sorted[Math.ceil((resamples - 1) / 2)]) / 2,
     ...(threshold !== undefined ? { shareAtLeast: sorted.filter((v) => v >= threshold).length / resamples } : {}),
   });
-  return Object.fromEntries(keys.map((k) => [k, interval(estimates[k], values[k].sort())])) as Record<K, BootstrapInterval>;
+  return Object.fromEntries(keys.map((k) => [k, interval(estimates[k], values[k].sort())])) as Record<
+    K,
+    BootstrapInterval
+  >;
 }
 
 /** bootstrapIntervals for one figure. */
-export function bootstrapInterval(sequenceCount: number, statistic: (draw: Int32Array) => number, options: BootstrapOptions = {}): BootstrapInterval {
+export function bootstrapInterval(
+  sequenceCount: number,
+  statistic: (draw: Int32Array) => number,
+  options: BootstrapOptions = {},
+): BootstrapInterval {
   return bootstrapIntervals(sequenceCount, (draw) => ({ value: statistic(draw) }), options).value;
 }
 
@@ -89,7 +103,8 @@ export function relativeGainInterval(
 ): BootstrapInterval {
   const models = [...a, ...b];
   const count = models[0]?.length ?? 0;
-  if (models.some((m) => m.length !== count)) throw new Error('bootstrap: every model must be scored on the same sequences');
+  if (models.some((m) => m.length !== count))
+    throw new Error('bootstrap: every model must be scored on the same sequences');
   const mean = (arm: typeof a, draw: Int32Array) =>
     arm.reduce((sum, model) => {
       const targets: RankedTarget[] = [];

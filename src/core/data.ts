@@ -122,7 +122,12 @@ const TIMESTAMPED_REQUIRED = ['user_id', 'timestamp', 'behavior'] as const;
 export function parseBehaviorLog(input: Uint8Array | string, file: string, options: ParseOptions = {}): ParsedLog {
   const maxBytes = options.maxBytes ?? PARSE_LIMITS.maxBytes;
   if (typeof input !== 'string' && input.byteLength > maxBytes) {
-    throw new DataError(file, null, null, `file is ${formatBytes(input.byteLength)}, larger than the ${formatBytes(maxBytes)} limit`);
+    throw new DataError(
+      file,
+      null,
+      null,
+      `file is ${formatBytes(input.byteLength)}, larger than the ${formatBytes(maxBytes)} limit`,
+    );
   }
   const parser = new LogParser(file, options);
   if (typeof input === 'string') parser.pushText(input);
@@ -159,7 +164,9 @@ export class LogParser {
       warnings: [],
     };
     this.maxEvents = options.maxEvents ?? PARSE_LIMITS.maxEvents;
-    this.csv = new CsvReader((row) => this.onRow(row), { maxRowChars: options.maxRowChars ?? PARSE_LIMITS.maxRowChars });
+    this.csv = new CsvReader((row) => this.onRow(row), {
+      maxRowChars: options.maxRowChars ?? PARSE_LIMITS.maxRowChars,
+    });
   }
 
   /** Bytes (or characters, for text) read so far: what a progress bar shows. */
@@ -191,7 +198,12 @@ export class LogParser {
     try {
       text = this.decoder.decode(body);
     } catch {
-      throw new DataError(this.file, this.csv.currentLine + firstInvalidLine(body), null, 'not valid UTF-8 text (save the file as UTF-8)');
+      throw new DataError(
+        this.file,
+        this.csv.currentLine + firstInvalidLine(body),
+        null,
+        'not valid UTF-8 text (save the file as UTF-8)',
+      );
     }
     this.feed(text);
   }
@@ -208,12 +220,18 @@ export class LogParser {
 
   finish(): ParsedLog {
     if (this.carry.length > 0) {
-      throw new DataError(this.file, this.csv.currentLine, null, 'not valid UTF-8 text: the file ends inside a character (save the file as UTF-8; was it cut off?)');
+      throw new DataError(
+        this.file,
+        this.csv.currentLine,
+        null,
+        'not valid UTF-8 text: the file ends inside a character (save the file as UTF-8; was it cut off?)',
+      );
     }
     const endsWithLineBreak = this.csv.atRowStart;
     this.guard(() => this.csv.end());
     if (this.header === null) throw new DataError(this.file, null, null, 'the file is empty');
-    if (this.handler === null || this.lastRow === null) throw new DataError(this.file, null, null, 'the file has a header row but no data rows');
+    if (this.handler === null || this.lastRow === null)
+      throw new DataError(this.file, null, null, 'the file has a header row but no data rows');
     if (!endsWithLineBreak) this.checkLastRow(this.lastRow);
     return this.handler.finish();
   }
@@ -245,7 +263,12 @@ export class LogParser {
       return;
     }
     if (++this.rows > this.maxEvents) {
-      throw new DataError(this.file, row.line, null, `more than ${this.maxEvents.toLocaleString('en-US')} events, the limit of one import (split the file, or keep its most recent part)`);
+      throw new DataError(
+        this.file,
+        row.line,
+        null,
+        `more than ${this.maxEvents.toLocaleString('en-US')} events, the limit of one import (split the file, or keep its most recent part)`,
+      );
     }
     this.handler!.add(row);
     this.lastRow = row;
@@ -378,7 +401,12 @@ export function nestedSubset(sequences: readonly BehaviorSequence[], fraction: n
   if (!(fraction > 0 && fraction <= 1)) throw new Error(`nestedSubset: fraction ${fraction} is not in (0, 1]`);
   if (fraction === 1) return [...sequences];
   const count = Math.max(1, Math.round(fraction * sequences.length));
-  const chosen = new Set(shuffle(sequences.map((_, i) => i), createRng(seed)).slice(0, count));
+  const chosen = new Set(
+    shuffle(
+      sequences.map((_, i) => i),
+      createRng(seed),
+    ).slice(0, count),
+  );
   return sequences.filter((_, i) => chosen.has(i));
 }
 
@@ -447,7 +475,12 @@ function rowReader(table: Table, required: readonly string[]) {
   const { file, headerLine, width, columns } = table;
   for (const name of required) {
     if (!columns.has(name)) {
-      throw new DataError(file, headerLine, name, `the header has no "${name}" column (required: ${required.join(',')})`);
+      throw new DataError(
+        file,
+        headerLine,
+        name,
+        `the header has no "${name}" column (required: ${required.join(',')})`,
+      );
     }
   }
   return (row: CsvRow) => {
@@ -461,7 +494,15 @@ function rowReader(table: Table, required: readonly string[]) {
   };
 }
 
-function parseIntField(value: string, min: number, max: number, file: string, line: number, field: string, what: string): number {
+function parseIntField(
+  value: string,
+  min: number,
+  max: number,
+  file: string,
+  line: number,
+  field: string,
+  what: string,
+): number {
   const n = /^[+-]?\d+$/.test(value) ? Number(value) : NaN;
   if (!(n >= min && n <= max)) throw new DataError(file, line, field, `"${value}" is not ${what}`);
   return n;
@@ -471,7 +512,12 @@ function parseIntField(value: string, min: number, max: number, file: string, li
 function readName(value: string, context: RowContext, line: number, field: string): string {
   if (value === '') throw new DataError(context.file, line, field, `empty ${field}`);
   if (value.length > PARSE_LIMITS.maxNameChars) {
-    throw new DataError(context.file, line, field, `a ${field} of ${value.length.toLocaleString('en-US')} characters is longer than the ${PARSE_LIMITS.maxNameChars}-character limit`);
+    throw new DataError(
+      context.file,
+      line,
+      field,
+      `a ${field} of ${value.length.toLocaleString('en-US')} characters is longer than the ${PARSE_LIMITS.maxNameChars}-character limit`,
+    );
   }
   let shared = context.names.get(value);
   if (shared === undefined) {
@@ -483,13 +529,23 @@ function readName(value: string, context: RowContext, line: number, field: strin
 }
 
 function tooManySequences(context: RowContext, line: number, field: string, what: string): DataError {
-  return new DataError(context.file, line, field, `more than ${context.maxSequences.toLocaleString('en-US')} ${what}, the limit of one import (split the file)`);
+  return new DataError(
+    context.file,
+    line,
+    field,
+    `more than ${context.maxSequences.toLocaleString('en-US')} ${what}, the limit of one import (split the file)`,
+  );
 }
 
 function readBehavior(value: string, context: RowContext, line: number): string {
   const behavior = readName(value, context, line, 'behavior');
   if (RESERVED_BEHAVIORS.has(behavior)) {
-    throw new DataError(context.file, line, 'behavior', `"${behavior}" is a name the model reserves for its own tokens, not a behavior`);
+    throw new DataError(
+      context.file,
+      line,
+      'behavior',
+      `"${behavior}" is a name the model reserves for its own tokens, not a behavior`,
+    );
   }
   return behavior;
 }
@@ -526,7 +582,8 @@ function lastColumnValues(table: Table) {
       if (!counts || lastColumn !== column) return { seen: true, longer: null };
       if ((counts.get(value) ?? 0) > 1) return { seen: true, longer: null };
       let longer: string | null = null;
-      for (const v of counts.keys()) if (v !== value && v.startsWith(value) && (longer === null || v < longer)) longer = v;
+      for (const v of counts.keys())
+        if (v !== value && v.startsWith(value) && (longer === null || v < longer)) longer = v;
       return { seen: false, longer };
     },
   };
@@ -546,9 +603,33 @@ function canonicalHandler(table: Table, context: RowContext): RowHandler {
       const get = read(row);
       const { line } = row;
       const idText = get('sequence_id')!;
-      const step = parseIntField(get('step')!, 0, Number.MAX_SAFE_INTEGER, file, line, 'step', 'a step (an integer from 0)');
-      const weekday = parseIntField(get('weekday')!, 0, NUM_WEEKDAYS - 1, file, line, 'weekday', 'a weekday (0–6, Monday = 0)');
-      const slot = parseIntField(get('time_slot')!, 0, NUM_SLOTS - 1, file, line, 'time_slot', 'a time slot (0–7, three-hour bins)');
+      const step = parseIntField(
+        get('step')!,
+        0,
+        Number.MAX_SAFE_INTEGER,
+        file,
+        line,
+        'step',
+        'a step (an integer from 0)',
+      );
+      const weekday = parseIntField(
+        get('weekday')!,
+        0,
+        NUM_WEEKDAYS - 1,
+        file,
+        line,
+        'weekday',
+        'a weekday (0–6, Monday = 0)',
+      );
+      const slot = parseIntField(
+        get('time_slot')!,
+        0,
+        NUM_SLOTS - 1,
+        file,
+        line,
+        'time_slot',
+        'a time slot (0–7, three-hour bins)',
+      );
       const behavior = readBehavior(get('behavior')!, context, line);
       const location = readLocation(get('location'), context, line);
       const splitText = get('split');
@@ -566,7 +647,12 @@ function canonicalHandler(table: Table, context: RowContext): RowHandler {
         // Contiguity lets the file be read as a stream of sequences; a repeat is almost always
         // two files concatenated or a sort by something other than sequence.
         if (seen.has(id)) {
-          throw new DataError(file, line, 'sequence_id', `sequence "${id}" appears again after other sequences; the rows of a sequence must be contiguous`);
+          throw new DataError(
+            file,
+            line,
+            'sequence_id',
+            `sequence "${id}" appears again after other sequences; the rows of a sequence must be contiguous`,
+          );
         }
         if (step !== 0) throw new DataError(file, line, 'step', `sequence "${id}" starts at step ${step}, not 0`);
         if (sequences.length >= context.maxSequences) throw tooManySequences(context, line, 'sequence_id', 'sequences');
@@ -580,7 +666,12 @@ function canonicalHandler(table: Table, context: RowContext): RowHandler {
           throw new DataError(file, line, 'step', `step ${step} follows step ${previous} in sequence "${current.id}"`);
         }
         if (split !== current.split) {
-          throw new DataError(file, line, 'split', `sequence "${current.id}" is in split "${current.split}" on line ${splitLine} but "${split}" here; a sequence has one split`);
+          throw new DataError(
+            file,
+            line,
+            'split',
+            `sequence "${current.id}" is in split "${current.split}" on line ${splitLine} but "${split}" here; a sequence has one split`,
+          );
         }
       }
       current.events.push({ behavior, weekday, slot, location });
@@ -662,7 +753,10 @@ function timestampedHandler(table: Table, context: RowContext): RowHandler {
       const stamp = get('timestamp')!;
       const time = parseTimestamp(stamp, epochUnit);
       if (time === null) {
-        const hint = EPOCH_NUMBER.test(stamp) && epochUnit === 'seconds' ? ' (this number is too large for seconds: if it is in milliseconds, choose milliseconds as the unit)' : '';
+        const hint =
+          EPOCH_NUMBER.test(stamp) && epochUnit === 'seconds'
+            ? ' (this number is too large for seconds: if it is in milliseconds, choose milliseconds as the unit)'
+            : '';
         throw new DataError(
           file,
           line,

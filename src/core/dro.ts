@@ -93,7 +93,10 @@ export class DroState {
     const seen = this.empirical.filter((p) => p > 0).length;
     const a = this.options.tailMix;
     const beta = this.options.priorBeta ?? 0;
-    const prior = beta > 0 ? Float64Array.from(classCounts, (n) => (n > 0 ? (n * (1 - beta)) / (1 - beta ** n) : 0)) : this.empirical;
+    const prior =
+      beta > 0
+        ? Float64Array.from(classCounts, (n) => (n > 0 ? (n * (1 - beta)) / (1 - beta ** n) : 0))
+        : this.empirical;
     const priorSum = prior.reduce((x, y) => x + y, 0);
     this.reference = prior.map((p) => (p > 0 ? (1 - a) * (p / priorSum) + a / seen : 0));
     // Start every class at the loss of a uniform guess: no class is favoured before data.

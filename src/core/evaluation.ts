@@ -39,7 +39,8 @@ export function rankTargets(
     if (!includeTarget(behavior)) return;
     const id = knownId(vocab, behavior);
     // Only the target's context is passed on, never the event itself, so a scorer cannot peek.
-    const rank = id < 0 ? MISS : rankOf(scorer.score(seq.events.slice(0, t), { weekday, slot, location }), id, candidates);
+    const rank =
+      id < 0 ? MISS : rankOf(scorer.score(seq.events.slice(0, t), { weekday, slot, location }), id, candidates);
     targets.push({ behavior, rank });
   });
   return targets;
@@ -51,8 +52,12 @@ export function rankTargets(
  * as tail: the tail number is then what a user with rare habits gets, misses included.
  * NaN for a group without targets.
  */
-export function headTailMetrics(targets: readonly RankedTarget[], head: ReadonlySet<string>): { 'head_recall@5': number; 'tail_recall@5': number } {
-  const recall5 = (inHead: boolean) => rankingMetrics(targets.filter((t) => head.has(t.behavior) === inHead))['weighted_recall@5'] ?? NaN;
+export function headTailMetrics(
+  targets: readonly RankedTarget[],
+  head: ReadonlySet<string>,
+): { 'head_recall@5': number; 'tail_recall@5': number } {
+  const recall5 = (inHead: boolean) =>
+    rankingMetrics(targets.filter((t) => head.has(t.behavior) === inHead))['weighted_recall@5'] ?? NaN;
   return { 'head_recall@5': recall5(true), 'tail_recall@5': recall5(false) };
 }
 

@@ -29,9 +29,15 @@ export const REMOVALS: readonly Removal[] = ['drop', 'unknown'];
 export const DEFAULT_REMOVAL: Removal = 'drop';
 
 /** `history` with the events at `indices` removed (`drop`) or made `<unk>` (`unknown`). */
-export function removeEvents(history: readonly BehaviorEvent[], indices: Iterable<number>, removal: Removal): BehaviorEvent[] {
+export function removeEvents(
+  history: readonly BehaviorEvent[],
+  indices: Iterable<number>,
+  removal: Removal,
+): BehaviorEvent[] {
   const removed = new Set(indices);
-  for (const i of removed) if (!(Number.isInteger(i) && i >= 0 && i < history.length)) throw new Error(`removeEvents: index ${i} is outside the history (0–${history.length - 1})`);
+  for (const i of removed)
+    if (!(Number.isInteger(i) && i >= 0 && i < history.length))
+      throw new Error(`removeEvents: index ${i} is outside the history (0–${history.length - 1})`);
   if (removal === 'drop') return history.filter((_, i) => !removed.has(i));
   return history.map((e, i) => (removed.has(i) ? { ...e, behavior: UNK } : e));
 }
@@ -76,7 +82,8 @@ export function cellTime(cell: number): WeekTime {
  * is lost; a gap of a week or more is not observable (core/time.ts) and shares its cell.
  */
 export function deltasToCells(deltaProbabilities: ArrayLike<number>, last: WeekTime): Float64Array {
-  if (deltaProbabilities.length !== WEEK_CELLS) throw new Error(`deltasToCells: ${deltaProbabilities.length} deltas, expected ${WEEK_CELLS}`);
+  if (deltaProbabilities.length !== WEEK_CELLS)
+    throw new Error(`deltasToCells: ${deltaProbabilities.length} deltas, expected ${WEEK_CELLS}`);
   const cells = new Float64Array(WEEK_CELLS);
   for (let d = 0; d < WEEK_CELLS; d++) cells[weekSlot(addSlots(last, d))] += deltaProbabilities[d];
   return cells;
@@ -94,10 +101,18 @@ export interface JointEntry {
  * where `time[t]` is the time head's P(next event at t) and `conditional[t][b]` the behavior
  * head's P(b | next event at t). Ties: lower cell, then lower id.
  */
-export function topJoint(time: ArrayLike<number>, conditional: readonly ArrayLike<number>[], k: number, exclude: ReadonlySet<number> = new Set()): JointEntry[] {
-  if (conditional.length !== time.length) throw new Error(`topJoint: ${conditional.length} cells of behaviors, ${time.length} of time`);
+export function topJoint(
+  time: ArrayLike<number>,
+  conditional: readonly ArrayLike<number>[],
+  k: number,
+  exclude: ReadonlySet<number> = new Set(),
+): JointEntry[] {
+  if (conditional.length !== time.length)
+    throw new Error(`topJoint: ${conditional.length} cells of behaviors, ${time.length} of time`);
   const best: JointEntry[] = [];
-  const worse = (a: JointEntry, b: JointEntry) => a.probability < b.probability || (a.probability === b.probability && (a.cell > b.cell || (a.cell === b.cell && a.behavior > b.behavior)));
+  const worse = (a: JointEntry, b: JointEntry) =>
+    a.probability < b.probability ||
+    (a.probability === b.probability && (a.cell > b.cell || (a.cell === b.cell && a.behavior > b.behavior)));
   for (let cell = 0; cell < time.length; cell++) {
     const row = conditional[cell];
     for (let b = 0; b < row.length; b++) {

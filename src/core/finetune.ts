@@ -52,7 +52,9 @@ export interface FinetuneSplit<S extends Splittable = BehaviorSequence> {
  * valid picks the epoch, test is held out. Used only when it has train and test sequences;
  * otherwise null with the reason. Sequences without a split, or of a single event, are in no part.
  */
-function fileSplit<S extends Splittable>(sequences: readonly S[]): { split: FinetuneSplit<S> | null; reason: string | null } {
+function fileSplit<S extends Splittable>(
+  sequences: readonly S[],
+): { split: FinetuneSplit<S> | null; reason: string | null } {
   const marked = sequences.filter((s) => s.split !== undefined);
   if (marked.length === 0) return { split: null, reason: null };
   const usable = marked.filter((s) => s.events.length >= 2);
@@ -64,8 +66,12 @@ function fileSplit<S extends Splittable>(sequences: readonly S[]): { split: Fine
   }
   const unmarked = sequences.length - marked.length;
   const notes = [
-    validation.length === 0 ? "the file's split marks no valid sequences: every epoch runs and the last one is kept" : null,
-    unmarked > 0 ? `${unmarked} sequence${unmarked === 1 ? ' has' : 's have'} no split and ${unmarked === 1 ? 'is' : 'are'} not used` : null,
+    validation.length === 0
+      ? "the file's split marks no valid sequences: every epoch runs and the last one is kept"
+      : null,
+    unmarked > 0
+      ? `${unmarked} sequence${unmarked === 1 ? ' has' : 's have'} no split and ${unmarked === 1 ? 'is' : 'are'} not used`
+      : null,
   ].filter((n): n is string => n !== null);
   return {
     split: {
@@ -97,10 +103,14 @@ function fileSplit<S extends Splittable>(sequences: readonly S[]): { split: Fine
  * kept, and `note` says so. The held-out part is never used in its place. With fewer than two
  * usable sequences nothing can be held out: all are train, and a run cannot start.
  */
-export function splitForFinetune<S extends Splittable = BehaviorSequence>(sequences: readonly S[], fractions: SplitFractions): FinetuneSplit<S> {
+export function splitForFinetune<S extends Splittable = BehaviorSequence>(
+  sequences: readonly S[],
+  fractions: SplitFractions,
+): FinetuneSplit<S> {
   const { validationFraction: fv, heldOutFraction: fh, seed } = fractions;
   if (!(fh > 0 && fh < 1)) throw new Error(`splitForFinetune: held-out fraction ${fh} is not in (0, 1)`);
-  if (!(fv >= 0 && fv < 1 && fv + fh < 1)) throw new Error(`splitForFinetune: validation fraction ${fv} is not in [0, ${1 - fh})`);
+  if (!(fv >= 0 && fv < 1 && fv + fh < 1))
+    throw new Error(`splitForFinetune: validation fraction ${fv} is not in [0, ${1 - fh})`);
   const own = fileSplit(sequences);
   if (own.split) return own.split;
   const bySequence = splitBySequence(sequences, fv, fh, seed);
@@ -108,7 +118,12 @@ export function splitForFinetune<S extends Splittable = BehaviorSequence>(sequen
   return { ...bySequence, note: note || null };
 }
 
-function splitBySequence<S extends Splittable>(sequences: readonly S[], fv: number, fh: number, seed: number): FinetuneSplit<S> {
+function splitBySequence<S extends Splittable>(
+  sequences: readonly S[],
+  fv: number,
+  fh: number,
+  seed: number,
+): FinetuneSplit<S> {
   const usable = sequences.filter((s) => s.events.length >= 2);
   const unused = sequences.filter((s) => s.events.length < 2);
   const n = usable.length;
@@ -133,7 +148,8 @@ function splitBySequence<S extends Splittable>(sequences: readonly S[], fv: numb
       'is kept; the held-out part is used only for the before/after report';
   } else {
     validationCount = Math.min(n - heldCount - 1, Math.max(1, Math.round(fv * n)));
-    if (validationCount === 0) note = 'the held-out share leaves no room for a validation part: every epoch runs and the last one is kept';
+    if (validationCount === 0)
+      note = 'the held-out share leaves no room for a validation part: every epoch runs and the last one is kept';
   }
   const order = shuffle(
     usable.map((_, i) => i),
@@ -188,7 +204,14 @@ export interface VocabularyOverlap {
 /** How many events of each behavior, from its counts per name (core/baselines behaviorCounts, or packedBehaviorCounts). */
 export function vocabularyOverlap(counts: ReadonlyMap<string, number>, known: ReadonlySet<string>): VocabularyOverlap {
   const devices = new Set([...known].map(deviceOfName).filter((d): d is string => d !== null));
-  const overlap: VocabularyOverlap = { behaviors: counts.size, knownBehaviors: 0, events: 0, knownEvents: 0, newWithKnownDevice: 0, newWithoutKnownDevice: 0 };
+  const overlap: VocabularyOverlap = {
+    behaviors: counts.size,
+    knownBehaviors: 0,
+    events: 0,
+    knownEvents: 0,
+    newWithKnownDevice: 0,
+    newWithoutKnownDevice: 0,
+  };
   for (const [name, n] of counts) {
     overlap.events += n;
     if (known.has(name)) {
@@ -214,9 +237,16 @@ export interface ImportSummary extends LogSummary {
 }
 
 /** The parts of an import summary that depend on the model: what it knows of the log. */
-export function compareWithModel(counts: ReadonlyMap<string, number>, known: ReadonlySet<string>): Pick<ImportSummary, 'newBehaviors' | 'newBehaviorEvents' | 'overlap'> {
+export function compareWithModel(
+  counts: ReadonlyMap<string, number>,
+  known: ReadonlySet<string>,
+): Pick<ImportSummary, 'newBehaviors' | 'newBehaviorEvents' | 'overlap'> {
   const overlap = vocabularyOverlap(counts, known);
-  return { newBehaviors: newBehaviors(counts.keys(), known), newBehaviorEvents: overlap.events - overlap.knownEvents, overlap };
+  return {
+    newBehaviors: newBehaviors(counts.keys(), known),
+    newBehaviorEvents: overlap.events - overlap.knownEvents,
+    overlap,
+  };
 }
 
 export function summarizeImport(log: ParsedLog, known: ReadonlySet<string>): ImportSummary {
@@ -233,8 +263,14 @@ export function summarizeImport(log: ParsedLog, known: ReadonlySet<string>): Imp
  * chain and global popularity (core/baselines.ts). They rank the training part's behaviors; a
  * held-out behavior never seen in training is a miss, as it is for the models.
  */
-export function scoreBaselines(train: readonly BehaviorSequence[], heldOut: readonly BehaviorSequence[]): { 'markov-2': MetricSet; popularity: MetricSet } {
-  const vocab = Vocabulary.fromNames(train.flatMap((s) => s.events.map((e) => e.behavior)), []);
+export function scoreBaselines(
+  train: readonly BehaviorSequence[],
+  heldOut: readonly BehaviorSequence[],
+): { 'markov-2': MetricSet; popularity: MetricSet } {
+  const vocab = Vocabulary.fromNames(
+    train.flatMap((s) => s.events.map((e) => e.behavior)),
+    [],
+  );
   const score = (scorer: ReturnType<typeof fitPopularity>) => rankingMetrics(rankTargets(scorer, heldOut, vocab));
   return { 'markov-2': score(fitMarkov(train, vocab, 2)), popularity: score(fitPopularity(train, vocab)) };
 }
@@ -244,7 +280,10 @@ export function scoreBaselines(train: readonly BehaviorSequence[], heldOut: read
  * extended (the shipped model has no location stream; its target-location table knows only
  * the unknown place), so an unfamiliar place reads as "no place given".
  */
-export function fitLocations(sequences: readonly BehaviorSequence[], known: { has(name: string): boolean }): BehaviorSequence[] {
+export function fitLocations(
+  sequences: readonly BehaviorSequence[],
+  known: { has(name: string): boolean },
+): BehaviorSequence[] {
   return sequences.map((s) =>
     s.events.every((e) => known.has(e.location))
       ? s

@@ -92,7 +92,9 @@ export function packedBehaviorCounts(log: PackedLog): Map<string, number> {
 
 /** The buffers to transfer with a packed log (postMessage's transfer list). */
 export function packedBuffers(log: PackedLog): ArrayBuffer[] {
-  return [log.splits, log.starts, log.behavior, log.weekday, log.slot, log.location].map((a) => a.buffer as ArrayBuffer);
+  return [log.splits, log.starts, log.behavior, log.weekday, log.slot, log.location].map(
+    (a) => a.buffer as ArrayBuffer,
+  );
 }
 
 export function sequenceRefs(log: PackedLog): SequenceRef[] {
@@ -106,7 +108,12 @@ export function sequenceRefs(log: PackedLog): SequenceRef[] {
 export function unpackSequence(log: PackedLog, index: number): BehaviorSequence {
   const events = [];
   for (let e = log.starts[index]; e < log.starts[index + 1]; e++) {
-    events.push({ behavior: log.behaviors[log.behavior[e]], weekday: log.weekday[e], slot: log.slot[e], location: log.locations[log.location[e]] });
+    events.push({
+      behavior: log.behaviors[log.behavior[e]],
+      weekday: log.weekday[e],
+      slot: log.slot[e],
+      location: log.locations[log.location[e]],
+    });
   }
   const split = SPLIT_CODES[log.splits[index]];
   return split ? { id: log.ids[index], split, events } : { id: log.ids[index], events };

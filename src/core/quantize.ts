@@ -24,7 +24,8 @@ export function quantizeUint8(values: Float32Array): { bytes: Uint8Array; quanti
   const min32 = Math.fround(min);
   const scale32 = Math.fround(scale);
   const bytes = new Uint8Array(values.length);
-  for (let i = 0; i < values.length; i++) bytes[i] = Math.max(0, Math.min(255, Math.round((values[i] - min32) / scale32)));
+  for (let i = 0; i < values.length; i++)
+    bytes[i] = Math.max(0, Math.min(255, Math.round((values[i] - min32) / scale32)));
   return { bytes, quantization: { dtype: 'uint8', min: min32, scale: scale32 } };
 }
 

@@ -14,7 +14,15 @@ import { sample } from './sampling';
 import { addSlots, NUM_SLOT_DELTAS, slotDelta, weekSlot } from './time';
 import type { Vocabulary } from './vocab';
 
-export const REALISM_METRICS = ['jsd_behavior', 'jsd_transition', 'jsd_time', 'jsd_device', 'distinct_2', 'distinct_3', 'tail_share'] as const;
+export const REALISM_METRICS = [
+  'jsd_behavior',
+  'jsd_transition',
+  'jsd_time',
+  'jsd_device',
+  'distinct_2',
+  'distinct_3',
+  'tail_share',
+] as const;
 
 /** Jensen–Shannon divergence (bits) between two count tables over the same keys. */
 export function jensenShannon(a: ReadonlyMap<string, number>, b: ReadonlyMap<string, number>): number {
@@ -50,7 +58,12 @@ export function distinctN(continuations: readonly Continuation[], n: number): nu
   let total = 0;
   for (const c of continuations) {
     for (let i = 0; i + n <= c.events.length; i++) {
-      seen.add(c.events.slice(i, i + n).map((e) => e.behavior).join('\u0000'));
+      seen.add(
+        c.events
+          .slice(i, i + n)
+          .map((e) => e.behavior)
+          .join('\u0000'),
+      );
       total++;
     }
   }
@@ -79,13 +92,17 @@ export function realismCounts(continuations: readonly Continuation[]): RealismCo
 export function poolCounts(tables: Iterable<RealismCounts>): RealismCounts {
   const out: RealismCounts = { behavior: new Map(), transition: new Map(), time: new Map() };
   for (const t of tables) {
-    for (const part of ['behavior', 'transition', 'time'] as const) for (const [k, v] of t[part]) out[part].set(k, (out[part].get(k) ?? 0) + v);
+    for (const part of ['behavior', 'transition', 'time'] as const)
+      for (const [k, v] of t[part]) out[part].set(k, (out[part].get(k) ?? 0) + v);
   }
   return out;
 }
 
 /** The three target divergences between pooled generated and real counts. */
-export function targetDivergences(generated: RealismCounts, real: RealismCounts): Record<(typeof TARGET_JSDS)[number], number> {
+export function targetDivergences(
+  generated: RealismCounts,
+  real: RealismCounts,
+): Record<(typeof TARGET_JSDS)[number], number> {
   return {
     jsd_behavior: jensenShannon(generated.behavior, real.behavior),
     jsd_transition: jensenShannon(generated.transition, real.transition),
@@ -94,12 +111,19 @@ export function targetDivergences(generated: RealismCounts, real: RealismCounts)
 }
 
 /** Every realism metric of `generated` against `real` (same prefixes, in the same order). */
-export function realismMetrics(generated: readonly Continuation[], real: readonly Continuation[], head: ReadonlySet<string>): Record<(typeof REALISM_METRICS)[number], number> {
+export function realismMetrics(
+  generated: readonly Continuation[],
+  real: readonly Continuation[],
+  head: ReadonlySet<string>,
+): Record<(typeof REALISM_METRICS)[number], number> {
   const g = generated.flatMap((c) => c.events);
   const r = real.flatMap((c) => c.events);
   return {
     ...targetDivergences(realismCounts(generated), realismCounts(real)),
-    jsd_device: jensenShannon(countBy(g, (e) => deviceOf(e.behavior)), countBy(r, (e) => deviceOf(e.behavior))),
+    jsd_device: jensenShannon(
+      countBy(g, (e) => deviceOf(e.behavior)),
+      countBy(r, (e) => deviceOf(e.behavior)),
+    ),
     distinct_2: distinctN(generated, 2),
     distinct_3: distinctN(generated, 3),
     tail_share: g.filter((e) => !head.has(e.behavior)).length / g.length,
@@ -115,7 +139,11 @@ export type DeltaModel = (history: readonly BehaviorEvent[]) => Float64Array;
  * Slot deltas between consecutive training events: globally, or given the previous behavior
  * with the same additive backoff as the behavior baselines (λ pseudo-counts of the global one).
  */
-export function fitSlotDeltas(train: readonly BehaviorSequence[], given: 'none' | 'previous-behavior', lambda = 1): DeltaModel {
+export function fitSlotDeltas(
+  train: readonly BehaviorSequence[],
+  given: 'none' | 'previous-behavior',
+  lambda = 1,
+): DeltaModel {
   const global = new Float64Array(NUM_SLOT_DELTAS);
   const byPrevious = new Map<string, Float64Array>();
   for (const { events } of train) {

@@ -37,7 +37,10 @@ export function meanStd(values: readonly number[]): { mean: number; std: number 
 }
 
 /** Mean ± std of each metric over runs (e.g. seeds), rounded to 4 decimals. */
-export function aggregateMetrics(runs: readonly MetricSet[], keys: readonly string[] = RESULT_METRICS): { metrics: Record<string, number>; std: Record<string, number> } {
+export function aggregateMetrics(
+  runs: readonly MetricSet[],
+  keys: readonly string[] = RESULT_METRICS,
+): { metrics: Record<string, number>; std: Record<string, number> } {
   const metrics: Record<string, number> = {};
   const std: Record<string, number> = {};
   for (const k of keys) {
@@ -72,9 +75,11 @@ export function parseResults(json: unknown, file = 'results.json'): ResultRow[] 
   if (!Array.isArray(json)) throw new Error(`${file}: expected a list of rows`);
   json.forEach((row, i) => {
     for (const field of ['task', 'dataset', 'model'] as const) {
-      if (typeof row?.[field] !== 'string') throw new Error(`${file}: row ${i + 1}, field "${field}": missing or not a string`);
+      if (typeof row?.[field] !== 'string')
+        throw new Error(`${file}: row ${i + 1}, field "${field}": missing or not a string`);
     }
-    if (typeof row.metrics !== 'object' || row.metrics === null) throw new Error(`${file}: row ${i + 1}, field "metrics": missing`);
+    if (typeof row.metrics !== 'object' || row.metrics === null)
+      throw new Error(`${file}: row ${i + 1}, field "metrics": missing`);
   });
   return json as ResultRow[];
 }

@@ -26,16 +26,22 @@ export interface SamplingOptions {
  * The distribution actually sampled from: excluded ids removed, temperature applied, then the
  * top-k and top-p (nucleus) filters, renormalised. Zero outside the kept set.
  */
-export function samplingDistribution(probs: ArrayLike<number>, options: SamplingOptions = {}, exclude: ReadonlySet<number> = new Set()): Float64Array {
+export function samplingDistribution(
+  probs: ArrayLike<number>,
+  options: SamplingOptions = {},
+  exclude: ReadonlySet<number> = new Set(),
+): Float64Array {
   const { temperature = 1, topK: k = 0, topP = 1 } = options;
   if (!(temperature > 0)) throw new Error(`sampling: temperature must be > 0, got ${temperature}`);
   if (!(topP > 0 && topP <= 1)) throw new Error(`sampling: top-p must be in (0, 1], got ${topP}`);
   const out = new Float64Array(probs.length);
   // p^(1/T), computed in log space for stability.
   let maxLog = -Infinity;
-  for (let i = 0; i < probs.length; i++) if (!exclude.has(i) && probs[i] > 0) maxLog = Math.max(maxLog, Math.log(probs[i]) / temperature);
+  for (let i = 0; i < probs.length; i++)
+    if (!exclude.has(i) && probs[i] > 0) maxLog = Math.max(maxLog, Math.log(probs[i]) / temperature);
   if (maxLog === -Infinity) throw new Error('sampling: no id has positive probability');
-  for (let i = 0; i < probs.length; i++) if (!exclude.has(i) && probs[i] > 0) out[i] = Math.exp(Math.log(probs[i]) / temperature - maxLog);
+  for (let i = 0; i < probs.length; i++)
+    if (!exclude.has(i) && probs[i] > 0) out[i] = Math.exp(Math.log(probs[i]) / temperature - maxLog);
   const order = topK(out, out.length).filter((i) => out[i] > 0);
   const total = order.reduce((s, i) => s + out[i], 0);
   const keep = new Set<number>();
@@ -55,7 +61,9 @@ function tempered(probs: ArrayLike<number>, temperature: number, exclude: Readon
   const out = new Float64Array(probs.length);
   // In log space relative to the largest, as samplingDistribution: small temperatures do not underflow.
   let maxLog = -Infinity;
-  if (temperature !== 1) for (let i = 0; i < probs.length; i++) if (!exclude.has(i) && probs[i] > 0) maxLog = Math.max(maxLog, Math.log(probs[i]) / temperature);
+  if (temperature !== 1)
+    for (let i = 0; i < probs.length; i++)
+      if (!exclude.has(i) && probs[i] > 0) maxLog = Math.max(maxLog, Math.log(probs[i]) / temperature);
   let total = 0;
   for (let i = 0; i < probs.length; i++) {
     if (exclude.has(i) || !(probs[i] > 0)) continue;
@@ -68,10 +76,18 @@ function tempered(probs: ArrayLike<number>, temperature: number, exclude: Readon
 }
 
 /** Draws one id from `probs` with the options; `rng` (a seeded PRNG) makes draws reproducible. */
-export function sample(probs: ArrayLike<number>, rng: () => number, options: SamplingOptions = {}, exclude: ReadonlySet<number> = new Set()): number {
+export function sample(
+  probs: ArrayLike<number>,
+  rng: () => number,
+  options: SamplingOptions = {},
+  exclude: ReadonlySet<number> = new Set(),
+): number {
   if (options.greedy) return topK(probs, 1, exclude)[0];
   // No filter: no sorting needed (the generation loop samples every event this way).
-  const dist = (options.topK ?? 0) === 0 && (options.topP ?? 1) === 1 ? tempered(probs, options.temperature ?? 1, exclude) : samplingDistribution(probs, options, exclude);
+  const dist =
+    (options.topK ?? 0) === 0 && (options.topP ?? 1) === 1
+      ? tempered(probs, options.temperature ?? 1, exclude)
+      : samplingDistribution(probs, options, exclude);
   let u = rng();
   let last = -1;
   for (let i = 0; i < dist.length; i++) {

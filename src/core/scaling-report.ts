@@ -45,12 +45,14 @@ export function parseScalingReport(json: unknown, file = 'scaling.json'): Scalin
   if (!Array.isArray(r.cells)) throw new Error(`${file}: field "cells" is not a list`);
   r.cells.forEach((c, i) => {
     for (const key of ['nonEmbeddingParameters', 'trainTargets', 'testLoss', 'fraction'] as const) {
-      if (typeof c[key] !== 'number' || !Number.isFinite(c[key])) throw new Error(`${file}: cells[${i}].${key} is not a number`);
+      if (typeof c[key] !== 'number' || !Number.isFinite(c[key]))
+        throw new Error(`${file}: cells[${i}].${key} is not a number`);
     }
   });
   for (const key of ['law', 'lawN', 'lawD'] as const) {
     const law = r[key] as Partial<Law1D> | undefined;
-    if (!law || typeof law.E !== 'number' || typeof law.A !== 'number' || typeof law.alpha !== 'number') throw new Error(`${file}: field "${key}" is not a fitted law`);
+    if (!law || typeof law.E !== 'number' || typeof law.A !== 'number' || typeof law.alpha !== 'number')
+      throw new Error(`${file}: field "${key}" is not a fitted law`);
   }
   return r as ScalingReport;
 }

@@ -50,10 +50,17 @@ function huber(r: number, delta: number): number {
 }
 
 /** Nelder–Mead simplex minimisation (Nelder & Mead, 1965), standard coefficients. */
-export function nelderMead(f: (x: number[]) => number, start: number[], options: { step?: number; iterations?: number; tolerance?: number } = {}): { x: number[]; value: number } {
+export function nelderMead(
+  f: (x: number[]) => number,
+  start: number[],
+  options: { step?: number; iterations?: number; tolerance?: number } = {},
+): { x: number[]; value: number } {
   const { step = 0.5, iterations = 4000, tolerance = 1e-12 } = options;
   const n = start.length;
-  let simplex = [start, ...start.map((_, i) => start.map((v, j) => (i === j ? v + step : v)))].map((x) => ({ x, v: f(x) }));
+  let simplex = [start, ...start.map((_, i) => start.map((v, j) => (i === j ? v + step : v)))].map((x) => ({
+    x,
+    v: f(x),
+  }));
   for (let it = 0; it < iterations; it++) {
     simplex.sort((a, b) => a.v - b.v);
     if (Math.abs(simplex[n].v - simplex[0].v) < tolerance) break;
@@ -71,7 +78,12 @@ export function nelderMead(f: (x: number[]) => number, start: number[], options:
       const contracted = fr < simplex[n].v ? along(-0.5) : along(0.5);
       const fc = f(contracted);
       if (fc < Math.min(fr, simplex[n].v)) simplex[n] = { x: contracted, v: fc };
-      else simplex = simplex.map((p, i) => (i === 0 ? p : { x: p.x.map((v, j) => simplex[0].x[j] + 0.5 * (v - simplex[0].x[j])), v: NaN })).map((p) => (Number.isNaN(p.v) ? { x: p.x, v: f(p.x) } : p));
+      else
+        simplex = simplex
+          .map((p, i) =>
+            i === 0 ? p : { x: p.x.map((v, j) => simplex[0].x[j] + 0.5 * (v - simplex[0].x[j])), v: NaN },
+          )
+          .map((p) => (Number.isNaN(p.v) ? { x: p.x, v: f(p.x) } : p));
     }
   }
   simplex.sort((a, b) => a.v - b.v);
@@ -92,7 +104,16 @@ export function fitLaw2D(points: readonly ScalingPoint[]): { law: Law2D; objecti
   const objective = ([e, a, alpha, b, beta]: number[]) =>
     bounded(
       alpha < 0 || alpha > MAX_EXPONENT || beta < 0 || beta > MAX_EXPONENT || Math.exp(e) > minLoss,
-      points.reduce((s, p) => s + huber(Math.log(predict2D({ E: Math.exp(e), A: Math.exp(a), alpha, B: Math.exp(b), beta }, p.n, p.d)) - Math.log(p.loss), DELTA), 0),
+      points.reduce(
+        (s, p) =>
+          s +
+          huber(
+            Math.log(predict2D({ E: Math.exp(e), A: Math.exp(a), alpha, B: Math.exp(b), beta }, p.n, p.d)) -
+              Math.log(p.loss),
+            DELTA,
+          ),
+        0,
+      ),
     );
   let best = { x: [0, 0, 0, 0, 0], value: Infinity };
   for (const e of [Math.log(minLoss * 0.5), Math.log(minLoss * 0.9)])
@@ -114,7 +135,11 @@ export function fitLaw1D(xs: readonly number[], losses: readonly number[]): { la
   const objective = ([e, a, alpha]: number[]) =>
     bounded(
       alpha < 0 || alpha > MAX_EXPONENT || Math.exp(e) > minLoss,
-      xs.reduce((s, x, i) => s + huber(Math.log(predict1D({ E: Math.exp(e), A: Math.exp(a), alpha }, x)) - Math.log(losses[i]), DELTA), 0),
+      xs.reduce(
+        (s, x, i) =>
+          s + huber(Math.log(predict1D({ E: Math.exp(e), A: Math.exp(a), alpha }, x)) - Math.log(losses[i]), DELTA),
+        0,
+      ),
     );
   let best = { x: [0, 0, 0], value: Infinity };
   for (const e of [Math.log(minLoss * 0.3), Math.log(minLoss * 0.7), Math.log(minLoss * 0.95)])
@@ -143,7 +168,12 @@ export type { Interval };
  * Percentile bootstrap over seeds: each replicate draws as many seeds as there are, with
  * replacement, takes every point of each drawn seed, and refits. Returns 90% intervals.
  */
-export function bootstrapLaw2D(points: readonly ScalingPoint[], replicates = 50, seed = 0, rng: Rng = createRng(seed)): { alpha: Interval; beta: Interval; E: Interval } {
+export function bootstrapLaw2D(
+  points: readonly ScalingPoint[],
+  replicates = 50,
+  seed = 0,
+  rng: Rng = createRng(seed),
+): { alpha: Interval; beta: Interval; E: Interval } {
   const seeds = [...new Set(points.map((p) => p.seed ?? 0))];
   const fit = fitLaw2D(points).law;
   const draws: Law2D[] = [];

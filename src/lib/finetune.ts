@@ -15,7 +15,12 @@ import type { BehaviorSequence } from '../core/events';
 import type { ImportSummary } from '../core/finetune';
 import { sequenceRefs, type PackedLog, type SequenceRef } from '../core/packed-log';
 import type { BehaviorModel, ModelFiles } from '../model/pipeline-types';
-import { buildStartMessage, DEFAULT_FINETUNE_SETTINGS, type FinetuneOutcome, type FinetuneSettings } from '../train/finetune-protocol';
+import {
+  buildStartMessage,
+  DEFAULT_FINETUNE_SETTINGS,
+  type FinetuneOutcome,
+  type FinetuneSettings,
+} from '../train/finetune-protocol';
 import { runFinetuneInWorker, type FinetuneEvent } from '../browser/finetune-run';
 import { importLogInWorker, type ImportSource } from '../browser/log-import';
 
@@ -51,7 +56,10 @@ function nameOf(url: string): string {
  * (or Blob) or a URL, in a worker. Throws an error naming the file, line and field of the first
  * problem; nothing is half-read.
  */
-export async function importLog(source: File | Blob | string | URL, options: ImportLogOptions = {}): Promise<ImportedLog> {
+export async function importLog(
+  source: File | Blob | string | URL,
+  options: ImportLogOptions = {},
+): Promise<ImportedLog> {
   let from: ImportSource;
   if (typeof source === 'string' || source instanceof URL) {
     const url = new URL(String(source), globalThis.location?.href).href;
@@ -110,7 +118,11 @@ function settingsFrom(options: FinetuneOptions): FinetuneSettings {
  * with the adapted model's files and figures; rejects with the error that stopped it, or the
  * signal's reason when cancelled. The model itself is not changed.
  */
-export async function finetune(model: BehaviorModel, data: FinetuneData, options: FinetuneOptions = {}): Promise<FinetuneResult> {
+export async function finetune(
+  model: BehaviorModel,
+  data: FinetuneData,
+  options: FinetuneOptions = {},
+): Promise<FinetuneResult> {
   const { signal } = options;
   signal?.throwIfAborted();
   const settings = settingsFrom(options);
@@ -119,13 +131,19 @@ export async function finetune(model: BehaviorModel, data: FinetuneData, options
   const base: ModelFiles = await model.files();
   signal?.throwIfAborted();
   const { runId: _runId, ...start } = isImported(imported)
-    ? buildStartMessage({ runId: 0, base, data: { name: dataName, sequences: imported.sequences, log: imported.log }, settings })
+    ? buildStartMessage({
+        runId: 0,
+        base,
+        data: { name: dataName, sequences: imported.sequences, log: imported.log },
+        settings,
+      })
     : buildStartMessage({ runId: 0, base, data: { name: dataName, sequences: imported }, settings });
   const outcome = await runFinetuneInWorker(start, { onEvent: options.onProgress, signal });
   // The worker names the model for its base and data; options.name replaces that in the manifest (shard hashes are unaffected).
   const manifest = JSON.parse(outcome.files.manifestText) as { name: string };
   if (options.name !== undefined) manifest.name = options.name;
-  const files = options.name === undefined ? outcome.files : { ...outcome.files, manifestText: JSON.stringify(manifest) };
+  const files =
+    options.name === undefined ? outcome.files : { ...outcome.files, manifestText: JSON.stringify(manifest) };
   return { ...outcome, files, name: manifest.name, dataName };
 }
 

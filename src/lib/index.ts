@@ -49,7 +49,20 @@ export type { BehaviorEvent, BehaviorSequence, EventContext } from '../core/even
 export type { GeneratedEvent, GenerateOptions, TrajectoryEvent } from '../model/generate';
 export type { Explanation, EventInfluence, AttentionView, WhenMap, WeekCell } from '../model/explain';
 export type { Removal } from '../core/explain';
-export type { FinetuneData, FinetuneEvent, FinetuneOptions, FinetuneResult, ImportedLog, ImportLogOptions } from './finetune';
-export type { BaselineFigures, FinetuneSettings, PreparedInfo, ProgressPoint, ScratchOutcome } from '../train/finetune-protocol';
+export type {
+  FinetuneData,
+  FinetuneEvent,
+  FinetuneOptions,
+  FinetuneResult,
+  ImportedLog,
+  ImportLogOptions,
+} from './finetune';
+export type {
+  BaselineFigures,
+  FinetuneSettings,
+  PreparedInfo,
+  ProgressPoint,
+  ScratchOutcome,
+} from '../train/finetune-protocol';
 export type { MetricSet } from '../core/metrics';
 export type { ImportSummary } from '../core/finetune';

@@ -55,7 +55,11 @@ async function register(name: BackendName): Promise<void> {
         import('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url&no-inline'),
       ]);
       // tfjs wants an entry for each binary; the threaded one is never fetched with threads off.
-      wasm.setWasmPaths({ 'tfjs-backend-wasm.wasm': plain.default, 'tfjs-backend-wasm-simd.wasm': simd.default, 'tfjs-backend-wasm-threaded-simd.wasm': simd.default });
+      wasm.setWasmPaths({
+        'tfjs-backend-wasm.wasm': plain.default,
+        'tfjs-backend-wasm-simd.wasm': simd.default,
+        'tfjs-backend-wasm-threaded-simd.wasm': simd.default,
+      });
       return;
     }
   }
@@ -86,7 +90,8 @@ export function watchDeviceLoss(onLost: (reason: string) => void): () => void {
 
 /** Starts a backend; false (with the reason) when it cannot run here. setBackend's result is checked, not getBackend. */
 export async function startBackend(name: BackendName): Promise<{ ok: true } | { ok: false; reason: string }> {
-  if (name === 'webgpu' && webgpuLost) return { ok: false, reason: `webgpu: ${webgpuLost} earlier in this page; reload the page to use it again` };
+  if (name === 'webgpu' && webgpuLost)
+    return { ok: false, reason: `webgpu: ${webgpuLost} earlier in this page; reload the page to use it again` };
   try {
     await register(name);
     const ok = await withTimeout(tf.setBackend(name), BACKEND_START_TIMEOUT_MS, `starting ${name}`);
@@ -108,20 +113,39 @@ export interface WebGPUProbe {
 
 /** Looks at the WebGPU adapter without starting tfjs. */
 export async function probeWebGPU(): Promise<WebGPUProbe> {
-  if (webgpuLost) return { available: false, fallback: false, description: '', reason: `WebGPU unavailable (${webgpuLost} earlier in this page)` };
+  if (webgpuLost)
+    return {
+      available: false,
+      fallback: false,
+      description: '',
+      reason: `WebGPU unavailable (${webgpuLost} earlier in this page)`,
+    };
   const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
-  if (!gpu) return { available: false, fallback: false, description: '', reason: 'WebGPU unavailable (navigator.gpu is missing)' };
+  if (!gpu)
+    return {
+      available: false,
+      fallback: false,
+      description: '',
+      reason: 'WebGPU unavailable (navigator.gpu is missing)',
+    };
   let adapter: GPUAdapter | null;
   try {
     adapter = await withTimeout(gpu.requestAdapter(), 5000, 'requestAdapter');
   } catch (e) {
-    return { available: false, fallback: false, description: '', reason: `WebGPU unavailable (${(e as Error).message})` };
+    return {
+      available: false,
+      fallback: false,
+      description: '',
+      reason: `WebGPU unavailable (${(e as Error).message})`,
+    };
   }
-  if (!adapter) return { available: false, fallback: false, description: '', reason: 'WebGPU unavailable (no adapter)' };
+  if (!adapter)
+    return { available: false, fallback: false, description: '', reason: 'WebGPU unavailable (no adapter)' };
   const info = (adapter as GPUAdapter & { info?: GPUAdapterInfo & { isFallbackAdapter?: boolean } }).info;
   const legacyFallback = (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter;
   const fallback = Boolean(info?.isFallbackAdapter ?? legacyFallback);
-  const description = [info?.vendor, info?.architecture, info?.description].filter(Boolean).join(' / ') || 'unknown adapter';
+  const description =
+    [info?.vendor, info?.architecture, info?.description].filter(Boolean).join(' / ') || 'unknown adapter';
   return { available: true, fallback, description };
 }
 
@@ -155,7 +179,8 @@ export async function chooseBackend(options: ChooseOptions): Promise<BackendChoi
   const probe = await probeWebGPU();
   let webgpuMs: number | undefined;
   if (!probe.available) notes.push(probe.reason!);
-  else if (probe.fallback) notes.push(`WebGPU adapter is a software fallback (${probe.description}), far slower than wasm`);
+  else if (probe.fallback)
+    notes.push(`WebGPU adapter is a software fallback (${probe.description}), far slower than wasm`);
   else {
     onStage('starting WebGPU');
     const started = await startBackend('webgpu');
@@ -183,7 +208,8 @@ export async function chooseBackend(options: ChooseOptions): Promise<BackendChoi
         measuredMs,
       };
     }
-    if (webgpuMs !== undefined) notes.push(`${name} measured faster than WebGPU: ${ms.toFixed(1)} ms vs ${webgpuMs.toFixed(1)} ms`);
+    if (webgpuMs !== undefined)
+      notes.push(`${name} measured faster than WebGPU: ${ms.toFixed(1)} ms vs ${webgpuMs.toFixed(1)} ms`);
     return { name, reason: notes.join('; ') || `${name} selected`, measuredMs };
   }
   if (webgpuMs !== undefined) {

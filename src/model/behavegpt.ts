@@ -127,13 +127,17 @@ function layout<T>(c: BehaveGPTConfig, param: (name: string, spec: ParamSpec) =>
     w: add(`${name}.w`, [inputs, outputs], init),
     b: add(`${name}.b`, [outputs], 0),
   });
-  const norm = (name: string): Norm<T> => ({ gamma: add(`${name}.gamma`, [d], 'ones'), beta: add(`${name}.beta`, [d], 0) });
+  const norm = (name: string): Norm<T> => ({
+    gamma: add(`${name}.gamma`, [d], 'ones'),
+    beta: add(`${name}.beta`, [d], 0),
+  });
 
   const embed = {
     behavior: add('embed.behavior', [c.numBehaviors, c.behaviorDim], std),
     weekday: c.useContext ? add('embed.weekday', [NUM_WEEKDAYS + 1, c.weekdayDim], std) : undefined,
     slot: c.useContext ? add('embed.slot', [NUM_SLOTS + 1, c.slotDim], std) : undefined,
-    location: c.useContext && c.locationDim > 0 ? add('embed.location', [c.numLocations, c.locationDim], std) : undefined,
+    location:
+      c.useContext && c.locationDim > 0 ? add('embed.location', [c.numLocations, c.locationDim], std) : undefined,
     position: add('embed.position', [c.contextLength, d], std),
   };
   const blocks: Block<T>[] = [];
@@ -156,10 +160,15 @@ function layout<T>(c: BehaveGPTConfig, param: (name: string, spec: ParamSpec) =>
         location: add('target.location', [c.numLocations, c.targetDim], std),
       }
     : undefined;
-  const head = { fc: dense('head.fc', headInputWidth(c), c.headHidden), out: dense('head.out', c.headHidden, c.numBehaviors) };
+  const head = {
+    fc: dense('head.fc', headInputWidth(c), c.headHidden),
+    out: dense('head.out', c.headHidden, c.numBehaviors),
+  };
   // Last, so that adding the time head leaves every other parameter's seeded initialisation unchanged.
   const hiddenSize = c.timeHidden ?? 64;
-  const time = c.timeHead ? { fc: dense('time.fc', d, hiddenSize), out: dense('time.out', hiddenSize, NUM_SLOT_DELTAS) } : undefined;
+  const time = c.timeHead
+    ? { fc: dense('time.fc', d, hiddenSize), out: dense('time.out', hiddenSize, NUM_SLOT_DELTAS) }
+    : undefined;
   return { embed, blocks, lnf, target, head, time };
 }
 
@@ -226,9 +235,10 @@ const batchMatMulT = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.GradSa
 }) as never) as unknown as (a: tf.Tensor3D, b: tf.Tensor3D) => tf.Tensor3D;
 
 /** Identity whose gradient is zero: a head trained on features without changing them. */
-const stopGradient = tf.customGrad(((x: tf.Tensor) => ({ value: tf.clone(x), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) })) as never) as unknown as (
-  x: tf.Tensor2D,
-) => tf.Tensor2D;
+const stopGradient = tf.customGrad(((x: tf.Tensor) => ({
+  value: tf.clone(x),
+  gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy),
+})) as never) as unknown as (x: tf.Tensor2D) => tf.Tensor2D;
 
 function dense(x: tf.Tensor2D, { w, b }: Dense<tf.Tensor>): tf.Tensor2D {
   return tf.add(matMulT(x, w as tf.Tensor2D), b);
@@ -369,7 +379,11 @@ export class BehaveGPT {
    * The shared layers: final hidden states [B·T, width] (after the last layer norm). `onAttention`
    * receives each layer's attention weights [B·H, T, T] (queries × keys).
    */
-  private hidden(batch: Batch, drop: <R extends tf.Tensor>(x: R) => R, onAttention?: (weights: tf.Tensor3D) => void): tf.Tensor2D {
+  private hidden(
+    batch: Batch,
+    drop: <R extends tf.Tensor>(x: R) => R,
+    onAttention?: (weights: tf.Tensor3D) => void,
+  ): tf.Tensor2D {
     const c = this.config;
     const B = batch.batchSize;
     const T = batch.length;
@@ -425,7 +439,15 @@ export class BehaveGPT {
   ): tf.Tensor2D {
     const { target, head } = this.w;
     const headIn = target
-      ? tf.concat([rows, embed(targetWeekdays, target.weekday), embed(targetSlots, target.slot), embed(targetLocations, target.location)], 1)
+      ? tf.concat(
+          [
+            rows,
+            embed(targetWeekdays, target.weekday),
+            embed(targetSlots, target.slot),
+            embed(targetLocations, target.location),
+          ],
+          1,
+        )
       : rows;
     const hidden = drop(gelu(dense(headIn as tf.Tensor2D, head.fc)));
     return tf.add(dense(hidden, head.out), this.logitMask);
@@ -456,7 +478,10 @@ export class BehaveGPT {
    * distribution, which depends on the next event's time, comes from `behaviorProbabilities`
    * once that time is chosen.
    */
-  async step(batch: Batch, positions: number[] = [batch.length - 1]): Promise<{ hidden: tf.Tensor2D; time: Float32Array | null }> {
+  async step(
+    batch: Batch,
+    positions: number[] = [batch.length - 1],
+  ): Promise<{ hidden: tf.Tensor2D; time: Float32Array | null }> {
     const [hidden, time] = tf.tidy(() => {
       const x = this.hidden(batch, (t) => t);
       const rows = tf.gather(x, tf.tensor1d(positions, 'int32')) as tf.Tensor2D;
@@ -476,7 +501,11 @@ export class BehaveGPT {
   async attentionWeights(batch: Batch): Promise<Float32Array[]> {
     const layers = tf.tidy(() => {
       const out: tf.Tensor3D[] = [];
-      this.hidden(batch, (t) => t, (weights) => out.push(weights));
+      this.hidden(
+        batch,
+        (t) => t,
+        (weights) => out.push(weights),
+      );
       return out;
     });
     try {
@@ -490,10 +519,19 @@ export class BehaveGPT {
    * Behavior distributions from hidden states (from `step`), row k for a next event at the
    * context ids `next[k]` (one object for every row): [rows × numBehaviors].
    */
-  async behaviorProbabilities(hidden: tf.Tensor2D, next: TargetContext | readonly TargetContext[]): Promise<Float32Array> {
+  async behaviorProbabilities(
+    hidden: tf.Tensor2D,
+    next: TargetContext | readonly TargetContext[],
+  ): Promise<Float32Array> {
     const list = Array.isArray(next) ? next : Array.from({ length: hidden.shape[0] }, () => next as TargetContext);
-    const column = (key: keyof TargetContext) => tf.tensor1d(list.map((n) => n[key]), 'int32');
-    const probs = tf.tidy(() => tf.softmax(this.behaviorHead(hidden, column('weekday'), column('slot'), column('location'))));
+    const column = (key: keyof TargetContext) =>
+      tf.tensor1d(
+        list.map((n) => n[key]),
+        'int32',
+      );
+    const probs = tf.tidy(() =>
+      tf.softmax(this.behaviorHead(hidden, column('weekday'), column('slot'), column('location'))),
+    );
     try {
       return (await probs.data()) as Float32Array;
     } finally {

@@ -15,7 +15,15 @@
 import { NUM_SLOTS, NUM_WEEKDAYS } from '../core/events';
 import { NUM_SLOT_DELTAS } from '../core/time';
 import type { Batch } from '../core/batch';
-import { bindParameters, headInputWidth, modelWidth, type BehaveGPT, type BehaveGPTConfig, type Dense, type Norm } from './behavegpt';
+import {
+  bindParameters,
+  headInputWidth,
+  modelWidth,
+  type BehaveGPT,
+  type BehaveGPTConfig,
+  type Dense,
+  type Norm,
+} from './behavegpt';
 
 /** One token's input ids (a history event, or <bos> with unknown weekday/slot). */
 export interface TokenIds {
@@ -58,7 +66,13 @@ interface Layer {
 }
 
 interface Weights {
-  embed: { behavior: Float64Array; weekday?: Float64Array; slot?: Float64Array; location?: Float64Array; position: Float64Array };
+  embed: {
+    behavior: Float64Array;
+    weekday?: Float64Array;
+    slot?: Float64Array;
+    location?: Float64Array;
+    position: Float64Array;
+  };
   layers: Layer[];
   lnf: Norm<Float64Array>;
   target?: { weekday: Float64Array; slot: Float64Array; location: Float64Array };
@@ -82,7 +96,17 @@ function linear({ w, b }: Dense<Float64Array>): Linear {
  * pairs and columns in fours keep 8 sums in registers. Every sum runs over i in order from b[j],
  * whatever the block, so a token gives bit-identical results alone or in a block.
  */
-function matmul(x: Float64Array, xOffset: number, rows: number, L: Linear, out: Float64Array, outStride: number, add = false, j0 = 0, j1 = L.outputs): void {
+function matmul(
+  x: Float64Array,
+  xOffset: number,
+  rows: number,
+  L: Linear,
+  out: Float64Array,
+  outStride: number,
+  add = false,
+  j0 = 0,
+  j1 = L.outputs,
+): void {
   const { wt, b, inputs: K } = L;
   const j4 = j0 + ((j1 - j0) & ~3);
   let r = 0;
@@ -195,7 +219,14 @@ function matmul(x: Float64Array, xOffset: number, rows: number, L: Linear, out: 
 }
 
 /** Layer norm of `rows` rows of width n, from x[xOffset…] to out[0…]. */
-function layerNorm(x: Float64Array, xOffset: number, rows: number, n: number, { gamma, beta }: Norm<Float64Array>, out: Float64Array): void {
+function layerNorm(
+  x: Float64Array,
+  xOffset: number,
+  rows: number,
+  n: number,
+  { gamma, beta }: Norm<Float64Array>,
+  out: Float64Array,
+): void {
   for (let r = 0; r < rows; r++) {
     const o = xOffset + r * n;
     let mean = 0;
@@ -291,12 +322,20 @@ export class CpuDecoder {
       const p = bindParameters(model.config, (name, spec) => {
         const copy = copies.get(name);
         const size = spec.shape.reduce((a, b) => a * b, 1);
-        if (copy?.length !== size) throw new Error(`CpuDecoder: parameter "${name}" has ${copy?.length ?? 0} values, config needs ${size}`);
+        if (copy?.length !== size)
+          throw new Error(`CpuDecoder: parameter "${name}" has ${copy?.length ?? 0} values, config needs ${size}`);
         return copy;
       });
       weights = {
         embed: p.embed,
-        layers: p.blocks.map((b) => ({ ln1: b.ln1, qkv: linear(b.qkv), attnOut: linear(b.attnOut), ln2: b.ln2, fc: linear(b.fc), proj: linear(b.proj) })),
+        layers: p.blocks.map((b) => ({
+          ln1: b.ln1,
+          qkv: linear(b.qkv),
+          attnOut: linear(b.attnOut),
+          ln2: b.ln2,
+          fc: linear(b.fc),
+          proj: linear(b.proj),
+        })),
         lnf: p.lnf,
         target: p.target,
         head: { fc: linear(p.head.fc), out: linear(p.head.out) },
@@ -318,7 +357,8 @@ export class CpuDecoder {
 
   /** Keeps the first `length` tokens and forgets the rest, so a shared prefix is not recomputed (explanations). */
   truncate(length: number): void {
-    if (!(Number.isInteger(length) && length >= 0 && length <= this.count)) throw new Error(`CpuDecoder: cannot truncate ${this.count} tokens to ${length}`);
+    if (!(Number.isInteger(length) && length >= 0 && length <= this.count))
+      throw new Error(`CpuDecoder: cannot truncate ${this.count} tokens to ${length}`);
     this.count = length;
   }
 
@@ -352,11 +392,19 @@ export class CpuDecoder {
     this.block(tokens, start, n, outputs, hidden);
   }
 
-  private block(tokens: TokenColumns, start: number, n: number, outputs: ArrayLike<number> | typeof ALL_ROWS, hidden: Float64Array | null, attention?: Float64Array): void {
+  private block(
+    tokens: TokenColumns,
+    start: number,
+    n: number,
+    outputs: ArrayLike<number> | typeof ALL_ROWS,
+    hidden: Float64Array | null,
+    attention?: Float64Array,
+  ): void {
     const c = this.config;
     const d = modelWidth(c);
     const pos0 = this.count;
-    if (pos0 + n > c.contextLength) throw new Error(`CpuDecoder: ${pos0 + n} tokens exceed the context length ${c.contextLength}`);
+    if (pos0 + n > c.contextLength)
+      throw new Error(`CpuDecoder: ${pos0 + n} tokens exceed the context length ${c.contextLength}`);
     const { embed, layers, lnf } = this.w;
     const s = this.s;
     const x = s.x;
@@ -388,7 +436,8 @@ export class CpuDecoder {
       m = outputs.length;
       for (let k = 0; k < m; k++) {
         const r = outputs[k];
-        if (!(r >= 0 && r < n) || (k > 0 && r <= picked[k - 1])) throw new Error(`CpuDecoder: output rows must ascend within the block of ${n}`);
+        if (!(r >= 0 && r < n) || (k > 0 && r <= picked[k - 1]))
+          throw new Error(`CpuDecoder: output rows must ascend within the block of ${n}`);
         picked[k] = r;
       }
     }
@@ -406,7 +455,8 @@ export class CpuDecoder {
       if (!last || m === n) matmul(h, 0, n, layer.qkv, qkv, 3 * d);
       else {
         matmul(h, 0, n, layer.qkv, qkv, 3 * d, false, d, 3 * d);
-        for (let k = 0; k < m; k++) matmul(h, picked[k] * d, 1, layer.qkv, qkv.subarray(picked[k] * 3 * d), 3 * d, false, 0, d);
+        for (let k = 0; k < m; k++)
+          matmul(h, picked[k] * d, 1, layer.qkv, qkv.subarray(picked[k] * 3 * d), 3 * d, false, 0, d);
       }
       const keys = this.keys[l];
       const values = this.values[l];
@@ -433,7 +483,8 @@ export class CpuDecoder {
           }
           let sum = 0;
           for (let t = 0; t <= pos; t++) sum += scores[t] = Math.exp(scores[t] - max);
-          if (attention && r === n - 1) for (let t = 0; t <= pos; t++) attention[(l * H + head) * (pos + 1) + t] = scores[t] / sum;
+          if (attention && r === n - 1)
+            for (let t = 0; t <= pos; t++) attention[(l * H + head) * (pos + 1) + t] = scores[t] / sum;
           const mo = k * d + o;
           for (let t = 0; t <= pos; t++) {
             const a = scores[t] / sum;
@@ -470,7 +521,13 @@ export class CpuDecoder {
    * Behavior distributions of `rows` hidden states (row-major in `hidden`), each for the next
    * event at targets(k), written to out[outOffset + k·numBehaviors…].
    */
-  behaviorRows(hidden: Float64Array, rows: number, targets: (k: number) => TargetIds, out: Float32Array, outOffset = 0): void {
+  behaviorRows(
+    hidden: Float64Array,
+    rows: number,
+    targets: (k: number) => TargetIds,
+    out: Float32Array,
+    outOffset = 0,
+  ): void {
     const c = this.config;
     const d = modelWidth(c);
     const { target, head } = this.w;
@@ -513,7 +570,8 @@ export class CpuDecoder {
     matmul(hidden, 0, rows, time.fc, this.headHidden, time.fc.outputs);
     gelu(this.headHidden, rows * time.fc.outputs);
     matmul(this.headHidden, 0, rows, time.out, this.logits, NUM_SLOT_DELTAS);
-    for (let k = 0; k < rows; k++) softmaxInto(this.logits, k * NUM_SLOT_DELTAS, NUM_SLOT_DELTAS, out, outOffset + k * NUM_SLOT_DELTAS);
+    for (let k = 0; k < rows; k++)
+      softmaxInto(this.logits, k * NUM_SLOT_DELTAS, NUM_SLOT_DELTAS, out, outOffset + k * NUM_SLOT_DELTAS);
   }
 
   /** The time head's distribution over slot deltas to the next event. */
@@ -535,7 +593,11 @@ export class CpuDecoder {
    * read as its own window from <bos> (as the tfjs model reads it): out is [positions × numBehaviors]
    * in the order given. Each row is computed once, up to its last asked-for token.
    */
-  batchProbabilities(batch: Batch, positions: ArrayLike<number>, out = new Float32Array(positions.length * this.config.numBehaviors)): Float32Array {
+  batchProbabilities(
+    batch: Batch,
+    positions: ArrayLike<number>,
+    out = new Float32Array(positions.length * this.config.numBehaviors),
+  ): Float32Array {
     const T = batch.length;
     const d = modelWidth(this.config);
     const V = this.config.numBehaviors;
@@ -546,7 +608,10 @@ export class CpuDecoder {
     const rowProbs = new Float32Array(T * V);
     for (let k = 0; k < order.length; ) {
       const row = Math.floor(positions[order[k]] / T);
-      if (!(row >= 0 && row < batch.batchSize)) throw new Error(`CpuDecoder: position ${positions[order[k]]} is outside the batch of ${batch.batchSize} × ${T}`);
+      if (!(row >= 0 && row < batch.batchSize))
+        throw new Error(
+          `CpuDecoder: position ${positions[order[k]]} is outside the batch of ${batch.batchSize} × ${T}`,
+        );
       outputs.length = 0;
       slots.length = 0;
       for (; k < order.length && Math.floor(positions[order[k]] / T) === row; k++) {
@@ -557,7 +622,16 @@ export class CpuDecoder {
       this.reset();
       this.block(batch, row * T, outputs.at(-1)! + 1, outputs, hidden);
       const at = (i: number) => row * T + outputs[i];
-      this.behaviorRows(hidden, outputs.length, (i) => ({ weekday: batch.targetWeekdays[at(i)], slot: batch.targetSlots[at(i)], location: batch.targetLocations[at(i)] }), rowProbs);
+      this.behaviorRows(
+        hidden,
+        outputs.length,
+        (i) => ({
+          weekday: batch.targetWeekdays[at(i)],
+          slot: batch.targetSlots[at(i)],
+          location: batch.targetLocations[at(i)],
+        }),
+        rowProbs,
+      );
       for (const slot of slots) {
         const i = outputs.indexOf(positions[slot] - row * T);
         out.set(rowProbs.subarray(i * V, (i + 1) * V), slot * V);

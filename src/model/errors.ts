@@ -41,7 +41,9 @@ export class ModelFetchError extends Error {
 export class BackendUnavailableError extends Error {
   readonly backend: string;
   constructor(backend: string, reason: string) {
-    super(`${backend === 'any' ? 'No TensorFlow.js backend could start' : `Requested backend ${backend} is unavailable`}: ${reason}`);
+    super(
+      `${backend === 'any' ? 'No TensorFlow.js backend could start' : `Requested backend ${backend} is unavailable`}: ${reason}`,
+    );
     this.name = 'BackendUnavailableError';
     this.backend = backend;
   }

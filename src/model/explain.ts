@@ -14,7 +14,15 @@
  *   head passes give P(X | next event at t) for every weekday × slot cell t; the time head gives
  *   P(next event at t), and their product the joint P(next event is X at t).
  */
-import { DEFAULT_REMOVAL, deltasToCells, removeEvents, topJoint, cellTime, WEEK_CELLS, type Removal } from '../core/explain';
+import {
+  DEFAULT_REMOVAL,
+  deltasToCells,
+  removeEvents,
+  topJoint,
+  cellTime,
+  WEEK_CELLS,
+  type Removal,
+} from '../core/explain';
 import type { BehaviorEvent, EventContext } from '../core/events';
 import { topK } from '../core/sampling';
 import { BOS, type Vocabulary } from '../core/vocab';
@@ -131,7 +139,12 @@ export class Explainer {
   /** <bos> and the window's events as decoder ids, encoded exactly as core/batch encodes a query. */
   private tokens(history: readonly BehaviorEvent[]): TokenIds[] {
     const window = history.slice(this.windowStart(history));
-    const ids = (e: BehaviorEvent): TokenIds => ({ behavior: this.behaviors.id(e.behavior), weekday: e.weekday, slot: e.slot, location: this.locations.id(e.location) });
+    const ids = (e: BehaviorEvent): TokenIds => ({
+      behavior: this.behaviors.id(e.behavior),
+      weekday: e.weekday,
+      slot: e.slot,
+      location: this.locations.id(e.location),
+    });
     return [bosIds(this.behaviors.id(BOS)), ...window.map(ids)];
   }
 
@@ -171,7 +184,12 @@ export class Explainer {
   }
 
   /** P(· | history with the events at `indices` removed). */
-  probabilitiesWithout(history: readonly BehaviorEvent[], next: EventContext, indices: readonly number[], removal: Removal = DEFAULT_REMOVAL): Float32Array {
+  probabilitiesWithout(
+    history: readonly BehaviorEvent[],
+    next: EventContext,
+    indices: readonly number[],
+    removal: Removal = DEFAULT_REMOVAL,
+  ): Float32Array {
     return this.probabilities(removeEvents(history, indices, removal), next);
   }
 
@@ -179,11 +197,16 @@ export class Explainer {
    * Occlusion: the distribution with each window event removed in turn (history order). Runs from
    * the last event to the first, so each pass reuses the prefix the previous one left in the cache.
    */
-  occlusion(history: readonly BehaviorEvent[], next: EventContext, removal: Removal = DEFAULT_REMOVAL): { full: Float32Array; without: Float32Array[]; offset: number } {
+  occlusion(
+    history: readonly BehaviorEvent[],
+    next: EventContext,
+    removal: Removal = DEFAULT_REMOVAL,
+  ): { full: Float32Array; without: Float32Array[]; offset: number } {
     const offset = this.windowStart(history);
     const full = this.probabilities(history, next);
     const without: Float32Array[] = new Array(history.length - offset);
-    for (let i = history.length - 1; i >= offset; i--) without[i - offset] = this.probabilitiesWithout(history, next, [i], removal);
+    for (let i = history.length - 1; i >= offset; i--)
+      without[i - offset] = this.probabilitiesWithout(history, next, [i], removal);
     return { full, without, offset };
   }
 
@@ -195,7 +218,9 @@ export class Explainer {
     const captured = new Float64Array(layers * heads * n);
     this.run(tokens, captured);
     const row = (l: number, h: number) => captured.subarray((l * heads + h) * n, (l * heads + h + 1) * n);
-    const weights = Array.from({ length: layers }, (_, l) => Array.from({ length: heads }, (_, h) => Array.from(row(l, h).subarray(1))));
+    const weights = Array.from({ length: layers }, (_, l) =>
+      Array.from({ length: heads }, (_, h) => Array.from(row(l, h).subarray(1))),
+    );
     const start = Array.from({ length: layers }, (_, l) => Array.from({ length: heads }, (_, h) => row(l, h)[0]));
     const last = weights[layers - 1];
     const score = Array.from({ length: n - 1 }, (_, i) => last.reduce((sum, head) => sum + head[i], 0) / heads);
@@ -203,7 +228,12 @@ export class Explainer {
   }
 
   /** Why: each window event's influence on `behavior` (occlusion) and the attention view. Deterministic. */
-  explain(history: readonly BehaviorEvent[], next: EventContext, behavior: string, removal: Removal = DEFAULT_REMOVAL): Explanation {
+  explain(
+    history: readonly BehaviorEvent[],
+    next: EventContext,
+    behavior: string,
+    removal: Removal = DEFAULT_REMOVAL,
+  ): Explanation {
     const id = this.behaviorId(behavior);
     const { full, without, offset } = this.occlusion(history, next, removal);
     const probability = full[id];
@@ -215,12 +245,18 @@ export class Explainer {
    * The week grid from one hidden state: P(· | next event in cell t) for the 56 cells, and the
    * time head's P(next event in t) (null for an empty history or without a time head).
    */
-  week(history: readonly BehaviorEvent[], location: string): { conditional: Float32Array[]; time: Float64Array | null } {
+  week(
+    history: readonly BehaviorEvent[],
+    location: string,
+  ): { conditional: Float32Array[]; time: Float64Array | null } {
     const hidden = this.run(this.tokens(history));
     const locationId = this.locations.id(location);
-    const conditional = Array.from({ length: WEEK_CELLS }, (_, cell) => this.decoder.behaviorProbabilities(hidden, { ...cellTime(cell), location: locationId }));
+    const conditional = Array.from({ length: WEEK_CELLS }, (_, cell) =>
+      this.decoder.behaviorProbabilities(hidden, { ...cellTime(cell), location: locationId }),
+    );
     const last = history.at(-1);
-    const time = last && this.decoder.config.timeHead ? deltasToCells(this.decoder.timeProbabilities(hidden), last) : null;
+    const time =
+      last && this.decoder.config.timeHead ? deltasToCells(this.decoder.timeProbabilities(hidden), last) : null;
     return { conditional, time };
   }
 
@@ -230,7 +266,11 @@ export class Explainer {
     const { conditional, time } = this.week(history, location);
     const cells = conditional.map((probs, cell) => {
       const [top] = topK(probs, 1, this.exclude);
-      return { ...cellTime(cell), probability: probs[id], top: { behavior: this.behaviors.name(top), probability: probs[top] } };
+      return {
+        ...cellTime(cell),
+        probability: probs[id],
+        top: { behavior: this.behaviors.name(top), probability: probs[top] },
+      };
     });
     const joint = time ? cells.map((c, cell) => time[cell] * c.probability) : null;
     const pairs = time ? topJoint(time, conditional, TOP_JOINT, this.exclude) : [];
@@ -240,7 +280,11 @@ export class Explainer {
       time: time ? Array.from(time) : null,
       joint,
       total: joint ? joint.reduce((a, b) => a + b, 0) : null,
-      topJoint: pairs.map((p) => ({ behavior: this.behaviors.name(p.behavior), ...cellTime(p.cell), probability: p.probability })),
+      topJoint: pairs.map((p) => ({
+        behavior: this.behaviors.name(p.behavior),
+        ...cellTime(p.cell),
+        probability: p.probability,
+      })),
     };
   }
 }

@@ -43,7 +43,11 @@ function meanRows(values: Float32Array, cols: number, rows: readonly number[]): 
  * `loaded` itself when nothing is new; otherwise a separate model (the caller still owns, and
  * disposes, the original).
  */
-export async function extendVocabulary(loaded: LoadedModel, names: readonly string[], options: ExtendOptions = {}): Promise<LoadedModel> {
+export async function extendVocabulary(
+  loaded: LoadedModel,
+  names: readonly string[],
+  options: ExtendOptions = {},
+): Promise<LoadedModel> {
   const behaviors = loaded.behaviors.extend(names);
   const oldSize = loaded.behaviors.size;
   const added = behaviors.tokens.slice(oldSize);

@@ -18,7 +18,15 @@
 import { env } from '../env';
 import { ModelFetchError, ModelIntegrityError } from './errors';
 import type { LoadProgress, ModelFiles } from './pipeline-types';
-import { checkWeightValues, parseManifest, shardPaths, verifyShard, verifyShards, weightBytes, type ModelManifest } from './weights';
+import {
+  checkWeightValues,
+  parseManifest,
+  shardPaths,
+  verifyShard,
+  verifyShards,
+  weightBytes,
+  type ModelManifest,
+} from './weights';
 
 export interface FetchedModel extends ModelFiles {
   manifest: ModelManifest;
@@ -45,10 +53,18 @@ async function openCache(enabled: boolean): Promise<Cache | null> {
 }
 
 /** A response body read with progress, refused as soon as it holds more than `maxBytes`. */
-async function readBody(response: Response, maxBytes: number, name: string, onBytes: (n: number) => void): Promise<ArrayBuffer> {
+async function readBody(
+  response: Response,
+  maxBytes: number,
+  name: string,
+  onBytes: (n: number) => void,
+): Promise<ArrayBuffer> {
   const declared = Number(response.headers.get('content-length'));
   if (Number.isFinite(declared) && declared > maxBytes && !response.headers.get('content-encoding')) {
-    throw new ModelIntegrityError(name, `the server sends ${declared} bytes, the manifest says ${maxBytes} (a different file)`);
+    throw new ModelIntegrityError(
+      name,
+      `the server sends ${declared} bytes, the manifest says ${maxBytes} (a different file)`,
+    );
   }
   if (!response.body) {
     const buf = await response.arrayBuffer();
@@ -89,7 +105,11 @@ async function textDigest(text: string): Promise<string> {
  * Cache keys of a model's shards: the shard URL with its SHA-256 (content-addressed), or for
  * files without hashes, with a digest of the manifest text that lists them.
  */
-async function shardKeys(manifest: ModelManifest, manifestText: string, manifestUrl: string): Promise<{ url: string; key: string; bytes: number | null }[]> {
+async function shardKeys(
+  manifest: ModelManifest,
+  manifestText: string,
+  manifestUrl: string,
+): Promise<{ url: string; key: string; bytes: number | null }[]> {
   const hashes = manifest.weightsManifest.flatMap((g) => g.sha256 ?? g.paths.map(() => null));
   const sizes = manifest.weightsManifest.flatMap((g) => g.byteLengths ?? g.paths.map(() => null));
   const version = hashes.every((h) => h !== null) ? null : await textDigest(manifestText);
@@ -146,7 +166,11 @@ async function fromServer(
     if (isAbort(e, signal)) throw e;
     throw new ModelFetchError(modelUrl, `${(e as Error).message} (offline?)`);
   }
-  if (!response.ok) throw new ModelFetchError(modelUrl, `HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`);
+  if (!response.ok)
+    throw new ModelFetchError(
+      modelUrl,
+      `HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`,
+    );
   const manifestText = await response.text();
   const manifest = parseManifest(manifestText, modelUrl);
   const keys = await shardKeys(manifest, manifestText, manifestUrl);
@@ -231,7 +255,8 @@ async function commit(
 ): Promise<void> {
   try {
     for (const [i, { key }] of keys.entries()) {
-      if (fresh[i]) await cache.put(key, new Response(shards[i], { headers: { 'content-type': 'application/octet-stream' } }));
+      if (fresh[i])
+        await cache.put(key, new Response(shards[i], { headers: { 'content-type': 'application/octet-stream' } }));
     }
     const replaced = await (await cache.match(manifestUrl))?.text();
     if (replaced === manifestText) return;
@@ -240,7 +265,8 @@ async function commit(
     const stale = new Set<string>();
     if (replaced !== undefined) {
       try {
-        for (const { key } of await shardKeys(parseManifest(replaced, manifestUrl), replaced, manifestUrl)) stale.add(key);
+        for (const { key } of await shardKeys(parseManifest(replaced, manifestUrl), replaced, manifestUrl))
+          stale.add(key);
       } catch {
         // The replaced manifest was unreadable: only the sweep below applies.
       }

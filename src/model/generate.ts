@@ -65,15 +65,25 @@ export interface GenerationModel {
 
 /** The sampling correction a model file carries (training.generation.behaviorLogCorrection), if any. */
 export function generationCorrection(manifest: ModelManifest): Record<string, number> | undefined {
-  return (manifest.training.generation as { behaviorLogCorrection?: Record<string, number> } | undefined)?.behaviorLogCorrection;
+  return (manifest.training.generation as { behaviorLogCorrection?: Record<string, number> } | undefined)
+    ?.behaviorLogCorrection;
 }
 
 export function canGenerate(model: BehaveGPT): boolean {
   return model.config.timeHead === true;
 }
 
-export async function* generateTrajectory(m: GenerationModel, options: GenerateOptions): AsyncGenerator<GeneratedEvent> {
-  for await (const [{ trajectory: _, ...event }] of generateTrajectories(m, options, 1, options.cache === false ? 'tfjs' : 'js')) yield event;
+export async function* generateTrajectory(
+  m: GenerationModel,
+  options: GenerateOptions,
+): AsyncGenerator<GeneratedEvent> {
+  for await (const [{ trajectory: _, ...event }] of generateTrajectories(
+    m,
+    options,
+    1,
+    options.cache === false ? 'tfjs' : 'js',
+  ))
+    yield event;
 }
 
 /** A generated event of one of several trajectories. */
@@ -95,12 +105,22 @@ export type StepEngine = 'js' | 'tfjs';
  * generateTrajectory gives with seed `options.seed + k`: each has its own generator of random
  * numbers, and stops at its own horizon.
  */
-export async function* generateTrajectories(m: GenerationModel, options: GenerateOptions, count: number, engine: StepEngine = 'js'): AsyncGenerator<TrajectoryEvent[]> {
+export async function* generateTrajectories(
+  m: GenerationModel,
+  options: GenerateOptions,
+  count: number,
+  engine: StepEngine = 'js',
+): AsyncGenerator<TrajectoryEvent[]> {
   const { model, behaviors, locations } = m;
-  if (!canGenerate(model)) throw new Error('generate: this model has no time head (it was trained before generation existed); use the shipped model or fine-tune from it');
-  if (options.prefix.length === 0 && !options.start) throw new Error('generate: an empty prefix needs a start time (weekday and slot)');
+  if (!canGenerate(model))
+    throw new Error(
+      'generate: this model has no time head (it was trained before generation existed); use the shipped model or fine-tune from it',
+    );
+  if (options.prefix.length === 0 && !options.start)
+    throw new Error('generate: an empty prefix needs a start time (weekday and slot)');
   if (!(options.maxEvents >= 0)) throw new Error(`generate: maxEvents must be ≥ 0, got ${options.maxEvents}`);
-  if (!(Number.isInteger(count) && count >= 1)) throw new Error(`generate: the number of trajectories must be a whole number ≥ 1, got ${count}`);
+  if (!(Number.isInteger(count) && count >= 1))
+    throw new Error(`generate: the number of trajectories must be a whole number ≥ 1, got ${count}`);
   const seed = options.seed ?? 0;
   const sampling = options.sampling ?? {};
   const timeSampling = options.timeSampling ?? { temperature: sampling.temperature ?? 1 };
@@ -109,7 +129,9 @@ export async function* generateTrajectories(m: GenerationModel, options: Generat
   const locationId = locations.has(location) ? locations.id(location) : locations.id(UNKNOWN_LOCATION);
   // A Map, not an object lookup: a behavior may be called "constructor" or "__proto__".
   const logCorrection = options.behaviorLogCorrection ? new Map(Object.entries(options.behaviorLogCorrection)) : null;
-  const correction = logCorrection ? Float64Array.from(behaviors.tokens, (name) => Math.exp(logCorrection.get(name) ?? 0)) : null;
+  const correction = logCorrection
+    ? Float64Array.from(behaviors.tokens, (name) => Math.exp(logCorrection.get(name) ?? 0))
+    : null;
   const runs = Array.from({ length: count }, (_, k) => ({
     rng: createRng(seed + k),
     history: [...options.prefix] as BehaviorEvent[],
@@ -117,7 +139,18 @@ export async function* generateTrajectories(m: GenerationModel, options: Generat
     elapsed: 0,
     done: false,
   }));
-  const stepper = engine === 'js' ? await cachedStepper(m, runs.map((r) => r.history), locationId) : recomputingStepper(m, runs.map((r) => r.history), location);
+  const stepper =
+    engine === 'js'
+      ? await cachedStepper(
+          m,
+          runs.map((r) => r.history),
+          locationId,
+        )
+      : recomputingStepper(
+          m,
+          runs.map((r) => r.history),
+          location,
+        );
   const V = behaviors.size;
   try {
     let state = await stepper.start();
@@ -147,7 +180,10 @@ export async function* generateTrajectories(m: GenerationModel, options: Generat
         times.push({ time, probability, delta });
       }
       if (active.length === 0) return;
-      const probs = await state.behaviors(active, times.map(({ time }) => ({ weekday: time.weekday, slot: time.slot, location: locationId })));
+      const probs = await state.behaviors(
+        active,
+        times.map(({ time }) => ({ weekday: time.weekday, slot: time.slot, location: locationId })),
+      );
       const events: TrajectoryEvent[] = [];
       const appended: BehaviorEvent[] = [];
       active.forEach((k, i) => {
@@ -160,7 +196,14 @@ export async function* generateTrajectories(m: GenerationModel, options: Generat
         run.last = time;
         run.elapsed += delta;
         appended.push(event);
-        events.push({ ...event, index, elapsedSlots: run.elapsed, probability: row[id], timeProbability: probability, trajectory: k });
+        events.push({
+          ...event,
+          index,
+          elapsedSlots: run.elapsed,
+          probability: row[id],
+          timeProbability: probability,
+          trajectory: k,
+        });
       });
       state = await stepper.advance(active, appended);
       yield events;
@@ -189,7 +232,11 @@ interface Stepper {
  * Key/value-cached steps on the CPU (model/cpu-decoder.ts), one cache per trajectory: one
  * position per event; when a context is full it slides, re-reading the last half of it.
  */
-async function cachedStepper(m: GenerationModel, histories: readonly BehaviorEvent[][], locationId: number): Promise<Stepper> {
+async function cachedStepper(
+  m: GenerationModel,
+  histories: readonly BehaviorEvent[][],
+  locationId: number,
+): Promise<Stepper> {
   const { contextLength } = m.model.config;
   const decoders = await Promise.all(histories.map(() => CpuDecoder.fromModel(m.model)));
   const d = modelWidth(m.model.config);
@@ -256,18 +303,36 @@ function recomputingStepper(m: GenerationModel, histories: readonly BehaviorEven
   const read = async (ks: readonly number[]): Promise<StepState> => {
     hidden?.dispose();
     hidden = null;
-    const windows = ks.map((k) => histories[k].slice(Math.max(0, histories[k].length - (model.config.contextLength - 1))));
+    const windows = ks.map((k) =>
+      histories[k].slice(Math.max(0, histories[k].length - (model.config.contextLength - 1))),
+    );
     const length = Math.max(...windows.map((w) => w.length)) + 1;
     // As encodeQuery: the window and a placeholder for the predicted event, read at the placeholder's token.
-    const examples = windows.map((w) => ({ events: [...w, { behavior: PAD, ...placeholder }], firstTarget: length, sequenceId: 'trajectory', offset: 0 }));
-    const out = await model.step(encodeBatch(examples, behaviors, locations, length), windows.map((w, i) => i * length + w.length));
+    const examples = windows.map((w) => ({
+      events: [...w, { behavior: PAD, ...placeholder }],
+      firstTarget: length,
+      sequenceId: 'trajectory',
+      offset: 0,
+    }));
+    const out = await model.step(
+      encodeBatch(examples, behaviors, locations, length),
+      windows.map((w, i) => i * length + w.length),
+    );
     const rowOf = new Map(ks.map((k, i) => [k, i]));
     const own = out.hidden;
     hidden = own;
     return {
       time: (k) => out.time!.subarray(rowOf.get(k)! * NUM_SLOT_DELTAS, (rowOf.get(k)! + 1) * NUM_SLOT_DELTAS),
       behaviors: async (wanted, next) => {
-        const rows = tf.tidy(() => tf.gather(own, tf.tensor1d(wanted.map((k) => rowOf.get(k)!), 'int32'))) as tf.Tensor2D;
+        const rows = tf.tidy(() =>
+          tf.gather(
+            own,
+            tf.tensor1d(
+              wanted.map((k) => rowOf.get(k)!),
+              'int32',
+            ),
+          ),
+        ) as tf.Tensor2D;
         try {
           return await model.behaviorProbabilities(rows, next);
         } finally {
@@ -291,7 +356,13 @@ export async function generateAll(m: GenerationModel, options: GenerateOptions):
  * Times one rollout of `events` events after a synthetic prefix (benchmarks in Node and in the
  * browser share it): milliseconds from the first step to the last event.
  */
-export async function timeRollout(m: GenerationModel, prefix: readonly BehaviorEvent[], events: number, cache: boolean, seed: number): Promise<number> {
+export async function timeRollout(
+  m: GenerationModel,
+  prefix: readonly BehaviorEvent[],
+  events: number,
+  cache: boolean,
+  seed: number,
+): Promise<number> {
   const t0 = performance.now();
   let n = 0;
   for await (const _ of generateTrajectory(m, { prefix, maxEvents: events, cache, seed })) n++;

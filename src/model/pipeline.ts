@@ -24,7 +24,15 @@ import { modelFromArtifacts, parseManifest, shardPaths, verifyShards, type Model
 export { Predictor } from './predictor';
 export { fetchModelFiles, type FetchedModel } from './fetch-model';
 export { BackendUnavailableError, ModelFetchError, ModelFormatError, ModelIntegrityError } from './errors';
-export type { BackendChoice, BackendName, LoadProgress, ModelFiles, ModelInfo, ModelSource, Prediction } from './pipeline-types';
+export type {
+  BackendChoice,
+  BackendName,
+  LoadProgress,
+  ModelFiles,
+  ModelInfo,
+  ModelSource,
+  Prediction,
+} from './pipeline-types';
 
 /** Options of a load (the public LoadModelOptions). */
 export type PipelineOptions = LoadModelOptions;
@@ -96,7 +104,11 @@ export async function filesFromPicked(picked: readonly File[]): Promise<{ files:
   const manifests = picked.filter((f) => f.name.toLowerCase().endsWith('.json'));
   const names = picked.map((f) => f.name).join(', ') || 'no file';
   if (manifests.length !== 1) {
-    throw new ModelFormatError(names, null, `choose one model manifest (.json) with its .bin shard files (${manifests.length} .json files were chosen)`);
+    throw new ModelFormatError(
+      names,
+      null,
+      `choose one model manifest (.json) with its .bin shard files (${manifests.length} .json files were chosen)`,
+    );
   }
   const [manifestFile] = manifests;
   const manifestText = await manifestFile.text();
@@ -104,9 +116,16 @@ export async function filesFromPicked(picked: readonly File[]): Promise<{ files:
   const paths = shardPaths(parseManifest(manifestText, manifestFile.name));
   const missing = paths.filter((p) => !byName.has(baseName(p)));
   if (missing.length > 0) {
-    throw new ModelFormatError(manifestFile.name, null, `names the shard file(s) ${missing.join(', ')}, which were not chosen; choose them together with the manifest`);
+    throw new ModelFormatError(
+      manifestFile.name,
+      null,
+      `names the shard file(s) ${missing.join(', ')}, which were not chosen; choose them together with the manifest`,
+    );
   }
-  return { files: { manifestText, shards: await Promise.all(paths.map((p) => byName.get(baseName(p))!.arrayBuffer())) }, source: manifestFile.name };
+  return {
+    files: { manifestText, shards: await Promise.all(paths.map((p) => byName.get(baseName(p))!.arrayBuffer())) },
+    source: manifestFile.name,
+  };
 }
 
 function isFileList(source: ModelSource): source is readonly File[] | FileList {
@@ -130,7 +149,13 @@ async function loadFromUrl(modelUrl: string, options: LoadModelOptions): Promise
       notice: `The server's model files could not be used (${files.fallbackReason}); the copy kept in this browser is used.`,
     });
   }
-  return loadPredictorFromFiles(files, modelUrl, { backend: options.backend, engine: options.engine, onProgress, signal: options.signal, fromCache: files.fromCache });
+  return loadPredictorFromFiles(files, modelUrl, {
+    backend: options.backend,
+    engine: options.engine,
+    onProgress,
+    signal: options.signal,
+    fromCache: files.fromCache,
+  });
 }
 
 /**
@@ -145,8 +170,15 @@ export async function loadPredictor(source: ModelSource, options: LoadModelOptio
     return loadPredictorFromFiles(picked.files, picked.source, rest);
   }
   if ('manifestText' in source) return loadPredictorFromFiles(source, source.name ?? 'model files in memory', rest);
-  if ('manifest' in source) return loadPredictorFromFiles({ manifestText: JSON.stringify(source.manifest), shards: source.shards }, 'model manifest in memory', rest);
-  throw new TypeError('loadModel: the source must be a model.json URL, picked files, or { manifestText | manifest, shards }');
+  if ('manifest' in source)
+    return loadPredictorFromFiles(
+      { manifestText: JSON.stringify(source.manifest), shards: source.shards },
+      'model manifest in memory',
+      rest,
+    );
+  throw new TypeError(
+    'loadModel: the source must be a model.json URL, picked files, or { manifestText | manifest, shards }',
+  );
 }
 
 /**

@@ -4,7 +4,13 @@
  * choices use (engines per workload, scoring a log, several trajectories at once).
  */
 import { encodeBatch, encodeQuery, toExamples, type Batch } from '../core/batch';
-import { isRefresh, UNKNOWN_LOCATION, type BehaviorEvent, type BehaviorSequence, type EventContext } from '../core/events';
+import {
+  isRefresh,
+  UNKNOWN_LOCATION,
+  type BehaviorEvent,
+  type BehaviorSequence,
+  type EventContext,
+} from '../core/events';
 import { rankingMetrics } from '../core/metrics';
 import { topK } from '../core/sampling';
 import type {
@@ -20,8 +26,26 @@ import type {
 } from './pipeline-types';
 import type { LoadedModel, ModelManifest } from './weights';
 import { CpuDecoder } from './cpu-decoder';
-import { canGenerate, generateTrajectories, generateTrajectory, generationCorrection, type GenerateOptions, type GeneratedEvent, type GenerationModel, type TrajectoryEvent } from './generate';
-import { engineLabel, forcedChoice, medianMs, pickFaster, WORKLOADS, type EngineChoice, type EngineName, type Workload } from './workloads';
+import {
+  canGenerate,
+  generateTrajectories,
+  generateTrajectory,
+  generationCorrection,
+  type GenerateOptions,
+  type GeneratedEvent,
+  type GenerationModel,
+  type TrajectoryEvent,
+} from './generate';
+import {
+  engineLabel,
+  forcedChoice,
+  medianMs,
+  pickFaster,
+  WORKLOADS,
+  type EngineChoice,
+  type EngineName,
+  type Workload,
+} from './workloads';
 import { meanLoss, rankBatchTargets, type BatchScorer, type ScoredTarget } from '../core/batch-evaluation';
 import { Explainer, type Explanation, type WhenMap } from './explain';
 import { DEFAULT_REMOVAL } from '../core/explain';
@@ -79,7 +103,8 @@ export class Predictor implements BehaviorModel {
     this.backend = backend;
     this.modelFiles = files;
     this.forcedEngine = engine === 'auto' ? null : engine;
-    if (this.forcedEngine) this.choices = Object.fromEntries(WORKLOADS.map((w) => [w, forcedChoice(w, this.forcedEngine!, backend.name)]));
+    if (this.forcedEngine)
+      this.choices = Object.fromEntries(WORKLOADS.map((w) => [w, forcedChoice(w, this.forcedEngine!, backend.name)]));
     const { manifest, behaviors, locations, model } = loaded;
     this.exclude = new Set(model.config.specialBehaviorIds);
     const quantized = manifest.weightsManifest.some((g) => g.weights.some((w) => w.quantization));
@@ -150,7 +175,12 @@ export class Predictor implements BehaviorModel {
     for (const engine of ['js', 'tfjs'] as const) {
       const known = engine === 'tfjs' ? this.backend.measuredMs[this.backend.name] : undefined;
       const scorer = await this.scorer(engine);
-      measured.push({ engine, label: this.label(engine), value: known ?? (await medianMs(() => scorer(batch, positions))), unit: 'ms' as const });
+      measured.push({
+        engine,
+        label: this.label(engine),
+        value: known ?? (await medianMs(() => scorer(batch, positions))),
+        unit: 'ms' as const,
+      });
     }
     return this.setChoice(pickFaster('predict', measured, 'per prediction (median of 5)'));
   }
@@ -171,16 +201,27 @@ export class Predictor implements BehaviorModel {
     const { model, behaviors, locations } = this.loaded;
     const windows = toExamples(sequences, model.config.contextLength).slice(0, 64);
     const sample = encodeBatch(windows, behaviors, locations);
-    const positions = Int32Array.from(windows.flatMap((ex, b) => ex.events.map((_, t) => (t >= ex.firstTarget ? b * sample.length + t : -1)).filter((p) => p >= 0)));
+    const positions = Int32Array.from(
+      windows.flatMap((ex, b) =>
+        ex.events.map((_, t) => (t >= ex.firstTarget ? b * sample.length + t : -1)).filter((p) => p >= 0),
+      ),
+    );
     const warm = encodeBatch(windows.slice(0, 4), behaviors, locations, sample.length);
     const measured = [];
     for (const engine of ['js', 'tfjs'] as const) {
       const scorer = await this.scorer(engine);
       await scorer(warm, Int32Array.of(0));
       const ms = await medianMs(() => scorer(sample, positions), 1, 0);
-      measured.push({ engine, label: this.label(engine), value: (positions.length / ms) * 1000, unit: 'positions/s' as const });
+      measured.push({
+        engine,
+        label: this.label(engine),
+        value: (positions.length / ms) * 1000,
+        unit: 'positions/s' as const,
+      });
     }
-    return this.setChoice(pickFaster('score', measured, `on the log's first ${windows.length} windows (${positions.length} positions)`));
+    return this.setChoice(
+      pickFaster('score', measured, `on the log's first ${windows.length} windows (${positions.length} positions)`),
+    );
   }
 
   /**
@@ -194,24 +235,45 @@ export class Predictor implements BehaviorModel {
     const { model, behaviors, locations } = this.loaded;
     const t0 = performance.now();
     const engine = await this.chooseScoreEngine(sequences);
-    const scored: ScoredTarget[] = await rankBatchTargets(await this.scorer(engine.engine), sequences, behaviors, locations, model.config.contextLength, {
-      batchSize,
-      signal,
-      onBatch: async (done, total) => {
-        onProgress?.(done, total);
-        await nextTask();
+    const scored: ScoredTarget[] = await rankBatchTargets(
+      await this.scorer(engine.engine),
+      sequences,
+      behaviors,
+      locations,
+      model.config.contextLength,
+      {
+        batchSize,
+        signal,
+        onBatch: async (done, total) => {
+          onProgress?.(done, total);
+          await nextTask();
+        },
       },
-    });
+    );
     const noRefresh = scored.filter((t) => !isRefresh(t.behavior));
     const metrics = (targets: ScoredTarget[]) => ({ loss: meanLoss(targets), ...rankingMetrics(targets) });
-    return { sequences: sequences.length, targets: scored.length, all: metrics(scored), noRefresh: metrics(noRefresh), seconds: (performance.now() - t0) / 1000, engine };
+    return {
+      sequences: sequences.length,
+      targets: scored.length,
+      all: metrics(scored),
+      noRefresh: metrics(noRefresh),
+      seconds: (performance.now() - t0) / 1000,
+      engine,
+    };
   }
 
   /** The k most likely next behaviors, most likely first. History longer than the context slides. */
-  async predictNext(history: readonly BehaviorEvent[], next: EventContext, options: PredictOptions = {}): Promise<Prediction[]> {
+  async predictNext(
+    history: readonly BehaviorEvent[],
+    next: EventContext,
+    options: PredictOptions = {},
+  ): Promise<Prediction[]> {
     const { k = 5 } = options;
     const probs = await this.probabilities(history, next);
-    return topK(probs, k, this.exclude).map((id) => ({ behavior: this.loaded.behaviors.name(id), probability: probs[id] }));
+    return topK(probs, k, this.exclude).map((id) => ({
+      behavior: this.loaded.behaviors.name(id),
+      probability: probs[id],
+    }));
   }
 
   /** The plain-JS decoder the explanations run on, made on first use (it copies the weights once). */
@@ -225,10 +287,15 @@ export class Predictor implements BehaviorModel {
    * probability of `behavior` (default: the top-1) for an event at `next` (occlusion), with the
    * attention view. See model/explain.ts.
    */
-  async explain(history: readonly BehaviorEvent[], next: EventContext, options: ExplainOptions = {}): Promise<Explanation> {
+  async explain(
+    history: readonly BehaviorEvent[],
+    next: EventContext,
+    options: ExplainOptions = {},
+  ): Promise<Explanation> {
     const { behavior, removal = DEFAULT_REMOVAL } = options;
     const explainer = await this.getExplainer();
-    const target = behavior ?? this.loaded.behaviors.name(topK(explainer.probabilities(history, next), 1, this.exclude)[0]);
+    const target =
+      behavior ?? this.loaded.behaviors.name(topK(explainer.probabilities(history, next), 1, this.exclude)[0]);
     return explainer.explain(history, next, target, removal);
   }
 
@@ -253,7 +320,11 @@ export class Predictor implements BehaviorModel {
    * manifest has one) applies unless options.behaviorLogCorrection replaces it.
    */
   generate(prefix: readonly BehaviorEvent[], options: GenerateEventsOptions): AsyncGenerator<GeneratedEvent> {
-    return generateTrajectory(this.loaded, { behaviorLogCorrection: generationCorrection(this.loaded.manifest), ...options, prefix });
+    return generateTrajectory(this.loaded, {
+      behaviorLogCorrection: generationCorrection(this.loaded.manifest),
+      ...options,
+      prefix,
+    });
   }
 
   /**
@@ -263,14 +334,29 @@ export class Predictor implements BehaviorModel {
    */
   private async chooseGenerateEngine(options: GenerateOptions, count: number): Promise<EngineChoice> {
     const known = this.choices.generate;
-    if (known && (this.forcedEngine || (count <= 2 * this.generateMeasuredFor && 2 * count >= this.generateMeasuredFor))) return known;
+    if (
+      known &&
+      (this.forcedEngine || (count <= 2 * this.generateMeasuredFor && 2 * count >= this.generateMeasuredFor))
+    )
+      return known;
     const measured = [];
-    const trial = { ...options, behaviorLogCorrection: generationCorrection(this.loaded.manifest), maxEvents: 3, horizonSlots: undefined, signal: undefined };
+    const trial = {
+      ...options,
+      behaviorLogCorrection: generationCorrection(this.loaded.manifest),
+      maxEvents: 3,
+      horizonSlots: undefined,
+      signal: undefined,
+    };
     for (const engine of ['js', 'tfjs'] as const) {
       const t0 = performance.now();
       let events = 0;
       for await (const step of generateTrajectories(this.loaded, trial, count, engine)) events += step.length;
-      measured.push({ engine, label: this.label(engine), value: (events / (performance.now() - t0)) * 1000, unit: 'events/s' as const });
+      measured.push({
+        engine,
+        label: this.label(engine),
+        value: (events / (performance.now() - t0)) * 1000,
+        unit: 'events/s' as const,
+      });
     }
     this.generateMeasuredFor = count;
     return this.setChoice(pickFaster('generate', measured, `over the first 3 steps of ${count} trajectories`));
@@ -283,7 +369,12 @@ export class Predictor implements BehaviorModel {
    */
   async *generateMany(options: GenerateOptions, count: number): AsyncGenerator<TrajectoryEvent[]> {
     const engine = await this.chooseGenerateEngine(options, count);
-    yield* generateTrajectories(this.loaded, { behaviorLogCorrection: generationCorrection(this.loaded.manifest), ...options }, count, engine.engine);
+    yield* generateTrajectories(
+      this.loaded,
+      { behaviorLogCorrection: generationCorrection(this.loaded.manifest), ...options },
+      count,
+      engine.engine,
+    );
   }
 
   dispose(): void {
@@ -295,7 +386,10 @@ export class Predictor implements BehaviorModel {
  * A synthetic full-context query for timing (backend warm-up and benchmarks): `events` events
  * cycling through the behaviors, weekdays and slots, and a fixed time for the next event.
  */
-export function fullContextQuery(behaviorNames: readonly string[], events: number): { history: BehaviorEvent[]; next: EventContext } {
+export function fullContextQuery(
+  behaviorNames: readonly string[],
+  events: number,
+): { history: BehaviorEvent[]; next: EventContext } {
   const history = Array.from({ length: events }, (_, i) => ({
     behavior: behaviorNames[(i * 7) % behaviorNames.length],
     weekday: i % 7,
@@ -309,17 +403,26 @@ export function fullContextQuery(behaviorNames: readonly string[], events: numbe
  * N full-context queries as one batch (benchmarks): N windows of contextLength − 1 events (the
  * events vary by row) and the predicted event's time, each read at its last token.
  */
-export function fullContextBatch(m: Pick<LoadedModel, 'behaviors' | 'locations'> & { contextLength: number }, n: number): { batch: Batch; positions: Int32Array } {
+export function fullContextBatch(
+  m: Pick<LoadedModel, 'behaviors' | 'locations'> & { contextLength: number },
+  n: number,
+): { batch: Batch; positions: Int32Array } {
   const names = m.behaviors.tokens.filter((_, i) => !m.behaviors.isSpecial(i));
   const T = m.contextLength;
   const { history, next } = fullContextQuery(names, T - 1);
   const examples = Array.from({ length: n }, (_, b) => ({
-    events: [...history.map((e, i) => ({ ...e, behavior: names[(i * 7 + b * 13) % names.length], slot: (i + b) % 8 })), { behavior: names[0], ...next }],
+    events: [
+      ...history.map((e, i) => ({ ...e, behavior: names[(i * 7 + b * 13) % names.length], slot: (i + b) % 8 })),
+      { behavior: names[0], ...next },
+    ],
     firstTarget: T,
     sequenceId: `q${b}`,
     offset: 0,
   }));
-  return { batch: encodeBatch(examples, m.behaviors, m.locations, T), positions: Int32Array.from({ length: n }, (_, b) => b * T + T - 1) };
+  return {
+    batch: encodeBatch(examples, m.behaviors, m.locations, T),
+    positions: Int32Array.from({ length: n }, (_, b) => b * T + T - 1),
+  };
 }
 
 /** Milliseconds per call, interleaved run by run (benchmarks in Node and in the browser share it). */
@@ -335,7 +438,12 @@ export interface ExplanationTimes {
  * that load on the machine hits all three alike. Every run changes the history's first event, so
  * no run reuses the decoder's cache of the one before: the full cost of a new explanation.
  */
-export async function timeExplanations(predictor: Predictor, events: number, runs: number, warmup = 10): Promise<ExplanationTimes> {
+export async function timeExplanations(
+  predictor: Predictor,
+  events: number,
+  runs: number,
+  warmup = 10,
+): Promise<ExplanationTimes> {
   const { history, next } = fullContextQuery(predictor.info.behaviors, events);
   const behaviors = predictor.info.behaviors;
   const times: ExplanationTimes = { predict: [], explain: [], when: [] };

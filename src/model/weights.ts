@@ -127,7 +127,9 @@ export async function serializeModel(
     config: loaded.model.config,
     vocabulary: { behaviors: loaded.behaviors.toJSON(), locations: loaded.locations.toJSON() },
     training: loaded.training,
-    weightsManifest: [{ paths, weights: entries, byteLengths: shards.map((b) => b.byteLength), sha256: await shardDigests(shards) }],
+    weightsManifest: [
+      { paths, weights: entries, byteLengths: shards.map((b) => b.byteLength), sha256: await shardDigests(shards) },
+    ],
   };
   return { manifest, shards };
 }
@@ -135,7 +137,10 @@ export async function serializeModel(
 /** SHA-256 of each shard, lowercase hex (Web Crypto: browsers in secure contexts, workers, Node). */
 export async function shardDigests(shards: readonly (ArrayBuffer | Uint8Array)[]): Promise<string[]> {
   const subtle = globalThis.crypto?.subtle;
-  if (!subtle) throw new Error('SHA-256 needs Web Crypto (crypto.subtle), which this context does not have (an insecure http: page?)');
+  if (!subtle)
+    throw new Error(
+      'SHA-256 needs Web Crypto (crypto.subtle), which this context does not have (an insecure http: page?)',
+    );
   return Promise.all(
     shards.map(async (b) => {
       const hash = await subtle.digest('SHA-256', b as BufferSource);
@@ -156,7 +161,11 @@ export function shardPaths(manifest: ModelManifest): string[] {
  * Crypto computes them, and where it is missing only the sizes are checked. Throws
  * ModelIntegrityError naming the shard.
  */
-export async function verifyShards(manifest: ModelManifest, shards: readonly ArrayBuffer[], hashes?: readonly string[]): Promise<{ hashed: boolean }> {
+export async function verifyShards(
+  manifest: ModelManifest,
+  shards: readonly ArrayBuffer[],
+  hashes?: readonly string[],
+): Promise<{ hashed: boolean }> {
   checkShardSizes(manifest, shards);
   if (!manifest.weightsManifest.some((g) => g.sha256)) return { hashed: false };
   if (!hashes && !globalThis.crypto?.subtle) return { hashed: false };
@@ -184,7 +193,10 @@ export async function verifyShard(manifest: ModelManifest, index: number, shard:
   const path = shardPaths(manifest)[index];
   const want = manifest.weightsManifest.flatMap((g) => g.byteLengths ?? g.paths.map(() => null))[index];
   if (want !== null && shard.byteLength !== want) {
-    throw new ModelIntegrityError(path, `${shard.byteLength} bytes, the manifest says ${want} (a truncated or different file)`);
+    throw new ModelIntegrityError(
+      path,
+      `${shard.byteLength} bytes, the manifest says ${want} (a truncated or different file)`,
+    );
   }
   const hash = manifest.weightsManifest.flatMap((g) => g.sha256 ?? g.paths.map(() => null))[index];
   if (hash === null || !globalThis.crypto?.subtle) return;
@@ -199,16 +211,24 @@ function hashMismatch(got: string, want: string): string {
 /** The synchronous part of verifyShards: shard count and sizes. */
 export function checkShardSizes(manifest: ModelManifest, shards: readonly ArrayBuffer[]): void {
   const paths = shardPaths(manifest);
-  if (shards.length !== paths.length) throw new ModelIntegrityError(paths.join(', '), `${shards.length} shards for the manifest's ${paths.length}`);
+  if (shards.length !== paths.length)
+    throw new ModelIntegrityError(paths.join(', '), `${shards.length} shards for the manifest's ${paths.length}`);
   const sizes = manifest.weightsManifest.flatMap((g) => g.byteLengths ?? g.paths.map(() => null));
   sizes.forEach((want, i) => {
     if (want !== null && shards[i].byteLength !== want) {
-      throw new ModelIntegrityError(paths[i], `${shards[i].byteLength} bytes, the manifest says ${want} (a truncated or different file)`);
+      throw new ModelIntegrityError(
+        paths[i],
+        `${shards[i].byteLength} bytes, the manifest says ${want} (a truncated or different file)`,
+      );
     }
   });
   const total = shards.reduce((n, b) => n + b.byteLength, 0);
   const expected = weightBytes(manifest);
-  if (total !== expected) throw new ModelIntegrityError(paths.join(', '), `the shards hold ${total} bytes, the manifest describes ${expected}`);
+  if (total !== expected)
+    throw new ModelIntegrityError(
+      paths.join(', '),
+      `the shards hold ${total} bytes, the manifest describes ${expected}`,
+    );
 }
 
 /**
@@ -224,31 +244,58 @@ export function validateManifest(json: unknown, file = 'model.json'): ModelManif
   if (typeof json !== 'object' || json === null || Array.isArray(json)) fail('(root)', 'not a JSON object');
   const m = json as Partial<ModelManifest>;
   if (m.format !== FORMAT) fail('format', `expected "${FORMAT}", got ${JSON.stringify(m.format)}`);
-  if (m.formatVersion !== FORMAT_VERSION) fail('formatVersion', `expected ${FORMAT_VERSION}, got ${JSON.stringify(m.formatVersion)}`);
+  if (m.formatVersion !== FORMAT_VERSION)
+    fail('formatVersion', `expected ${FORMAT_VERSION}, got ${JSON.stringify(m.formatVersion)}`);
   if (typeof m.name !== 'string') fail('name', 'missing');
   if (!m.config || typeof m.config !== 'object') fail('config', 'missing');
-  if (m.training !== undefined && (typeof m.training !== 'object' || m.training === null)) fail('training', 'not an object');
+  if (m.training !== undefined && (typeof m.training !== 'object' || m.training === null))
+    fail('training', 'not an object');
   const config = m.config!;
   const count = (key: keyof BehaveGPTConfig, min: number) => {
     const v = config[key];
-    if (!(typeof v === 'number' && Number.isInteger(v) && v >= min && v <= 1e7)) fail(`config.${key}`, `expected an integer ≥ ${min}, got ${JSON.stringify(v)}`);
+    if (!(typeof v === 'number' && Number.isInteger(v) && v >= min && v <= 1e7))
+      fail(`config.${key}`, `expected an integer ≥ ${min}, got ${JSON.stringify(v)}`);
   };
-  for (const key of ['numBehaviors', 'numLocations', 'contextLength', 'behaviorDim', 'numLayers', 'numHeads', 'mlpRatio', 'headHidden'] as const) count(key, 1);
+  for (const key of [
+    'numBehaviors',
+    'numLocations',
+    'contextLength',
+    'behaviorDim',
+    'numLayers',
+    'numHeads',
+    'mlpRatio',
+    'headHidden',
+  ] as const)
+    count(key, 1);
   for (const key of ['weekdayDim', 'slotDim', 'locationDim', 'targetDim'] as const) count(key, 0);
   if (config.timeHidden !== undefined) count('timeHidden', 1);
   if (typeof config.useContext !== 'boolean') fail('config.useContext', 'expected true or false');
-  if (config.timeHead !== undefined && typeof config.timeHead !== 'boolean') fail('config.timeHead', 'expected true or false');
-  if (!(typeof config.dropout === 'number' && config.dropout >= 0 && config.dropout < 1)) fail('config.dropout', `expected a number in [0, 1), got ${JSON.stringify(config.dropout)}`);
-  if (modelWidth(config) % config.numHeads !== 0) fail('config.numHeads', `${config.numHeads} heads do not divide the model width ${modelWidth(config)}`);
-  if (!Array.isArray(config.specialBehaviorIds) || config.specialBehaviorIds.some((id) => !Number.isInteger(id) || id < 0 || id >= config.numBehaviors)) {
+  if (config.timeHead !== undefined && typeof config.timeHead !== 'boolean')
+    fail('config.timeHead', 'expected true or false');
+  if (!(typeof config.dropout === 'number' && config.dropout >= 0 && config.dropout < 1))
+    fail('config.dropout', `expected a number in [0, 1), got ${JSON.stringify(config.dropout)}`);
+  if (modelWidth(config) % config.numHeads !== 0)
+    fail('config.numHeads', `${config.numHeads} heads do not divide the model width ${modelWidth(config)}`);
+  if (
+    !Array.isArray(config.specialBehaviorIds) ||
+    config.specialBehaviorIds.some((id) => !Number.isInteger(id) || id < 0 || id >= config.numBehaviors)
+  ) {
     fail('config.specialBehaviorIds', 'expected behavior ids within the vocabulary');
   }
   const vocabulary = (key: 'behaviors' | 'locations', size: number) => {
     const v = m.vocabulary?.[key];
-    if (!v || !Array.isArray(v.tokens) || v.tokens.some((t) => typeof t !== 'string')) fail(`vocabulary.${key}.tokens`, 'missing, or not a list of names');
-    if (v!.tokens.length !== size) fail(`config.num${key === 'behaviors' ? 'Behaviors' : 'Locations'}`, `${size} but the vocabulary has ${v!.tokens.length} ${key}`);
+    if (!v || !Array.isArray(v.tokens) || v.tokens.some((t) => typeof t !== 'string'))
+      fail(`vocabulary.${key}.tokens`, 'missing, or not a list of names');
+    if (v!.tokens.length !== size)
+      fail(
+        `config.num${key === 'behaviors' ? 'Behaviors' : 'Locations'}`,
+        `${size} but the vocabulary has ${v!.tokens.length} ${key}`,
+      );
     if (new Set(v!.tokens).size !== v!.tokens.length) fail(`vocabulary.${key}.tokens`, 'a name appears twice');
-    if (v!.counts !== undefined && (!Array.isArray(v!.counts) || v!.counts.length !== v!.tokens.length || v!.counts.some((c) => !Number.isFinite(c)))) {
+    if (
+      v!.counts !== undefined &&
+      (!Array.isArray(v!.counts) || v!.counts.length !== v!.tokens.length || v!.counts.some((c) => !Number.isFinite(c)))
+    ) {
       fail(`vocabulary.${key}.counts`, 'expected one count per token');
     }
   };
@@ -259,24 +306,47 @@ export function validateManifest(json: unknown, file = 'model.json'): ModelManif
   const entries = new Map<string, WeightEntry>();
   m.weightsManifest!.forEach((g, gi) => {
     const at = `weightsManifest[${gi}]`;
-    if (!g || !Array.isArray(g.paths) || g.paths.length === 0 || !Array.isArray(g.weights)) fail(at, 'expected { paths, weights }');
+    if (!g || !Array.isArray(g.paths) || g.paths.length === 0 || !Array.isArray(g.weights))
+      fail(at, 'expected { paths, weights }');
     g.paths.forEach((p, pi) => {
-      if (!isRelativePath(p)) fail(`${at}.paths[${pi}]`, `${JSON.stringify(p)} is not a path relative to the manifest (shards must come from beside it)`);
+      if (!isRelativePath(p))
+        fail(
+          `${at}.paths[${pi}]`,
+          `${JSON.stringify(p)} is not a path relative to the manifest (shards must come from beside it)`,
+        );
     });
-    if (g.byteLengths !== undefined && (!Array.isArray(g.byteLengths) || g.byteLengths.length !== g.paths.length || g.byteLengths.some((n) => !Number.isInteger(n) || n < 0))) {
+    if (
+      g.byteLengths !== undefined &&
+      (!Array.isArray(g.byteLengths) ||
+        g.byteLengths.length !== g.paths.length ||
+        g.byteLengths.some((n) => !Number.isInteger(n) || n < 0))
+    ) {
       fail(`${at}.byteLengths`, 'expected one byte length per path');
     }
-    if (g.sha256 !== undefined && (!Array.isArray(g.sha256) || g.sha256.length !== g.paths.length || g.sha256.some((h) => typeof h !== 'string' || !/^[0-9a-f]{64}$/.test(h)))) {
+    if (
+      g.sha256 !== undefined &&
+      (!Array.isArray(g.sha256) ||
+        g.sha256.length !== g.paths.length ||
+        g.sha256.some((h) => typeof h !== 'string' || !/^[0-9a-f]{64}$/.test(h)))
+    ) {
       fail(`${at}.sha256`, 'expected one lowercase hex SHA-256 per path');
     }
     for (const w of g.weights) {
       if (!w || typeof w.name !== 'string') fail(`${at}.weights`, 'an entry has no name');
       const field = `weight "${w.name}"`;
       if (entries.has(w.name)) fail(field, 'appears twice');
-      if (!Array.isArray(w.shape) || w.shape.some((d) => !Number.isInteger(d) || d < 0)) fail(field, `shape ${JSON.stringify(w.shape)} is not a list of sizes`);
-      if (w.dtype !== 'float32') fail(field, `dtype ${JSON.stringify(w.dtype)}: this format stores float32 values (optionally quantized to uint8)`);
+      if (!Array.isArray(w.shape) || w.shape.some((d) => !Number.isInteger(d) || d < 0))
+        fail(field, `shape ${JSON.stringify(w.shape)} is not a list of sizes`);
+      if (w.dtype !== 'float32')
+        fail(
+          field,
+          `dtype ${JSON.stringify(w.dtype)}: this format stores float32 values (optionally quantized to uint8)`,
+        );
       const q = w.quantization;
-      if (q !== undefined && !(q && q.dtype === 'uint8' && Number.isFinite(q.min) && Number.isFinite(q.scale) && q.scale >= 0)) {
+      if (
+        q !== undefined &&
+        !(q && q.dtype === 'uint8' && Number.isFinite(q.min) && Number.isFinite(q.scale) && q.scale >= 0)
+      ) {
         fail(field, `quantization ${JSON.stringify(q)}: expected { dtype: "uint8", min, scale } with finite numbers`);
       }
       entries.set(w.name, w);
@@ -286,22 +356,32 @@ export function validateManifest(json: unknown, file = 'model.json'): ModelManif
   for (const [name, spec] of specs) {
     const w = entries.get(name);
     if (!w) fail('weightsManifest', `no weight "${name}"`);
-    if (w!.shape.join(',') !== spec.shape.join(',')) fail(`weight "${name}"`, `shape [${w!.shape}], the config needs [${spec.shape}]`);
+    if (w!.shape.join(',') !== spec.shape.join(','))
+      fail(`weight "${name}"`, `shape [${w!.shape}], the config needs [${spec.shape}]`);
   }
   for (const [name, w] of entries) {
     if (specs.has(name)) continue;
-    const base = name.endsWith(ROW_MIN) ? name.slice(0, -ROW_MIN.length) : name.endsWith(ROW_SCALE) ? name.slice(0, -ROW_SCALE.length) : null;
+    const base = name.endsWith(ROW_MIN)
+      ? name.slice(0, -ROW_MIN.length)
+      : name.endsWith(ROW_SCALE)
+        ? name.slice(0, -ROW_SCALE.length)
+        : null;
     const matrix = base === null ? undefined : specs.get(base);
     if (!matrix) fail(`weight "${name}"`, 'is not a parameter of this config');
-    if (matrix!.shape.length !== 2 || w.shape.join(',') !== String(matrix!.shape[0])) fail(`weight "${name}"`, `shape [${w.shape}], expected [${matrix!.shape[0]}]`);
+    if (matrix!.shape.length !== 2 || w.shape.join(',') !== String(matrix!.shape[0]))
+      fail(`weight "${name}"`, `shape [${w.shape}], expected [${matrix!.shape[0]}]`);
   }
   const manifest = m as ModelManifest;
   const bytes = weightBytes(manifest);
-  if (bytes > MAX_WEIGHT_BYTES) fail('weightsManifest', `describes ${bytes} bytes of weights, more than the ${MAX_WEIGHT_BYTES}-byte limit`);
+  if (bytes > MAX_WEIGHT_BYTES)
+    fail('weightsManifest', `describes ${bytes} bytes of weights, more than the ${MAX_WEIGHT_BYTES}-byte limit`);
   for (const [gi, g] of manifest.weightsManifest.entries()) {
     const groupBytes = weightBytes({ ...manifest, weightsManifest: [g] });
     if (g.byteLengths && g.byteLengths.reduce((a, b) => a + b, 0) !== groupBytes) {
-      fail(`weightsManifest[${gi}].byteLengths`, `add up to ${g.byteLengths.reduce((a, b) => a + b, 0)} bytes, its weights need ${groupBytes}`);
+      fail(
+        `weightsManifest[${gi}].byteLengths`,
+        `add up to ${g.byteLengths.reduce((a, b) => a + b, 0)} bytes, its weights need ${groupBytes}`,
+      );
     }
   }
   return manifest;
@@ -320,7 +400,11 @@ export function parseManifest(text: string, file = 'model.json'): ModelManifest 
 
 /** A path that resolves beside the manifest: no scheme, no leading slash, no "..", no query. */
 function isRelativePath(p: unknown): boolean {
-  return typeof p === 'string' && /^[A-Za-z0-9_][A-Za-z0-9_.-]*(\/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$/.test(p) && !p.split('/').includes('..');
+  return (
+    typeof p === 'string' &&
+    /^[A-Za-z0-9_][A-Za-z0-9_.-]*(\/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$/.test(p) &&
+    !p.split('/').includes('..')
+  );
 }
 
 /** Total bytes the manifest's weights occupy in the shards. */
@@ -333,7 +417,11 @@ export function weightBytes(manifest: ModelManifest): number {
 }
 
 /** The shards as one buffer, after the checks a model is built on: sizes, then finite values. */
-function checkedWeights(manifest: ModelManifest, shards: readonly ArrayBuffer[], file: string): Uint8Array<ArrayBuffer> {
+function checkedWeights(
+  manifest: ModelManifest,
+  shards: readonly ArrayBuffer[],
+  file: string,
+): Uint8Array<ArrayBuffer> {
   checkShardSizes(manifest, shards);
   const total = shards.reduce((s, b) => s + b.byteLength, 0);
   const buffer = new Uint8Array(total);
@@ -342,7 +430,11 @@ function checkedWeights(manifest: ModelManifest, shards: readonly ArrayBuffer[],
     buffer.set(new Uint8Array(s), offset);
     offset += s.byteLength;
   }
-  checkFinite(buffer, manifest.weightsManifest.flatMap((g) => g.weights), file);
+  checkFinite(
+    buffer,
+    manifest.weightsManifest.flatMap((g) => g.weights),
+    file,
+  );
   return buffer;
 }
 

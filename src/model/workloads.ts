@@ -54,7 +54,8 @@ export async function medianMs(run: () => unknown, runs = 5, warmup = 2): Promis
   return times[Math.floor(times.length / 2)];
 }
 
-const format = (m: EngineMeasure) => `${m.label} ${m.unit === 'ms' ? m.value.toFixed(m.value < 1 ? 2 : 1) : Math.round(m.value).toLocaleString('en-US')} ${m.unit}`;
+const format = (m: EngineMeasure) =>
+  `${m.label} ${m.unit === 'ms' ? m.value.toFixed(m.value < 1 ? 2 : 1) : Math.round(m.value).toLocaleString('en-US')} ${m.unit}`;
 
 /**
  * The faster of the measured engines (lower ms, or higher throughput), with the reason. `what`
@@ -73,5 +74,11 @@ export function pickFaster(workload: Workload, measured: EngineMeasure[], what: 
 
 /** A choice that was not measured: the engine was asked for (e.g. ?engine=tfjs). */
 export function forcedChoice(workload: Workload, engine: EngineName, backend: BackendName): EngineChoice {
-  return { workload, engine, label: engineLabel(engine, backend), reason: `${engineLabel(engine, backend)} requested in the URL`, measured: [] };
+  return {
+    workload,
+    engine,
+    label: engineLabel(engine, backend),
+    reason: `${engineLabel(engine, backend)} requested in the URL`,
+    measured: [],
+  };
 }

@@ -13,7 +13,10 @@ export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..
  * The SmartThings data folder: `$BEHAVEGPT_DATA` (relative to `root` when relative), else the
  * shared clean copy next to the project. The dev and preview servers (vite.config.ts) use it too.
  */
-export function resolveDataDir(root: string = PROJECT_ROOT, fromEnv: string | undefined = process.env.BEHAVEGPT_DATA): string {
+export function resolveDataDir(
+  root: string = PROJECT_ROOT,
+  fromEnv: string | undefined = process.env.BEHAVEGPT_DATA,
+): string {
   return fromEnv ? resolve(root, fromEnv) : resolve(root, '..', 'shared', 'data', 'smartthings');
 }
 
@@ -43,7 +46,9 @@ export const SHIPPED_FP32_DIR = fp32ModelDir('us');
 /** The short commit the reports name ('unknown' outside a git checkout). */
 export function gitCommit(): string {
   try {
-    return execSync('git rev-parse --short HEAD', { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    return execSync('git rev-parse --short HEAD', { stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim();
   } catch {
     return 'unknown';
   }

@@ -33,7 +33,12 @@ export function readLogFile(path: string, options: ParseOptions = {}): ParsedLog
   }
   // Checked before reading so that a wrong, huge file is never pulled into memory.
   if (size > maxBytes) {
-    throw new DataError(path, null, null, `file is ${formatBytes(size)}, larger than the ${formatBytes(maxBytes)} limit`);
+    throw new DataError(
+      path,
+      null,
+      null,
+      `file is ${formatBytes(size)}, larger than the ${formatBytes(maxBytes)} limit`,
+    );
   }
   let bytes: Uint8Array;
   try {
@@ -108,7 +113,11 @@ export function loadSplits(region: Region, dataDir: string = DEFAULT_DATA_DIR): 
   let splits = splitsCache.get(key);
   if (!splits) {
     const log = loadRegion(region, dataDir);
-    splits = { train: splitSequences(log.sequences, 'train'), valid: splitSequences(log.sequences, 'valid'), test: splitSequences(log.sequences, 'test') };
+    splits = {
+      train: splitSequences(log.sequences, 'train'),
+      valid: splitSequences(log.sequences, 'valid'),
+      test: splitSequences(log.sequences, 'test'),
+    };
     splitsCache.set(key, splits);
   }
   return splits;

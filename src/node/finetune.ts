@@ -7,7 +7,15 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { MetricSet } from '../core/metrics';
-import { buildStartMessage, type FinetuneOutcome, type FinetuneSettings, type FromWorker, type PreparedInfo, type ProgressPoint, type ScratchOutcome } from '../train/finetune-protocol';
+import {
+  buildStartMessage,
+  type FinetuneOutcome,
+  type FinetuneSettings,
+  type FromWorker,
+  type PreparedInfo,
+  type ProgressPoint,
+  type ScratchOutcome,
+} from '../train/finetune-protocol';
 import { runFinetune } from '../train/finetune';
 import { readLogFile } from './data';
 import { formatDuration } from '../core/format';
@@ -71,10 +79,14 @@ export async function finetuneFile(o: FinetuneFileOptions): Promise<FinetuneFigu
         if (p.kind === 'epoch') {
           checks.push(p);
           const v = p.validation;
-          log(`${p.arm} epoch ${p.epoch}: train ${p.loss.toFixed(4)}${v ? ` valid ${v.loss.toFixed(4)} R@1 ${v['weighted_recall@1'].toFixed(4)} macroR@5 ${v['macro_recall@5'].toFixed(4)}${p.improved ? ' *' : ''}` : ''}`);
+          log(
+            `${p.arm} epoch ${p.epoch}: train ${p.loss.toFixed(4)}${v ? ` valid ${v.loss.toFixed(4)} R@1 ${v['weighted_recall@1'].toFixed(4)} macroR@5 ${v['macro_recall@5'].toFixed(4)}${p.improved ? ' *' : ''}` : ''}`,
+          );
         } else if (performance.now() - lastStepLog > 15_000) {
           lastStepLog = performance.now();
-          log(`${p.arm} step ${p.step}/${p.totalSteps} ${p.stepsPerSecond.toFixed(1)} steps/s, at most ${formatDuration(p.etaSeconds)} to go`);
+          log(
+            `${p.arm} step ${p.step}/${p.totalSteps} ${p.stepsPerSecond.toFixed(1)} steps/s, at most ${formatDuration(p.etaSeconds)} to go`,
+          );
         }
       } else if (m.type === 'adapted') adapted = m.outcome;
       else if (m.type === 'scratch') scratch = m.outcome;
@@ -97,7 +109,13 @@ export async function finetuneFile(o: FinetuneFileOptions): Promise<FinetuneFigu
     model: JSON.parse(files.manifestText).name,
     settings: o.settings,
     prepared: info,
-    heldOut: { before, after, 'markov-2': baselines['markov-2'], popularity: baselines.popularity, ...(s ? { scratch: s.metrics } : {}) },
+    heldOut: {
+      before,
+      after,
+      'markov-2': baselines['markov-2'],
+      popularity: baselines.popularity,
+      ...(s ? { scratch: s.metrics } : {}),
+    },
     adapted: run,
     ...(s ? { scratch: (({ metrics: _m, ...rest }) => rest)(s) } : {}),
     checks,

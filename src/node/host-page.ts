@@ -22,7 +22,11 @@ export function packLibrary(dir: string): string {
   mkdirSync(dir, { recursive: true });
   const existing = readdirSync(dir).find((f) => f.endsWith('.tgz'));
   if (existing) return join(dir, existing);
-  const out = execFileSync(npm, ['pack', '--silent', '--pack-destination', resolve(dir)], { cwd: PROJECT_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const out = execFileSync(npm, ['pack', '--silent', '--pack-destination', resolve(dir)], {
+    cwd: PROJECT_ROOT,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const name = out.trim().split('\n').pop()!;
   return join(dir, name);
 }
@@ -31,8 +35,12 @@ export function packLibrary(dir: string): string {
 export function installHostPage(tarball: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'behavegpt-host-page-'));
   cpSync(HOST_PAGE_DIR, dir, { recursive: true, filter: (src) => !src.includes('node_modules') });
-  execFileSync(npm, ['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', resolve(tarball)], { cwd: dir, stdio: 'pipe' });
-  if (!existsSync(join(dir, 'node_modules', 'behavegpt-web', 'dist-lib', 'index.js'))) throw new Error(`${dir}: the package did not install`);
+  execFileSync(npm, ['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', resolve(tarball)], {
+    cwd: dir,
+    stdio: 'pipe',
+  });
+  if (!existsSync(join(dir, 'node_modules', 'behavegpt-web', 'dist-lib', 'index.js')))
+    throw new Error(`${dir}: the package did not install`);
   return dir;
 }
 
@@ -40,7 +48,9 @@ export function installHostPage(tarball: string): string {
 export async function serveHostPage(dir: string, port: number): Promise<{ url: string; close: () => void }> {
   const child = spawn(process.execPath, ['serve.mjs', String(port)], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   const url = `http://127.0.0.1:${port}/`;
-  const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`serve.mjs exited with code ${code}`))));
+  const exited = new Promise<never>((_, reject) =>
+    child.once('exit', (code) => reject(new Error(`serve.mjs exited with code ${code}`))),
+  );
   exited.catch(() => {});
   for (let i = 0; i < 100; i++) {
     const up = await Promise.race([

@@ -5,7 +5,17 @@ import { dirname, join } from 'node:path';
 import { SHIPPED_MODEL_DIR } from './config';
 import type { BackendName } from '../model/pipeline-types';
 import { Predictor } from '../model/predictor';
-import { checkShardHashes, checkShardSizes, modelFromArtifacts, serializeModel, shardPaths, validateManifest, type LoadedModel, type ModelManifest, type SerializeOptions } from '../model/weights';
+import {
+  checkShardHashes,
+  checkShardSizes,
+  modelFromArtifacts,
+  serializeModel,
+  shardPaths,
+  validateManifest,
+  type LoadedModel,
+  type ModelManifest,
+  type SerializeOptions,
+} from '../model/weights';
 
 export async function saveModelDir(
   dir: string,
@@ -14,7 +24,8 @@ export async function saveModelDir(
 ): Promise<{ manifestPath: string; bytes: number }> {
   mkdirSync(dir, { recursive: true });
   // Shards of an earlier export would be left behind with other names: remove them.
-  for (const f of readdirSync(dir)) if (f === 'model.json' || /^weights-shard\d+of\d+\.bin$/.test(f)) rmSync(join(dir, f));
+  for (const f of readdirSync(dir))
+    if (f === 'model.json' || /^weights-shard\d+of\d+\.bin$/.test(f)) rmSync(join(dir, f));
   const { manifest, shards } = await serializeModel(loaded, options);
   const paths = manifest.weightsManifest[0].paths;
   for (const [i, s] of shards.entries()) writeFileSync(join(dir, paths[i]), s);
@@ -43,7 +54,12 @@ export function resolveManifestPath(path: string): string {
 }
 
 /** A model's files as stored (manifest text, shards in manifest order), checked as the browser checks them: manifest, sizes, SHA-256. */
-export function readModelFiles(path: string): { manifestPath: string; manifest: ModelManifest; manifestText: string; shards: ArrayBuffer[] } {
+export function readModelFiles(path: string): {
+  manifestPath: string;
+  manifest: ModelManifest;
+  manifestText: string;
+  shards: ArrayBuffer[];
+} {
   const manifestPath = resolveManifestPath(path);
   const manifestText = readFileSync(manifestPath, 'utf8');
   const manifest = validateManifest(JSON.parse(manifestText), manifestPath);
@@ -54,7 +70,10 @@ export function readModelFiles(path: string): { manifestPath: string; manifest: 
     }),
   );
   checkShardSizes(manifest, shards);
-  checkShardHashes(manifest, shards.map((b) => createHash('sha256').update(new Uint8Array(b)).digest('hex')));
+  checkShardHashes(
+    manifest,
+    shards.map((b) => createHash('sha256').update(new Uint8Array(b)).digest('hex')),
+  );
   return { manifestPath, manifest, manifestText, shards };
 }
 
@@ -67,7 +86,11 @@ export function loadModelDir(path: string): LoadedModel {
 /** A Predictor of a model folder (or manifest) on a Node backend that is already started (node/tf.ts). */
 export function loadPredictorDir(path: string, backend: BackendName): Predictor {
   const files = readModelFiles(path);
-  return new Predictor(modelFromArtifacts(files.manifest, files.shards, files.manifestPath), { name: backend, reason: 'Node', measuredMs: {} }, files);
+  return new Predictor(
+    modelFromArtifacts(files.manifest, files.shards, files.manifestPath),
+    { name: backend, reason: 'Node', measuredMs: {} },
+    files,
+  );
 }
 
 /** Writes model files as they are (manifest text and shards under the manifest's paths) into `dir`. */

@@ -23,7 +23,13 @@ export const EVIDENCE_RECORDS_DIR = 'results/own-data/evidence';
 export const EVIDENCE_LOGS = ['vendor-fr', 'vendor-sp'] as const;
 export const EVIDENCE_SEEDS = [0, 1, 2] as const;
 /** The comparison table's columns, as the app names them (data-testid prefixes). */
-export const COLUMNS = { adapted: 'after', base: 'before', 'markov-2': 'markov', popularity: 'popularity', scratch: 'scratch' } as const;
+export const COLUMNS = {
+  adapted: 'after',
+  base: 'before',
+  'markov-2': 'markov',
+  popularity: 'popularity',
+  scratch: 'scratch',
+} as const;
 export type Column = keyof typeof COLUMNS;
 const METRICS = ['weighted_recall@1', 'weighted_recall@5', 'macro_recall@1', 'macro_recall@5'] as const;
 
@@ -81,7 +87,8 @@ async function settingsShown(page: Page): Promise<Record<string, string>> {
     trainable: d.trainable,
   };
   for (const [k, v] of Object.entries(expected)) {
-    if (shown[k as keyof typeof shown] !== v) throw new Error(`the form shows ${k} = ${shown[k as keyof typeof shown]}, not the default ${v}`);
+    if (shown[k as keyof typeof shown] !== v)
+      throw new Error(`the form shows ${k} = ${shown[k as keyof typeof shown]}, not the default ${v}`);
   }
   return shown;
 }
@@ -89,7 +96,13 @@ async function settingsShown(page: Page): Promise<Record<string, string>> {
 async function armFigures(page: Page, testId: string): Promise<ArmFigures> {
   const el = page.getByTestId(testId);
   const n = async (attr: string) => Number(await el.getAttribute(attr));
-  return { epochs: await n('data-epochs'), bestEpoch: await n('data-best-epoch'), steps: await n('data-steps'), trainSeconds: await n('data-train-seconds'), stop: (await el.getAttribute('data-stop')) ?? '' };
+  return {
+    epochs: await n('data-epochs'),
+    bestEpoch: await n('data-best-epoch'),
+    steps: await n('data-steps'),
+    trainSeconds: await n('data-train-seconds'),
+    stop: (await el.getAttribute('data-stop')) ?? '',
+  };
 }
 
 export interface EvidenceOptions {
@@ -103,7 +116,9 @@ export interface EvidenceOptions {
 }
 
 export async function runEvidence(o: EvidenceOptions): Promise<void> {
-  const todo = (o.logs ?? EVIDENCE_LOGS).flatMap((log) => (o.seeds ?? EVIDENCE_SEEDS).map((seed) => ({ log, seed }))).filter((r) => !readEvidence(o.recordsDir, r.log, r.seed));
+  const todo = (o.logs ?? EVIDENCE_LOGS)
+    .flatMap((log) => (o.seeds ?? EVIDENCE_SEEDS).map((seed) => ({ log, seed })))
+    .filter((r) => !readEvidence(o.recordsDir, r.log, r.seed));
   if (todo.length === 0) return o.log('evidence: every run has its record');
   await build({ logLevel: 'warn' });
   const server = await preview({ preview: { port: o.port, strictPort: true, host: '127.0.0.1' }, logLevel: 'warn' });
@@ -135,7 +150,8 @@ export async function runEvidence(o: EvidenceOptions): Promise<void> {
         const heldOut = {} as Record<Column, MetricSet>;
         for (const [column, prefix] of Object.entries(COLUMNS) as [Column, string][]) {
           heldOut[column] = {};
-          for (const m of METRICS) heldOut[column][m] = Number(await page.getByTestId(`${prefix}-${m}`).getAttribute('data-value'));
+          for (const m of METRICS)
+            heldOut[column][m] = Number(await page.getByTestId(`${prefix}-${m}`).getAttribute('data-value'));
         }
         const caption = await page.getByTestId('finetune-results').locator('caption').innerText();
         const wall = page.getByTestId('finetune-wall-time');
@@ -146,7 +162,11 @@ export async function runEvidence(o: EvidenceOptions): Promise<void> {
           backend,
           heldOut,
           heldOutTargets: Number(/\(([\d,]+) predicted events\)/.exec(caption)?.[1].replace(/,/g, '') ?? NaN),
-          adapted: { ...(await armFigures(page, 'finetune-wall-time')), appWallSeconds: Number(await wall.getAttribute('data-wall-seconds')), driverWallSeconds },
+          adapted: {
+            ...(await armFigures(page, 'finetune-wall-time')),
+            appWallSeconds: Number(await wall.getAttribute('data-wall-seconds')),
+            driverWallSeconds,
+          },
           scratch: await armFigures(page, 'finetune-scratch-summary'),
           totalSeconds,
           settingsShown: shown,
@@ -158,7 +178,9 @@ export async function runEvidence(o: EvidenceOptions): Promise<void> {
         const path = join(o.recordsDir, `${record.id}.json`);
         writeFileSync(`${path}.tmp`, `${JSON.stringify(record, null, 1)}\n`);
         renameSync(`${path}.tmp`, path);
-        o.log(`evidence ${record.id}: adapted ready after ${driverWallSeconds.toFixed(0)} s (${record.adapted.epochs} epochs, kept ${record.adapted.bestEpoch}, ${record.adapted.stop}); all done after ${totalSeconds.toFixed(0)} s`);
+        o.log(
+          `evidence ${record.id}: adapted ready after ${driverWallSeconds.toFixed(0)} s (${record.adapted.epochs} epochs, kept ${record.adapted.bestEpoch}, ${record.adapted.stop}); all done after ${totalSeconds.toFixed(0)} s`,
+        );
       } finally {
         await context.close();
       }

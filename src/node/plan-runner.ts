@@ -46,7 +46,12 @@ export async function runPlan(plan: readonly RunSpec[], options: PlanRunnerOptio
   const t0 = performance.now();
   for (const [i, spec] of todo.entries()) {
     log(`run ${i + 1}/${todo.length}: ${runId(spec)}`);
-    await runOne(spec, options.data(spec), { recordsDir, modelsDir: options.modelsDir?.(spec), commit: options.commit, log });
+    await runOne(spec, options.data(spec), {
+      recordsDir,
+      modelsDir: options.modelsDir?.(spec),
+      commit: options.commit,
+      log,
+    });
     const elapsed = (performance.now() - t0) / 1000;
     const eta = (elapsed / (i + 1)) * (todo.length - i - 1);
     log(`progress ${i + 1}/${todo.length}, elapsed ${formatDuration(elapsed)}, ETA ${formatDuration(eta)}`);
@@ -57,7 +62,12 @@ export async function runPlan(plan: readonly RunSpec[], options: PlanRunnerOptio
  * `build()` once it stops throwing NotFinishedError: its inputs are runs another shard may still
  * be doing. Any other error is thrown at once.
  */
-export async function waitFor<T>(what: string, build: () => T, log: (line: string) => void, pollMs = 20_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  build: () => T,
+  log: (line: string) => void,
+  pollMs = 20_000,
+): Promise<T> {
   for (;;) {
     try {
       return build();

@@ -19,7 +19,10 @@ export function writeSection(path: string, name: string, content: string): void 
   const old = existsSync(path) ? readFileSync(path, 'utf8') : '';
   const start = old.indexOf(begin(name));
   const stop = old.indexOf(end(name));
-  const next = start >= 0 && stop > start ? old.slice(0, start) + block + old.slice(stop + end(name).length) : `${old.trimEnd()}\n\n${block}\n`;
+  const next =
+    start >= 0 && stop > start
+      ? old.slice(0, start) + block + old.slice(stop + end(name).length)
+      : `${old.trimEnd()}\n\n${block}\n`;
   writeFileSync(path, next);
 }
 

@@ -93,7 +93,14 @@ export function runId(spec: RunSpec): string {
   if (o.labelSmoothing) parts.push(`ls${o.labelSmoothing}`);
   for (const [k, v] of Object.entries(o.dro ?? {}).sort()) parts.push(`${k}${v}`);
   for (const [k, v] of Object.entries(spec.config ?? {}).sort()) if (k !== 'useContext') parts.push(`${k}${v}`);
-  for (const [k, v] of Object.entries(spec.train ?? {}).sort()) parts.push(typeof v === 'object' ? `${k}-${Object.entries(v).map(([a, b]) => `${a}${b}`).join('-')}` : `${k}${v}`);
+  for (const [k, v] of Object.entries(spec.train ?? {}).sort())
+    parts.push(
+      typeof v === 'object'
+        ? `${k}-${Object.entries(v)
+            .map(([a, b]) => `${a}${b}`)
+            .join('-')}`
+        : `${k}${v}`,
+    );
   if (spec.fraction !== undefined && spec.fraction !== 1) parts.push(`frac${spec.fraction}`);
   if (spec.init) parts.push(`from-${basename(spec.init)}`);
   if (spec.alignPrior) parts.push('aligned');
@@ -127,5 +134,8 @@ function fnv1a(text: string): string {
 export function recordFromJson(json: RunRecord & { spec: RunSpec & { model?: string } }): RunRecord {
   if (!('model' in json.spec)) return json;
   const { model, ...spec } = json.spec;
-  return { ...json, spec: model === 'context-free' ? { ...spec, config: { ...spec.config, useContext: false } } : spec };
+  return {
+    ...json,
+    spec: model === 'context-free' ? { ...spec, config: { ...spec.config, useContext: false } } : spec,
+  };
 }

@@ -63,9 +63,14 @@ export async function runOne(spec: RunSpec, data: DatasetSplits, options: RunOpt
       ...spec.train,
       objective: spec.objective,
       seed: spec.seed,
-      ...(spec.kShot?.maxOldDrop !== undefined ? { eligible: oldBehaviorsKept(spec.kShot.behaviors, spec.kShot.maxOldDrop) } : {}),
+      ...(spec.kShot?.maxOldDrop !== undefined
+        ? { eligible: oldBehaviorsKept(spec.kShot.behaviors, spec.kShot.maxOldDrop) }
+        : {}),
       onProgress: (p) => {
-        if (p.kind === 'epoch') log(`${id}: epoch ${p.epoch} valid loss ${p.valid!.loss.toFixed(4)} R@1 ${p.valid!.metrics['weighted_recall@1'].toFixed(4)} macroR@5 ${p.valid!.metrics['macro_recall@5'].toFixed(4)}${p.improved ? ' *' : ''}`);
+        if (p.kind === 'epoch')
+          log(
+            `${id}: epoch ${p.epoch} valid loss ${p.valid!.loss.toFixed(4)} R@1 ${p.valid!.metrics['weighted_recall@1'].toFixed(4)} macroR@5 ${p.valid!.metrics['macro_recall@5'].toFixed(4)}${p.improved ? ' *' : ''}`,
+          );
         else if (performance.now() - lastLog > 30_000) {
           lastLog = performance.now();
           log(`${id}: step ${p.step}/${p.totalSteps} ${p.stepsPerSecond.toFixed(1)} steps/s`);
@@ -85,11 +90,20 @@ export async function runOne(spec: RunSpec, data: DatasetSplits, options: RunOpt
       valid: { loss: result.best.loss, ...result.best.metrics },
       test: {
         all: fullMetrics(evaluation.targets, head),
-        'no-refresh': fullMetrics(evaluation.targets.filter((t) => !isRefresh(t.behavior)), head),
+        'no-refresh': fullMetrics(
+          evaluation.targets.filter((t) => !isRefresh(t.behavior)),
+          head,
+        ),
         ...(groups
           ? {
-              'new-behaviors': fullMetrics(evaluation.targets.filter((t) => groups.includes(t.behavior)), head),
-              'old-behaviors': fullMetrics(evaluation.targets.filter((t) => !groups.includes(t.behavior)), head),
+              'new-behaviors': fullMetrics(
+                evaluation.targets.filter((t) => groups.includes(t.behavior)),
+                head,
+              ),
+              'old-behaviors': fullMetrics(
+                evaluation.targets.filter((t) => !groups.includes(t.behavior)),
+                head,
+              ),
             }
           : {}),
       },
@@ -103,14 +117,20 @@ export async function runOne(spec: RunSpec, data: DatasetSplits, options: RunOpt
       commit: options.commit,
     };
     if (options.modelsDir) {
-      await saveModelDir(join(options.modelsDir, id), { model, behaviors, locations, name: id, training: { ...record, spec } }, { dtype: 'float32' });
+      await saveModelDir(
+        join(options.modelsDir, id),
+        { model, behaviors, locations, name: id, training: { ...record, spec } },
+        { dtype: 'float32' },
+      );
     }
     mkdirSync(options.recordsDir, { recursive: true });
     // Write-then-rename: an interrupted run never leaves a half record that would be skipped.
     const path = join(options.recordsDir, `${id}.json`);
     writeFileSync(`${path}.tmp`, `${JSON.stringify(record, null, 1)}\n`);
     renameSync(`${path}.tmp`, path);
-    log(`${id}: done in ${record.seconds}s, test R@1 ${record.test.all['weighted_recall@1'].toFixed(4)} macroR@5 ${record.test.all['macro_recall@5'].toFixed(4)}`);
+    log(
+      `${id}: done in ${record.seconds}s, test R@1 ${record.test.all['weighted_recall@1'].toFixed(4)} macroR@5 ${record.test.all['macro_recall@5'].toFixed(4)}`,
+    );
     return record;
   } finally {
     model.dispose();
@@ -126,7 +146,11 @@ function trainSplit(spec: RunSpec, data: DatasetSplits): BehaviorSequence[] {
  * A run's model on the test split as its record scores it: with `rankTrainBehaviors`, only the
  * behaviors of the whole train split (after `withhold`) are ranked.
  */
-export async function evaluateOnTest(spec: RunSpec, m: { model: BehaveGPT; behaviors: Vocabulary; locations: Vocabulary }, data: DatasetSplits): Promise<EvaluationResult> {
+export async function evaluateOnTest(
+  spec: RunSpec,
+  m: { model: BehaveGPT; behaviors: Vocabulary; locations: Vocabulary },
+  data: DatasetSplits,
+): Promise<EvaluationResult> {
   const seen = spec.rankTrainBehaviors ? behaviorCounts(trainSplit(spec, data)) : null;
   return evaluateModel(m.model, data.test, m.behaviors, m.locations, seen ? { candidate: (b) => seen.has(b) } : {});
 }
@@ -137,12 +161,18 @@ export function countTrainTargets(train: readonly BehaviorSequence[], contextLen
 }
 
 /** The model config of a run trained from scratch, given the vocabularies of its whole train split. */
-export function runConfig(spec: RunSpec, vocabularies: { behaviors: Vocabulary; locations: Vocabulary }): BehaveGPTConfig {
+export function runConfig(
+  spec: RunSpec,
+  vocabularies: { behaviors: Vocabulary; locations: Vocabulary },
+): BehaveGPTConfig {
   return buildConfig(vocabularies.behaviors, vocabularies.locations, spec.config);
 }
 
 /** The model a run starts from: fresh (vocabulary of the whole train split), or a pretrained one extended with the split's new behaviors. */
-async function initialModel(spec: RunSpec, train: readonly BehaviorSequence[]): Promise<{ model: BehaveGPT; behaviors: Vocabulary; locations: Vocabulary }> {
+async function initialModel(
+  spec: RunSpec,
+  train: readonly BehaviorSequence[],
+): Promise<{ model: BehaveGPT; behaviors: Vocabulary; locations: Vocabulary }> {
   if (!spec.init) {
     // The vocabulary comes from the whole train split, so every fraction ranks and scores the same label set.
     const vocabularies = buildVocabularies(train);
@@ -151,24 +181,40 @@ async function initialModel(spec: RunSpec, train: readonly BehaviorSequence[]): 
   const base = loadModelDir(spec.init);
   // Zero-shot scores the base as it is; a k-shot spec with 0 epochs scores it with the new behaviors added.
   if (spec.train?.epochs === 0 && !spec.kShot) return base;
-  const added = newBehaviors(train.flatMap((s) => s.events.map((e) => e.behavior)), base.behaviors);
+  const added = newBehaviors(
+    train.flatMap((s) => s.events.map((e) => e.behavior)),
+    base.behaviors,
+  );
   return extendVocabulary(base, added);
 }
 
 /** The train split without the events of `behaviors` (sequences left empty are dropped). */
-export function withholdBehaviors(train: readonly BehaviorSequence[], behaviors: ReadonlySet<string>): BehaviorSequence[] {
-  return train.map((s) => ({ ...s, events: s.events.filter((e) => !behaviors.has(e.behavior)) })).filter((s) => s.events.length > 0);
+export function withholdBehaviors(
+  train: readonly BehaviorSequence[],
+  behaviors: ReadonlySet<string>,
+): BehaviorSequence[] {
+  return train
+    .map((s) => ({ ...s, events: s.events.filter((e) => !behaviors.has(e.behavior)) }))
+    .filter((s) => s.events.length > 0);
 }
 
 /** Epoch eligibility: weighted recall@5 on targets outside `behaviors` at most `maxDrop` below the untrained model's. */
-export function oldBehaviorsKept(behaviors: readonly string[], maxDrop: number): (result: EvaluationResult, initial: EvaluationResult) => boolean {
+export function oldBehaviorsKept(
+  behaviors: readonly string[],
+  maxDrop: number,
+): (result: EvaluationResult, initial: EvaluationResult) => boolean {
   const set = new Set(behaviors);
-  const oldRecall5 = (r: EvaluationResult) => rankingMetrics(r.targets.filter((t) => !set.has(t.behavior)))['weighted_recall@5'];
+  const oldRecall5 = (r: EvaluationResult) =>
+    rankingMetrics(r.targets.filter((t) => !set.has(t.behavior)))['weighted_recall@5'];
   return (result, initial) => oldRecall5(result) >= oldRecall5(initial) - maxDrop;
 }
 
 /** The k-shot sequences plus `rehearsal` × as many random train sequences holding none of the behaviors (seeded by `seed`). */
-export function kShotWithRehearsal(train: readonly BehaviorSequence[], kShot: NonNullable<RunSpec['kShot']>, seed: number): BehaviorSequence[] {
+export function kShotWithRehearsal(
+  train: readonly BehaviorSequence[],
+  kShot: NonNullable<RunSpec['kShot']>,
+  seed: number,
+): BehaviorSequence[] {
   const shots = kShotSequences(train, kShot.behaviors, kShot.k);
   if (!kShot.rehearsal) return shots;
   const set = new Set(kShot.behaviors);
@@ -182,10 +228,18 @@ export function kShotWithRehearsal(train: readonly BehaviorSequence[], kShot: No
  * sequences containing it are added in a fixed random order until it has k (fewer if the split
  * has fewer). Deterministic; a sequence is used once.
  */
-export function kShotSequences(train: readonly BehaviorSequence[], behaviors: readonly string[], k: number): BehaviorSequence[] {
-  const order = shuffle(train.map((_, i) => i), createRng(12345));
+export function kShotSequences(
+  train: readonly BehaviorSequence[],
+  behaviors: readonly string[],
+  k: number,
+): BehaviorSequence[] {
+  const order = shuffle(
+    train.map((_, i) => i),
+    createRng(12345),
+  );
   const chosen = new Set<number>();
-  const count = (b: string) => [...chosen].reduce((n, i) => n + train[i].events.filter((e) => e.behavior === b).length, 0);
+  const count = (b: string) =>
+    [...chosen].reduce((n, i) => n + train[i].events.filter((e) => e.behavior === b).length, 0);
   for (const b of behaviors) {
     let have = count(b);
     for (const i of order) {

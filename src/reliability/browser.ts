@@ -8,7 +8,13 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** The specs of issue 14's faults: model files, CSP, run control, imports, device loss. */
-export const RELIABILITY_SPECS = ['e2e/model-faults.spec.ts', 'e2e/security.spec.ts', 'e2e/finetune-control.spec.ts', 'e2e/import-large.spec.ts', 'e2e/device-loss.spec.ts'];
+export const RELIABILITY_SPECS = [
+  'e2e/model-faults.spec.ts',
+  'e2e/security.spec.ts',
+  'e2e/finetune-control.spec.ts',
+  'e2e/import-large.spec.ts',
+  'e2e/device-loss.spec.ts',
+];
 
 export interface BrowserCase {
   spec: string;
@@ -34,7 +40,10 @@ export interface BrowserFigures {
 interface JsonSuite {
   title: string;
   file?: string;
-  specs?: { title: string; tests: { projectName: string; status: string; results: { status: string; duration: number }[] }[] }[];
+  specs?: {
+    title: string;
+    tests: { projectName: string; status: string; results: { status: string; duration: number }[] }[];
+  }[];
   suites?: JsonSuite[];
 }
 
@@ -42,7 +51,13 @@ function collect(suite: JsonSuite, file: string, out: BrowserCase[]): void {
   for (const spec of suite.specs ?? []) {
     for (const t of spec.tests) {
       const last = t.results.at(-1);
-      out.push({ spec: file, title: spec.title, project: t.projectName, status: last?.status ?? t.status, seconds: Math.round((last?.duration ?? 0) / 1000) });
+      out.push({
+        spec: file,
+        title: spec.title,
+        project: t.projectName,
+        status: last?.status ?? t.status,
+        seconds: Math.round((last?.duration ?? 0) / 1000),
+      });
     }
   }
   for (const s of suite.suites ?? []) collect(s, file, out);
@@ -65,6 +80,11 @@ export function runBrowserChecks(outDir: string): BrowserFigures {
   }
   const cases: BrowserCase[] = [];
   for (const suite of report.suites) collect(suite, suite.file ?? suite.title, cases);
-  const read = <T>(name: string): T | null => (existsSync(join(outDir, name)) ? (JSON.parse(readFileSync(join(outDir, name), 'utf8')) as T) : null);
-  return { cases, cancelRuns: read<CancelRun[]>('cancel-runs.json'), imports: read<Record<string, Record<string, number>>>('reliability-import.json') };
+  const read = <T>(name: string): T | null =>
+    existsSync(join(outDir, name)) ? (JSON.parse(readFileSync(join(outDir, name), 'utf8')) as T) : null;
+  return {
+    cases,
+    cancelRuns: read<CancelRun[]>('cancel-runs.json'),
+    imports: read<Record<string, Record<string, number>>>('reliability-import.json'),
+  };
 }

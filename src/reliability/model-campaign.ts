@@ -36,13 +36,27 @@ function floatEntryOffset(manifest: ModelManifest, rng: Rng): { offset: number; 
   const entries = manifest.weightsManifest[0].weights;
   const floats = entries.map((w, i) => ({ w, i })).filter(({ w }) => !w.quantization);
   const { i } = pick(floats, rng);
-  const offset = entries.slice(0, i).reduce((n, w) => n + w.shape.reduce((a, b) => a * b, 1) * (w.quantization ? 1 : 4), 0);
+  const offset = entries
+    .slice(0, i)
+    .reduce((n, w) => n + w.shape.reduce((a, b) => a * b, 1) * (w.quantization ? 1 : 4), 0);
   return { offset, count: entries[i].shape.reduce((a, b) => a * b, 1) };
 }
 
 const CORRUPTIONS: Corruption[] = [
-  { kind: 'shard truncated', apply: (f, rng) => ({ ...f, shard: f.shard.slice(0, Math.floor(rng() * f.shard.length)) }) },
-  { kind: 'shard extended', apply: (f, rng) => ({ ...f, shard: Uint8Array.from([...f.shard, ...Array.from({ length: 1 + Math.floor(rng() * 64) }, () => Math.floor(rng() * 256))]) }) },
+  {
+    kind: 'shard truncated',
+    apply: (f, rng) => ({ ...f, shard: f.shard.slice(0, Math.floor(rng() * f.shard.length)) }),
+  },
+  {
+    kind: 'shard extended',
+    apply: (f, rng) => ({
+      ...f,
+      shard: Uint8Array.from([
+        ...f.shard,
+        ...Array.from({ length: 1 + Math.floor(rng() * 64) }, () => Math.floor(rng() * 256)),
+      ]),
+    }),
+  },
   {
     kind: 'shard bits flipped',
     apply: (f, rng) => {
@@ -63,31 +77,89 @@ const CORRUPTIONS: Corruption[] = [
   {
     kind: 'weight shape changed',
     apply: (f, rng) =>
-      edit(f, (m, r) => {
-        const w = pick(m.weightsManifest[0].weights as { shape: number[] }[], r);
-        if (w.shape.length === 2 && r() < 0.5) w.shape.reverse();
-        else w.shape[Math.floor(r() * w.shape.length)] += r() < 0.5 ? 1 : -1;
-      }, rng),
+      edit(
+        f,
+        (m, r) => {
+          const w = pick(m.weightsManifest[0].weights as { shape: number[] }[], r);
+          if (w.shape.length === 2 && r() < 0.5) w.shape.reverse();
+          else w.shape[Math.floor(r() * w.shape.length)] += r() < 0.5 ? 1 : -1;
+        },
+        rng,
+      ),
   },
-  { kind: 'weight dtype changed', apply: (f, rng) => edit(f, (m, r) => (pick(m.weightsManifest[0].weights as { dtype: string }[], r).dtype = pick(['int32', 'float16', 'uint8', 'bool', 'complex64'], r)), rng) },
+  {
+    kind: 'weight dtype changed',
+    apply: (f, rng) =>
+      edit(
+        f,
+        (m, r) =>
+          (pick(m.weightsManifest[0].weights as { dtype: string }[], r).dtype = pick(
+            ['int32', 'float16', 'uint8', 'bool', 'complex64'],
+            r,
+          )),
+        rng,
+      ),
+  },
   {
     kind: 'shard path elsewhere',
-    apply: (f, rng) => edit(f, (m, r) => (m.weightsManifest[0].paths = [pick(['https://evil.example/w.bin', '//evil.example/w.bin', '/weights.bin', '../weights.bin', 'a/../../w.bin', 'w.bin?x=1', 'data:,x', 'javascript:alert(1)'], r)]), rng),
+    apply: (f, rng) =>
+      edit(
+        f,
+        (m, r) =>
+          (m.weightsManifest[0].paths = [
+            pick(
+              [
+                'https://evil.example/w.bin',
+                '//evil.example/w.bin',
+                '/weights.bin',
+                '../weights.bin',
+                'a/../../w.bin',
+                'w.bin?x=1',
+                'data:,x',
+                'javascript:alert(1)',
+              ],
+              r,
+            ),
+          ]),
+        rng,
+      ),
   },
-  { kind: 'byte length changed', apply: (f, rng) => edit(f, (m, r) => (m.weightsManifest[0].byteLengths = [(m.weightsManifest[0].byteLengths?.[0] ?? f.shard.length) + pick([-1, 1, -1000, 1000], r)]), rng) },
-  { kind: 'hash changed', apply: (f, rng) => edit(f, (m, r) => (m.weightsManifest[0].sha256 = [sha256(Uint8Array.of(Math.floor(r() * 256)))]), rng) },
+  {
+    kind: 'byte length changed',
+    apply: (f, rng) =>
+      edit(
+        f,
+        (m, r) =>
+          (m.weightsManifest[0].byteLengths = [
+            (m.weightsManifest[0].byteLengths?.[0] ?? f.shard.length) + pick([-1, 1, -1000, 1000], r),
+          ]),
+        rng,
+      ),
+  },
+  {
+    kind: 'hash changed',
+    apply: (f, rng) =>
+      edit(f, (m, r) => (m.weightsManifest[0].sha256 = [sha256(Uint8Array.of(Math.floor(r() * 256)))]), rng),
+  },
   {
     // Values no model of this file can have (a consistent edit, such as dropout 0, is another valid model: see the report).
     kind: 'config changed',
     apply: (f, rng) =>
-      edit(f, (m, r) => {
-        const key = pick(['numBehaviors', 'numHeads', 'behaviorDim', 'contextLength', 'numLayers', 'dropout', 'useContext'], r);
-        const invalid: Record<string, unknown[]> = {
-          dropout: [1, 1.5, -0.1, 'x', null],
-          useContext: [0, 1, 'true', null],
-        };
-        m.config[key] = pick(invalid[key] ?? [m.config[key] + 1, -1, 0, null, 'x', 1e9, 1.5], r);
-      }, rng),
+      edit(
+        f,
+        (m, r) => {
+          const key = pick(
+            ['numBehaviors', 'numHeads', 'behaviorDim', 'contextLength', 'numLayers', 'dropout', 'useContext'],
+            r,
+          );
+          const invalid: Record<string, unknown[]> = {
+            dropout: [1, 1.5, -0.1, 'x', null],
+            useContext: [0, 1, 'true', null],
+          };
+          m.config[key] = pick(invalid[key] ?? [m.config[key] + 1, -1, 0, null, 'x', 1e9, 1.5], r);
+        },
+        rng,
+      ),
   },
   {
     kind: 'vocabulary damaged',
@@ -102,14 +174,21 @@ const CORRUPTIONS: Corruption[] = [
         rng,
       ),
   },
-  { kind: 'model.json cut off', apply: (f, rng) => ({ ...f, manifestText: f.manifestText.slice(0, Math.floor(rng() * f.manifestText.length)) }) },
+  {
+    kind: 'model.json cut off',
+    apply: (f, rng) => ({ ...f, manifestText: f.manifestText.slice(0, Math.floor(rng() * f.manifestText.length)) }),
+  },
   {
     kind: 'NaN or infinity with a matching hash',
     apply: (f, rng) => {
       const manifest = JSON.parse(f.manifestText) as ModelManifest;
       const { offset, count } = floatEntryOffset(manifest, rng);
       const shard = f.shard.slice();
-      new DataView(shard.buffer).setFloat32(offset + 4 * Math.floor(rng() * count), pick([Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY], rng), true);
+      new DataView(shard.buffer).setFloat32(
+        offset + 4 * Math.floor(rng() * count),
+        pick([Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY], rng),
+        true,
+      );
       manifest.weightsManifest[0].sha256 = [sha256(shard)];
       return { manifestText: JSON.stringify(manifest), shard };
     },
@@ -141,7 +220,10 @@ async function check(files: Files): Promise<void> {
   checkWeightValues(manifest, shards, 'model.json');
 }
 
-export async function runModelCampaign(clean: Files, options: { cases: number; seed: number; source: string }): Promise<ModelCampaign> {
+export async function runModelCampaign(
+  clean: Files,
+  options: { cases: number; seed: number; source: string },
+): Promise<ModelCampaign> {
   await check(clean); // the clean model passes, or the campaign means nothing
   const rng = createRng(options.seed);
   const byKind: ModelCampaign['byKind'] = {};
@@ -157,7 +239,10 @@ export async function runModelCampaign(clean: Files, options: { cases: number; s
       tally.failures++;
       if (failures.length < 20) failures.push({ kind: corruption.kind, problem });
     };
-    const unchanged = sameJson(damaged.manifestText, clean.manifestText) && damaged.shard.length === clean.shard.length && damaged.shard.every((b, i) => b === clean.shard[i]);
+    const unchanged =
+      sameJson(damaged.manifestText, clean.manifestText) &&
+      damaged.shard.length === clean.shard.length &&
+      damaged.shard.every((b, i) => b === clean.shard[i]);
     if (unchanged) {
       // A mutation that happened to change nothing (a cut at the full length, a square shape reversed): not a case.
       tally.cases--;

@@ -34,7 +34,10 @@ const MUTATIONS: Mutation[] = [
       return b;
     },
   },
-  { kind: 'cut off', apply: (_l, text, rng) => new TextEncoder().encode(text).subarray(0, Math.floor(rng() * text.length)) },
+  {
+    kind: 'cut off',
+    apply: (_l, text, rng) => new TextEncoder().encode(text).subarray(0, Math.floor(rng() * text.length)),
+  },
   {
     kind: 'line dropped',
     apply: (lines, _t, rng) => {
@@ -66,7 +69,10 @@ const MUTATIONS: Mutation[] = [
     kind: 'junk row',
     apply: (lines, _t, rng) => {
       const out = [...lines];
-      const junk = pick(['', ',,,,', 'a,b', '"unclosed,0,0,0,x', 'x,0,0,0,y,z,w', '\u0000\u0001', 'seq,1e3,0,0,A:b', '   '], rng);
+      const junk = pick(
+        ['', ',,,,', 'a,b', '"unclosed,0,0,0,x', 'x,0,0,0,y,z,w', '\u0000\u0001', 'seq,1e3,0,0,A:b', '   '],
+        rng,
+      );
       out.splice(lineIndex(lines, rng), 0, junk);
       return out.join('\n');
     },
@@ -135,7 +141,8 @@ function wellFormed(log: ParsedLog): string | null {
     if (s.events.length === 0) return `sequence "${s.id}" has no events`;
     for (const e of s.events) {
       events++;
-      if (!(e.weekday >= 0 && e.weekday < NUM_WEEKDAYS && e.slot >= 0 && e.slot < NUM_SLOTS)) return `event out of range in "${s.id}"`;
+      if (!(e.weekday >= 0 && e.weekday < NUM_WEEKDAYS && e.slot >= 0 && e.slot < NUM_SLOTS))
+        return `event out of range in "${s.id}"`;
       if ([PAD, BOS, UNK].includes(e.behavior) || e.behavior === '') return `behavior "${e.behavior}" accepted`;
     }
   }
@@ -149,14 +156,22 @@ function read(input: Uint8Array | string): ParsedLog {
     try {
       plain = gunzipSync(input);
     } catch (e) {
-      throw new DataError(FILE, null, null, `not a valid gzip file: it could not be decompressed (${(e as Error).message})`);
+      throw new DataError(
+        FILE,
+        null,
+        null,
+        `not a valid gzip file: it could not be decompressed (${(e as Error).message})`,
+      );
     }
     return parseBehaviorLog(plain, FILE);
   }
   return parseBehaviorLog(input, FILE);
 }
 
-export function runParserCampaign(gzippedLog: Uint8Array, options: { cases: number; rows: number; seed: number }): ParserCampaign {
+export function runParserCampaign(
+  gzippedLog: Uint8Array,
+  options: { cases: number; rows: number; seed: number },
+): ParserCampaign {
   const all = gunzipSync(gzippedLog).toString('utf8').split('\n');
   const lines = all.slice(0, options.rows + 1);
   const text = `${lines.join('\n')}\n`;
@@ -192,5 +207,11 @@ export function runParserCampaign(gzippedLog: Uint8Array, options: { cases: numb
       }
     }
   }
-  return { source: `first ${options.rows} rows of SmartThings Spain`, cases: options.cases, byKind, refusedBy, failures };
+  return {
+    source: `first ${options.rows} rows of SmartThings Spain`,
+    cases: options.cases,
+    byKind,
+    refusedBy,
+    failures,
+  };
 }

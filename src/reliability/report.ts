@@ -20,7 +20,11 @@ const median = (xs: number[]) => {
 };
 
 function table(header: string[], rows: (string | number)[][]): string {
-  return [`| ${header.join(' | ')} |`, `|${header.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+  return [
+    `| ${header.join(' | ')} |`,
+    `|${header.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`,
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ].join('\n');
 }
 
 export function renderReliability(f: ReliabilityFigures): string {
@@ -46,7 +50,15 @@ export function renderReliability(f: ReliabilityFigures): string {
       [
         [`import parser, damaged real logs (${p.source})`, p.cases, parserFailures],
         [`model files, damaged (${m.source})`, m.cases, modelFailures],
-        ...(b ? [[`browser fault injection (Chromium, ${b.date.slice(0, 10)}, commit ${b.commit})`, browserRun.length, browserFailed.length] as (string | number)[]] : []),
+        ...(b
+          ? [
+              [
+                `browser fault injection (Chromium, ${b.date.slice(0, 10)}, commit ${b.commit})`,
+                browserRun.length,
+                browserFailed.length,
+              ] as (string | number)[],
+            ]
+          : []),
       ],
     ),
     '',
@@ -57,17 +69,46 @@ export function renderReliability(f: ReliabilityFigures): string {
   );
 
   out.push('## Import parser: damaged real logs', '');
-  out.push('Rule: the file is read into a well-formed log (events in range, no reserved token as a behavior, counts consistent) or refused with a DataError naming the file (and the line and field where one is at fault); never another exception.', '');
-  out.push(table(['damage', 'cases', 'read', 'refused', 'failures'], Object.entries(p.byKind).map(([k, v]) => [k, v.cases, v.read, v.refused, v.failures])), '');
-  out.push(`Refusals by the field named: ${Object.entries(p.refusedBy).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ')}.`, '');
+  out.push(
+    'Rule: the file is read into a well-formed log (events in range, no reserved token as a behavior, counts consistent) or refused with a DataError naming the file (and the line and field where one is at fault); never another exception.',
+    '',
+  );
+  out.push(
+    table(
+      ['damage', 'cases', 'read', 'refused', 'failures'],
+      Object.entries(p.byKind).map(([k, v]) => [k, v.cases, v.read, v.refused, v.failures]),
+    ),
+    '',
+  );
+  out.push(
+    `Refusals by the field named: ${Object.entries(p.refusedBy)
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}.`,
+    '',
+  );
   if (p.failures.length) out.push('Failures:', '', ...p.failures.map((x) => `- ${x.kind}: ${x.problem}`), '');
 
   out.push('## Model files: damaged copies of the shipped model', '');
-  out.push('Rule: every damaged model is refused with a typed error (ModelFormatError or ModelIntegrityError) by the checks each load runs before it caches or builds anything (parseManifest, verifyShards, checkWeightValues); a damaged model accepted, or any other exception, is a failure.', '');
-  out.push(table(['damage', 'cases', 'refused', 'failures'], Object.entries(m.byKind).map(([k, v]) => [k, v.cases, v.refused, v.failures])), '');
-  out.push(`Refusals by type: ${Object.entries(m.refusedBy).map(([k, v]) => `${k} ${v}`).join(', ')}.`, '');
   out.push(
-    'Known limit: model.json is the root of trust. A consistent edit of it (another name, dropout 0) describes another valid model, which nothing in the files can tell from the original without a signature (the format has none); the recorded sizes and SHA-256 protect the weights against everything else, and shard paths cannot leave the manifest\'s folder.',
+    'Rule: every damaged model is refused with a typed error (ModelFormatError or ModelIntegrityError) by the checks each load runs before it caches or builds anything (parseManifest, verifyShards, checkWeightValues); a damaged model accepted, or any other exception, is a failure.',
+    '',
+  );
+  out.push(
+    table(
+      ['damage', 'cases', 'refused', 'failures'],
+      Object.entries(m.byKind).map(([k, v]) => [k, v.cases, v.refused, v.failures]),
+    ),
+    '',
+  );
+  out.push(
+    `Refusals by type: ${Object.entries(m.refusedBy)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}.`,
+    '',
+  );
+  out.push(
+    "Known limit: model.json is the root of trust. A consistent edit of it (another name, dropout 0) describes another valid model, which nothing in the files can tell from the original without a signature (the format has none); the recorded sizes and SHA-256 protect the weights against everything else, and shard paths cannot leave the manifest's folder.",
     '',
   );
   if (m.failures.length) out.push('Failures:', '', ...m.failures.map((x) => `- ${x.kind}: ${x.problem}`), '');
@@ -80,7 +121,13 @@ export function renderReliability(f: ReliabilityFigures): string {
       `The built app in Chromium (\`playwright test ${['model-faults', 'security', 'finetune-control', 'import-large', 'device-loss'].map((s) => `e2e/${s}.spec.ts`).join(' ')}\`), run on commit ${b.commit}: faults injected with page.route (model files, the worker script), in IndexedDB, on the GPU device. Every test also fails on any Content-Security-Policy violation.`,
       '',
     );
-    out.push(table(['case', 'project', 'result', 's'], browserRun.map((c) => [c.title, c.project, c.status, c.seconds])), '');
+    out.push(
+      table(
+        ['case', 'project', 'result', 's'],
+        browserRun.map((c) => [c.title, c.project, c.status, c.seconds]),
+      ),
+      '',
+    );
     if (b.cancelRuns) {
       const ms = b.cancelRuns.map((r) => r.ms);
       out.push('### Cancel', '');
@@ -88,7 +135,13 @@ export function renderReliability(f: ReliabilityFigures): string {
         `${b.cancelRuns.length} runs cancelled at seeded random steps, timed in the page from the click to the run being idle: median ${median(ms)} ms, longest ${Math.max(...ms)} ms (target ≤ 500 ms); at most ${Math.max(...b.cancelRuns.map((r) => r.stepsAfterCancel))} step after the click; no model saved.`,
         '',
       );
-      out.push(table(['run', 'asked at step', 'clicked at step', 'steps after', 'ms'], b.cancelRuns.map((r, i) => [i + 1, r.targetStep, r.cancelledAtStep, r.stepsAfterCancel, r.ms])), '');
+      out.push(
+        table(
+          ['run', 'asked at step', 'clicked at step', 'steps after', 'ms'],
+          b.cancelRuns.map((r, i) => [i + 1, r.targetStep, r.cancelledAtStep, r.stepsAfterCancel, r.ms]),
+        ),
+        '',
+      );
     }
     if (b.imports) {
       out.push('### Large imports', '');
@@ -101,12 +154,24 @@ export function renderReliability(f: ReliabilityFigures): string {
       }
       const minimal = b.imports.minimalRows;
       if (minimal) {
-        out.push(`A file of ${minimal.rows.toLocaleString('en-US')} minimal rows stopped at the 10,000,000-event limit with a clear error, no crash; longest main-thread task ${minimal.longestTaskMs} ms.`, '');
+        out.push(
+          `A file of ${minimal.rows.toLocaleString('en-US')} minimal rows stopped at the 10,000,000-event limit with a clear error, no crash; longest main-thread task ${minimal.longestTaskMs} ms.`,
+          '',
+        );
       }
     }
   }
   out.push('## Reproduce', '');
-  out.push('```', 'npm run reliability                  # all campaigns, then the browser suite (builds the app; about 10 min here)', 'npm run reliability -- --no-browser  # Node campaigns only; keeps the browser figures of docs/reliability.json', '```', '');
-  out.push('Timings come from a shared 2-core machine under load (see the load averages above): re-measure on a quiet machine before quoting them.', '');
+  out.push(
+    '```',
+    'npm run reliability                  # all campaigns, then the browser suite (builds the app; about 10 min here)',
+    'npm run reliability -- --no-browser  # Node campaigns only; keeps the browser figures of docs/reliability.json',
+    '```',
+    '',
+  );
+  out.push(
+    'Timings come from a shared 2-core machine under load (see the load averages above): re-measure on a quiet machine before quoting them.',
+    '',
+  );
   return out.join('\n');
 }

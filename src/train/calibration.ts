@@ -19,7 +19,13 @@ import type { BehaveGPT } from '../model/behavegpt';
  * `sequences` (the same positions as evaluateModel). Compared with the empirical frequencies it
  * shows how far an objective's reweighting (DRO, class-balanced) moved the model's marginal.
  */
-export async function meanPredictedDistribution(model: BehaveGPT, sequences: readonly BehaviorSequence[], behaviors: Vocabulary, locations: Vocabulary, batchSize = 128): Promise<Float64Array> {
+export async function meanPredictedDistribution(
+  model: BehaveGPT,
+  sequences: readonly BehaviorSequence[],
+  behaviors: Vocabulary,
+  locations: Vocabulary,
+  batchSize = 128,
+): Promise<Float64Array> {
   const sum = new Float64Array(behaviors.size);
   let count = 0;
   for (const group of bucketBatches(toExamples(sequences, model.config.contextLength), batchSize)) {
@@ -45,7 +51,13 @@ export interface GenerationCorrection {
 }
 
 /** Fits the sampling correction of a (reweighted) model on its train split; `trainName` labels it, e.g. "US train". */
-export async function fitGenerationCorrection(model: BehaveGPT, train: readonly BehaviorSequence[], behaviors: Vocabulary, locations: Vocabulary, trainName: string): Promise<GenerationCorrection> {
+export async function fitGenerationCorrection(
+  model: BehaveGPT,
+  train: readonly BehaviorSequence[],
+  behaviors: Vocabulary,
+  locations: Vocabulary,
+  trainName: string,
+): Promise<GenerationCorrection> {
   const meanPredicted = await meanPredictedDistribution(model, train, behaviors, locations);
   return {
     behaviorLogCorrection: marginalCorrection(meanPredicted, behaviorCounts(train), behaviors),

@@ -67,13 +67,23 @@ export async function evaluateModel(
   const targets: RankedTarget[] = scored.map(({ behavior, rank, sequence }) => ({ behavior, rank, sequence }));
   const result: EvaluationResult = { metrics: rankingMetrics(targets), loss: meanLoss(scored), targets };
   if (time.count > 0) {
-    result.time = { accuracy: time.hits / time.count, slotAccuracy: time.slotHits / time.count, loss: time.nll / time.count, count: time.count, sameSlotShare: time.same / time.count };
+    result.time = {
+      accuracy: time.hits / time.count,
+      slotAccuracy: time.slotHits / time.count,
+      loss: time.nll / time.count,
+      count: time.count,
+      sameSlotShare: time.same / time.count,
+    };
   }
   return result;
 }
 
 /** Accumulates the time head's hits and log-loss over a batch's counted time targets. */
-function scoreTime(probs: Float32Array, batch: Batch, acc: { hits: number; slotHits: number; nll: number; count: number; same: number }): void {
+function scoreTime(
+  probs: Float32Array,
+  batch: Batch,
+  acc: { hits: number; slotHits: number; nll: number; count: number; same: number },
+): void {
   const targets = timeTargets(batch);
   for (let i = 0; i < targets.length; i++) {
     const delta = targets[i];

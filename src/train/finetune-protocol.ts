@@ -78,14 +78,31 @@ export const DEFAULT_FINETUNE_SETTINGS: FinetuneSettings = {
   backend: 'auto',
   compareScratch: false,
   // Chosen the same way for the from-scratch arm: checks after every epoch, at least 300 steps.
-  scratch: { learningRate: 3e-3, maxEpochs: 20, patience: 5, schedule: { ...FINETUNE_SCHEDULE, evaluateEvery: 0, minSteps: 300 } },
+  scratch: {
+    learningRate: 3e-3,
+    maxEpochs: 20,
+    patience: 5,
+    schedule: { ...FINETUNE_SCHEDULE, evaluateEvery: 0, minSteps: 300 },
+  },
   schedule: FINETUNE_SCHEDULE,
 };
 
 /** The trainer options of one arm under the protocol (the objective, seed and callbacks are the caller's). */
-export function protocolTrainOptions(budget: TrainingBudget, batchSize: number, schedule: FinetuneSchedule = FINETUNE_SCHEDULE): Pick<
+export function protocolTrainOptions(
+  budget: TrainingBudget,
+  batchSize: number,
+  schedule: FinetuneSchedule = FINETUNE_SCHEDULE,
+): Pick<
   TrainOptions,
-  'epochs' | 'batchSize' | 'learningRate' | 'warmupSteps' | 'schedule' | 'minSteps' | 'evaluateEvery' | 'patience' | 'selectBy'
+  | 'epochs'
+  | 'batchSize'
+  | 'learningRate'
+  | 'warmupSteps'
+  | 'schedule'
+  | 'minSteps'
+  | 'evaluateEvery'
+  | 'patience'
+  | 'selectBy'
 > {
   return {
     epochs: budget.maxEpochs,
@@ -140,7 +157,10 @@ export interface StartMessage<S extends Splittable = BehaviorSequence> {
 }
 
 /** The parts of a split, as sent to the worker. */
-export type FinetuneParts<S extends Splittable = BehaviorSequence> = Pick<FinetuneSplit<S>, 'train' | 'validation' | 'heldOut' | 'selection' | 'source'>;
+export type FinetuneParts<S extends Splittable = BehaviorSequence> = Pick<
+  FinetuneSplit<S>,
+  'train' | 'validation' | 'heldOut' | 'selection' | 'source'
+>;
 
 /**
  * The worker's start request for a data set: the split is made here, on the page side, so the
@@ -174,7 +194,13 @@ export function unpackStart(message: StartMessage<BehaviorSequence> | StartMessa
   const { log } = message;
   if (!log) return message as StartMessage;
   const { train, validation, heldOut, selection, source } = message.split as FinetuneParts<SequenceRef>;
-  const split = { train: unpackSequences(log, train), validation: unpackSequences(log, validation), heldOut: unpackSequences(log, heldOut), selection, source };
+  const split = {
+    train: unpackSequences(log, train),
+    validation: unpackSequences(log, validation),
+    heldOut: unpackSequences(log, heldOut),
+    selection,
+    source,
+  };
   return { ...message, split, log: undefined };
 }
 
@@ -189,7 +215,11 @@ export type ToWorker = StartMessage | StartMessage<SequenceRef> | CancelMessage;
 export type Arm = 'adapted' | 'scratch';
 
 /** One point of the live progress (a training step, or the end of an epoch with its validation figures). */
-export type ProgressPoint = Omit<TrainProgress, 'valid' | 'improved'> & { arm: Arm; validation?: MetricSet & { loss: number }; improved?: boolean };
+export type ProgressPoint = Omit<TrainProgress, 'valid' | 'improved'> & {
+  arm: Arm;
+  validation?: MetricSet & { loss: number };
+  improved?: boolean;
+};
 
 export interface PreparedInfo {
   trainSequences: number;

@@ -25,7 +25,13 @@ import type { Vocabulary } from '../core/vocab';
 import { BehaveGPT, countParameters } from '../model/behavegpt';
 import { extendVocabulary } from '../model/extend';
 import type { BackendChoice } from '../model/pipeline-types';
-import { modelFromArtifacts, serializeModel, validateManifest, type LoadedModel, type ModelManifest } from '../model/weights';
+import {
+  modelFromArtifacts,
+  serializeModel,
+  validateManifest,
+  type LoadedModel,
+  type ModelManifest,
+} from '../model/weights';
 import { evaluateModel } from './evaluate';
 import { alignOutputPrior } from './calibration';
 import {
@@ -63,14 +69,18 @@ function checkParts(split: FinetuneParts): void {
     }
   }
   if (split.heldOut.length === 0) throw new Error('no held-out sequences to compare the models on');
-  if (split.selection === 'validation' && split.validation.length === 0) throw new Error('epoch selection on validation needs validation sequences');
+  if (split.selection === 'validation' && split.validation.length === 0)
+    throw new Error('epoch selection on validation needs validation sequences');
 }
 
 /**
  * DRO fine-tuning uses the base model's own DRO hyperparameters (chosen on valid when it was
  * pretrained, docs/RESULTS.md); a base without them gets the defaults.
  */
-export function finetuneObjective(choice: FinetuneSettings['objective'], training: Record<string, unknown>): ObjectiveSpec {
+export function finetuneObjective(
+  choice: FinetuneSettings['objective'],
+  training: Record<string, unknown>,
+): ObjectiveSpec {
   if (choice !== 'dro') return { name: choice };
   const o = training.objective as Partial<ObjectiveSpec> | undefined;
   if (!o || typeof o !== 'object' || o.name !== 'dro') return { name: 'dro' };
@@ -84,7 +94,11 @@ export function finetuneObjective(choice: FinetuneSettings['objective'], trainin
  * validation part the move competes with the unmoved start on validation loss and is undone
  * when it does not help: on some data the model's own frequencies are the better start.
  */
-export async function matchFrequencies(m: LoadedModel, train: readonly BehaviorSequence[], validation: readonly BehaviorSequence[]): Promise<PreparedInfo['frequencies']> {
+export async function matchFrequencies(
+  m: LoadedModel,
+  train: readonly BehaviorSequence[],
+  validation: readonly BehaviorSequence[],
+): Promise<PreparedInfo['frequencies']> {
   if (validation.length === 0) {
     await alignOutputPrior(m.model, train, m.behaviors, m.locations);
     return { matched: true };
@@ -135,7 +149,11 @@ function modelCopy(m: LoadedModel): LoadedModel {
  * The from-scratch arm's model: the base's architecture (behavior network only, no time head)
  * with the training part's behaviors as its vocabulary, freshly initialised from `seed`.
  */
-export function scratchModel(base: LoadedModel, train: readonly BehaviorSequence[], seed: number): { model: BehaveGPT; behaviors: Vocabulary; locations: Vocabulary } {
+export function scratchModel(
+  base: LoadedModel,
+  train: readonly BehaviorSequence[],
+  seed: number,
+): { model: BehaveGPT; behaviors: Vocabulary; locations: Vocabulary } {
   const { behaviors } = buildVocabularies(train);
   const config = buildConfig(behaviors, base.locations, { ...base.model.config, timeHead: false });
   return { model: BehaveGPT.create(config, seed), behaviors, locations: base.locations };
@@ -195,7 +213,12 @@ export function budgetEpochs(budget: TrainingBudget, stepsPerEpoch: number, sche
   return stepsPerEpoch === 0 ? 0 : Math.max(o.epochs, Math.ceil((o.minSteps ?? 0) / stepsPerEpoch));
 }
 
-function progressPoint(p: TrainProgress, arm: Arm, offset: { epochs: number; steps: number }, hasValidation: boolean): ProgressPoint {
+function progressPoint(
+  p: TrainProgress,
+  arm: Arm,
+  offset: { epochs: number; steps: number },
+  hasValidation: boolean,
+): ProgressPoint {
   return {
     arm,
     kind: p.kind,
@@ -212,7 +235,12 @@ function progressPoint(p: TrainProgress, arm: Arm, offset: { epochs: number; ste
   };
 }
 
-function armSummary(result: TrainResult, stop: StopInfo, learningRate: number, offset: { epochs: number; steps: number; seconds: number }): ArmSummary {
+function armSummary(
+  result: TrainResult,
+  stop: StopInfo,
+  learningRate: number,
+  offset: { epochs: number; steps: number; seconds: number },
+): ArmSummary {
   return {
     // A continued run that kept its start reports the epoch it started from.
     epochsRun: result.epochsRun + offset.epochs,
@@ -224,7 +252,12 @@ function armSummary(result: TrainResult, stop: StopInfo, learningRate: number, o
   };
 }
 
-export async function runFinetune(request: StartMessage, post: Post, signal: AbortSignal, prepareBackend: PrepareBackend): Promise<void> {
+export async function runFinetune(
+  request: StartMessage,
+  post: Post,
+  signal: AbortSignal,
+  prepareBackend: PrepareBackend,
+): Promise<void> {
   const t0 = performance.now();
   const { runId, settings, continueFrom } = request;
   const stage = (message: string) => post({ type: 'stage', runId, message });
@@ -295,7 +328,11 @@ export async function runFinetune(request: StartMessage, post: Post, signal: Abo
     });
 
     stage('training');
-    const offset = { epochs: continueFrom?.epochs ?? 0, steps: continueFrom?.steps ?? 0, seconds: continueFrom?.seconds ?? 0 };
+    const offset = {
+      epochs: continueFrom?.epochs ?? 0,
+      steps: continueFrom?.steps ?? 0,
+      seconds: continueFrom?.seconds ?? 0,
+    };
     // The epoch is picked on validation (none: the last epoch is kept); never on held-out.
     const { result, stop } = await trainArm(adapted, train, validation, {
       budget: settings,
@@ -307,7 +344,8 @@ export async function runFinetune(request: StartMessage, post: Post, signal: Abo
       trainable: (name) => isTrainable(settings.trainable, name),
       startCompetes: continueFrom !== undefined,
       signal,
-      onProgress: (p) => post({ type: 'progress', runId, progress: progressPoint(p, 'adapted', offset, validation.length > 0) }),
+      onProgress: (p) =>
+        post({ type: 'progress', runId, progress: progressPoint(p, 'adapted', offset, validation.length > 0) }),
     });
     // trainModel has put the pre-training weights back; nothing is serialized or kept.
     if (result.cancelled) {
@@ -335,7 +373,11 @@ export async function runFinetune(request: StartMessage, post: Post, signal: Abo
       baselines,
     };
     // The pretraining figures describe the base model on SmartThings splits, not this one.
-    const training = { ...withoutSplitFigures(manifest.training), base: continueFrom?.baseName ?? manifest.name, finetune };
+    const training = {
+      ...withoutSplitFigures(manifest.training),
+      base: continueFrom?.baseName ?? manifest.name,
+      finetune,
+    };
     const { manifest: outManifest, shards: outShards } = await serializeModel(
       { model: adapted.model, behaviors: adapted.behaviors, locations: adapted.locations, name: 'adapted', training },
       { dtype: 'uint8' },
@@ -388,7 +430,12 @@ export async function runFinetune(request: StartMessage, post: Post, signal: Abo
         seed: settings.seed,
         objective,
         signal,
-        onProgress: (p) => post({ type: 'progress', runId, progress: progressPoint(p, 'scratch', { epochs: 0, steps: 0 }, validation.length > 0) }),
+        onProgress: (p) =>
+          post({
+            type: 'progress',
+            runId,
+            progress: progressPoint(p, 'scratch', { epochs: 0, steps: 0 }, validation.length > 0),
+          }),
       });
       if (s.result.cancelled) {
         post({ type: 'cancelled', runId });
@@ -397,7 +444,14 @@ export async function runFinetune(request: StartMessage, post: Post, signal: Abo
       stage('evaluating the from-scratch model on the held-out sequences');
       const metrics = (await evaluateModel(fresh.model, heldOut, fresh.behaviors, fresh.locations)).metrics;
       post({ type: 'evaluated', runId, which: 'scratch', metrics });
-      post({ type: 'scratch', runId, outcome: { metrics, ...armSummary(s.result, s.stop, settings.scratch.learningRate, { epochs: 0, steps: 0, seconds: 0 }) } });
+      post({
+        type: 'scratch',
+        runId,
+        outcome: {
+          metrics,
+          ...armSummary(s.result, s.stop, settings.scratch.learningRate, { epochs: 0, steps: 0, seconds: 0 }),
+        },
+      });
     }
     post({ type: 'done', runId });
   } finally {

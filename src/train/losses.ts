@@ -22,13 +22,23 @@ export interface TokenLossOptions {
 }
 
 function labelIds(targets: Int32Array): tf.Tensor1D {
-  return tf.tensor1d(Array.from(targets, (t) => (t === IGNORE ? 0 : t)), 'int32');
+  return tf.tensor1d(
+    Array.from(targets, (t) => (t === IGNORE ? 0 : t)),
+    'int32',
+  );
 }
 
 /** Per-token negative log-likelihood [N] (0 at ignored tokens) and the 0/1 mask of counted tokens. */
-export function tokenLosses(logits: tf.Tensor2D, targets: Int32Array, options: TokenLossOptions = {}): { losses: tf.Tensor1D; mask: tf.Tensor1D } {
+export function tokenLosses(
+  logits: tf.Tensor2D,
+  targets: Int32Array,
+  options: TokenLossOptions = {},
+): { losses: tf.Tensor1D; mask: tf.Tensor1D } {
   const numClasses = logits.shape[1];
-  const mask = tf.tensor1d(Array.from(targets, (t) => (t === IGNORE ? 0 : 1)), 'float32');
+  const mask = tf.tensor1d(
+    Array.from(targets, (t) => (t === IGNORE ? 0 : 1)),
+    'float32',
+  );
   let target: tf.Tensor = tf.cast(tf.oneHot(labelIds(targets), numClasses), 'float32');
   const eps = options.labelSmoothing ?? 0;
   if (eps > 0) {
@@ -43,7 +53,12 @@ export function tokenLosses(logits: tf.Tensor2D, targets: Int32Array, options: T
 }
 
 /** Mean of token losses weighted by their target class's weight (self-normalised). */
-export function reduceLosses(losses: tf.Tensor1D, mask: tf.Tensor1D, targets: Int32Array, classWeights?: tf.Tensor1D): tf.Scalar {
+export function reduceLosses(
+  losses: tf.Tensor1D,
+  mask: tf.Tensor1D,
+  targets: Int32Array,
+  classWeights?: tf.Tensor1D,
+): tf.Scalar {
   let weights: tf.Tensor1D = mask;
   if (classWeights) {
     // One-hot × weights rather than gather: gather has no gradient on wasm.
@@ -53,7 +68,11 @@ export function reduceLosses(losses: tf.Tensor1D, mask: tf.Tensor1D, targets: In
   return tf.div(tf.sum(tf.mul(losses, weights)), tf.maximum(tf.sum(weights), 1e-8)) as tf.Scalar;
 }
 
-export function crossEntropy(logits: tf.Tensor2D, targets: Int32Array, options: TokenLossOptions & { classWeights?: tf.Tensor1D } = {}): tf.Scalar {
+export function crossEntropy(
+  logits: tf.Tensor2D,
+  targets: Int32Array,
+  options: TokenLossOptions & { classWeights?: tf.Tensor1D } = {},
+): tf.Scalar {
   const { losses, mask } = tokenLosses(logits, targets, options);
   return reduceLosses(losses, mask, targets, options.classWeights);
 }
@@ -86,9 +105,18 @@ export interface Objective {
  * Builds an objective for a vocabulary of `classCounts.length` classes with the given training
  * counts; `isSpecial` marks ids that are never targets.
  */
-export function createObjective(spec: ObjectiveSpec, classCounts: readonly number[], isSpecial: (id: number) => boolean): Objective {
+export function createObjective(
+  spec: ObjectiveSpec,
+  classCounts: readonly number[],
+  isSpecial: (id: number) => boolean,
+): Objective {
   const total = classCounts.reduce((a, b) => a + b, 0);
-  const smoothingClasses = tf.keep(tf.tensor1d(classCounts.map((_, i) => (isSpecial(i) ? 0 : 1)), 'float32'));
+  const smoothingClasses = tf.keep(
+    tf.tensor1d(
+      classCounts.map((_, i) => (isSpecial(i) ? 0 : 1)),
+      'float32',
+    ),
+  );
   const base: TokenLossOptions = { labelSmoothing: spec.labelSmoothing ?? 0, smoothingClasses };
   const kept: tf.Tensor[] = [smoothingClasses];
   let staticWeights: Float64Array | null = null;
@@ -100,7 +128,12 @@ export function createObjective(spec: ObjectiveSpec, classCounts: readonly numbe
     const tau = spec.tau ?? 1;
     // Unseen classes get the smallest seen prior, not log 0.
     const minCount = Math.min(...classCounts.filter((n, i) => n > 0 && !isSpecial(i)));
-    base.logitBias = tf.keep(tf.tensor1d(classCounts.map((n) => tau * Math.log(Math.max(n, minCount) / total)), 'float32'));
+    base.logitBias = tf.keep(
+      tf.tensor1d(
+        classCounts.map((n) => tau * Math.log(Math.max(n, minCount) / total)),
+        'float32',
+      ),
+    );
     kept.push(base.logitBias);
   }
   if (spec.name === 'class-balanced') {
@@ -111,7 +144,10 @@ export function createObjective(spec: ObjectiveSpec, classCounts: readonly numbe
     const sum = raw.reduce((a, b) => a + b, 0);
     staticWeights = Float64Array.from(raw, (w) => (w * seen) / sum);
   } else if (spec.name === 'dro') {
-    dro = new DroState(classCounts.map((n, i) => (isSpecial(i) ? 0 : n)), spec.dro);
+    dro = new DroState(
+      classCounts.map((n, i) => (isSpecial(i) ? 0 : n)),
+      spec.dro,
+    );
   }
   const staticTensor = staticWeights ? tf.keep(tf.tensor1d(Float32Array.from(staticWeights))) : undefined;
   if (staticTensor) kept.push(staticTensor);
@@ -143,7 +179,11 @@ export function createObjective(spec: ObjectiveSpec, classCounts: readonly numbe
 }
 
 /** Training counts of each vocabulary id among targets. */
-export function countTargets(sequences: readonly { events: readonly { behavior: string }[] }[], id: (name: string) => number, size: number): number[] {
+export function countTargets(
+  sequences: readonly { events: readonly { behavior: string }[] }[],
+  id: (name: string) => number,
+  size: number,
+): number[] {
   const counts = new Array<number>(size).fill(0);
   for (const s of sequences) for (const e of s.events) counts[id(e.behavior)]++;
   return counts;

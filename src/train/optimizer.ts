@@ -43,7 +43,11 @@ export class AdamW {
     return tf.tidy(() => {
       // A chain of adds, not one addN: WebGPU's AddN binds every input at once, and a device's
       // default 8 storage buffers per shader stage are fewer than the gradients (Dawn refuses it).
-      const norm = tf.sqrt(Object.values(grads).map((g) => tf.sum(tf.square(g))).reduce((a, b) => tf.add(a, b))) as tf.Scalar;
+      const norm = tf.sqrt(
+        Object.values(grads)
+          .map((g) => tf.sum(tf.square(g)))
+          .reduce((a, b) => tf.add(a, b)),
+      ) as tf.Scalar;
       const scale = tf.div(clipNorm, tf.maximum(norm, clipNorm));
       for (const [name, variable] of variables) {
         const raw = grads[variable.name] ?? grads[name];
@@ -76,7 +80,13 @@ export class AdamW {
 }
 
 /** Linear warm-up then cosine decay to `minRatio` × peak. */
-export function cosineSchedule(step: number, totalSteps: number, warmupSteps: number, peak: number, minRatio = 0.1): number {
+export function cosineSchedule(
+  step: number,
+  totalSteps: number,
+  warmupSteps: number,
+  peak: number,
+  minRatio = 0.1,
+): number {
   if (step < warmupSteps) return (peak * (step + 1)) / warmupSteps;
   const progress = Math.min(1, (step - warmupSteps) / Math.max(1, totalSteps - warmupSteps));
   return peak * (minRatio + (1 - minRatio) * 0.5 * (1 + Math.cos(Math.PI * progress)));

@@ -6,14 +6,27 @@ import { BOS, PAD, UNK, Vocabulary } from '../core/vocab';
 import { UNKNOWN_LOCATION, type BehaviorSequence } from '../core/events';
 import { DEFAULT_CONFIG, type BehaveGPTConfig } from '../model/behavegpt';
 
-export function buildVocabularies(train: readonly BehaviorSequence[]): { behaviors: Vocabulary; locations: Vocabulary } {
-  const behaviors = Vocabulary.fromNames(train.flatMap((s) => s.events.map((e) => e.behavior)), [PAD, BOS, UNK]);
+export function buildVocabularies(train: readonly BehaviorSequence[]): {
+  behaviors: Vocabulary;
+  locations: Vocabulary;
+} {
+  const behaviors = Vocabulary.fromNames(
+    train.flatMap((s) => s.events.map((e) => e.behavior)),
+    [PAD, BOS, UNK],
+  );
   // The unknown location is always present: queries without a place use it.
-  const locations = Vocabulary.fromNames(train.flatMap((s) => s.events.map((e) => e.location)), []).extend([UNKNOWN_LOCATION]);
+  const locations = Vocabulary.fromNames(
+    train.flatMap((s) => s.events.map((e) => e.location)),
+    [],
+  ).extend([UNKNOWN_LOCATION]);
   return { behaviors, locations };
 }
 
-export function buildConfig(behaviors: Vocabulary, locations: Vocabulary, overrides: Partial<BehaveGPTConfig> = {}): BehaveGPTConfig {
+export function buildConfig(
+  behaviors: Vocabulary,
+  locations: Vocabulary,
+  overrides: Partial<BehaveGPTConfig> = {},
+): BehaveGPTConfig {
   return {
     ...DEFAULT_CONFIG,
     ...overrides,
@@ -29,9 +42,36 @@ export function buildConfig(behaviors: Vocabulary, locations: Vocabulary, overri
  * stream.
  */
 export const SIZES: Record<string, Partial<BehaveGPTConfig>> = {
-  xs: { behaviorDim: 8, weekdayDim: 4, slotDim: 4, locationDim: 0, targetDim: 4, numLayers: 1, numHeads: 2, headHidden: 16 },
-  s: { behaviorDim: 24, weekdayDim: 4, slotDim: 4, locationDim: 0, targetDim: 8, numLayers: 1, numHeads: 2, headHidden: 48 },
-  'm-': { behaviorDim: 28, weekdayDim: 8, slotDim: 8, locationDim: 4, targetDim: 8, numLayers: 1, numHeads: 2, headHidden: 64 },
+  xs: {
+    behaviorDim: 8,
+    weekdayDim: 4,
+    slotDim: 4,
+    locationDim: 0,
+    targetDim: 4,
+    numLayers: 1,
+    numHeads: 2,
+    headHidden: 16,
+  },
+  s: {
+    behaviorDim: 24,
+    weekdayDim: 4,
+    slotDim: 4,
+    locationDim: 0,
+    targetDim: 8,
+    numLayers: 1,
+    numHeads: 2,
+    headHidden: 48,
+  },
+  'm-': {
+    behaviorDim: 28,
+    weekdayDim: 8,
+    slotDim: 8,
+    locationDim: 4,
+    targetDim: 8,
+    numLayers: 1,
+    numHeads: 2,
+    headHidden: 64,
+  },
   m: {},
 };
 

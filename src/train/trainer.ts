@@ -145,10 +145,16 @@ export async function trainStep(
 /** The trained variables split into optimizer groups: the time head gets its own when detached. */
 function optimizerGroups(model: BehaveGPT, o: TrainOptions): OptimizerGroup[] {
   const variables = new Map([...model.params].filter(([name]) => (o.trainable ? o.trainable(name) : true)));
-  const make = (vars: Map<string, tf.Variable>) => ({ variables: vars, optimizer: new AdamW(o.learningRate, { weightDecay: o.weightDecay }) });
+  const make = (vars: Map<string, tf.Variable>) => ({
+    variables: vars,
+    optimizer: new AdamW(o.learningRate, { weightDecay: o.weightDecay }),
+  });
   if (!model.config.timeHead || !o.timeHead.detached) return [make(variables)];
   const isTime = (name: string) => name.startsWith('time.');
-  return [make(new Map([...variables].filter(([n]) => !isTime(n)))), make(new Map([...variables].filter(([n]) => isTime(n))))].filter((g) => g.variables.size > 0);
+  return [
+    make(new Map([...variables].filter(([n]) => !isTime(n)))),
+    make(new Map([...variables].filter(([n]) => isTime(n)))),
+  ].filter((g) => g.variables.size > 0);
 }
 
 /** Resolves after the event loop has run the tasks already queued (messages, timers). */
@@ -176,7 +182,11 @@ export async function trainModel(
   const epochs = stepsPerEpoch === 0 ? 0 : Math.max(o.epochs, Math.ceil((o.minSteps ?? 0) / stepsPerEpoch));
   const totalSteps = stepsPerEpoch * epochs;
   const groups = optimizerGroups(model, o);
-  const objective = createObjective(o.objective, countTargets(train, (n) => behaviors.id(n), behaviors.size), (i) => behaviors.isSpecial(i));
+  const objective = createObjective(
+    o.objective,
+    countTargets(train, (n) => behaviors.id(n), behaviors.size),
+    (i) => behaviors.isSpecial(i),
+  );
   const snapshot = () => new Map([...model.params].map(([name, v]) => [name, tf.clone(v)]));
   const restore = (saved: Map<string, tf.Tensor>) => {
     for (const [name, t] of saved) model.params.get(name)!.assign(t);
@@ -212,7 +222,9 @@ export async function trainModel(
         }
         const batch = encodeBatch(group, behaviors, locations);
         const learningRate =
-          o.schedule === 'constant' ? Math.min(1, (step + 1) / Math.max(1, o.warmupSteps)) * o.learningRate : cosineSchedule(step, totalSteps, o.warmupSteps, o.learningRate);
+          o.schedule === 'constant'
+            ? Math.min(1, (step + 1) / Math.max(1, o.warmupSteps)) * o.learningRate
+            : cosineSchedule(step, totalSteps, o.warmupSteps, o.learningRate);
         for (const g of groups) g.optimizer.learningRate = learningRate;
         const seed = Math.floor(rng() * 2 ** 31);
         const loss = await trainStep(model, groups, objective, batch, seed, o.timeHead);
@@ -240,8 +252,15 @@ export async function trainModel(
       // No valid sequences: nothing to select on, every epoch counts as the best so far (the last is kept).
       const eligible = !o.eligible || o.eligible(result, before);
       const replacesStart = bestEpoch === 0 && !o.startCompetes;
-      const improved = valid.length === 0 || (eligible && (replacesStart || score(result, o.selectBy) > score(best, o.selectBy)));
-      history.push({ epoch, step, trainLoss: lossSum / Math.max(1, lossCount), validLoss: result.loss, valid: result.metrics });
+      const improved =
+        valid.length === 0 || (eligible && (replacesStart || score(result, o.selectBy) > score(best, o.selectBy)));
+      history.push({
+        epoch,
+        step,
+        trainLoss: lossSum / Math.max(1, lossCount),
+        validLoss: result.loss,
+        valid: result.metrics,
+      });
       if (improved) {
         best = result;
         bestEpoch = epoch;

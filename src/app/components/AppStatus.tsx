@@ -41,8 +41,8 @@ export function AppStatus() {
     <>
       {!online && (
         <p className="warning" role="status" data-testid="offline-notice">
-          You are offline. Predict, Generate, Fine-tune and your adapted models work on this device; Replay shows the demo sequences, since the
-          SmartThings data is only served online.
+          You are offline. Predict, Generate, Fine-tune and your adapted models work on this device; Replay shows the
+          demo sequences, since the SmartThings data is only served online.
         </p>
       )}
       {needRefresh && (

@@ -20,7 +20,8 @@ export function EngineChoices({ predictor }: { predictor: Predictor }) {
         const choice = engines[workload];
         return (
           <li key={workload} data-testid={`engine-${workload}`} data-engine={choice?.engine ?? ''}>
-            {WORKLOAD_LABELS[workload]}: {choice ? <strong>{choice.label}</strong> : <span className="muted">not chosen yet</span>}
+            {WORKLOAD_LABELS[workload]}:{' '}
+            {choice ? <strong>{choice.label}</strong> : <span className="muted">not chosen yet</span>}
             {' — '}
             <span className="engine-reason">{choice ? choice.reason : PENDING[workload]}</span>
           </li>

@@ -28,21 +28,22 @@ function Recall({ label, r }: { label: string; r: SplitRecall | null }) {
 
 export function ModelHeader() {
   const predictor = useModelStore((s) => s.predictor);
-  const { status, url, progress, backend, summary, error, notice, loadError, fromCache, loadMs, requestedBackend } = useModelStore(
-    useShallow((s) => ({
-      status: s.status,
-      url: s.url,
-      progress: s.progress,
-      backend: s.backend,
-      summary: s.summary,
-      error: s.error,
-      notice: s.notice,
-      loadError: s.loadError,
-      fromCache: s.fromCache,
-      loadMs: s.loadMs,
-      requestedBackend: s.requestedBackend,
-    })),
-  );
+  const { status, url, progress, backend, summary, error, notice, loadError, fromCache, loadMs, requestedBackend } =
+    useModelStore(
+      useShallow((s) => ({
+        status: s.status,
+        url: s.url,
+        progress: s.progress,
+        backend: s.backend,
+        summary: s.summary,
+        error: s.error,
+        notice: s.notice,
+        loadError: s.loadError,
+        fromCache: s.fromCache,
+        loadMs: s.loadMs,
+        requestedBackend: s.requestedBackend,
+      })),
+    );
 
   return (
     <section className="model-panel" aria-label="Model">
@@ -84,8 +85,8 @@ export function ModelHeader() {
 
       {status === 'ready' && loadError && (
         <div className="error-box" role="alert" data-testid="model-load-error">
-          <strong>The model was not changed.</strong> Loading <code>{loadError.url}</code> failed: {loadError.message}. The model below is
-          still in use.
+          <strong>The model was not changed.</strong> Loading <code>{loadError.url}</code> failed: {loadError.message}.
+          The model below is still in use.
         </div>
       )}
       {status === 'ready' && notice && (
@@ -126,7 +127,11 @@ export function ModelHeader() {
             <div>
               <dt>Loaded</dt>
               <dd data-testid="model-cache" data-from-cache={String(fromCache === true)}>
-                {adaptedIdOf(url) !== null ? 'from this device (IndexedDB)' : fromCache ? 'from the Cache API' : 'from the network'}
+                {adaptedIdOf(url) !== null
+                  ? 'from this device (IndexedDB)'
+                  : fromCache
+                    ? 'from the Cache API'
+                    : 'from the network'}
                 {loadMs !== null && ` in ${(loadMs / 1000).toFixed(1)} s`}
               </dd>
             </div>

@@ -12,7 +12,14 @@ import './ModelPicker.css';
  */
 export function ModelPicker({ label = 'Model' }: { label?: string }) {
   const { models, refresh, use, openFiles, opening, openErrors } = useAdaptedStore(
-    useShallow((s) => ({ models: s.models, refresh: s.refresh, use: s.use, openFiles: s.openFiles, opening: s.opening, openErrors: s.openErrors })),
+    useShallow((s) => ({
+      models: s.models,
+      refresh: s.refresh,
+      use: s.use,
+      openFiles: s.openFiles,
+      opening: s.opening,
+      openErrors: s.openErrors,
+    })),
   );
   const url = useModelStore((s) => s.url);
   const status = useModelStore((s) => s.status);
@@ -68,7 +75,13 @@ export function ModelPicker({ label = 'Model' }: { label?: string }) {
             </select>
           </div>
         )}
-        <button type="button" className="link small" onClick={() => input.current?.click()} disabled={opening} data-testid="model-open">
+        <button
+          type="button"
+          className="link small"
+          onClick={() => input.current?.click()}
+          disabled={opening}
+          data-testid="model-open"
+        >
           Open model files…
         </button>
         <input
@@ -92,7 +105,9 @@ export function ModelPicker({ label = 'Model' }: { label?: string }) {
       )}
       {openErrors.length > 0 && (
         <div className="error-box small" role="alert" data-testid="model-open-error">
-          <strong>{openErrors.length === 1 ? 'A model was not opened.' : `${openErrors.length} models were not opened.`}</strong>
+          <strong>
+            {openErrors.length === 1 ? 'A model was not opened.' : `${openErrors.length} models were not opened.`}
+          </strong>
           {openErrors.map((e) => (
             <p key={e}>{e}</p>
           ))}

@@ -23,7 +23,9 @@ export function PredictionList({ result, k, actual, placeholder, explained, onEx
       <h3 id="predictions-title">
         Top {k} predictions
         {result.status === 'loading' && <span className="spinner" role="status" aria-label="updating" />}
-        {result.status === 'ready' && result.ms !== null && <span className="muted small"> · {result.ms.toFixed(1)} ms</span>}
+        {result.status === 'ready' && result.ms !== null && (
+          <span className="muted small"> · {result.ms.toFixed(1)} ms</span>
+        )}
       </h3>
       {result.error && (
         <p className="error" role="alert">

@@ -17,10 +17,19 @@ interface Props {
 /** A select of sequences (the first MAX_LISTED_SEQUENCES and the selected one), with an optional filter box before it. */
 export function SequencePicker({ id, sequences, selectedId, onSelect, disabled, filterId }: Props) {
   const [filter, setFilter] = useState('');
-  const { matching, listed } = useMemo(() => listSequences(sequences, filter, selectedId), [sequences, filter, selectedId]);
+  const { matching, listed } = useMemo(
+    () => listSequences(sequences, filter, selectedId),
+    [sequences, filter, selectedId],
+  );
 
   const select = (
-    <select id={id} value={selectedId ?? ''} onChange={(e) => onSelect(e.target.value)} disabled={disabled} data-testid={id}>
+    <select
+      id={id}
+      value={selectedId ?? ''}
+      onChange={(e) => onSelect(e.target.value)}
+      disabled={disabled}
+      data-testid={id}
+    >
       {listed.map((s) => (
         <option key={s.id} value={s.id}>
           {s.id} · {s.events.length} events
@@ -53,7 +62,8 @@ export function SequencePicker({ id, sequences, selectedId, onSelect, disabled, 
         <label htmlFor={id}>
           Sequence{' '}
           <span className="muted small">
-            ({formatCount(matching)} matching{matching > MAX_LISTED_SEQUENCES ? `, first ${MAX_LISTED_SEQUENCES} listed` : ''})
+            ({formatCount(matching)} matching
+            {matching > MAX_LISTED_SEQUENCES ? `, first ${MAX_LISTED_SEQUENCES} listed` : ''})
           </span>
         </label>
         {select}

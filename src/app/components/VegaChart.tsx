@@ -29,7 +29,13 @@ export interface VegaChartProps {
 async function replaceData(embed: Embed, view: View, data: ChartData | undefined): Promise<void> {
   if (!data) return;
   for (const [name, values] of Object.entries(data)) {
-    view.change(name, embed.vega.changeset().remove(() => true).insert(values as object[]));
+    view.change(
+      name,
+      embed.vega
+        .changeset()
+        .remove(() => true)
+        .insert(values as object[]),
+    );
   }
   await view.runAsync();
 }
@@ -89,7 +95,13 @@ export function VegaChart({ spec, data, renderer = 'svg', label, className, test
   }, [data]);
 
   return (
-    <figure className={`vega-chart ${className ?? ''}`} data-testid={testId} data-status={status} aria-label={label} aria-busy={status === 'loading'}>
+    <figure
+      className={`vega-chart ${className ?? ''}`}
+      data-testid={testId}
+      data-status={status}
+      aria-label={label}
+      aria-busy={status === 'loading'}
+    >
       <div ref={container} className="vega-chart-body" />
       {status === 'loading' && <p className="muted small">Loading chart…</p>}
       {status === 'error' && (

@@ -47,7 +47,8 @@ export function EvaluationView() {
   if (RESULTS.status === 'invalid') {
     return (
       <EmptyReport testId="eval-empty">
-        The evaluation results could not be read ({RESULTS.error}). Regenerate them with <code>npm run experiments</code>.
+        The evaluation results could not be read ({RESULTS.error}). Regenerate them with{' '}
+        <code>npm run experiments</code>.
       </EmptyReport>
     );
   }
@@ -72,7 +73,12 @@ export function EvaluationView() {
       <div className="controls">
         <div className="field">
           <label htmlFor="eval-dataset">Dataset</label>
-          <select id="eval-dataset" value={selection.dataset} onChange={(e) => setDataset(e.target.value)} data-testid="eval-dataset">
+          <select
+            id="eval-dataset"
+            value={selection.dataset}
+            onChange={(e) => setDataset(e.target.value)}
+            data-testid="eval-dataset"
+          >
             {datasetsIn(all).map((d) => (
               <option key={d} value={d}>
                 {datasetLabel(d)}
@@ -82,7 +88,12 @@ export function EvaluationView() {
         </div>
         <div className="field">
           <label htmlFor="eval-targets">Targets</label>
-          <select id="eval-targets" value={selection.targets} onChange={(e) => setTargets(e.target.value as TargetSet)} data-testid="eval-targets">
+          <select
+            id="eval-targets"
+            value={selection.targets}
+            onChange={(e) => setTargets(e.target.value as TargetSet)}
+            data-testid="eval-targets"
+          >
             {TARGET_SETS.filter((t) => sets.includes(t.id)).map((t) => (
               <option key={t.id} value={t.id}>
                 {t.label}
@@ -93,7 +104,12 @@ export function EvaluationView() {
       </div>
 
       <div className="table-scroll">
-        <table className="eval-table" data-testid="eval-table" data-dataset={selection.dataset} data-targets={selection.targets}>
+        <table
+          className="eval-table"
+          data-testid="eval-table"
+          data-dataset={selection.dataset}
+          data-targets={selection.targets}
+        >
           <caption>
             Next-behavior prediction, {datasetLabel(selection.dataset)} test split
             {selection.targets === 'no-refresh' ? ', without automatic refresh targets' : ', all targets'}
@@ -131,7 +147,13 @@ export function EvaluationView() {
             {rows.map((row, i) => {
               const shipped = isShippedRow(row, objective);
               return (
-                <tr key={`${row.model}-${i}`} className={shipped ? 'shipped' : undefined} data-testid="eval-row" data-model={row.model} data-shipped={String(shipped)}>
+                <tr
+                  key={`${row.model}-${i}`}
+                  className={shipped ? 'shipped' : undefined}
+                  data-testid="eval-row"
+                  data-model={row.model}
+                  data-shipped={String(shipped)}
+                >
                   <th scope="row">
                     {row.model}
                     {shipped && <span className="badge">shipped</span>}
@@ -159,15 +181,15 @@ export function EvaluationView() {
         </table>
       </div>
       <p className="muted small">
-        Test split; ± is the standard deviation over seeds (baselines are deterministic). Bold: the best value in each column;
-        highlighted row: the model this app ships. Protocol: <code>docs/RESULTS.md</code>.
+        Test split; ± is the standard deviation over seeds (baselines are deterministic). Bold: the best value in each
+        column; highlighted row: the model this app ships. Protocol: <code>docs/RESULTS.md</code>.
       </p>
 
       <section className="headtail" data-testid="eval-headtail" aria-labelledby="headtail-title">
         <h3 id="headtail-title">Head vs tail recall@5</h3>
         <p className="muted small">
-          Head: the most frequent behaviors that together cover 80% of training events; tail: all the others, including behaviors
-          never seen in training.
+          Head: the most frequent behaviors that together cover 80% of training events; tail: all the others, including
+          behaviors never seen in training.
         </p>
         {bars.length === 0 ? (
           <p className="muted">No head/tail recall in these results.</p>
@@ -184,7 +206,13 @@ export function EvaluationView() {
                   </span>
                   <span className="ht-bars">
                     {(['head', 'tail'] as const).map((kind) => (
-                      <span key={kind} className={`ht-line ${kind}`} data-testid="eval-bar" data-kind={kind} data-value={b[kind]}>
+                      <span
+                        key={kind}
+                        className={`ht-line ${kind}`}
+                        data-testid="eval-bar"
+                        data-kind={kind}
+                        data-value={b[kind]}
+                      >
                         <span className="bar" aria-hidden="true">
                           <span className="fill" style={{ width: `${Math.max(0.5, 100 * b[kind])}%` }} />
                         </span>

@@ -34,14 +34,40 @@ function verdict(mine: MetricSet, other: MetricSet, name: string): string {
  * chain and popularity fitted on the same training part, and (when asked for) the same
  * architecture trained from scratch. The best figure of each row is marked.
  */
-export function Comparison(props: { before: MetricSet | null; after: MetricSet | null; baselines: BaselineFigures | null; scratch: ScratchOutcome | null; scratchPending: boolean; baseName: string }) {
+export function Comparison(props: {
+  before: MetricSet | null;
+  after: MetricSet | null;
+  baselines: BaselineFigures | null;
+  scratch: ScratchOutcome | null;
+  scratchPending: boolean;
+  baseName: string;
+}) {
   const { before, after, baselines, scratch, scratchPending, baseName } = props;
   const columns: Column[] = [
     { id: 'after', label: 'Adapted', title: 'This run’s model, as stored (int8)', metrics: after },
     { id: 'before', label: 'Base', title: `${baseName}, before fine-tuning`, metrics: before },
-    { id: 'markov', label: 'Markov-2', title: 'Second-order Markov chain fitted on the training part', metrics: baselines?.['markov-2'] ?? null },
-    { id: 'popularity', label: 'Popularity', title: 'Most frequent behaviors of the training part', metrics: baselines?.popularity ?? null },
-    ...(scratch || scratchPending ? [{ id: 'scratch', label: 'From scratch', title: 'The same architecture trained on the training part only, with its own learning rate and budget', metrics: scratch?.metrics ?? null }] : []),
+    {
+      id: 'markov',
+      label: 'Markov-2',
+      title: 'Second-order Markov chain fitted on the training part',
+      metrics: baselines?.['markov-2'] ?? null,
+    },
+    {
+      id: 'popularity',
+      label: 'Popularity',
+      title: 'Most frequent behaviors of the training part',
+      metrics: baselines?.popularity ?? null,
+    },
+    ...(scratch || scratchPending
+      ? [
+          {
+            id: 'scratch',
+            label: 'From scratch',
+            title: 'The same architecture trained on the training part only, with its own learning rate and budget',
+            metrics: scratch?.metrics ?? null,
+          },
+        ]
+      : []),
   ];
   const targets = before?.targets ?? after?.targets ?? baselines?.['markov-2'].targets ?? 0;
   const cell = (m: MetricSet | null, key: Key) => (m && m[key] !== undefined ? formatPercent(m[key]) : '–');
@@ -50,8 +76,8 @@ export function Comparison(props: { before: MetricSet | null; after: MetricSet |
     <div className="ft-comparison">
       <table className="eval-table ft-results" data-testid="finetune-results">
         <caption>
-          Held-out part of your data ({formatCount(targets)} predicted events): every model ranks every behavior it knows; the best figure of each row
-          is bold
+          Held-out part of your data ({formatCount(targets)} predicted events): every model ranks every behavior it
+          knows; the best figure of each row is bold
         </caption>
         <thead>
           <tr>
@@ -71,7 +97,12 @@ export function Comparison(props: { before: MetricSet | null; after: MetricSet |
                 const v = c.metrics?.[key];
                 const top = v !== undefined && v === best(key);
                 return (
-                  <td key={c.id} className={`num${top ? ' best' : ''}`} data-testid={`${c.id}-${key}`} data-value={v ?? ''}>
+                  <td
+                    key={c.id}
+                    className={`num${top ? ' best' : ''}`}
+                    data-testid={`${c.id}-${key}`}
+                    data-value={v ?? ''}
+                  >
                     {top ? <strong>{cell(c.metrics, key)}</strong> : cell(c.metrics, key)}
                   </td>
                 );
@@ -87,8 +118,9 @@ export function Comparison(props: { before: MetricSet | null; after: MetricSet |
           {scratch && (
             <>
               , and {verdict(after, scratch.metrics, 'the same architecture trained from scratch')} (macro recall@5{' '}
-              {formatPercent(after['macro_recall@5'])} vs {formatPercent(scratch.metrics['macro_recall@5'])}: pretraining{' '}
-              {after['macro_recall@5'] > scratch.metrics['macro_recall@5'] ? 'helped' : 'did not help'} on rare behaviors)
+              {formatPercent(after['macro_recall@5'])} vs {formatPercent(scratch.metrics['macro_recall@5'])}:
+              pretraining {after['macro_recall@5'] > scratch.metrics['macro_recall@5'] ? 'helped' : 'did not help'} on
+              rare behaviors)
             </>
           )}
           .

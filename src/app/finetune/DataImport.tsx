@@ -7,18 +7,19 @@ import { DataSummary } from './DataSummary';
 
 /** Step 1: a log picked, dropped or chosen from the bundled data sets; what was read, or why it was not. */
 export function DataImport() {
-  const { data, importing, importProgress, importError, importFile, importBundled, epochUnit, setEpochUnit } = useFinetuneStore(
-    useShallow((s) => ({
-      data: s.data,
-      importing: s.importing,
-      importProgress: s.importProgress,
-      importError: s.importError,
-      importFile: s.importFile,
-      importBundled: s.importBundled,
-      epochUnit: s.epochUnit,
-      setEpochUnit: s.setEpochUnit,
-    })),
-  );
+  const { data, importing, importProgress, importError, importFile, importBundled, epochUnit, setEpochUnit } =
+    useFinetuneStore(
+      useShallow((s) => ({
+        data: s.data,
+        importing: s.importing,
+        importProgress: s.importProgress,
+        importError: s.importError,
+        importFile: s.importFile,
+        importBundled: s.importBundled,
+        epochUnit: s.epochUnit,
+        setEpochUnit: s.setEpochUnit,
+      })),
+    );
   const [dragging, setDragging] = useState(false);
   const input = useRef<HTMLInputElement>(null);
 
@@ -49,13 +50,18 @@ export function DataImport() {
           <button type="button" className="link" onClick={() => input.current?.click()}>
             choose a file
           </button>
-          . CSV with <code>sequence_id,step,weekday,time_slot,behavior</code> or <code>user_id,timestamp,behavior</code>
-          {' '}(gzip accepted). The file is read here and never uploaded. Up to {formatBytes(PARSE_LIMITS.maxBytes)},{' '}
+          . CSV with <code>sequence_id,step,weekday,time_slot,behavior</code> or <code>user_id,timestamp,behavior</code>{' '}
+          (gzip accepted). The file is read here and never uploaded. Up to {formatBytes(PARSE_LIMITS.maxBytes)},{' '}
           {PARSE_LIMITS.maxEvents.toLocaleString('en-US')} events, names of {PARSE_LIMITS.maxNameChars} characters.
         </p>
         <p className="small">
           <label htmlFor="ft-epoch-unit">Unix timestamps are in </label>
-          <select id="ft-epoch-unit" value={epochUnit} data-testid="finetune-epoch-unit" onChange={(e) => setEpochUnit(e.target.value as 'seconds' | 'milliseconds')}>
+          <select
+            id="ft-epoch-unit"
+            value={epochUnit}
+            data-testid="finetune-epoch-unit"
+            onChange={(e) => setEpochUnit(e.target.value as 'seconds' | 'milliseconds')}
+          >
             <option value="seconds">seconds</option>
             <option value="milliseconds">milliseconds</option>
           </select>{' '}
@@ -77,7 +83,13 @@ export function DataImport() {
         <p className="small muted">
           Or a bundled data set:{' '}
           {BUNDLED_DATASETS.map((d) => (
-            <button key={d.id} type="button" className="link" data-testid={`finetune-bundled-${d.id}`} onClick={() => void importBundled(d.id)}>
+            <button
+              key={d.id}
+              type="button"
+              className="link"
+              data-testid={`finetune-bundled-${d.id}`}
+              onClick={() => void importBundled(d.id)}
+            >
               {d.label}
             </button>
           ))}
@@ -88,7 +100,12 @@ export function DataImport() {
           Reading…{' '}
           {importProgress && importProgress.total > 0 && (
             <>
-              <progress max={importProgress.total} value={importProgress.loaded} data-testid="finetune-import-progress" aria-label="Import progress" />{' '}
+              <progress
+                max={importProgress.total}
+                value={importProgress.loaded}
+                data-testid="finetune-import-progress"
+                aria-label="Import progress"
+              />{' '}
               {formatBytes(importProgress.loaded)} of {formatBytes(importProgress.total)}
             </>
           )}
@@ -98,7 +115,9 @@ export function DataImport() {
         <div className="error-box" role="alert" data-testid="finetune-import-error">
           <strong>The file was not imported.</strong>
           <p>{importError}</p>
-          <p className="muted small">{data ? `The data imported before (${data.name}) is still used.` : 'Nothing was changed.'}</p>
+          <p className="muted small">
+            {data ? `The data imported before (${data.name}) is still used.` : 'Nothing was changed.'}
+          </p>
         </div>
       )}
       {data && data.warnings.length > 0 && (

@@ -23,7 +23,9 @@ function EpochTable({ epochs, arm }: { epochs: ProgressPoint[]; arm: 'adapted' |
   return (
     <div className="ft-epochs">
       <table className="eval-table small" data-testid={`finetune-epochs-${arm}`}>
-        <caption>{arm === 'adapted' ? 'Validation part after each check' : 'From scratch: validation part after each check'}</caption>
+        <caption>
+          {arm === 'adapted' ? 'Validation part after each check' : 'From scratch: validation part after each check'}
+        </caption>
         <thead>
           <tr>
             <th scope="col">Epoch</th>
@@ -47,7 +49,13 @@ function EpochTable({ epochs, arm }: { epochs: ProgressPoint[]; arm: 'adapted' |
         </thead>
         <tbody>
           {rows.map((e) => (
-            <tr key={e.epoch} data-testid="finetune-epoch" data-epoch={e.epoch} data-improved={String(!!e.improved)} className={e.epoch === kept ? 'kept' : undefined}>
+            <tr
+              key={e.epoch}
+              data-testid="finetune-epoch"
+              data-epoch={e.epoch}
+              data-improved={String(!!e.improved)}
+              className={e.epoch === kept ? 'kept' : undefined}
+            >
               <td>{e.epoch}</td>
               <td className="num">{e.loss.toFixed(3)}</td>
               <td className="num">{e.validation!.loss.toFixed(3)}</td>
@@ -71,8 +79,9 @@ function StopNotice({ run }: { run: RunState }) {
   if (a.stop.reason === 'patience') {
     return (
       <p className="small" data-testid="finetune-stop" data-reason="patience">
-        Stopped by itself after epoch {a.epochsRun}: the validation loss had not improved for {run.settings?.patience ?? 'several'} checks in a row. Kept
-        epoch {a.bestEpoch}, the one with the lowest validation loss.
+        Stopped by itself after epoch {a.epochsRun}: the validation loss had not improved for{' '}
+        {run.settings?.patience ?? 'several'} checks in a row. Kept epoch {a.bestEpoch}, the one with the lowest
+        validation loss.
       </p>
     );
   }
@@ -84,7 +93,13 @@ function StopNotice({ run }: { run: RunState }) {
     );
   }
   return (
-    <div className="warning-box" role="status" data-testid="finetune-stop" data-reason="budget" data-still-improving={String(a.stop.stillImproving)}>
+    <div
+      className="warning-box"
+      role="status"
+      data-testid="finetune-stop"
+      data-reason="budget"
+      data-still-improving={String(a.stop.stillImproving)}
+    >
       <p>
         <strong>The budget ended before the model stopped improving.</strong>{' '}
         {a.stop.stillImproving
@@ -130,27 +145,43 @@ export function RunProgress({ run }: { run: RunState }) {
       )}
       {run.info && (
         <p className="small muted" data-testid="finetune-info">
-          Starting from {run.baseName} · {run.info.trainSequences} training, {run.info.validationSequences} validation and {run.info.heldOutSequences}{' '}
-          held-out sequences ({run.info.source === 'file' ? "the file's own split" : 'split by sequence'}) ·{' '}
-          {run.info.selection === 'validation' ? 'epoch picked on validation' : 'no validation part: the last epoch is kept'} ·{' '}
-          {formatCount(run.info.trainableParameters)} of {formatCount(run.info.parameters)} parameters trained
+          Starting from {run.baseName} · {run.info.trainSequences} training, {run.info.validationSequences} validation
+          and {run.info.heldOutSequences} held-out sequences (
+          {run.info.source === 'file' ? "the file's own split" : 'split by sequence'}) ·{' '}
+          {run.info.selection === 'validation'
+            ? 'epoch picked on validation'
+            : 'no validation part: the last epoch is kept'}{' '}
+          · {formatCount(run.info.trainableParameters)} of {formatCount(run.info.parameters)} parameters trained
           {run.info.newBehaviors.length > 0 && ` · ${run.info.newBehaviors.length} new behaviors added`}
           {' · '}
-          {formatFrequencies(run.info.frequencies)} · budget {run.info.budgetEpochs} epochs of {run.info.stepsPerEpoch} steps
+          {formatFrequencies(run.info.frequencies)} · budget {run.info.budgetEpochs} epochs of {run.info.stepsPerEpoch}{' '}
+          steps
         </p>
       )}
       {p && (
         <>
           {/* The step the run is at, or stopped at (early stopping ends a run before its budget). */}
-          <progress max={p.totalSteps} value={p.step} aria-label="Training progress" data-testid="finetune-progress" data-arm={p.arm} />
+          <progress
+            max={p.totalSteps}
+            value={p.step}
+            aria-label="Training progress"
+            data-testid="finetune-progress"
+            data-arm={p.arm}
+          />
           <p className="small" data-testid="finetune-step">
-            {p.arm === 'scratch' ? 'From scratch: ' : ''}Step {p.step} of at most {p.totalSteps} · epoch {p.epoch} · training loss {p.loss.toFixed(3)} ·{' '}
-            {p.stepsPerSecond.toFixed(2)} steps/s · {formatCount(Math.round(p.tokensPerSecond))} tokens/s ·{' '}
+            {p.arm === 'scratch' ? 'From scratch: ' : ''}Step {p.step} of at most {p.totalSteps} · epoch {p.epoch} ·
+            training loss {p.loss.toFixed(3)} · {p.stepsPerSecond.toFixed(2)} steps/s ·{' '}
+            {formatCount(Math.round(p.tokensPerSecond))} tokens/s ·{' '}
             {training ? `ETA at most ${formatDuration(p.etaSeconds)} (early stopping usually ends sooner)` : 'stopped'}
           </p>
         </>
       )}
-      <LossCharts losses={run.losses.adapted} epochs={run.epochs.filter((e) => e.arm === 'adapted')} objective={objective} totalSteps={run.progress?.arm === 'adapted' ? run.progress.totalSteps : run.losses.adapted.length} />
+      <LossCharts
+        losses={run.losses.adapted}
+        epochs={run.epochs.filter((e) => e.arm === 'adapted')}
+        objective={objective}
+        totalSteps={run.progress?.arm === 'adapted' ? run.progress.totalSteps : run.losses.adapted.length}
+      />
       <EpochTable epochs={run.epochs} arm="adapted" />
       <StopNotice run={run} />
       {run.adapted && (
@@ -164,8 +195,8 @@ export function RunProgress({ run }: { run: RunState }) {
           data-steps={run.adapted.steps}
           data-stop={run.adapted.stop.reason}
         >
-          The adapted model was ready {formatDuration(run.adapted.wallSeconds)} after the start ({formatDuration(run.adapted.seconds)} of training, {run.adapted.steps}{' '}
-          steps).
+          The adapted model was ready {formatDuration(run.adapted.wallSeconds)} after the start (
+          {formatDuration(run.adapted.seconds)} of training, {run.adapted.steps} steps).
         </p>
       )}
       {run.scratch && (
@@ -178,8 +209,10 @@ export function RunProgress({ run }: { run: RunState }) {
           data-steps={run.scratch.steps}
           data-stop={run.scratch.stop.reason}
         >
-          From scratch (learning rate {run.scratch.learningRate}): {run.scratch.stop.reason === 'patience' ? 'stopped by itself' : 'the budget ended'} after epoch{' '}
-          {run.scratch.epochsRun}, kept epoch {run.scratch.bestEpoch} ({formatDuration(run.scratch.seconds)} of training, {run.scratch.steps} steps).
+          From scratch (learning rate {run.scratch.learningRate}):{' '}
+          {run.scratch.stop.reason === 'patience' ? 'stopped by itself' : 'the budget ended'} after epoch{' '}
+          {run.scratch.epochsRun}, kept epoch {run.scratch.bestEpoch} ({formatDuration(run.scratch.seconds)} of
+          training, {run.scratch.steps} steps).
         </p>
       )}
       <EpochTable epochs={run.epochs} arm="scratch" />

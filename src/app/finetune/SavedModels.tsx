@@ -11,7 +11,14 @@ import { errorMessage } from '../../core/errors';
 /** Step 3: the models kept on this device (fine-tuned here or opened from files): use, export, delete. */
 export function SavedModels() {
   const { models, status, error, refresh, remove, use } = useAdaptedStore(
-    useShallow((s) => ({ models: s.models, status: s.status, error: s.error, refresh: s.refresh, remove: s.remove, use: s.use })),
+    useShallow((s) => ({
+      models: s.models,
+      status: s.status,
+      error: s.error,
+      refresh: s.refresh,
+      remove: s.remove,
+      use: s.use,
+    })),
   );
   const activeId = useModelStore((s) => adaptedIdOf(s.url));
   const [exportError, setExportError] = useState<string | null>(null);
@@ -38,12 +45,19 @@ export function SavedModels() {
       {exportError && <p className="error">Export failed: {exportError}</p>}
       {status === 'ready' && models.length === 0 && (
         <p className="muted" data-testid="adapted-none">
-          None yet. A finished run is kept here (IndexedDB) and survives a reload; model files you open are kept here too.
+          None yet. A finished run is kept here (IndexedDB) and survives a reload; model files you open are kept here
+          too.
         </p>
       )}
       <ul className="adapted-list" data-testid="adapted-list">
         {models.map((m) => (
-          <li key={m.id} data-testid="adapted-model" data-id={m.id} data-name={m.name} data-origin={m.origin ?? 'adapted'}>
+          <li
+            key={m.id}
+            data-testid="adapted-model"
+            data-id={m.id}
+            data-name={m.name}
+            data-origin={m.origin ?? 'adapted'}
+          >
             <div>
               <strong>{m.name}</strong>
               {activeId === m.id && <span className="badge"> in use</span>}
@@ -53,17 +67,29 @@ export function SavedModels() {
                 {m.metrics && (
                   <>
                     {' '}
-                    · held-out R@1 {formatPercent(m.metrics.before['weighted_recall@1'] ?? 0)} → {formatPercent(m.metrics.after['weighted_recall@1'] ?? 0)}, R@5{' '}
-                    {formatPercent(m.metrics.before['weighted_recall@5'] ?? 0)} → {formatPercent(m.metrics.after['weighted_recall@5'] ?? 0)}
+                    · held-out R@1 {formatPercent(m.metrics.before['weighted_recall@1'] ?? 0)} →{' '}
+                    {formatPercent(m.metrics.after['weighted_recall@1'] ?? 0)}, R@5{' '}
+                    {formatPercent(m.metrics.before['weighted_recall@5'] ?? 0)} →{' '}
+                    {formatPercent(m.metrics.after['weighted_recall@5'] ?? 0)}
                   </>
                 )}
               </div>
             </div>
             <div className="actions">
-              <button type="button" onClick={() => void use(m.id)} disabled={activeId === m.id} data-testid="adapted-use">
+              <button
+                type="button"
+                onClick={() => void use(m.id)}
+                disabled={activeId === m.id}
+                data-testid="adapted-use"
+              >
                 Use
               </button>
-              <button type="button" onClick={() => void exportModel(m.id)} data-testid="adapted-export" title="Downloads the model's files, named for this model">
+              <button
+                type="button"
+                onClick={() => void exportModel(m.id)}
+                data-testid="adapted-export"
+                title="Downloads the model's files, named for this model"
+              >
                 Export
               </button>
               <button type="button" onClick={() => void remove(m.id)} data-testid="adapted-delete">

@@ -55,7 +55,16 @@ function ChoiceField<T extends string | number>(props: {
 }
 
 /** An integer setting: typed values are rounded and kept within [min, max]. */
-function IntegerField(props: { id: string; label: string; title?: string; value: number; min: number; max: number; disabled: boolean; onChange: (n: number) => void }) {
+function IntegerField(props: {
+  id: string;
+  label: string;
+  title?: string;
+  value: number;
+  min: number;
+  max: number;
+  disabled: boolean;
+  onChange: (n: number) => void;
+}) {
   const { id, label, title, value, min, max, disabled, onChange } = props;
   return (
     <div className="field">
@@ -79,7 +88,14 @@ function IntegerField(props: { id: string; label: string; title?: string; value:
 /** Step 2: the run's settings (defaults chosen on valid for logs of 1k–100k events), start and cancel, and the run as it goes. */
 export function TrainingSettings() {
   const { settings, setSettings, data, run, start, cancel } = useFinetuneStore(
-    useShallow((s) => ({ settings: s.settings, setSettings: s.setSettings, data: s.data, run: s.run, start: s.start, cancel: s.cancel })),
+    useShallow((s) => ({
+      settings: s.settings,
+      setSettings: s.setSettings,
+      data: s.data,
+      run: s.run,
+      start: s.start,
+      cancel: s.cancel,
+    })),
   );
   const split = useSplit();
   const busy = isBusy(run.status);
@@ -105,7 +121,15 @@ export function TrainingSettings() {
           disabled={busy}
           onChange={(learningRate) => setSettings({ learningRate })}
         />
-        <IntegerField id="ft-epochs" label="Budget (epochs)" value={settings.maxEpochs} min={1} max={500} disabled={busy} onChange={(maxEpochs) => setSettings({ maxEpochs })} />
+        <IntegerField
+          id="ft-epochs"
+          label="Budget (epochs)"
+          value={settings.maxEpochs}
+          min={1}
+          max={500}
+          disabled={busy}
+          onChange={(maxEpochs) => setSettings({ maxEpochs })}
+        />
         <IntegerField
           id="ft-min-steps"
           label="At least (steps)"
@@ -116,7 +140,15 @@ export function TrainingSettings() {
           disabled={busy}
           onChange={(minSteps) => setSettings({ schedule: { ...settings.schedule, minSteps } })}
         />
-        <IntegerField id="ft-patience" label="Patience (checks)" value={settings.patience} min={1} max={100} disabled={busy} onChange={(patience) => setSettings({ patience })} />
+        <IntegerField
+          id="ft-patience"
+          label="Patience (checks)"
+          value={settings.patience}
+          min={1}
+          max={100}
+          disabled={busy}
+          onChange={(patience) => setSettings({ patience })}
+        />
         <ChoiceField
           id="ft-objective"
           label="Loss"
@@ -135,7 +167,15 @@ export function TrainingSettings() {
           disabled={busy}
           onChange={(trainable) => setSettings({ trainable })}
         />
-        <IntegerField id="ft-seed" label="Seed" value={settings.seed} min={0} max={2 ** 31 - 1} disabled={busy} onChange={(seed) => setSettings({ seed })} />
+        <IntegerField
+          id="ft-seed"
+          label="Seed"
+          value={settings.seed}
+          min={0}
+          max={2 ** 31 - 1}
+          disabled={busy}
+          onChange={(seed) => setSettings({ seed })}
+        />
         <div className="field">
           <span className="label-spacer" aria-hidden="true">
             &nbsp;
@@ -146,7 +186,12 @@ export function TrainingSettings() {
               Start fine-tuning
             </button>
             {busy && (
-              <button type="button" onClick={cancel} disabled={run.status !== 'starting' && run.status !== 'running'} data-testid="finetune-cancel">
+              <button
+                type="button"
+                onClick={cancel}
+                disabled={run.status !== 'starting' && run.status !== 'running'}
+                data-testid="finetune-cancel"
+              >
                 Cancel
               </button>
             )}
@@ -161,24 +206,37 @@ export function TrainingSettings() {
           data-testid="finetune-scratch"
           onChange={(e) => setSettings({ compareScratch: e.target.checked })}
         />{' '}
-        Also train the same architecture from scratch on your training part, to see whether pretraining helped (its own learning rate{' '}
-        {settings.scratch.learningRate}, budget {settings.scratch.maxEpochs} epochs, patience {settings.scratch.patience}; about as long again)
+        Also train the same architecture from scratch on your training part, to see whether pretraining helped (its own
+        learning rate {settings.scratch.learningRate}, budget {settings.scratch.maxEpochs} epochs, patience{' '}
+        {settings.scratch.patience}; about as long again)
       </label>
       <p className="small muted">
-        The defaults were chosen on the validation parts of logs of 1,000 to 100,000 events the model had never seen (docs/FINETUNE.md)
+        The defaults were chosen on the validation parts of logs of 1,000 to 100,000 events the model had never seen
+        (docs/FINETUNE.md)
         {changed && (
           <>
             {' '}
             —{' '}
-            <button type="button" className="link" onClick={() => setSettings({ ...d, seed: settings.seed, compareScratch: settings.compareScratch })} data-testid="finetune-defaults">
+            <button
+              type="button"
+              className="link"
+              onClick={() => setSettings({ ...d, seed: settings.seed, compareScratch: settings.compareScratch })}
+              data-testid="finetune-defaults"
+            >
               back to the defaults
             </button>
           </>
         )}
-        . Training stops by itself when the validation loss has not improved for {settings.patience} checks in a row (a check at the end of{' '}
-        {settings.schedule.evaluateEvery > 0 ? `an epoch, at least ${settings.schedule.evaluateEvery} steps apart` : 'every epoch'}), or when the budget ends
-        {settings.schedule.minSteps > 0 && ` (on small logs the budget is at least ${settings.schedule.minSteps} steps)`}; the epoch with the lowest validation loss is kept.
-        The learning rate is constant after a {settings.schedule.warmupSteps}-step warm-up.
+        . Training stops by itself when the validation loss has not improved for {settings.patience} checks in a row (a
+        check at the end of{' '}
+        {settings.schedule.evaluateEvery > 0
+          ? `an epoch, at least ${settings.schedule.evaluateEvery} steps apart`
+          : 'every epoch'}
+        ), or when the budget ends
+        {settings.schedule.minSteps > 0 &&
+          ` (on small logs the budget is at least ${settings.schedule.minSteps} steps)`}
+        ; the epoch with the lowest validation loss is kept. The learning rate is constant after a{' '}
+        {settings.schedule.warmupSteps}-step warm-up.
         {split?.source === 'file'
           ? " Your file's own split is used: train trains, valid picks the epoch, test is held out for the comparison."
           : ` ${formatPercent(settings.heldOutFraction, 0)} of the sequences are held out for the comparison and ${formatPercent(settings.validationFraction, 0)} more pick the epoch (whole sequences, chosen with a fixed seed; held-out ones are never used for training or choosing).`}{' '}

@@ -16,5 +16,8 @@ function splitOf(data: ImportedData, fractions: SplitFractions): FinetuneSplit<S
 export function useSplit(): FinetuneSplit<SequenceRef> | null {
   const data = useFinetuneStore((s) => s.data);
   const { heldOutFraction, validationFraction, seed } = useFinetuneStore((s) => s.settings);
-  return useMemo(() => (data ? splitOf(data, { heldOutFraction, validationFraction, seed }) : null), [data, heldOutFraction, validationFraction, seed]);
+  return useMemo(
+    () => (data ? splitOf(data, { heldOutFraction, validationFraction, seed }) : null),
+    [data, heldOutFraction, validationFraction, seed],
+  );
 }

@@ -37,17 +37,26 @@ export const GenerateCharts = memo(function GenerateCharts({ run }: { run: Gener
     [run, shown],
   );
   const timelineData = useMemo(() => ({ [TIMELINE_DATA]: rows }), [rows]);
-  const timeline = useMemo(() => timelineSpec(run.anchor.weekday, { width: 'container', height: 300 }), [run.anchor.weekday]);
+  const timeline = useMemo(
+    () => timelineSpec(run.anchor.weekday, { width: 'container', height: 300 }),
+    [run.anchor.weekday],
+  );
   const [lo, hi] = dayRange(rows);
   const prefixShown = rows.filter((r) => r.kind === 'prefix').length;
 
   const realData = useMemo(
-    () => (realStatus === 'ready' && run.source !== 'replay' ? { label: `Real: ${realLabel}`, sequences: realSequences } : null),
+    () =>
+      realStatus === 'ready' && run.source !== 'replay'
+        ? { label: `Real: ${realLabel}`, sequences: realSequences }
+        : null,
     [realStatus, realSequences, realLabel, run.source],
   );
   const reference = useMemo(() => referenceCounts(run, realData), [run, realData]);
   // Several trajectories: the comparisons pool all of them (the timeline shows the first).
-  const generated = useMemo(() => seriesCounts(GENERATED, run.trajectories > 1 ? shownPooled : shown), [run.trajectories, shown, shownPooled]);
+  const generated = useMemo(
+    () => seriesCounts(GENERATED, run.trajectories > 1 ? shownPooled : shown),
+    [run.trajectories, shown, shownPooled],
+  );
   const series = useMemo(() => [generated, ...reference], [generated, reference]);
   const names = series.map((s) => s.name);
   const namesKey = names.join('\n');
@@ -56,18 +65,47 @@ export const GenerateCharts = memo(function GenerateCharts({ run }: { run: Gener
     <>
       <h3 className="generate-heading">Timeline</h3>
       <p className="muted small">
-        One mark per event at its day and 3-hour slot, colored by device; events in the same slot share the cell. Day 0 is{' '}
-        {weekdayLabel(run.anchor.weekday)}, the day of {run.startGiven ? 'the start time' : 'the last prefix event'}; days {lo} to {hi} shown.
-        {prefixShown > 0 && ` Lighter marks: the last ${prefixShown} prefix events (up to ${TIMELINE_PREFIX_EVENTS}, within ${TIMELINE_PREFIX_DAYS} days).`}
+        One mark per event at its day and 3-hour slot, colored by device; events in the same slot share the cell. Day 0
+        is {weekdayLabel(run.anchor.weekday)}, the day of {run.startGiven ? 'the start time' : 'the last prefix event'};
+        days {lo} to {hi} shown.
+        {prefixShown > 0 &&
+          ` Lighter marks: the last ${prefixShown} prefix events (up to ${TIMELINE_PREFIX_EVENTS}, within ${TIMELINE_PREFIX_DAYS} days).`}
       </p>
-      <VegaChart spec={timeline} data={timelineData} label="Timeline of the generated events" className="generate-timeline" testId="generate-timeline" />
+      <VegaChart
+        spec={timeline}
+        data={timelineData}
+        label="Timeline of the generated events"
+        className="generate-timeline"
+        testId="generate-timeline"
+      />
 
       <h3 className="generate-heading">Generated vs real</h3>
       {reference.length === 0 && <p className="muted small">Loading the real sequences to compare with…</p>}
       <div className="generate-compare">
-        <ShareChart title="Devices" axis="device" series={series} namesKey={namesKey} rowsOf={deviceShares} testId="generate-compare-device" />
-        <ShareChart title="Time of day" axis="3-hour slot" series={series} namesKey={namesKey} rowsOf={slotShares} testId="generate-compare-slot" />
-        <ShareChart title="Day of week" axis="weekday" series={series} namesKey={namesKey} rowsOf={weekdayShares} testId="generate-compare-weekday" />
+        <ShareChart
+          title="Devices"
+          axis="device"
+          series={series}
+          namesKey={namesKey}
+          rowsOf={deviceShares}
+          testId="generate-compare-device"
+        />
+        <ShareChart
+          title="Time of day"
+          axis="3-hour slot"
+          series={series}
+          namesKey={namesKey}
+          rowsOf={slotShares}
+          testId="generate-compare-slot"
+        />
+        <ShareChart
+          title="Day of week"
+          axis="weekday"
+          series={series}
+          namesKey={namesKey}
+          rowsOf={weekdayShares}
+          testId="generate-compare-weekday"
+        />
       </div>
     </>
   );
@@ -82,7 +120,10 @@ function ShareChart(props: {
   testId: string;
 }) {
   const { title, axis, series, namesKey, rowsOf, testId } = props;
-  const spec = useMemo(() => sharesSpec(title, axis, namesKey.split('\n'), { width: 'container', height: 190 }), [title, axis, namesKey]);
+  const spec = useMemo(
+    () => sharesSpec(title, axis, namesKey.split('\n'), { width: 'container', height: 190 }),
+    [title, axis, namesKey],
+  );
   const rows = useMemo(() => rowsOf(series), [rowsOf, series]);
   const data = useMemo(() => ({ [SHARES_DATA]: rows }), [rows]);
   const distances = series.slice(1).map((s) => ({ name: s.name, tv: totalVariation(rows, GENERATED, s.name) }));

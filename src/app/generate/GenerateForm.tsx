@@ -1,5 +1,16 @@
 import { useMemo } from 'react';
-import { MAX_DAYS, MAX_EVENTS, MAX_TEMPERATURE, MAX_TRAJECTORIES, MIN_DAYS, choosePrefix, settingsErrors, startIsSet, type GenerateMode, type GenerateSource } from '../lib/generate-view';
+import {
+  MAX_DAYS,
+  MAX_EVENTS,
+  MAX_TEMPERATURE,
+  MAX_TRAJECTORIES,
+  MIN_DAYS,
+  choosePrefix,
+  settingsErrors,
+  startIsSet,
+  type GenerateMode,
+  type GenerateSource,
+} from '../lib/generate-view';
 import { CANNOT_GENERATE, useGenerateStore } from '../stores/generate-store';
 import { useComposeStore } from '../stores/compose-store';
 import { useModelStore } from '../stores/model-store';
@@ -65,7 +76,10 @@ export function GenerateForm() {
   const typed = useComposeStore((s) => s.events);
 
   const sequence = selectedSequence({ sequences, selectedId });
-  const choice = useMemo(() => choosePrefix(settings.source, { replay: { sequence, step }, typed }), [settings.source, sequence, step, typed]);
+  const choice = useMemo(
+    () => choosePrefix(settings.source, { replay: { sequence, step }, typed }),
+    [settings.source, sequence, step, typed],
+  );
   const errors = settingsErrors(settings, choice.prefix.length);
   const startForced = choice.prefix.length === 0;
   const startSet = startIsSet(settings, choice.prefix.length);
@@ -103,7 +117,13 @@ export function GenerateForm() {
         </div>
         {settings.source === 'replay' && replayStatus === 'ready' && sequence && (
           <>
-            <SequencePicker id="generate-sequence" sequences={sequences} selectedId={sequence.id} onSelect={select} disabled={running} />
+            <SequencePicker
+              id="generate-sequence"
+              sequences={sequences}
+              selectedId={sequence.id}
+              onSelect={select}
+              disabled={running}
+            />
             <NumberField
               id="generate-step"
               label="Up to step t"
@@ -117,10 +137,19 @@ export function GenerateForm() {
           </>
         )}
       </div>
-      <p className="source" data-testid="generate-prefix" data-length={choice.prefix.length} data-source={choice.source}>
+      <p
+        className="source"
+        data-testid="generate-prefix"
+        data-length={choice.prefix.length}
+        data-source={choice.source}
+      >
         Continues: <strong>{choice.description}</strong>
-        {settings.source === 'replay' && replayStatus === 'loading' && <span className="muted"> (loading sequences…)</span>}
-        {settings.source === 'typed' && typed.length === 0 && <span className="muted"> — type some in Predict → Type, or set a start time</span>}
+        {settings.source === 'replay' && replayStatus === 'loading' && (
+          <span className="muted"> (loading sequences…)</span>
+        )}
+        {settings.source === 'typed' && typed.length === 0 && (
+          <span className="muted"> — type some in Predict → Type, or set a start time</span>
+        )}
       </p>
 
       <div className="controls">
@@ -138,7 +167,16 @@ export function GenerateForm() {
           </select>
         </div>
         {settings.mode === 'count' ? (
-          <NumberField id="generate-count" label="Events" hint={`(1–${MAX_EVENTS})`} value={settings.count} min={1} max={MAX_EVENTS} disabled={running} onChange={(count) => setSettings({ count })} />
+          <NumberField
+            id="generate-count"
+            label="Events"
+            hint={`(1–${MAX_EVENTS})`}
+            value={settings.count}
+            min={1}
+            max={MAX_EVENTS}
+            disabled={running}
+            onChange={(count) => setSettings({ count })}
+          />
         ) : (
           <NumberField
             id="generate-days"
@@ -189,10 +227,44 @@ export function GenerateForm() {
       </div>
 
       <div className="controls">
-        <NumberField id="generate-temperature" label="Temperature" value={settings.temperature} min={0.05} max={MAX_TEMPERATURE} step={0.05} disabled={running} onChange={(temperature) => setSettings({ temperature })} />
-        <NumberField id="generate-top-k" label="Top-k" hint="(0 = off)" value={settings.topK} min={0} disabled={running} onChange={(topK) => setSettings({ topK })} />
-        <NumberField id="generate-top-p" label="Top-p" hint="(1 = off)" value={settings.topP} min={0.05} max={1} step={0.05} disabled={running} onChange={(topP) => setSettings({ topP })} />
-        <NumberField id="generate-seed" label="Seed" value={settings.seed} min={0} disabled={running} onChange={(seed) => setSettings({ seed })} />
+        <NumberField
+          id="generate-temperature"
+          label="Temperature"
+          value={settings.temperature}
+          min={0.05}
+          max={MAX_TEMPERATURE}
+          step={0.05}
+          disabled={running}
+          onChange={(temperature) => setSettings({ temperature })}
+        />
+        <NumberField
+          id="generate-top-k"
+          label="Top-k"
+          hint="(0 = off)"
+          value={settings.topK}
+          min={0}
+          disabled={running}
+          onChange={(topK) => setSettings({ topK })}
+        />
+        <NumberField
+          id="generate-top-p"
+          label="Top-p"
+          hint="(1 = off)"
+          value={settings.topP}
+          min={0.05}
+          max={1}
+          step={0.05}
+          disabled={running}
+          onChange={(topP) => setSettings({ topP })}
+        />
+        <NumberField
+          id="generate-seed"
+          label="Seed"
+          value={settings.seed}
+          min={0}
+          disabled={running}
+          onChange={(seed) => setSettings({ seed })}
+        />
         <NumberField
           id="generate-trajectories"
           label="Trajectories"
@@ -208,10 +280,20 @@ export function GenerateForm() {
             &nbsp;
           </span>
           <div className="buttons">
-            <button type="submit" disabled={running || errors.length > 0 || !predictor || cannot} data-testid="generate-start">
+            <button
+              type="submit"
+              disabled={running || errors.length > 0 || !predictor || cannot}
+              data-testid="generate-start"
+            >
               Generate
             </button>
-            <button type="button" className="secondary" onClick={() => stop()} disabled={!running} data-testid="generate-stop">
+            <button
+              type="button"
+              className="secondary"
+              onClick={() => stop()}
+              disabled={!running}
+              data-testid="generate-stop"
+            >
               Stop
             </button>
           </div>
@@ -224,7 +306,11 @@ export function GenerateForm() {
           ))}
         </ul>
       )}
-      {!predictor && <p className="muted small">{modelStatus === 'error' ? 'No model: it failed to load.' : 'Waiting for the model…'}</p>}
+      {!predictor && (
+        <p className="muted small">
+          {modelStatus === 'error' ? 'No model: it failed to load.' : 'Waiting for the model…'}
+        </p>
+      )}
     </form>
   );
 }

@@ -4,7 +4,15 @@ import { useGenerateStore } from '../stores/generate-store';
 import { GenerateCharts } from './GenerateCharts';
 import { GeneratedList } from './GeneratedList';
 
-function statusText(status: string, count: number, maxEvents: number, seconds: number, stopReason: string | null, error: string | null, trajectories = 1): string {
+function statusText(
+  status: string,
+  count: number,
+  maxEvents: number,
+  seconds: number,
+  stopReason: string | null,
+  error: string | null,
+  trajectories = 1,
+): string {
   const rate = seconds > 0 ? ` (${(count / seconds).toFixed(count / seconds >= 10 ? 0 : 1)} events/s)` : '';
   const of = trajectories > 1 ? ` in ${formatCount(trajectories)} trajectories` : '';
   switch (status) {
@@ -44,9 +52,30 @@ export function GenerateResults() {
 
   return (
     <section className="generate-results" aria-label="Generated trajectory">
-      <p className={status === 'error' ? 'error' : 'generate-status'} data-testid="generate-status" data-status={status} data-run={run?.id ?? ''} role="status" aria-live="polite" aria-busy={status === 'running'}>
-        {statusText(status, (run?.trajectories ?? 1) > 1 ? pooled.length : events.length, run?.maxEvents ?? 0, seconds, stopReason, error, run?.trajectories)}{' '}
-        <output className="visually-hidden" data-testid="generated-count" data-count={events.length} data-pooled={pooled.length}>
+      <p
+        className={status === 'error' ? 'error' : 'generate-status'}
+        data-testid="generate-status"
+        data-status={status}
+        data-run={run?.id ?? ''}
+        role="status"
+        aria-live="polite"
+        aria-busy={status === 'running'}
+      >
+        {statusText(
+          status,
+          (run?.trajectories ?? 1) > 1 ? pooled.length : events.length,
+          run?.maxEvents ?? 0,
+          seconds,
+          stopReason,
+          error,
+          run?.trajectories,
+        )}{' '}
+        <output
+          className="visually-hidden"
+          data-testid="generated-count"
+          data-count={events.length}
+          data-pooled={pooled.length}
+        >
           {events.length}
         </output>
       </p>
@@ -54,7 +83,9 @@ export function GenerateResults() {
         <p className="muted small" data-testid="generate-run">
           {run.modelName} · continuing {run.description}
           {run.horizonDays !== null ? ` · ${run.horizonDays} day${run.horizonDays === 1 ? '' : 's'} ahead` : ''}
-          {run.trajectories > 1 ? ` · ${run.trajectories} trajectories sampled together (trajectory k with seed + k): the timeline and the list show the first, the charts pool all` : ''}
+          {run.trajectories > 1
+            ? ` · ${run.trajectories} trajectories sampled together (trajectory k with seed + k): the timeline and the list show the first, the charts pool all`
+            : ''}
         </p>
       )}
       {run && <GenerateCharts run={run} />}

@@ -17,7 +17,14 @@ export const GeneratedList = memo(function GeneratedList({ run }: { run: Generat
       <summary>Generated events ({formatCount(events.length)})</summary>
       <ol data-testid="generated-events">
         {Array.from({ length: blocks }, (_, b) => (
-          <EventBlock key={b} runId={run.id} anchorSlot={run.anchor.slot} events={events} from={b * LIST_BLOCK} to={Math.min(events.length, (b + 1) * LIST_BLOCK)} />
+          <EventBlock
+            key={b}
+            runId={run.id}
+            anchorSlot={run.anchor.slot}
+            events={events}
+            from={b * LIST_BLOCK}
+            to={Math.min(events.length, (b + 1) * LIST_BLOCK)}
+          />
         ))}
       </ol>
     </details>
@@ -40,9 +47,18 @@ const EventBlock = memo(
         {events.slice(from, to).map((e) => {
           const day = dayOf(anchorSlot, e.elapsedSlots);
           return (
-            <li key={e.index} data-testid="generated-event" data-index={e.index} data-weekday={e.weekday} data-slot={e.slot} data-day={day} data-behavior={e.behavior}>
-              <span className="num">{e.index}</span> {weekdayLabel(e.weekday)} {slotLabel(e.slot)} <span className="muted">(day {day})</span>{' '}
-              <strong>{e.behavior}</strong> <span className="muted small">p = {formatPercent(e.probability)}</span>
+            <li
+              key={e.index}
+              data-testid="generated-event"
+              data-index={e.index}
+              data-weekday={e.weekday}
+              data-slot={e.slot}
+              data-day={day}
+              data-behavior={e.behavior}
+            >
+              <span className="num">{e.index}</span> {weekdayLabel(e.weekday)} {slotLabel(e.slot)}{' '}
+              <span className="muted">(day {day})</span> <strong>{e.behavior}</strong>{' '}
+              <span className="muted small">p = {formatPercent(e.probability)}</span>
             </li>
           );
         })}

@@ -16,13 +16,19 @@ export interface AttentionOption {
 }
 
 export function attentionOptions(view: Pick<AttentionView, 'layers' | 'heads'>): AttentionOption[] {
-  const options: AttentionOption[] = [{ id: 'mean', label: view.layers > 1 ? `Mean of heads, layer ${view.layers}` : 'Mean of heads' }];
-  for (let l = 0; l < view.layers; l++) for (let h = 0; h < view.heads; h++) options.push({ id: `${l}.${h}`, label: `Layer ${l + 1}, head ${h + 1}` });
+  const options: AttentionOption[] = [
+    { id: 'mean', label: view.layers > 1 ? `Mean of heads, layer ${view.layers}` : 'Mean of heads' },
+  ];
+  for (let l = 0; l < view.layers; l++)
+    for (let h = 0; h < view.heads; h++) options.push({ id: `${l}.${h}`, label: `Layer ${l + 1}, head ${h + 1}` });
   return options;
 }
 
 /** Layer and head of a choice, null for the mean or a choice the model does not have. */
-function headOf(view: Pick<AttentionView, 'layers' | 'heads'>, choice: AttentionChoice): { layer: number; head: number } | null {
+function headOf(
+  view: Pick<AttentionView, 'layers' | 'heads'>,
+  choice: AttentionChoice,
+): { layer: number; head: number } | null {
   if (choice === 'mean') return null;
   const [layer, head] = choice.split('.').map(Number);
   return layer >= 0 && layer < view.layers && head >= 0 && head < view.heads ? { layer, head } : null;
@@ -61,13 +67,26 @@ export function formatPoints(x: number, digits = 1): string {
  * One bar per event of the history (length `historyLength`), null for events before the model's
  * window (they cannot influence the prediction).
  */
-export function whyBars(explanation: Explanation, historyLength: number, method: WhyMethod, choice: AttentionChoice = 'mean'): (EventBar | null)[] {
-  const values = method === 'occlusion' ? explanation.influence.map((e) => e.influence) : attentionRow(explanation.attention, choice);
+export function whyBars(
+  explanation: Explanation,
+  historyLength: number,
+  method: WhyMethod,
+  choice: AttentionChoice = 'mean',
+): (EventBar | null)[] {
+  const values =
+    method === 'occlusion'
+      ? explanation.influence.map((e) => e.influence)
+      : attentionRow(explanation.attention, choice);
   const scale = Math.max(1e-12, ...values.map(Math.abs));
   const bars: (EventBar | null)[] = new Array(historyLength).fill(null);
   values.forEach((value, i) => {
     const index = explanation.offset + i;
-    if (index < historyLength) bars[index] = { value, fraction: value / scale, label: method === 'occlusion' ? formatPoints(value) : `${(value * 100).toFixed(1)}%` };
+    if (index < historyLength)
+      bars[index] = {
+        value,
+        fraction: value / scale,
+        label: method === 'occlusion' ? formatPoints(value) : `${(value * 100).toFixed(1)}%`,
+      };
   });
   return bars;
 }
@@ -75,10 +94,26 @@ export function whyBars(explanation: Explanation, historyLength: number, method:
 export type WeekView = 'heatmap' | 'top' | 'time' | 'joint';
 
 export const WEEK_VIEWS: readonly { id: WeekView; label: string; description: string }[] = [
-  { id: 'heatmap', label: 'If it happens then', description: 'P(the next event is the behavior | it happens in this cell)' },
-  { id: 'top', label: 'Most likely then', description: 'The most likely next behavior if the next event happens in this cell, and its probability' },
-  { id: 'time', label: 'When the next event happens', description: 'The time head: P(the next event happens in this cell), whatever it is' },
-  { id: 'joint', label: 'Both', description: 'P(the next event is the behavior and happens in this cell) = time × heatmap' },
+  {
+    id: 'heatmap',
+    label: 'If it happens then',
+    description: 'P(the next event is the behavior | it happens in this cell)',
+  },
+  {
+    id: 'top',
+    label: 'Most likely then',
+    description: 'The most likely next behavior if the next event happens in this cell, and its probability',
+  },
+  {
+    id: 'time',
+    label: 'When the next event happens',
+    description: 'The time head: P(the next event happens in this cell), whatever it is',
+  },
+  {
+    id: 'joint',
+    label: 'Both',
+    description: 'P(the next event is the behavior and happens in this cell) = time × heatmap',
+  },
 ];
 
 /** Views that need the time head's forecast. */

@@ -15,14 +15,21 @@ export type BundledDataset = (typeof BUNDLED_DATASETS)[number]['id'];
  * they stay valid). Two models exported to one folder never share a file name, and each manifest
  * names its own shards.
  */
-export function exportFiles(stem: string, manifestText: string, shards: readonly ArrayBuffer[]): { name: string; blob: Blob }[] {
+export function exportFiles(
+  stem: string,
+  manifestText: string,
+  shards: readonly ArrayBuffer[],
+): { name: string; blob: Blob }[] {
   const manifest = JSON.parse(manifestText) as { weightsManifest: { paths: string[] }[] };
   const count = manifest.weightsManifest.reduce((n, g) => n + g.paths.length, 0);
   if (count !== shards.length) throw new Error(`the manifest lists ${count} shards, ${shards.length} are stored`);
   let i = 0;
   const renamed = {
     ...manifest,
-    weightsManifest: manifest.weightsManifest.map((g) => ({ ...g, paths: g.paths.map(() => `${stem}-shard${++i}of${count}.bin`) })),
+    weightsManifest: manifest.weightsManifest.map((g) => ({
+      ...g,
+      paths: g.paths.map(() => `${stem}-shard${++i}of${count}.bin`),
+    })),
   };
   const paths = renamed.weightsManifest.flatMap((g) => g.paths);
   return [

@@ -43,9 +43,16 @@ export function rankIn(predictions: readonly { behavior: string }[], behavior: s
 }
 
 /** What the fine-tuning run did with the behavior frequencies, for the run summary. */
-export function formatFrequencies(f: { matched: boolean; validationLoss?: { unmatched: number; matched: number } }): string {
-  const losses = f.validationLoss ? ` (validation loss ${f.validationLoss.matched.toFixed(3)} matched vs ${f.validationLoss.unmatched.toFixed(3)} not)` : '';
-  return f.matched ? `output biases matched to the data's behavior frequencies${losses}` : `the model's own behavior frequencies kept${losses}`;
+export function formatFrequencies(f: {
+  matched: boolean;
+  validationLoss?: { unmatched: number; matched: number };
+}): string {
+  const losses = f.validationLoss
+    ? ` (validation loss ${f.validationLoss.matched.toFixed(3)} matched vs ${f.validationLoss.unmatched.toFixed(3)} not)`
+    : '';
+  return f.matched
+    ? `output biases matched to the data's behavior frequencies${losses}`
+    : `the model's own behavior frequencies kept${losses}`;
 }
 
 export { formatDuration } from '../../core/format';

@@ -85,7 +85,8 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 export function choosePrefix(source: GenerateSource, inputs: PrefixInputs): PrefixChoice {
   if (source === 'replay') {
     const { sequence, step } = inputs.replay;
-    if (!sequence) return { source, prefix: [], description: 'no replayed sequence loaded', continuation: null, sequence: null };
+    if (!sequence)
+      return { source, prefix: [], description: 'no replayed sequence loaded', continuation: null, sequence: null };
     const t = Math.min(Math.max(Math.round(step), 0), sequence.events.length);
     return {
       source,
@@ -96,9 +97,21 @@ export function choosePrefix(source: GenerateSource, inputs: PrefixInputs): Pref
     };
   }
   if (source === 'typed') {
-    return { source, prefix: [...inputs.typed], description: `${plural(inputs.typed.length, 'typed event')}`, continuation: null, sequence: null };
+    return {
+      source,
+      prefix: [...inputs.typed],
+      description: `${plural(inputs.typed.length, 'typed event')}`,
+      continuation: null,
+      sequence: null,
+    };
   }
-  return { source, prefix: [], description: 'nothing (the trajectory starts from the start time alone)', continuation: null, sequence: null };
+  return {
+    source,
+    prefix: [],
+    description: 'nothing (the trajectory starts from the start time alone)',
+    continuation: null,
+    sequence: null,
+  };
 }
 
 const isInt = (x: number) => Number.isInteger(x);
@@ -111,14 +124,28 @@ export function startIsSet(s: GenerateSettings, prefixLength: number): boolean {
 /** What is wrong with the settings for a prefix of `prefixLength` events (empty when nothing is). */
 export function settingsErrors(s: GenerateSettings, prefixLength: number): string[] {
   const errors: string[] = [];
-  if (s.mode === 'count' && !(isInt(s.count) && s.count >= 1 && s.count <= MAX_EVENTS)) errors.push(`Events: a whole number from 1 to ${MAX_EVENTS}.`);
-  if (s.mode === 'horizon' && !(isInt(s.days) && s.days >= MIN_DAYS && s.days <= MAX_DAYS)) errors.push(`Days: a whole number from ${MIN_DAYS} to ${MAX_DAYS}.`);
-  if (!(s.temperature > 0 && s.temperature <= MAX_TEMPERATURE)) errors.push(`Temperature: above 0, at most ${MAX_TEMPERATURE}.`);
+  if (s.mode === 'count' && !(isInt(s.count) && s.count >= 1 && s.count <= MAX_EVENTS))
+    errors.push(`Events: a whole number from 1 to ${MAX_EVENTS}.`);
+  if (s.mode === 'horizon' && !(isInt(s.days) && s.days >= MIN_DAYS && s.days <= MAX_DAYS))
+    errors.push(`Days: a whole number from ${MIN_DAYS} to ${MAX_DAYS}.`);
+  if (!(s.temperature > 0 && s.temperature <= MAX_TEMPERATURE))
+    errors.push(`Temperature: above 0, at most ${MAX_TEMPERATURE}.`);
   if (!(isInt(s.topK) && s.topK >= 0)) errors.push('Top-k: a whole number, 0 for off.');
   if (!(s.topP > 0 && s.topP <= 1)) errors.push('Top-p: above 0, at most 1 (1 for off).');
   if (!(isInt(s.seed) && s.seed >= 0 && s.seed <= 0xffffffff)) errors.push('Seed: a whole number ≥ 0.');
-  if (!(isInt(s.trajectories) && s.trajectories >= 1 && s.trajectories <= MAX_TRAJECTORIES)) errors.push(`Trajectories: a whole number from 1 to ${MAX_TRAJECTORIES}.`);
-  if (startIsSet(s, prefixLength) && !(isInt(s.startWeekday) && s.startWeekday >= 0 && s.startWeekday < NUM_WEEKDAYS && isInt(s.startSlot) && s.startSlot >= 0 && s.startSlot < NUM_SLOTS)) {
+  if (!(isInt(s.trajectories) && s.trajectories >= 1 && s.trajectories <= MAX_TRAJECTORIES))
+    errors.push(`Trajectories: a whole number from 1 to ${MAX_TRAJECTORIES}.`);
+  if (
+    startIsSet(s, prefixLength) &&
+    !(
+      isInt(s.startWeekday) &&
+      s.startWeekday >= 0 &&
+      s.startWeekday < NUM_WEEKDAYS &&
+      isInt(s.startSlot) &&
+      s.startSlot >= 0 &&
+      s.startSlot < NUM_SLOTS
+    )
+  ) {
     errors.push('Start time: a weekday and a 3-hour slot.');
   }
   return errors;
@@ -132,7 +159,10 @@ export interface RunPlan {
   startGiven: boolean;
 }
 
-export function planRun(s: GenerateSettings, prefix: readonly BehaviorEvent[]): { plan: RunPlan; errors: [] } | { plan: null; errors: string[] } {
+export function planRun(
+  s: GenerateSettings,
+  prefix: readonly BehaviorEvent[],
+): { plan: RunPlan; errors: [] } | { plan: null; errors: string[] } {
   const errors = settingsErrors(s, prefix.length);
   if (errors.length) return { plan: null, errors };
   const startGiven = startIsSet(s, prefix.length);
@@ -168,7 +198,10 @@ export interface RunReference {
  * continuation (when there is one) and the whole sequence; otherwise the real data loaded for
  * Replay (SmartThings test split, or the bundled demo sequences) overall.
  */
-export function referenceCounts(run: RunReference, realData: { label: string; sequences: readonly BehaviorSequence[] } | null): SeriesCounts[] {
+export function referenceCounts(
+  run: RunReference,
+  realData: { label: string; sequences: readonly BehaviorSequence[] } | null,
+): SeriesCounts[] {
   if (run.source === 'replay' && run.sequence) {
     const out: SeriesCounts[] = [];
     if (run.continuation && run.continuation.length > 0) out.push(seriesCounts(CONTINUATION, run.continuation));
@@ -176,5 +209,10 @@ export function referenceCounts(run: RunReference, realData: { label: string; se
     return out;
   }
   if (!realData) return [];
-  return [seriesCounts(realData.label, realData.sequences.flatMap((s) => s.events))];
+  return [
+    seriesCounts(
+      realData.label,
+      realData.sequences.flatMap((s) => s.events),
+    ),
+  ];
 }

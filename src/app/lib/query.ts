@@ -51,6 +51,9 @@ export function modelUrlFromSearch(search: string, pageUrl: string): { url: stri
     return { error: `?model=${value} is not a URL` };
   }
   const origin = new URL(pageUrl).origin;
-  if (url.origin !== origin) return { error: `?model=${value} is on another site (${url.origin}); only models on this site (${origin}) can be opened by URL` };
+  if (url.origin !== origin)
+    return {
+      error: `?model=${value} is on another site (${url.origin}); only models on this site (${origin}) can be opened by URL`,
+    };
   return { url: url.href };
 }

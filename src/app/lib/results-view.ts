@@ -33,7 +33,10 @@ export function datasetLabel(dataset: string): string {
   return DATASET_LABELS[dataset] ?? dataset.toUpperCase();
 }
 
-export type LoadedResults = { status: 'ok'; rows: ResultRow[] } | { status: 'missing' } | { status: 'invalid'; error: string };
+export type LoadedResults =
+  | { status: 'ok'; rows: ResultRow[] }
+  | { status: 'missing' }
+  | { status: 'invalid'; error: string };
 
 /** The results from `import.meta.glob(..., { eager: true, import: 'default' })`, validated. */
 export function resultsFromModules(modules: Record<string, unknown>, file = 'docs/results.json'): LoadedResults {
@@ -53,12 +56,19 @@ function evalRows(rows: readonly ResultRow[]): ResultRow[] {
 export function datasetsIn(rows: readonly ResultRow[]): string[] {
   const present = [...new Set(evalRows(rows).map((r) => r.dataset))];
   const rank = (d: string) => (DATASET_ORDER.includes(d) ? DATASET_ORDER.indexOf(d) : DATASET_ORDER.length);
-  return present.map((d, i) => ({ d, i })).sort((a, b) => rank(a.d) - rank(b.d) || a.i - b.i).map((x) => x.d);
+  return present
+    .map((d, i) => ({ d, i }))
+    .sort((a, b) => rank(a.d) - rank(b.d) || a.i - b.i)
+    .map((x) => x.d);
 }
 
 /** Target sets with next-behavior rows for `dataset`, in TARGET_SETS order. */
 export function targetSetsIn(rows: readonly ResultRow[], dataset: string): TargetSet[] {
-  const present = new Set(evalRows(rows).filter((r) => r.dataset === dataset).map(targetsOf));
+  const present = new Set(
+    evalRows(rows)
+      .filter((r) => r.dataset === dataset)
+      .map(targetsOf),
+  );
   return TARGET_SETS.map((t) => t.id).filter((t) => present.has(t));
 }
 
@@ -76,7 +86,11 @@ export interface Selection {
  * The selection actually shown: the requested one where it has rows, else the first dataset
  * present and the first target set present for it; null when there are no next-behavior rows.
  */
-export function resolveSelection(rows: readonly ResultRow[], dataset: string | null, targets: TargetSet): Selection | null {
+export function resolveSelection(
+  rows: readonly ResultRow[],
+  dataset: string | null,
+  targets: TargetSet,
+): Selection | null {
   const datasets = datasetsIn(rows);
   if (datasets.length === 0) return null;
   const d = dataset !== null && datasets.includes(dataset) ? dataset : datasets[0];
@@ -90,7 +104,10 @@ function value(row: ResultRow, key: string): number | undefined {
 }
 
 /** The highest value of each metric among `rows` (absent when no row has it). */
-export function bestPerColumn(rows: readonly ResultRow[], keys: readonly string[] = TABLE_COLUMNS.map((c) => c.key)): Record<string, number> {
+export function bestPerColumn(
+  rows: readonly ResultRow[],
+  keys: readonly string[] = TABLE_COLUMNS.map((c) => c.key),
+): Record<string, number> {
   const best: Record<string, number> = {};
   for (const key of keys) {
     for (const row of rows) {
@@ -116,7 +133,8 @@ export function formatMetric(row: ResultRow, key: string, digits = 1): string {
   if (v === undefined) return '–';
   const mean = `${(v * 100).toFixed(digits)}%`;
   const s = row.std?.[key];
-  if ((row.seeds ?? 0) > 1 && typeof s === 'number' && Number.isFinite(s)) return `${mean} ± ${(s * 100).toFixed(digits)}`;
+  if ((row.seeds ?? 0) > 1 && typeof s === 'number' && Number.isFinite(s))
+    return `${mean} ± ${(s * 100).toFixed(digits)}`;
   return mean;
 }
 

@@ -3,7 +3,10 @@ import { predict2D, type Interval, type Law2D } from '../../core/scaling';
 import { parseScalingReport, type ScalingReport } from '../../core/scaling-report';
 import { parseGlobbed } from './globbed-json';
 
-export type LoadedScaling = { status: 'missing' } | { status: 'ok'; report: ScalingReport } | { status: 'invalid'; error: string };
+export type LoadedScaling =
+  | { status: 'missing' }
+  | { status: 'ok'; report: ScalingReport }
+  | { status: 'invalid'; error: string };
 
 /** docs/scaling.json from an `import.meta.glob` result: missing, invalid, or the report. */
 export function scalingFromModules(modules: Record<string, unknown>, file = 'docs/scaling.json'): LoadedScaling {

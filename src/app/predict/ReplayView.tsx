@@ -19,10 +19,26 @@ const K = 5;
 
 export function ReplayView() {
   const { status, source, sequences, selectedId, step, error } = useReplayStore(
-    useShallow((s) => ({ status: s.status, source: s.source, sequences: s.sequences, selectedId: s.selectedId, step: s.step, error: s.error })),
+    useShallow((s) => ({
+      status: s.status,
+      source: s.source,
+      sequences: s.sequences,
+      selectedId: s.selectedId,
+      step: s.step,
+      error: s.error,
+    })),
   );
   const { load, reload, select, setStep, first, prev, next, last } = useReplayStore(
-    useShallow((s) => ({ load: s.load, reload: s.reload, select: s.select, setStep: s.setStep, first: s.first, prev: s.prev, next: s.next, last: s.last })),
+    useShallow((s) => ({
+      load: s.load,
+      reload: s.reload,
+      select: s.select,
+      setStep: s.setStep,
+      first: s.first,
+      prev: s.prev,
+      next: s.next,
+      last: s.last,
+    })),
   );
   const predictor = useModelStore((s) => s.predictor);
   const modelStatus = useModelStore((s) => s.status);
@@ -60,12 +76,21 @@ export function ReplayView() {
   );
   const result = usePredictions(predictor, query, 40);
   const history = query?.history ?? [];
-  const explained = useExplained(predictor, result, query?.key ?? null, history, query?.next ?? { weekday: 0, slot: 0, location: '' }, K, 40);
+  const explained = useExplained(
+    predictor,
+    result,
+    query?.key ?? null,
+    history,
+    query?.next ?? { weekday: 0, slot: 0, location: '' },
+    K,
+    40,
+  );
   const whyColumn = useWhyColumn(explained.result, history.length);
   const { why, when } = useExplainStore(useShallow((s) => ({ why: s.why, when: s.when })));
   const current = result.status === 'ready';
   const rank = current && target ? rankIn(result.predictions, target.behavior) : null;
-  const actualProbability = current && target ? result.predictions.find((p) => p.behavior === target.behavior)?.probability : undefined;
+  const actualProbability =
+    current && target ? result.predictions.find((p) => p.behavior === target.behavior)?.probability : undefined;
 
   if (status === 'loading' || status === 'idle') return <p className="muted">Loading sequences…</p>;
   if (status === 'error') {
@@ -79,22 +104,43 @@ export function ReplayView() {
   return (
     <div className="replay">
       <p className="source" data-testid="replay-source" data-kind={source?.kind}>
-        Source: <strong>{source?.label}</strong> — {formatCount(sequences.length)} sequences from <code>{source?.url}</code>
-        {source?.fallbackReason && <span className="muted"> (SmartThings data unavailable: {source.fallbackReason})</span>}
+        Source: <strong>{source?.label}</strong> — {formatCount(sequences.length)} sequences from{' '}
+        <code>{source?.url}</code>
+        {source?.fallbackReason && (
+          <span className="muted"> (SmartThings data unavailable: {source.fallbackReason})</span>
+        )}
       </p>
 
       <div className="controls">
-        <SequencePicker id="replay-select" filterId="replay-filter" sequences={sequences} selectedId={selectedId} onSelect={select} />
+        <SequencePicker
+          id="replay-select"
+          filterId="replay-filter"
+          sequences={sequences}
+          selectedId={selectedId}
+          onSelect={select}
+        />
       </div>
 
       {sequence && target && (
         <>
           {/* biome-ignore lint/a11y/useSemanticElements: a row of step buttons, not a form (no fieldset) */}
           <div className="stepper" role="group" aria-label="Step">
-            <button type="button" onClick={first} disabled={step <= 1} data-testid="replay-first" aria-label="First step">
+            <button
+              type="button"
+              onClick={first}
+              disabled={step <= 1}
+              data-testid="replay-first"
+              aria-label="First step"
+            >
               «
             </button>
-            <button type="button" onClick={prev} disabled={step <= 1} data-testid="replay-prev" aria-label="Previous step">
+            <button
+              type="button"
+              onClick={prev}
+              disabled={step <= 1}
+              data-testid="replay-prev"
+              aria-label="Previous step"
+            >
               ‹
             </button>
             <input
@@ -107,10 +153,22 @@ export function ReplayView() {
               data-testid="replay-slider"
               disabled={last_t <= 1}
             />
-            <button type="button" onClick={next} disabled={step >= last_t} data-testid="replay-next" aria-label="Next step">
+            <button
+              type="button"
+              onClick={next}
+              disabled={step >= last_t}
+              data-testid="replay-next"
+              aria-label="Next step"
+            >
               ›
             </button>
-            <button type="button" onClick={last} disabled={step >= last_t} data-testid="replay-last" aria-label="Last step">
+            <button
+              type="button"
+              onClick={last}
+              disabled={step >= last_t}
+              data-testid="replay-last"
+              aria-label="Last step"
+            >
               »
             </button>
             <output data-testid="replay-step" data-step={step} data-last={last_t} aria-live="polite">
@@ -119,10 +177,16 @@ export function ReplayView() {
           </div>
 
           <div className="columns">
-            <EventList events={history} caption={`Events so far (0…${step - 1})`} annotation={whyColumn} rowTestId="replay-event-row" />
+            <EventList
+              events={history}
+              caption={`Events so far (0…${step - 1})`}
+              annotation={whyColumn}
+              rowTestId="replay-event-row"
+            />
             <div>
               <p className="context">
-                Predicting event {step} on <strong>{weekdayLabel(target.weekday)}</strong>, <strong>{slotLabel(target.slot)}</strong>
+                Predicting event {step} on <strong>{weekdayLabel(target.weekday)}</strong>,{' '}
+                <strong>{slotLabel(target.slot)}</strong>
               </p>
               <PredictionList
                 result={result}
@@ -142,14 +206,18 @@ export function ReplayView() {
                 <span className="label">Actual event {step}:</span> <strong>{target.behavior}</strong>
                 {current && rank !== null && (
                   <span className="verdict">
-                    {rank <= K ? `✓ in the top ${K}, rank ${rank}` : `✗ not in the top ${K}: rank ${rank} of ${result.predictions.length}`}
+                    {rank <= K
+                      ? `✓ in the top ${K}, rank ${rank}`
+                      : `✗ not in the top ${K}: rank ${rank} of ${result.predictions.length}`}
                     {actualProbability !== undefined && ` (p = ${formatPercent(actualProbability)})`}
                   </span>
                 )}
                 {current && rank === null && <span className="verdict">✗ not in the model's vocabulary</span>}
               </div>
               <ExplainToggles result={explained.result} />
-              {why && <WhyControls result={explained.result} behavior={explained.behavior} historyLength={history.length} />}
+              {why && (
+                <WhyControls result={explained.result} behavior={explained.behavior} historyLength={history.length} />
+              )}
               {when && <WeekPanel result={explained.result} behavior={explained.behavior} current={target} />}
             </div>
           </div>

@@ -16,7 +16,11 @@ import './predict.css';
 const K = 5;
 
 /** Key of a typed query: the whole sequence and the next event's time. */
-export function composeKey(events: readonly { behavior: string; weekday: number; slot: number }[], weekday: number, slot: number): string {
+export function composeKey(
+  events: readonly { behavior: string; weekday: number; slot: number }[],
+  weekday: number,
+  slot: number,
+): string {
   return `${events.map((e) => `${e.behavior}@${e.weekday}.${e.slot}`).join('|')}=>${weekday}.${slot}`;
 }
 
@@ -43,7 +47,8 @@ export function TypeView() {
   const known = useMemo(() => new Set(behaviors), [behaviors]);
   const draftName = draft.behavior.trim();
   const draftValid = known.has(draftName);
-  const draftError = touched && draftName !== '' && !draftValid && summary ? `"${draftName}" is not a behavior the model knows.` : null;
+  const draftError =
+    touched && draftName !== '' && !draftValid && summary ? `"${draftName}" is not a behavior the model knows.` : null;
 
   const query: PredictionQuery | null = useMemo(
     () => ({
@@ -92,7 +97,12 @@ export function TypeView() {
         </div>
         <div className="field">
           <label htmlFor="type-weekday">Day</label>
-          <WeekdaySelect id="type-weekday" value={draft.weekday} onChange={(weekday) => setDraft({ weekday })} testId="type-weekday" />
+          <WeekdaySelect
+            id="type-weekday"
+            value={draft.weekday}
+            onChange={(weekday) => setDraft({ weekday })}
+            testId="type-weekday"
+          />
         </div>
         <div className="field">
           <label htmlFor="type-slot">Time</label>
@@ -147,7 +157,12 @@ export function TypeView() {
             <legend>Next event</legend>
             <div className="field">
               <label htmlFor="next-weekday">Day</label>
-              <WeekdaySelect id="next-weekday" value={nextWeekday} onChange={(weekday) => setNext({ weekday })} testId="next-weekday" />
+              <WeekdaySelect
+                id="next-weekday"
+                value={nextWeekday}
+                onChange={(weekday) => setNext({ weekday })}
+                testId="next-weekday"
+              />
             </div>
             <div className="field">
               <label htmlFor="next-slot">Time</label>
@@ -155,7 +170,8 @@ export function TypeView() {
             </div>
           </fieldset>
           <p className="context">
-            Predicting event {events.length} on <strong>{weekdayLabel(nextWeekday)}</strong>, <strong>{slotLabel(nextSlot)}</strong>
+            Predicting event {events.length} on <strong>{weekdayLabel(nextWeekday)}</strong>,{' '}
+            <strong>{slotLabel(nextSlot)}</strong>
           </p>
           <PredictionList
             result={result}

@@ -25,7 +25,9 @@ interface Props {
  * the joint's top 5 over every behavior.
  */
 export function WeekPanel({ result, behavior, current, onPick }: Props) {
-  const { weekView, setWeekView } = useExplainStore(useShallow((s) => ({ weekView: s.weekView, setWeekView: s.setWeekView })));
+  const { weekView, setWeekView } = useExplainStore(
+    useShallow((s) => ({ weekView: s.weekView, setWeekView: s.setWeekView })),
+  );
   const [focused, setFocused] = useState<number | null>(null);
   const map = result.when;
   // Without a time forecast (an empty history, or a model without a time head) only the heatmap exists.
@@ -40,7 +42,13 @@ export function WeekPanel({ result, behavior, current, onPick }: Props) {
   const currentCell = weekSlot(current);
 
   return (
-    <section className="week" aria-labelledby="week-title" data-testid="week-panel" data-status={result.status} data-view={shownView}>
+    <section
+      className="week"
+      aria-labelledby="week-title"
+      data-testid="week-panel"
+      data-status={result.status}
+      data-view={shownView}
+    >
       <h3 id="week-title">When {behavior ? <q>{behavior}</q> : 'this behavior'}?</h3>
       <div className="week-views" role="radiogroup" aria-label="What the week shows">
         {WEEK_VIEWS.map((v) => (
@@ -62,14 +70,13 @@ export function WeekPanel({ result, behavior, current, onPick }: Props) {
       </p>
       {noTime && (
         <p className="muted small" data-testid="week-no-time">
-          No forecast of when the next event happens: the time head needs at least one event to count from (and a model that has one).
+          No forecast of when the next event happens: the time head needs at least one event to count from (and a model
+          that has one).
         </p>
       )}
       {map && values && (
         <table className={`week-grid${result.status !== 'ready' ? ' stale' : ''}`} data-testid="week-grid">
-          <caption className="visually-hidden">
-            {view.description}, by weekday and 3-hour slot
-          </caption>
+          <caption className="visually-hidden">{view.description}, by weekday and 3-hour slot</caption>
           <thead>
             <tr>
               <th scope="col">
@@ -93,7 +100,9 @@ export function WeekPanel({ result, behavior, current, onPick }: Props) {
                   const isTop = behavior !== null && info.top.behavior === behavior;
                   const label = `${weekdayLabel(d)} ${slotLabel(s)}: ${formatPercent(value)}; most likely then: ${info.top.behavior} (${formatPercent(info.top.probability)})`;
                   const text = `${formatPercent(value, value < 0.1 ? 1 : 0)}${isTop ? '★' : ''}`;
-                  const style = legend ? { background: colorOf.get(info.top.behavior), color: '#fff' } : { background: heatColor(value, max), color: heatTextColor(value, max) };
+                  const style = legend
+                    ? { background: colorOf.get(info.top.behavior), color: '#fff' }
+                    : { background: heatColor(value, max), color: heatTextColor(value, max) };
                   const className = `week-cell${cell === currentCell ? ' current' : ''}`;
                   return (
                     <td
@@ -109,7 +118,14 @@ export function WeekPanel({ result, behavior, current, onPick }: Props) {
                       onMouseLeave={() => setFocused(null)}
                     >
                       {onPick ? (
-                        <button type="button" aria-label={`${label}. Predict the next event at this time.`} aria-pressed={cell === currentCell} onClick={() => onPick({ weekday: d, slot: s })} onFocus={() => setFocused(cell)} onBlur={() => setFocused(null)}>
+                        <button
+                          type="button"
+                          aria-label={`${label}. Predict the next event at this time.`}
+                          aria-pressed={cell === currentCell}
+                          onClick={() => onPick({ weekday: d, slot: s })}
+                          onFocus={() => setFocused(cell)}
+                          onBlur={() => setFocused(null)}
+                        >
                           {text}
                         </button>
                       ) : (
@@ -146,13 +162,20 @@ export function WeekPanel({ result, behavior, current, onPick }: Props) {
       {map && map.total !== null && (
         <div className="week-joint">
           <p className="small">
-            Next event is <q>{map.behavior}</q>, whenever it happens: <strong data-testid="week-total">{formatPercent(map.total)}</strong>. Most likely next events, with
-            their time (time head × behavior head):
+            Next event is <q>{map.behavior}</q>, whenever it happens:{' '}
+            <strong data-testid="week-total">{formatPercent(map.total)}</strong>. Most likely next events, with their
+            time (time head × behavior head):
           </p>
           <ol className="joint-top" data-testid="joint-top">
             {map.topJoint.map((p) => (
-              <li key={`${p.behavior}@${p.weekday}.${p.slot}`} data-testid="joint-row" data-behavior={p.behavior} data-probability={p.probability}>
-                <span className="name">{p.behavior}</span> <span className="muted">{`${weekdayLabel(p.weekday)} ${slotLabel(p.slot)}`}</span>{' '}
+              <li
+                key={`${p.behavior}@${p.weekday}.${p.slot}`}
+                data-testid="joint-row"
+                data-behavior={p.behavior}
+                data-probability={p.probability}
+              >
+                <span className="name">{p.behavior}</span>{' '}
+                <span className="muted">{`${weekdayLabel(p.weekday)} ${slotLabel(p.slot)}`}</span>{' '}
                 <span className="prob">{formatPercent(p.probability)}</span>
               </li>
             ))}

@@ -39,7 +39,12 @@ type Computed = Pick<ExplanationResult, 'why' | 'when'> & { ms: number };
  * `open`: whether a panel is open (nothing is computed otherwise); `query`: null while the query
  * is not known yet (the predictions it explains are loading), when the last result stays shown as stale.
  */
-export function useExplanation(predictor: BehaviorModel | null, query: ExplanationQuery | null, open: boolean, debounceMs: number): ExplanationResult {
+export function useExplanation(
+  predictor: BehaviorModel | null,
+  query: ExplanationQuery | null,
+  open: boolean,
+  debounceMs: number,
+): ExplanationResult {
   const key = open && query ? query.key : null;
   const delivered = useLatestResult<Computed>(
     key,
@@ -47,8 +52,12 @@ export function useExplanation(predictor: BehaviorModel | null, query: Explanati
       // Scheduled only with a key (a query with a panel open) and a predictor.
       if (!predictor || !query) throw new Error('no query');
       const t0 = performance.now();
-      const why = query.why ? await predictor.explain([...query.history], query.next, { behavior: query.behavior }) : null;
-      const when = query.when ? await predictor.when([...query.history], query.behavior, { location: query.next.location }) : null;
+      const why = query.why
+        ? await predictor.explain([...query.history], query.next, { behavior: query.behavior })
+        : null;
+      const when = query.when
+        ? await predictor.when([...query.history], query.behavior, { location: query.next.location })
+        : null;
       return { why, when, ms: performance.now() - t0 };
     },
     debounceMs,
@@ -56,8 +65,15 @@ export function useExplanation(predictor: BehaviorModel | null, query: Explanati
   );
   const shown = { why: delivered?.value?.why ?? null, when: delivered?.value?.when ?? null };
   if (!predictor || !open) return { status: 'idle', key: null, why: null, when: null, error: null, ms: null };
-  if (!delivered || delivered.key !== key || delivered.source !== predictor) return { status: 'loading', key: delivered?.key ?? null, ...shown, error: null, ms: null };
-  return { status: delivered.error ? 'error' : 'ready', key, ...shown, error: delivered.error, ms: delivered.error ? null : (delivered.value?.ms ?? null) };
+  if (!delivered || delivered.key !== key || delivered.source !== predictor)
+    return { status: 'loading', key: delivered?.key ?? null, ...shown, error: null, ms: null };
+  return {
+    status: delivered.error ? 'error' : 'ready',
+    key,
+    ...shown,
+    error: delivered.error,
+    ms: delivered.error ? null : (delivered.value?.ms ?? null),
+  };
 }
 
 /**
@@ -80,6 +96,9 @@ export function useExplained(
   const shown = current ? prediction.predictions.slice(0, k) : [];
   const behavior = shown.some((p) => p.behavior === picked) ? picked : (shown[0]?.behavior ?? null);
   // A new object each render is fine: useExplanation follows the key, not the object.
-  const query = behavior && queryKey !== null ? { key: `${queryKey}|${behavior}|${why ? 'why' : ''}|${when ? 'when' : ''}`, history, next, behavior, why, when } : null;
+  const query =
+    behavior && queryKey !== null
+      ? { key: `${queryKey}|${behavior}|${why ? 'why' : ''}|${when ? 'when' : ''}`, history, next, behavior, why, when }
+      : null;
   return { behavior, pick: setPicked, result: useExplanation(predictor, query, why || when, debounceMs) };
 }

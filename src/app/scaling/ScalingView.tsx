@@ -19,14 +19,16 @@ export function ScalingView() {
   if (SCALING.status === 'missing') {
     return (
       <EmptyReport testId="scaling-empty">
-        No scaling-law report yet — run <code>npm run scaling</code> (the grid, then <code>npm run scaling -- --phase report</code>).
+        No scaling-law report yet — run <code>npm run scaling</code> (the grid, then{' '}
+        <code>npm run scaling -- --phase report</code>).
       </EmptyReport>
     );
   }
   if (SCALING.status === 'invalid') {
     return (
       <EmptyReport testId="scaling-empty">
-        The scaling-law report could not be read ({SCALING.error}). Regenerate it with <code>npm run scaling -- --phase report</code>.
+        The scaling-law report could not be read ({SCALING.error}). Regenerate it with{' '}
+        <code>npm run scaling -- --phase report</code>.
       </EmptyReport>
     );
   }
@@ -55,7 +57,8 @@ function Report({ report }: { report: ScalingReport }) {
     <div className="scaling" data-testid="scaling">
       <div className="scaling-law" data-testid="scaling-law">
         <p className="scaling-formula" data-testid="scaling-formula" role="math" aria-label={lawFormula(law)}>
-          L(N, D) = {f3(law.E)} + {law.A.toPrecision(3)} / N<sup>{f3(law.alpha)}</sup> + {law.B.toPrecision(3)} / D<sup>{f3(law.beta)}</sup>
+          L(N, D) = {f3(law.E)} + {law.A.toPrecision(3)} / N<sup>{f3(law.alpha)}</sup> + {law.B.toPrecision(3)} / D
+          <sup>{f3(law.beta)}</sup>
         </p>
         <dl className="scaling-fit">
           <div>
@@ -76,31 +79,39 @@ function Report({ report }: { report: ScalingReport }) {
           </div>
         </dl>
         <p className="muted small">
-          Estimates with 90% bootstrap intervals over seeds. N = non-embedding parameters, D = training targets (events), L = test
-          cross-entropy; {report.cells.length} cells ({sizes} sizes × {fractions} train fractions × {seeds} seeds), dataset{' '}
-          {report.dataset.toUpperCase()}.
+          Estimates with 90% bootstrap intervals over seeds. N = non-embedding parameters, D = training targets
+          (events), L = test cross-entropy; {report.cells.length} cells ({sizes} sizes × {fractions} train fractions ×{' '}
+          {seeds} seeds), dataset {report.dataset.toUpperCase()}.
         </p>
         <p className="muted small" data-testid="scaling-1d">
-          1-D fits: L(N) = {f3(lawN.E)} + {lawN.A.toPrecision(3)} / N<sup>{f3(lawN.alpha)}</sup> at the full train split (R² {f4(lawN.r2)}); L(D) ={' '}
-          {f3(lawD.E)} + {lawD.A.toPrecision(3)} / D<sup>{f3(lawD.alpha)}</sup> at the largest size (R² {f4(lawD.r2)}). Generated{' '}
-          {report.date.slice(0, 10)}, commit <code>{report.commit}</code>; method and table in <code>docs/SCALING.md</code>.
+          1-D fits: L(N) = {f3(lawN.E)} + {lawN.A.toPrecision(3)} / N<sup>{f3(lawN.alpha)}</sup> at the full train split
+          (R² {f4(lawN.r2)}); L(D) = {f3(lawD.E)} + {lawD.A.toPrecision(3)} / D<sup>{f3(lawD.alpha)}</sup> at the
+          largest size (R² {f4(lawD.r2)}). Generated {report.date.slice(0, 10)}, commit <code>{report.commit}</code>;
+          method and table in <code>docs/SCALING.md</code>.
         </p>
       </div>
 
       {shipped && position && (
         <p className="scaling-shipped" data-testid="scaling-shipped">
-          <span className="badge">shipped</span> <strong>{shipped.name}</strong>: N = {formatCount(shipped.nonEmbeddingParameters)}, D ={' '}
-          {formatCount(shipped.trainTargets)}, test loss {f4(shipped.testLoss)}: {describeOffset(position.difference)} the fitted cross-entropy law (
-          {f4(position.predicted)} at its N and D). A model trained with an objective other than plain cross-entropy need not sit on the
-          curve. It is the red diamond in both charts.
+          <span className="badge">shipped</span> <strong>{shipped.name}</strong>: N ={' '}
+          {formatCount(shipped.nonEmbeddingParameters)}, D = {formatCount(shipped.trainTargets)}, test loss{' '}
+          {f4(shipped.testLoss)}: {describeOffset(position.difference)} the fitted cross-entropy law (
+          {f4(position.predicted)} at its N and D). A model trained with an objective other than plain cross-entropy
+          need not sit on the curve. It is the red diamond in both charts.
         </p>
       )}
 
       <div className="scaling-charts">
-        <VegaChart spec={paramsSpec} label="Test loss against non-embedding parameters, log-log" testId="scaling-params" />
+        <VegaChart
+          spec={paramsSpec}
+          label="Test loss against non-embedding parameters, log-log"
+          testId="scaling-params"
+        />
         <VegaChart spec={dataSpec} label="Test loss against training targets, log-log" testId="scaling-data" />
       </div>
-      <p className="muted small">Hover a point for its cell: size, N, D, fraction, seed, test loss, recall@5, epochs and training time.</p>
+      <p className="muted small">
+        Hover a point for its cell: size, N, D, fraction, seed, test loss, recall@5, epochs and training time.
+      </p>
     </div>
   );
 }

@@ -37,7 +37,16 @@ export function ScoreLog({ where }: { where: 'finetune' | 'evaluation' }) {
   const predictor = useModelStore((s) => s.predictor);
   const modelName = useModelStore((s) => s.summary?.name);
   const { status, logName, done, total, result, error, start, stop } = useScoreStore(
-    useShallow((s) => ({ status: s.status, logName: s.logName, done: s.done, total: s.total, result: s.result, error: s.error, start: s.start, stop: s.stop })),
+    useShallow((s) => ({
+      status: s.status,
+      logName: s.logName,
+      done: s.done,
+      total: s.total,
+      result: s.result,
+      error: s.error,
+      start: s.start,
+      stop: s.stop,
+    })),
   );
   const running = status === 'running';
   const positions = data ? data.sequences.reduce((n, s) => n + Math.max(0, s.events.length - 1), 0) : 0;
@@ -47,37 +56,66 @@ export function ScoreLog({ where }: { where: 'finetune' | 'evaluation' }) {
       <h3 id={`score-title-${where}`}>{where === 'finetune' ? 'Score this log' : 'Score a log of your own'}</h3>
       {!data ? (
         <p className="muted small" data-testid="score-no-data">
-          Import a log in Fine-tune (step 1) to score every position of it with the active model, as <code>npm run evaluate</code> does.
+          Import a log in Fine-tune (step 1) to score every position of it with the active model, as{' '}
+          <code>npm run evaluate</code> does.
         </p>
       ) : (
         <>
           <p className="small">
-            Ranks every behavior at each of the {formatCount(positions)} positions of <strong>{data.name}</strong> ({formatCount(data.sequences.length)} sequences)
-            with {modelName ?? 'the active model'}: the metrics of <code>npm run evaluate</code>, all events and without refresh events. Nothing leaves the browser.
+            Ranks every behavior at each of the {formatCount(positions)} positions of <strong>{data.name}</strong> (
+            {formatCount(data.sequences.length)} sequences) with {modelName ?? 'the active model'}: the metrics of{' '}
+            <code>npm run evaluate</code>, all events and without refresh events. Nothing leaves the browser.
           </p>
           <div className="buttons">
-            <button type="button" disabled={!predictor || running} onClick={() => void start(data.name, unpackSequences(data.log, data.sequences))} data-testid="score-start">
+            <button
+              type="button"
+              disabled={!predictor || running}
+              onClick={() => void start(data.name, unpackSequences(data.log, data.sequences))}
+              data-testid="score-start"
+            >
               Score this log
             </button>
-            <button type="button" className="secondary" disabled={!running} onClick={() => stop()} data-testid="score-stop">
+            <button
+              type="button"
+              className="secondary"
+              disabled={!running}
+              onClick={() => stop()}
+              data-testid="score-stop"
+            >
               Stop
             </button>
           </div>
         </>
       )}
       {status !== 'idle' && (
-        <p className={status === 'error' ? 'error' : 'muted small'} role="status" data-testid="score-status" data-status={status}>
-          {status === 'running' && `Scoring ${logName}… ${formatCount(done)} of ${total ? formatCount(total) : '…'} positions`}
-          {status === 'done' && result && `Scored ${formatCount(result.targets)} positions of ${logName} in ${result.seconds.toFixed(1)} s (${formatCount(Math.round(result.targets / Math.max(result.seconds, 1e-3)))} positions/s) on ${result.engine.label}.`}
+        <p
+          className={status === 'error' ? 'error' : 'muted small'}
+          role="status"
+          data-testid="score-status"
+          data-status={status}
+        >
+          {status === 'running' &&
+            `Scoring ${logName}… ${formatCount(done)} of ${total ? formatCount(total) : '…'} positions`}
+          {status === 'done' &&
+            result &&
+            `Scored ${formatCount(result.targets)} positions of ${logName} in ${result.seconds.toFixed(1)} s (${formatCount(Math.round(result.targets / Math.max(result.seconds, 1e-3)))} positions/s) on ${result.engine.label}.`}
           {status === 'stopped' && `${error ?? 'Stopped.'} Nothing was scored.`}
           {status === 'error' && `Could not score the log: ${error}`}
         </p>
       )}
-      {running && <progress max={total || undefined} value={total ? done : undefined} aria-label="Scoring progress" data-testid="score-progress" />}
+      {running && (
+        <progress
+          max={total || undefined}
+          value={total ? done : undefined}
+          aria-label="Scoring progress"
+          data-testid="score-progress"
+        />
+      )}
       {status === 'done' && result && (
         <table className="eval-table" data-testid="score-results">
           <caption>
-            {logName}, {formatCount(result.sequences)} sequences, scored by {result.engine.label} ({result.engine.reason})
+            {logName}, {formatCount(result.sequences)} sequences, scored by {result.engine.label} (
+            {result.engine.reason})
           </caption>
           <thead>
             <tr>

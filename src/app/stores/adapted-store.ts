@@ -50,7 +50,6 @@ export interface AdaptedState {
   openUrl: (url: string) => Promise<boolean>;
 }
 
-
 /** Held-out figures an exported adapted model carries (training.finetune.before / after), if any. */
 function carriedMetrics(training: Record<string, unknown>): { before: MetricSet; after: MetricSet } | undefined {
   const f = training.finetune as { before?: MetricSet; after?: MetricSet } | undefined;

@@ -39,10 +39,8 @@ export const useComposeStore = create<ComposeState>()((set, get) => ({
     get().add({ behavior, weekday: draft.weekday, slot: draft.slot });
     set((s) => ({ draft: { ...s.draft, behavior: '' } }));
   },
-  add: (event) =>
-    set((s) => ({ events: [...s.events, { ...event, location: event.location ?? UNKNOWN_LOCATION }] })),
+  add: (event) => set((s) => ({ events: [...s.events, { ...event, location: event.location ?? UNKNOWN_LOCATION }] })),
   remove: (index) => set((s) => ({ events: s.events.filter((_, i) => i !== index) })),
   clear: () => set({ events: [] }),
-  setNext: ({ weekday, slot }) =>
-    set((s) => ({ nextWeekday: weekday ?? s.nextWeekday, nextSlot: slot ?? s.nextSlot })),
+  setNext: ({ weekday, slot }) => set((s) => ({ nextWeekday: weekday ?? s.nextWeekday, nextSlot: slot ?? s.nextSlot })),
 }));

@@ -232,7 +232,11 @@ export const useFinetuneStore = create<FinetuneState>()((set, get) => {
       const sequences = sequenceRefs(log);
       await nextTask();
       if (id !== importId) return;
-      set({ importing: false, importProgress: null, data: { name, log, summary, sequences, warnings: log.warnings, baseName: base.name, baseKey: base.key } });
+      set({
+        importing: false,
+        importProgress: null,
+        data: { name, log, summary, sequences, warnings: log.warnings, baseName: base.name, baseKey: base.key },
+      });
     } catch (e) {
       if (id !== importId) return;
       // The previous data (and every model) stay as they were.
@@ -248,7 +252,10 @@ export const useFinetuneStore = create<FinetuneState>()((set, get) => {
       .then((base) => {
         const now = get().data;
         if (now !== data) return;
-        const summary = { ...now.summary, ...compareWithModel(packedBehaviorCounts(now.log), new Set(base.behaviors.tokens)) };
+        const summary = {
+          ...now.summary,
+          ...compareWithModel(packedBehaviorCounts(now.log), new Set(base.behaviors.tokens)),
+        };
         set({ data: { ...now, summary, baseName: base.name, baseKey: base.key } });
       })
       .catch(() => {});
@@ -281,7 +288,10 @@ export const useFinetuneStore = create<FinetuneState>()((set, get) => {
           return true;
         },
         (e: unknown) => {
-          patchRun({ error: `the adapted model could not be saved on this device (${errorMessage(e)}); download it to keep it`, unsaved: outcome.files });
+          patchRun({
+            error: `the adapted model could not be saved on this device (${errorMessage(e)}); download it to keep it`,
+            unsaved: outcome.files,
+          });
           return false;
         },
       );
@@ -396,7 +406,12 @@ export const useFinetuneStore = create<FinetuneState>()((set, get) => {
   };
 
   /** Builds and posts a start request; `files` is the model to train from. */
-  const launch = async (id: number, files: () => Promise<ModelFilesMessage>, settings: FinetuneSettings, continueFrom?: ContinueFrom) => {
+  const launch = async (
+    id: number,
+    files: () => Promise<ModelFilesMessage>,
+    settings: FinetuneSettings,
+    continueFrom?: ContinueFrom,
+  ) => {
     const data = get().data;
     if (!data) return;
     try {
@@ -437,7 +452,9 @@ export const useFinetuneStore = create<FinetuneState>()((set, get) => {
     };
     w.onmessage = (event: MessageEvent<unknown>) => {
       if (isLifeMessage(event.data)) {
-        stopWatching = watchLife(name, () => died('the training worker stopped unexpectedly (out of memory?); no model was changed'));
+        stopWatching = watchLife(name, () =>
+          died('the training worker stopped unexpectedly (out of memory?); no model was changed'),
+        );
         return;
       }
       onMessage(event.data as FromWorker);
@@ -469,7 +486,8 @@ export const useFinetuneStore = create<FinetuneState>()((set, get) => {
       if (unit === get().epochUnit) return;
       set({ epochUnit: unit });
       const { data, importError } = get();
-      if (lastImport && (importError !== null || data?.summary.format === 'timestamped')) void accept(lastImport.name, lastImport.source);
+      if (lastImport && (importError !== null || data?.summary.format === 'timestamped'))
+        void accept(lastImport.name, lastImport.source);
     },
     setSettings: (patch) => set((s) => ({ settings: { ...s.settings, ...patch } })),
 
@@ -479,7 +497,15 @@ export const useFinetuneStore = create<FinetuneState>()((set, get) => {
       const id = ++runId;
       const key = activeKey();
       // The summary was made against the model in use (and follows it), so it names the start.
-      set({ run: { ...IDLE_RUN, status: 'starting', stage: 'reading the model to start from', settings, baseName: data.baseName } });
+      set({
+        run: {
+          ...IDLE_RUN,
+          status: 'starting',
+          stage: 'reading the model to start from',
+          settings,
+          baseName: data.baseName,
+        },
+      });
       await launch(id, () => activeModelFiles(key), settings);
     },
 
@@ -531,7 +557,14 @@ export const useFinetuneStore = create<FinetuneState>()((set, get) => {
 
     downloadUnsaved: () => {
       const files = get().run.unsaved;
-      if (files) download(exportFiles(modelFileStem({ dataName: get().data?.name ?? 'model', createdAt: Date.now(), id: newModelId() }), files.manifestText, files.shards));
+      if (files)
+        download(
+          exportFiles(
+            modelFileStem({ dataName: get().data?.name ?? 'model', createdAt: Date.now(), id: newModelId() }),
+            files.manifestText,
+            files.shards,
+          ),
+        );
     },
   };
 });

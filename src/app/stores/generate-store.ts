@@ -10,7 +10,14 @@ import { create } from 'zustand';
 import type { BehaviorEvent, BehaviorSequence } from '../../core/events';
 import type { WeekTime } from '../../core/time';
 import type { GeneratedEvent, TrajectoryEvent } from '../../lib/index';
-import { DEFAULT_SETTINGS, choosePrefix, planRun, type GenerateSettings, type GenerateSource, type RunPlan } from '../lib/generate-view';
+import {
+  DEFAULT_SETTINGS,
+  choosePrefix,
+  planRun,
+  type GenerateSettings,
+  type GenerateSource,
+  type RunPlan,
+} from '../lib/generate-view';
 import { useComposeStore } from './compose-store';
 import { useModelStore } from './model-store';
 import { selectedSequence, useReplayStore } from './replay-store';
@@ -110,7 +117,8 @@ export const useGenerateStore = create<GenerateState>()((set, get) => ({
   start: async () => {
     if (active) get().stop();
     const { predictor, url, summary } = useModelStore.getState();
-    const fail = (error: string) => set({ status: 'error', error, stopReason: null, run: null, events: [], pooled: [] });
+    const fail = (error: string) =>
+      set({ status: 'error', error, stopReason: null, run: null, events: [], pooled: [] });
     if (!predictor) return fail('The model is not loaded yet.');
     if (!predictor.info.canGenerate) return fail(CANNOT_GENERATE);
 
@@ -162,7 +170,10 @@ export const useGenerateStore = create<GenerateState>()((set, get) => ({
       const pooled = pendingPooled;
       pending = [];
       pendingPooled = [];
-      set((s) => ({ events: batch.length ? s.events.concat(batch) : s.events, pooled: pooled.length ? s.pooled.concat(pooled) : s.pooled }));
+      set((s) => ({
+        events: batch.length ? s.events.concat(batch) : s.events,
+        pooled: pooled.length ? s.pooled.concat(pooled) : s.pooled,
+      }));
     };
     const schedule = () => {
       if (frame !== null || timer !== null) return;

@@ -7,7 +7,14 @@
  * older one.
  */
 import { create } from 'zustand';
-import type { BackendChoice, BackendName, LoadModelOptions, LoadProgress, ModelFiles, ModelInfo } from '../../lib/index';
+import type {
+  BackendChoice,
+  BackendName,
+  LoadModelOptions,
+  LoadProgress,
+  ModelFiles,
+  ModelInfo,
+} from '../../lib/index';
 // The Predictor class, not the public BehaviorModel: the header's engine lines, Score this log and
 // several trajectories at once (issue 18) use members the public API does not have yet.
 import type { Predictor } from '../../model/predictor';
@@ -95,7 +102,10 @@ export const useModelStore = create<ModelState>()((set, get) => {
   const start = async (url: string, backend: BackendName | 'auto', open: Open, recovery: string | null = null) => {
     const current = get();
     // Already loading or loaded with the same settings (e.g. React StrictMode's second effect).
-    const same = (current.status === 'loading' || current.status === 'ready') && current.url === url && current.requestedBackend === backend;
+    const same =
+      (current.status === 'loading' || current.status === 'ready') &&
+      current.url === url &&
+      current.requestedBackend === backend;
     if (same && recovery === null) return;
     const id = ++loadId;
     loading?.abort(new DOMException('superseded by a newer load', 'AbortError'));
@@ -129,7 +139,11 @@ export const useModelStore = create<ModelState>()((set, get) => {
         previous.stopWatching();
         release(previous.predictor);
       }
-      const said = [recovery && `${capitalize(recovery)}: the model was reloaded on ${predictor.backend.name}, and predictions continue there.`, notice];
+      const said = [
+        recovery &&
+          `${capitalize(recovery)}: the model was reloaded on ${predictor.backend.name}, and predictions continue there.`,
+        notice,
+      ];
       const ready: InUse = {
         url,
         requestedBackend: backend,
@@ -159,7 +173,10 @@ export const useModelStore = create<ModelState>()((set, get) => {
         set({ ...shown(previous), status: 'ready', progress: null, loadError: { url, message } });
         return;
       }
-      set({ status: 'error', error: recovery ? `${recovery}, and reloading the model elsewhere failed: ${message}` : message });
+      set({
+        status: 'error',
+        error: recovery ? `${recovery}, and reloading the model elsewhere failed: ${message}` : message,
+      });
     } finally {
       if (loading === controller) loading = null;
     }

@@ -45,7 +45,15 @@ export const useScoreStore = create<ScoreState>()((set, get) => ({
     const controller = new AbortController();
     const run = { controller, predictor };
     active = run;
-    set({ status: 'running', logName: name, modelName: summary?.name ?? null, done: 0, total: 0, result: null, error: null });
+    set({
+      status: 'running',
+      logName: name,
+      modelName: summary?.name ?? null,
+      done: 0,
+      total: 0,
+      result: null,
+      error: null,
+    });
     try {
       const result = await predictor.scoreLog(sequences, {
         signal: controller.signal,
@@ -57,7 +65,10 @@ export const useScoreStore = create<ScoreState>()((set, get) => ({
     } catch (e) {
       if (active !== run) return;
       active = null;
-      set({ status: controller.signal.aborted ? 'stopped' : 'error', error: controller.signal.aborted ? null : errorMessage(e) });
+      set({
+        status: controller.signal.aborted ? 'stopped' : 'error',
+        error: controller.signal.aborted ? null : errorMessage(e),
+      });
     }
   },
 

@@ -42,7 +42,11 @@ export function readGainBootstraps(file: string): GainBootstrap[] {
  * the runs did not keep (records older than keeping) is trained again; either way the model must
  * reproduce the record's test figures exactly (training is deterministic on one backend).
  */
-async function testTargetsBySequence(o: BootstrapOptions, spec: RunSpec, splits: DatasetSplits): Promise<RankedTarget[][]> {
+async function testTargetsBySequence(
+  o: BootstrapOptions,
+  spec: RunSpec,
+  splits: DatasetSplits,
+): Promise<RankedTarget[][]> {
   const id = runId(spec);
   const committed = o.records(spec);
   if (!committed) throw new Error(`run ${id} has no record (run --phase cross first)`);
@@ -51,7 +55,12 @@ async function testTargetsBySequence(o: BootstrapOptions, spec: RunSpec, splits:
     const scratchRecords = mkdtempSync(join(tmpdir(), 'behavegpt-bootstrap-'));
     try {
       o.log(`training ${id} again to keep its model`);
-      await runOne(spec, splits, { recordsDir: scratchRecords, modelsDir: o.setup.modelsDir, commit: o.commit, log: o.log });
+      await runOne(spec, splits, {
+        recordsDir: scratchRecords,
+        modelsDir: o.setup.modelsDir,
+        commit: o.commit,
+        log: o.log,
+      });
     } finally {
       rmSync(scratchRecords, { recursive: true, force: true });
     }
@@ -61,13 +70,18 @@ async function testTargetsBySequence(o: BootstrapOptions, spec: RunSpec, splits:
     const { targets, metrics } = await evaluateOnTest(spec, m, splits);
     for (const k of CHECKED) {
       if (metrics[k] !== committed.test.all[k]) {
-        throw new Error(`run ${id}: its kept model gives test ${k} ${metrics[k]}, its record ${committed.test.all[k]} (delete ${dir} and rerun)`);
+        throw new Error(
+          `run ${id}: its kept model gives test ${k} ${metrics[k]}, its record ${committed.test.all[k]} (delete ${dir} and rerun)`,
+        );
       }
     }
     const bySequence = new Map<string, RankedTarget[]>(splits.test.map((s) => [s.id, []]));
     for (const t of targets) {
       const group = t.sequence === undefined ? undefined : bySequence.get(t.sequence);
-      if (!group) throw new Error(`run ${id}: a test target of behavior ${t.behavior} has no known test sequence (${t.sequence})`);
+      if (!group)
+        throw new Error(
+          `run ${id}: a test target of behavior ${t.behavior} has no known test sequence (${t.sequence})`,
+        );
       group.push(t);
     }
     return [...bySequence.values()];

@@ -12,7 +12,16 @@ import { writeResultRows } from '../../node/results-file';
 import { NotFinishedError, runId, type RecordLookup, type RunSpec } from '../../node/run-spec';
 import { recordLookup } from '../../node/runs';
 import { bootstrapFile, bootstrapGains, readGainBootstraps } from './bootstrap';
-import { crossDomainPlan, gainTargetRuns, kShotPlan, kShotTunePlan, PRETRAIN_WITHOUT, tunePlan, US_RUN, type AdaptationSetup } from './plan';
+import {
+  crossDomainPlan,
+  gainTargetRuns,
+  kShotPlan,
+  kShotTunePlan,
+  PRETRAIN_WITHOUT,
+  tunePlan,
+  US_RUN,
+  type AdaptationSetup,
+} from './plan';
 import { adaptationReport, CROSS_DOMAIN_TASK, NEW_BEHAVIOR_TASK } from './report';
 import { chosenKShotSetting, settingsChosen } from './select';
 
@@ -30,18 +39,31 @@ export function checkShippedBase(): void {
   const shipped = shippedModelInfo();
   if (!shipped) throw new Error(`${SHIPPED_MODEL_DIR}: no shipped model (run npm run experiments -- --phase ship)`);
   if (shipped.run !== runId(US_RUN)) {
-    throw new Error(`${shipped.path}: the shipped model is run ${shipped.run}, not ${runId(US_RUN)}; update US_RUN in src/experiments/adaptation/plan.ts`);
+    throw new Error(
+      `${shipped.path}: the shipped model is run ${shipped.run}, not ${runId(US_RUN)}; update US_RUN in src/experiments/adaptation/plan.ts`,
+    );
   }
 }
 
 const records = (o: AdaptationOptions): RecordLookup => recordLookup(o.recordsDir);
 
 /** Runs this shard's part of `plan`; `keep(spec)`: keep the run's weights (later runs or the bootstrap read them). */
-function run(o: AdaptationOptions, plan: readonly RunSpec[], keep: (spec: RunSpec) => boolean = () => false): Promise<void> {
+function run(
+  o: AdaptationOptions,
+  plan: readonly RunSpec[],
+  keep: (spec: RunSpec) => boolean = () => false,
+): Promise<void> {
   const { shard, recordsDir, commit, log } = o;
   const pretrainWithout = runId(PRETRAIN_WITHOUT);
   const modelsDir = (spec: RunSpec) => (keep(spec) || runId(spec) === pretrainWithout ? o.setup.modelsDir : undefined);
-  return runPlan(plan, { shard, recordsDir, commit, log, data: (spec) => loadSplits(spec.dataset as Region, o.dataDir), modelsDir });
+  return runPlan(plan, {
+    shard,
+    recordsDir,
+    commit,
+    log,
+    data: (spec) => loadSplits(spec.dataset as Region, o.dataDir),
+    modelsDir,
+  });
 }
 
 /** Cross-domain learning rates (and alignment), per target, arm and fraction. */
@@ -55,7 +77,10 @@ export async function runKShot(o: AdaptationOptions): Promise<void> {
     return kShotTunePlan(o.setup);
   };
   await run(o, await waitFor('the pretraining without the new behaviors', pretrained, o.log));
-  await run(o, await waitFor('the k-shot tuning runs', () => kShotPlan(o.setup, chosenKShotSetting(records(o), o.setup)), o.log));
+  await run(
+    o,
+    await waitFor('the k-shot tuning runs', () => kShotPlan(o.setup, chosenKShotSetting(records(o), o.setup)), o.log),
+  );
 }
 
 /** Cross-domain runs and zero-shot, with the settings chosen on valid; the gain targets' models are kept for the bootstrap. */
@@ -63,7 +88,9 @@ export async function runCrossDomain(o: AdaptationOptions): Promise<void> {
   const chosen = settingsChosen(records(o), o.setup);
   const plan = await waitFor('the learning-rate tuning runs', () => crossDomainPlan(o.setup, chosen), o.log);
   // Their settings exist once the plan could be built.
-  const keep = new Set(gainTargetRuns(o.setup, chosen).flatMap((g) => [...g.specs['fine-tuned'], ...g.specs.scratch].map(runId)));
+  const keep = new Set(
+    gainTargetRuns(o.setup, chosen).flatMap((g) => [...g.specs['fine-tuned'], ...g.specs.scratch].map(runId)),
+  );
   await run(o, plan, (spec) => keep.has(runId(spec)));
 }
 
@@ -101,5 +128,7 @@ export function writeReport(o: AdaptationOptions, date = new Date()): void {
   const byTask = (task: string) => rows.filter((r) => r.task === task);
   writeResultRows({ [CROSS_DOMAIN_TASK]: byTask(CROSS_DOMAIN_TASK), [NEW_BEHAVIOR_TASK]: byTask(NEW_BEHAVIOR_TASK) });
   writeSection(RESULTS_MD, 'adaptation', markdown);
-  o.log(`wrote the ${CROSS_DOMAIN_TASK} / ${NEW_BEHAVIOR_TASK} rows of ${RESULTS_JSON} and the adaptation section of ${RESULTS_MD}`);
+  o.log(
+    `wrote the ${CROSS_DOMAIN_TASK} / ${NEW_BEHAVIOR_TASK} rows of ${RESULTS_JSON} and the adaptation section of ${RESULTS_MD}`,
+  );
 }

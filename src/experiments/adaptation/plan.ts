@@ -117,11 +117,25 @@ const withLr = (spec: RunSpec, learningRate: number): RunSpec => ({ ...spec, tra
  * Both arms rank the same candidates on test: the behaviors of the target's train split (the
  * scratch model knows no others).
  */
-export function crossDomainSpec(setup: AdaptationSetup, target: string, arm: Arm, fraction: number, seed: number, setting: ArmSetting): RunSpec {
-  const spec = withLr({ dataset: target, objective: DRO, seed, ...(fraction !== 1 ? { fraction } : {}) }, setting.learningRate);
+export function crossDomainSpec(
+  setup: AdaptationSetup,
+  target: string,
+  arm: Arm,
+  fraction: number,
+  seed: number,
+  setting: ArmSetting,
+): RunSpec {
+  const spec = withLr(
+    { dataset: target, objective: DRO, seed, ...(fraction !== 1 ? { fraction } : {}) },
+    setting.learningRate,
+  );
   if (arm === 'scratch') return { ...spec, config: BASE_CONFIG };
   // Fine-tuning that does not beat the start on valid is not kept.
-  const start = { init: modelDir(setup, US_RUN), ...(setting.aligned ? { alignPrior: true } : {}), rankTrainBehaviors: true };
+  const start = {
+    init: modelDir(setup, US_RUN),
+    ...(setting.aligned ? { alignPrior: true } : {}),
+    rankTrainBehaviors: true,
+  };
   return { ...spec, ...start, train: { ...spec.train, startCompetes: true } };
 }
 
@@ -134,13 +148,22 @@ export function armSettings(arm: Arm): ArmSetting[] {
 /** The cross-domain learning-rate (and alignment) tuning runs. */
 export function tunePlan(setup: AdaptationSetup): RunSpec[] {
   return TARGETS.flatMap((t) =>
-    FRACTIONS.flatMap((f) => ARMS.flatMap((arm) => armSettings(arm).map((setting) => crossDomainSpec(setup, t, arm, f, 0, setting)))),
+    FRACTIONS.flatMap((f) =>
+      ARMS.flatMap((arm) => armSettings(arm).map((setting) => crossDomainSpec(setup, t, arm, f, 0, setting))),
+    ),
   );
 }
 
 /** The base as it is on a target: scored without training. */
 export function zeroShotSpec(setup: AdaptationSetup, target: string): RunSpec {
-  return { dataset: target, objective: DRO, seed: 0, init: modelDir(setup, US_RUN), rankTrainBehaviors: true, train: { epochs: 0 } };
+  return {
+    dataset: target,
+    objective: DRO,
+    seed: 0,
+    init: modelDir(setup, US_RUN),
+    rankTrainBehaviors: true,
+    train: { epochs: 0 },
+  };
 }
 
 /** The US run pretrained without the new behaviors: the k-shot runs start from it. */
@@ -152,17 +175,31 @@ export function kShotSpec(setup: AdaptationSetup, k: number, seed: number, setti
     objective: DRO,
     seed,
     init: modelDir(setup, PRETRAIN_WITHOUT),
-    kShot: { behaviors: NEW_BEHAVIORS, k, maxOldDrop: MAX_OLD_DROP, ...(setting.rehearsal ? { rehearsal: setting.rehearsal } : {}) },
+    kShot: {
+      behaviors: NEW_BEHAVIORS,
+      k,
+      maxOldDrop: MAX_OLD_DROP,
+      ...(setting.rehearsal ? { rehearsal: setting.rehearsal } : {}),
+    },
     train: { ...SCHEDULE, learningRate: setting.learningRate, selectBy: 'macro_recall@5', warmupSteps: 20 },
   };
 }
 
-export const K_SHOT_GRID: readonly KShotSetting[] = K_SHOT_LEARNING_RATES.flatMap((learningRate) => REHEARSALS.map((rehearsal) => ({ learningRate, rehearsal })));
+export const K_SHOT_GRID: readonly KShotSetting[] = K_SHOT_LEARNING_RATES.flatMap((learningRate) =>
+  REHEARSALS.map((rehearsal) => ({ learningRate, rehearsal })),
+);
 
 /** The pretrained model with the 10 added (docs/FINETUNE.md initialisation), before any training: the k-shot runs' starting point. */
 export function kShotStart(setup: AdaptationSetup): RunSpec {
   const kShot = { behaviors: NEW_BEHAVIORS, k: 0 };
-  return { dataset: 'us', objective: { name: 'ce' }, seed: 0, init: modelDir(setup, PRETRAIN_WITHOUT), kShot, train: { epochs: 0 } };
+  return {
+    dataset: 'us',
+    objective: { name: 'ce' },
+    seed: 0,
+    init: modelDir(setup, PRETRAIN_WITHOUT),
+    kShot,
+    train: { epochs: 0 },
+  };
 }
 
 /** The k-shot tuning runs (k = K_TUNE, seed 0, every setting), after the untrained start. */
@@ -176,8 +213,14 @@ export function kShotPlan(setup: AdaptationSetup, chosen: KShotSetting): RunSpec
 }
 
 /** Both arms' runs of a target and fraction, every seed, with the chosen settings. */
-export function armRuns(setup: AdaptationSetup, chosen: ChosenSetting, target: string, fraction: number): Record<Arm, RunSpec[]> {
-  const specs = (arm: Arm) => SEEDS.map((seed) => crossDomainSpec(setup, target, arm, fraction, seed, chosen(target, arm, fraction)));
+export function armRuns(
+  setup: AdaptationSetup,
+  chosen: ChosenSetting,
+  target: string,
+  fraction: number,
+): Record<Arm, RunSpec[]> {
+  const specs = (arm: Arm) =>
+    SEEDS.map((seed) => crossDomainSpec(setup, target, arm, fraction, seed, chosen(target, arm, fraction)));
   return { 'fine-tuned': specs('fine-tuned'), scratch: specs('scratch') };
 }
 
@@ -187,11 +230,17 @@ export function crossDomainPlan(setup: AdaptationSetup, chosen: ChosenSetting): 
   for (const seed of SEEDS)
     for (const target of TARGETS)
       for (const fraction of FRACTIONS)
-        for (const arm of ARMS) plan.push(crossDomainSpec(setup, target, arm, fraction, seed, chosen(target, arm, fraction)));
+        for (const arm of ARMS)
+          plan.push(crossDomainSpec(setup, target, arm, fraction, seed, chosen(target, arm, fraction)));
   return plan;
 }
 
 /** The runs behind each gain target: both arms, every seed (the bootstrap resamples their test targets). */
-export function gainTargetRuns(setup: AdaptationSetup, chosen: ChosenSetting): { target: string; fraction: number; specs: Record<Arm, RunSpec[]> }[] {
-  return TARGETS.flatMap((target) => [...GAIN_TARGETS.keys()].map((fraction) => ({ target, fraction, specs: armRuns(setup, chosen, target, fraction) })));
+export function gainTargetRuns(
+  setup: AdaptationSetup,
+  chosen: ChosenSetting,
+): { target: string; fraction: number; specs: Record<Arm, RunSpec[]> }[] {
+  return TARGETS.flatMap((target) =>
+    [...GAIN_TARGETS.keys()].map((fraction) => ({ target, fraction, specs: armRuns(setup, chosen, target, fraction) })),
+  );
 }

@@ -68,10 +68,28 @@ export interface AdaptationReport {
 }
 
 /** Mean ± std over runs of one target set, as a row. */
-export function adaptationRow(task: string, dataset: string, model: string, runs: readonly RunRecord[], set: TargetSet, extra: Record<string, unknown>): ResultRow {
+export function adaptationRow(
+  task: string,
+  dataset: string,
+  model: string,
+  runs: readonly RunRecord[],
+  set: TargetSet,
+  extra: Record<string, unknown>,
+): ResultRow {
   const { metrics, std } = aggregateMetrics(runs.map((r) => r.test[set]!));
   const targets = set === 'no-refresh' ? 'no-refresh' : 'all';
-  return { task, dataset, targets, behaviors: set, model, objective: 'dro', seeds: runs.length, metrics, std, ...extra };
+  return {
+    task,
+    dataset,
+    targets,
+    behaviors: set,
+    model,
+    objective: 'dro',
+    seeds: runs.length,
+    metrics,
+    std,
+    ...extra,
+  };
 }
 
 /** "12.34 ± 0.56"; "—" when missing. Seeds that agree to the last digit show ± 0.00: a missing ± means a single run. */
@@ -92,14 +110,18 @@ export function matchingBootstrap(
   const found = input.bootstraps.find((r) => r.target === target && r.fraction === fraction);
   if (!found) return undefined;
   if (found.runs.join() !== runs.join() || Math.abs(found.estimate - gain) > 1e-9) {
-    input.log(`${input.bootstrapFile}: ${target} ${fraction} was computed from other runs or results; rerun --phase bootstrap`);
+    input.log(
+      `${input.bootstrapFile}: ${target} ${fraction} was computed from other runs or results; rerun --phase bootstrap`,
+    );
     return undefined;
   }
   return found;
 }
 
-const finished = (records: RecordLookup, specs: readonly RunSpec[]) => specs.map(records).filter((r): r is RunRecord => r !== null);
-const mean = (runs: readonly RunRecord[], value: (r: RunRecord) => number) => runs.reduce((sum, r) => sum + value(r), 0) / runs.length;
+const finished = (records: RecordLookup, specs: readonly RunSpec[]) =>
+  specs.map(records).filter((r): r is RunRecord => r !== null);
+const mean = (runs: readonly RunRecord[], value: (r: RunRecord) => number) =>
+  runs.reduce((sum, r) => sum + value(r), 0) / runs.length;
 
 /** Rows and the verdict of one target and fraction, both arms (the check only on all targets with both arms). */
 interface FractionPart {
@@ -109,7 +131,12 @@ interface FractionPart {
   bootstrapShown: boolean;
 }
 
-function fractionPart(input: AdaptationReportInput, target: string, fraction: number, set: 'all' | 'no-refresh'): FractionPart {
+function fractionPart(
+  input: AdaptationReportInput,
+  target: string,
+  fraction: number,
+  set: 'all' | 'no-refresh',
+): FractionPart {
   const part: FractionPart = { rows: [], lines: [], bootstrapShown: false };
   const byArm: Partial<Record<Arm, { row: ResultRow; runs: RunRecord[] }>> = {};
   const runIds: string[] = [];
@@ -126,7 +153,9 @@ function fractionPart(input: AdaptationReportInput, target: string, fraction: nu
     const aligned = arm === 'fine-tuned' ? (setting.aligned ? 'yes' : 'no') : '—';
     const kept = arm === 'fine-tuned' ? ` (${runs.filter((x) => x.bestEpoch === 0).length})` : '';
     const seeds = `${runs.length}${kept}`;
-    part.lines.push(`| ${[row.model, String(fraction), String(setting.learningRate), aligned, seeds, ...KEYS.map((k) => cell(row, k))].join(' | ')} |`);
+    part.lines.push(
+      `| ${[row.model, String(fraction), String(setting.learningRate), aligned, seeds, ...KEYS.map((k) => cell(row, k))].join(' | ')} |`,
+    );
   }
   const { 'fine-tuned': ft, scratch } = byArm;
   if (set === 'all' && ft && scratch) {
@@ -164,11 +193,19 @@ function gainCheck(
   const verdict = need ? `, target ≥ +${need * 100}%: ${gain >= need ? 'met' : '**MISSED**'}` : '';
   const belowText = below.length ? `**below scratch on ${below.join(', ')}**` : 'not below scratch on any metric: met';
   const figures = `macro R@5 ${pct(ft.row.metrics[m5])} vs ${pct(scratch.row.metrics[m5])} (${signedPct(gain)}${verdict}; ${validGain}${spread})`;
-  return { text: `- ${regionName(target)}, ${fraction * 100}% data: ${figures}; ${belowText}`, bootstrapShown: boot !== undefined };
+  return {
+    text: `- ${regionName(target)}, ${fraction * 100}% data: ${figures}; ${belowText}`,
+    bootstrapShown: boot !== undefined,
+  };
 }
 
 /** The cross-domain tables (per target and target set) and the verdicts. */
-function crossDomain(input: AdaptationReportInput): { rows: ResultRow[]; lines: string[]; checks: string[]; bootstrapShown: boolean } {
+function crossDomain(input: AdaptationReportInput): {
+  rows: ResultRow[];
+  lines: string[];
+  checks: string[];
+  bootstrapShown: boolean;
+} {
   const out = { rows: [] as ResultRow[], lines: [] as string[], checks: [] as string[], bootstrapShown: false };
   const header = ['model', 'fraction', 'learning rate', 'aligned', 'seeds (start kept)', ...KEYS];
   for (const target of TARGETS) {
@@ -199,14 +236,25 @@ function newBehaviors(input: AdaptationReportInput): { rows: ResultRow[]; lines:
   if (!pre) return out;
   const old = pre.test['old-behaviors']!;
   out.rows.push(adaptationRow(NEW_BEHAVIOR_TASK, 'us', 'pretrained without the 10', [pre], 'old-behaviors', { k: 0 }));
-  out.lines.push(`| pretrained without them (k = 0) | — | — | — | — | ${pct(old['weighted_recall@5'])} | ${pct(old['macro_recall@5'])} |`);
+  out.lines.push(
+    `| pretrained without them (k = 0) | — | — | — | — | ${pct(old['weighted_recall@5'])} | ${pct(old['macro_recall@5'])} |`,
+  );
   const start = input.records(kShotStart(input.setup));
   if (start) {
     const [n, o] = [start.test['new-behaviors']!, start.test['old-behaviors']!];
     const model = 'the 10 added, before training';
-    const rows = (['new-behaviors', 'old-behaviors'] as const).map((set) => adaptationRow(NEW_BEHAVIOR_TASK, 'us', model, [start], set, { k: 0 }));
+    const rows = (['new-behaviors', 'old-behaviors'] as const).map((set) =>
+      adaptationRow(NEW_BEHAVIOR_TASK, 'us', model, [start], set, { k: 0 }),
+    );
     out.rows.push(...rows);
-    const figures = [n['weighted_recall@1'], n['weighted_recall@5'], n['macro_recall@1'], n['macro_recall@5'], o['weighted_recall@5'], o['macro_recall@5']];
+    const figures = [
+      n['weighted_recall@1'],
+      n['weighted_recall@5'],
+      n['macro_recall@1'],
+      n['macro_recall@5'],
+      o['weighted_recall@5'],
+      o['macro_recall@5'],
+    ];
     out.lines.push(`| ${model} | ${figures.map(pct).join(' | ')} |`);
   }
   for (const k of KS) {
@@ -216,12 +264,19 @@ function newBehaviors(input: AdaptationReportInput): { rows: ResultRow[]; lines:
     const fresh = adaptationRow(NEW_BEHAVIOR_TASK, 'us', model, runs, 'new-behaviors', { k });
     const kept = adaptationRow(NEW_BEHAVIOR_TASK, 'us', model, runs, 'old-behaviors', { k });
     out.rows.push(fresh, kept);
-    const cells = [...KEYS.map((key) => cell(fresh, key)), cell(kept, 'weighted_recall@5'), cell(kept, 'macro_recall@5')];
+    const cells = [
+      ...KEYS.map((key) => cell(fresh, key)),
+      cell(kept, 'weighted_recall@5'),
+      cell(kept, 'macro_recall@5'),
+    ];
     out.lines.push(`| ${model} (${runs.length} seeds) | ${cells.join(' | ')} |`);
     const drop = old['weighted_recall@5'] - kept.metrics['weighted_recall@5'];
-    const change = drop > 0 ? `drops by ${(drop * 100).toFixed(2)} points` : `rises by ${(-drop * 100).toFixed(2)} points`;
+    const change =
+      drop > 0 ? `drops by ${(drop * 100).toFixed(2)} points` : `rises by ${(-drop * 100).toFixed(2)} points`;
     const verdict = drop <= 0.01 ? 'met' : '**MISSED**';
-    out.checks.push(`- k = ${k}: old behaviors' weighted R@5 ${change} from the pretrained model's (target: drops ≤ 1): ${verdict}`);
+    out.checks.push(
+      `- k = ${k}: old behaviors' weighted R@5 ${change} from the pretrained model's (target: drops ≤ 1): ${verdict}`,
+    );
   }
   return out;
 }
@@ -230,7 +285,10 @@ function newBehaviors(input: AdaptationReportInput): { rows: ResultRow[]; lines:
 function kShotRuns(input: AdaptationReportInput, k: number): RunRecord[] {
   try {
     const setting = input.kShot();
-    return finished(input.records, SEEDS.map((seed) => kShotSpec(input.setup, k, seed, setting)));
+    return finished(
+      input.records,
+      SEEDS.map((seed) => kShotSpec(input.setup, k, seed, setting)),
+    );
   } catch (e) {
     if (e instanceof NotFinishedError) return [];
     throw e;
@@ -253,8 +311,10 @@ export function kShotTuningTable(input: AdaptationReportInput): string {
 /** Best valid loss of the fine-tuned arm (seed 0) with and without the prior alignment, per fraction: the evidence for the choice. */
 export function alignmentEvidence(input: Pick<AdaptationReportInput, 'setup' | 'records'>, target: string): string {
   const loss = (fraction: number, aligned: boolean, learningRate: number) =>
-    input.records(crossDomainSpec(input.setup, target, 'fine-tuned', fraction, 0, { learningRate, aligned }))?.valid.loss ?? Infinity;
-  const best = (fraction: number, aligned: boolean) => Math.min(...LEARNING_RATES.map((lr) => loss(fraction, aligned, lr))).toFixed(4);
+    input.records(crossDomainSpec(input.setup, target, 'fine-tuned', fraction, 0, { learningRate, aligned }))?.valid
+      .loss ?? Infinity;
+  const best = (fraction: number, aligned: boolean) =>
+    Math.min(...LEARNING_RATES.map((lr) => loss(fraction, aligned, lr))).toFixed(4);
   const start = input.records(zeroShotSpec(input.setup, target))?.valid.loss;
   const cells = FRACTIONS.map((f) => `${f * 100}%: ${best(f, true)} aligned vs ${best(f, false)} not`);
   return `${cells.join('; ')}; the base as it is: ${start?.toFixed(4) ?? '—'}`;
@@ -288,8 +348,8 @@ function method(input: AdaptationReportInput): string {
       ` The base is run \`${runId(US_RUN)}\`, the shipped model (scaling size "${SHIPPED_SIZE}", with its`,
     'time head, trained jointly on US; fine-tuning keeps training that head, detached). Fine-tuning trains all parameters;' +
       ' behaviors the base does not know are added',
-    'by name with the initialisation of docs/FINETUNE.md; optionally the output biases are then moved to the target train split\'s behavior',
-    'frequencies (`alignOutputPrior`, a label-shift correction: France\'s and Spain\'s most common behaviors are rare in the US); the start',
+    "by name with the initialisation of docs/FINETUNE.md; optionally the output biases are then moved to the target train split's behavior",
+    "frequencies (`alignOutputPrior`, a label-shift correction: France's and Spain's most common behaviors are rare in the US); the start",
     'competes with the trained epochs on valid loss (fine-tuning that does not beat it is not kept). Best valid loss over the learning rates',
     `(seed 0) with and without the alignment: Spain ${alignmentEvidence(input, 'sp')}; France ${alignmentEvidence(input, 'fr')}.`,
     `Scratch models have the same behavior network (size "${SHIPPED_SIZE}", no time head) and the target train split's vocabulary.` +
@@ -314,7 +374,7 @@ function crossDomainTargets(input: AdaptationReportInput, bootstrapShown: boolea
       ' the same draw for all',
     `${2 * SEEDS.length} models, recomputing the seed-mean macro recall@5 of each arm and the relative gain (\`${input.bootstrapFile}\`);` +
       ' percentile intervals.',
-    'A resample holds only some of the test behaviors (France\'s 108 test sequences: about 40 of 47), and macro recall averages over those, so',
+    "A resample holds only some of the test behaviors (France's 108 test sequences: about 40 of 47), and macro recall averages over those, so",
     'the statistic shifts under resampling: where the median of the resamples is far from the gain itself, the interval is shifted by as much.',
   ];
   return `${targets}${intervals.join('\n')}\n`;
@@ -334,6 +394,14 @@ function newBehaviorMethod(): string {
 }
 
 const NEW_BEHAVIOR_HEADER = markdownTable(
-  ['model', 'new: weighted R@1', 'new: weighted R@5', 'new: macro R@1', 'new: macro R@5', 'old: weighted R@5', 'old: macro R@5'],
+  [
+    'model',
+    'new: weighted R@1',
+    'new: weighted R@5',
+    'new: macro R@1',
+    'new: macro R@5',
+    'old: weighted R@5',
+    'old: macro R@5',
+  ],
   [],
 );

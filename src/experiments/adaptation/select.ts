@@ -27,14 +27,28 @@ export function bestOnValid<T>(
 }
 
 /** Lowest valid loss among a target's, arm's and fraction's settings. */
-export function chosenSetting(records: RecordLookup, setup: AdaptationSetup, target: string, arm: Arm, fraction: number): ArmSetting {
+export function chosenSetting(
+  records: RecordLookup,
+  setup: AdaptationSetup,
+  target: string,
+  arm: Arm,
+  fraction: number,
+): ArmSetting {
   const spec = (setting: ArmSetting) => crossDomainSpec(setup, target, arm, fraction, 0, setting);
-  return bestOnValid(records, `tuning for ${target} ${arm} ${fraction} (run --phase tune)`, armSettings(arm), spec, (r) => -r.valid.loss);
+  return bestOnValid(
+    records,
+    `tuning for ${target} ${arm} ${fraction} (run --phase tune)`,
+    armSettings(arm),
+    spec,
+    (r) => -r.valid.loss,
+  );
 }
 
 /** chosenSetting for any target, arm and fraction (as the plans take it). */
-export const settingsChosen = (records: RecordLookup, setup: AdaptationSetup): ChosenSetting => (target, arm, fraction) =>
-  chosenSetting(records, setup, target, arm, fraction);
+export const settingsChosen =
+  (records: RecordLookup, setup: AdaptationSetup): ChosenSetting =>
+  (target, arm, fraction) =>
+    chosenSetting(records, setup, target, arm, fraction);
 
 /** Highest valid macro recall@5 of the selected epoch among the k-shot settings (k = K_TUNE). */
 export function chosenKShotSetting(records: RecordLookup, setup: AdaptationSetup): KShotSetting {

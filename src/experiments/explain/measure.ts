@@ -12,7 +12,15 @@
  */
 import { knownId, type Scorer } from '../../core/baselines';
 import { bootstrapIntervals, type BootstrapInterval } from '../../core/bootstrap';
-import { cellTable, randomEvents, recentEvents, topEvents, WEEK_CELLS, cellTime, type Removal } from '../../core/explain';
+import {
+  cellTable,
+  randomEvents,
+  recentEvents,
+  topEvents,
+  WEEK_CELLS,
+  cellTime,
+  type Removal,
+} from '../../core/explain';
 import { UNKNOWN_LOCATION, type BehaviorSequence } from '../../core/events';
 import { createRng } from '../../core/random';
 import { jensenShannon } from '../../core/realism';
@@ -67,7 +75,12 @@ export interface DeletionResult {
  * events before t) holds at least minHistory events. For each position and k, each method's k
  * events are removed the same way (`options.removal`) and the prediction recomputed.
  */
-export function deletionTest(explainer: Explainer, sequences: readonly BehaviorSequence[], behaviors: Vocabulary, options: DeletionOptions): DeletionResult {
+export function deletionTest(
+  explainer: Explainer,
+  sequences: readonly BehaviorSequence[],
+  behaviors: Vocabulary,
+  options: DeletionOptions,
+): DeletionResult {
   const ks = [...options.ks];
   const maxK = Math.max(...ks);
   const minHistory = options.minHistory ?? maxK + 1;
@@ -75,7 +88,12 @@ export function deletionTest(explainer: Explainer, sequences: readonly BehaviorS
   const exclude = new Set(behaviors.tokens.map((_, i) => i).filter((i) => behaviors.isSpecial(i)));
   const S = sequences.length;
   const tallies = Object.fromEntries(
-    DELETION_TARGETS.map((t) => [t, Object.fromEntries(DELETION_METHODS.map((m) => [m, ks.map(() => ({ drop: new Float64Array(S), changed: new Float64Array(S) }))]))]),
+    DELETION_TARGETS.map((t) => [
+      t,
+      Object.fromEntries(
+        DELETION_METHODS.map((m) => [m, ks.map(() => ({ drop: new Float64Array(S), changed: new Float64Array(S) }))]),
+      ),
+    ]),
   ) as DeletionResult['tallies'];
   const count = new Float64Array(S);
   const observedCount = new Float64Array(S);
@@ -103,7 +121,12 @@ export function deletionTest(explainer: Explainer, sequences: readonly BehaviorS
         const key = [...windowIndices].sort((a, b) => a - b).join(',');
         const known = memo.get(key);
         if (known) return known;
-        const p = explainer.probabilitiesWithout(history, next, windowIndices.map((i) => offset + i), options.removal);
+        const p = explainer.probabilitiesWithout(
+          history,
+          next,
+          windowIndices.map((i) => offset + i),
+          options.removal,
+        );
         memo.set(key, p);
         return p;
       };
@@ -172,7 +195,10 @@ export interface DeletionComparison {
 }
 
 /** Means with paired bootstrap intervals over sequences, and the differences each faithful method must win. */
-export function summarizeDeletion(result: DeletionResult, options: { resamples?: number; seed?: number } = {}): { figures: DeletionFigure[]; comparisons: DeletionComparison[] } {
+export function summarizeDeletion(
+  result: DeletionResult,
+  options: { resamples?: number; seed?: number } = {},
+): { figures: DeletionFigure[]; comparisons: DeletionComparison[] } {
   const figures: DeletionFigure[] = [];
   const comparisons: DeletionComparison[] = [];
   const pairs: [DeletionMethod, DeletionMethod][] = [
@@ -208,7 +234,8 @@ export function summarizeDeletion(result: DeletionResult, options: { resamples?:
         },
         { resamples: options.resamples ?? 1000, seed: options.seed ?? 0 },
       );
-      for (const method of DELETION_METHODS) figures.push({ target, method, k, drop: intervals[`${method} drop`], changed: intervals[`${method} changed`] });
+      for (const method of DELETION_METHODS)
+        figures.push({ target, method, k, drop: intervals[`${method} drop`], changed: intervals[`${method} changed`] });
       for (const [a, b] of pairs) comparisons.push({ target, k, name: `${a} − ${b}`, drop: intervals[`${a} − ${b}`] });
     });
   }
@@ -220,7 +247,13 @@ export function summarizeDeletion(result: DeletionResult, options: { resamples?:
  * event of the window is removed (the same event for both removals), and with nothing removed.
  * The higher, the more the removed input is like the data the model was trained on.
  */
-export function removalLikelihood(explainer: Explainer, sequences: readonly BehaviorSequence[], behaviors: Vocabulary, removals: readonly Removal[], seed = 0): { positions: number; full: number; removed: Record<Removal, number> } {
+export function removalLikelihood(
+  explainer: Explainer,
+  sequences: readonly BehaviorSequence[],
+  behaviors: Vocabulary,
+  removals: readonly Removal[],
+  seed = 0,
+): { positions: number; full: number; removed: Record<Removal, number> } {
   const rng = createRng(seed);
   const sums = Object.fromEntries(removals.map((r) => [r, 0])) as Record<Removal, number>;
   let full = 0;
@@ -238,7 +271,11 @@ export function removalLikelihood(explainer: Explainer, sequences: readonly Beha
       positions++;
     }
   }
-  return { positions, full: full / positions, removed: Object.fromEntries(removals.map((r) => [r, sums[r] / positions])) as Record<Removal, number> };
+  return {
+    positions,
+    full: full / positions,
+    removed: Object.fromEntries(removals.map((r) => [r, sums[r] / positions])) as Record<Removal, number>,
+  };
 }
 
 /** Summed week grids over a split, per behavior (rows: vocabulary ids; 56 cells each). */
@@ -259,10 +296,21 @@ export interface WeekTotals {
  * heatmap of every behavior from one hidden state, the time head's cells, and the real next event.
  * Positions are scored with the next event's own place (its location).
  */
-export function weekTotals(explainer: Explainer, sequences: readonly BehaviorSequence[], behaviors: Vocabulary, limit = Infinity): WeekTotals {
+export function weekTotals(
+  explainer: Explainer,
+  sequences: readonly BehaviorSequence[],
+  behaviors: Vocabulary,
+  limit = Infinity,
+): WeekTotals {
   const V = behaviors.size;
   const grid = () => Array.from({ length: V }, () => new Float64Array(WEEK_CELLS));
-  const totals: WeekTotals = { positions: 0, conditional: grid(), joint: grid(), observed: grid(), observedCells: new Float64Array(WEEK_CELLS) };
+  const totals: WeekTotals = {
+    positions: 0,
+    conditional: grid(),
+    joint: grid(),
+    observed: grid(),
+    observedCells: new Float64Array(WEEK_CELLS),
+  };
   outer: for (const { events } of sequences) {
     for (let t = 1; t < events.length; t++) {
       if (totals.positions >= limit) break outer;
@@ -305,7 +353,13 @@ export interface WeekCheckRow {
  * train distribution of b's cells for the joint. The context-free transformer (no time inputs)
  * gives the same prediction in every cell and has no time head: its heatmap and joint are flat.
  */
-export function weekCheck(totals: WeekTotals, vocab: Vocabulary, names: readonly string[], train: readonly BehaviorSequence[], timePopularity: Scorer): WeekCheckRow[] {
+export function weekCheck(
+  totals: WeekTotals,
+  vocab: Vocabulary,
+  names: readonly string[],
+  train: readonly BehaviorSequence[],
+  timePopularity: Scorer,
+): WeekCheckRow[] {
   const flat = new Float64Array(WEEK_CELLS).fill(1);
   const trainCells = new Map<string, Float64Array>();
   for (const { events } of train) {
@@ -315,21 +369,33 @@ export function weekCheck(totals: WeekTotals, vocab: Vocabulary, names: readonly
       trainCells.set(e.behavior, row);
     }
   }
-  const popularity = Array.from({ length: WEEK_CELLS }, (_, cell) => timePopularity.score([], { ...cellTime(cell), location: UNKNOWN_LOCATION }));
+  const popularity = Array.from({ length: WEEK_CELLS }, (_, cell) =>
+    timePopularity.score([], { ...cellTime(cell), location: UNKNOWN_LOCATION }),
+  );
   const jsd = (a: ArrayLike<number>, b: ArrayLike<number>) => jensenShannon(cellTable(a), cellTable(b));
   // A behavior with no event in the split has no real distribution to compare with (only in a --limit run).
-  return names.filter((name) => totals.observed[vocab.id(name)].some((c) => c > 0)).map((name) => {
-    const id = vocab.id(name);
-    const observed = totals.observed[id];
-    const share = observed.map((c, cell) => (totals.observedCells[cell] ? c / totals.observedCells[cell] : 0));
-    const popularityRow = popularity.map((p) => p[id]);
-    return {
-      behavior: name,
-      events: observed.reduce((a, b) => a + b, 0),
-      heatmap: { model: jsd(totals.conditional[id], share), timePopularity: jsd(popularityRow, share), contextFree: jsd(flat, share) },
-      joint: { model: jsd(totals.joint[id], observed), trainCells: jsd(trainCells.get(name) ?? flat, observed), contextFree: jsd(flat, observed) },
-    };
-  });
+  return names
+    .filter((name) => totals.observed[vocab.id(name)].some((c) => c > 0))
+    .map((name) => {
+      const id = vocab.id(name);
+      const observed = totals.observed[id];
+      const share = observed.map((c, cell) => (totals.observedCells[cell] ? c / totals.observedCells[cell] : 0));
+      const popularityRow = popularity.map((p) => p[id]);
+      return {
+        behavior: name,
+        events: observed.reduce((a, b) => a + b, 0),
+        heatmap: {
+          model: jsd(totals.conditional[id], share),
+          timePopularity: jsd(popularityRow, share),
+          contextFree: jsd(flat, share),
+        },
+        joint: {
+          model: jsd(totals.joint[id], observed),
+          trainCells: jsd(trainCells.get(name) ?? flat, observed),
+          contextFree: jsd(flat, observed),
+        },
+      };
+    });
 }
 
 /** The n most frequent real behaviors of the vocabulary's training counts. */

@@ -38,7 +38,8 @@ export interface ExplainEvalOptions {
 }
 
 export async function runExplainEval(o: ExplainEvalOptions): Promise<void> {
-  if (o.phase === 'choose' && o.split !== 'valid') throw new Error('--phase choose reads the valid split only (choices are never made on test)');
+  if (o.phase === 'choose' && o.split !== 'valid')
+    throw new Error('--phase choose reads the valid split only (choices are never made on test)');
   const loaded = loadModelDir(o.modelDir);
   const { train, valid, test } = loadSplits(o.dataset, o.dataDir);
   const sequences = o.split === 'test' ? test : valid;
@@ -48,7 +49,12 @@ export async function runExplainEval(o: ExplainEvalOptions): Promise<void> {
   const pp = (x: number) => (100 * x).toFixed(2);
 
   if (o.phase === 'choose') {
-    const r = removalLikelihood(explainer, o.limit ? sequences.slice(0, o.limit) : sequences, loaded.behaviors, REMOVALS);
+    const r = removalLikelihood(
+      explainer,
+      o.limit ? sequences.slice(0, o.limit) : sequences,
+      loaded.behaviors,
+      REMOVALS,
+    );
     o.log(`${o.dataset} valid, ${r.positions} positions: mean log-probability of the true next event`);
     console.log(`  whole history          ${r.full.toFixed(4)}`);
     for (const k of REMOVALS) console.log(`  one random event ${k.padEnd(8)} ${r.removed[k].toFixed(4)}`);
@@ -61,33 +67,56 @@ export async function runExplainEval(o: ExplainEvalOptions): Promise<void> {
   let deletion: DeletionSummary | null = null;
   if (o.phase === 'all' || o.phase === 'deletion') {
     o.log(`deletion test on ${o.dataset} ${o.split}, removal ${o.removal}, k = ${DELETION_KS.join(', ')}`);
-    const result = deletionTest(explainer, sequences, loaded.behaviors, { ks: DELETION_KS, removal: o.removal, limit: o.limit });
+    const result = deletionTest(explainer, sequences, loaded.behaviors, {
+      ks: DELETION_KS,
+      removal: o.removal,
+      limit: o.limit,
+    });
     o.log(`${result.positions} positions of ${result.sequences} sequences in ${elapsed()}`);
     const summary = summarizeDeletion(result, { resamples: o.resamples });
     deletion = { ...result, ...summary };
     for (const f of summary.figures) {
-      console.log(`  ${f.target.padEnd(9)} ${f.method.padEnd(9)} k=${f.k}  fall ${pp(f.drop.estimate)} pp [${pp(f.drop.low)}, ${pp(f.drop.high)}]  top-1 change ${(100 * f.changed.estimate).toFixed(1)}%`);
+      console.log(
+        `  ${f.target.padEnd(9)} ${f.method.padEnd(9)} k=${f.k}  fall ${pp(f.drop.estimate)} pp [${pp(f.drop.low)}, ${pp(f.drop.high)}]  top-1 change ${(100 * f.changed.estimate).toFixed(1)}%`,
+      );
     }
-    for (const c of summary.comparisons) console.log(`  ${c.target.padEnd(9)} k=${c.k}  ${c.name.padEnd(22)} ${pp(c.drop.estimate)} pp [${pp(c.drop.low)}, ${pp(c.drop.high)}]`);
+    for (const c of summary.comparisons)
+      console.log(
+        `  ${c.target.padEnd(9)} k=${c.k}  ${c.name.padEnd(22)} ${pp(c.drop.estimate)} pp [${pp(c.drop.low)}, ${pp(c.drop.high)}]`,
+      );
   }
 
   let week: { positions: number; rows: WeekSummaryRow[] } | null = null;
   if (o.phase === 'all' || o.phase === 'week') {
     o.log(`week check on ${o.dataset} ${o.split}: heatmaps of every position`);
     const totals = weekTotals(explainer, sequences, loaded.behaviors, o.limit);
-    const rows = weekCheck(totals, loaded.behaviors, mostFrequent(loaded.behaviors, WEEK_BEHAVIORS), train, fitTimePopularity(train, loaded.behaviors));
+    const rows = weekCheck(
+      totals,
+      loaded.behaviors,
+      mostFrequent(loaded.behaviors, WEEK_BEHAVIORS),
+      train,
+      fitTimePopularity(train, loaded.behaviors),
+    );
     week = { positions: totals.positions, rows };
     o.log(`${totals.positions} positions in ${elapsed()}`);
     const mean = (f: (r: WeekSummaryRow) => number) => (rows.reduce((s, r) => s + f(r), 0) / rows.length).toFixed(4);
-    console.log(`  heatmap JSD (bits), mean of ${rows.length}: model ${mean((r) => r.heatmap.model)}, time-popularity ${mean((r) => r.heatmap.timePopularity)}, context-free ${mean((r) => r.heatmap.contextFree)}`);
-    console.log(`  joint JSD (bits),   mean of ${rows.length}: model ${mean((r) => r.joint.model)}, train cells ${mean((r) => r.joint.trainCells)}, context-free ${mean((r) => r.joint.contextFree)}`);
+    console.log(
+      `  heatmap JSD (bits), mean of ${rows.length}: model ${mean((r) => r.heatmap.model)}, time-popularity ${mean((r) => r.heatmap.timePopularity)}, context-free ${mean((r) => r.heatmap.contextFree)}`,
+    );
+    console.log(
+      `  joint JSD (bits),   mean of ${rows.length}: model ${mean((r) => r.joint.model)}, train cells ${mean((r) => r.joint.trainCells)}, context-free ${mean((r) => r.joint.contextFree)}`,
+    );
   }
 
   const writes = o.phase === 'all' && o.split === 'test' && o.removal === DEFAULT_REMOVAL && o.limit === undefined;
   if (writes && deletion && week) {
     const input = { model: loaded.manifest.name, dataset: o.dataset, split: o.split, deletion, week };
     writeResultRows({ [EXPLAIN_TASK]: explainRows(input) });
-    writeSection(EXPLAIN_MD, 'explain-eval', explainMarkdown(input, { commit: o.commit, date: new Date().toISOString(), command: 'npm run explain-eval' }));
+    writeSection(
+      EXPLAIN_MD,
+      'explain-eval',
+      explainMarkdown(input, { commit: o.commit, date: new Date().toISOString(), command: 'npm run explain-eval' }),
+    );
     o.log(`wrote the "${EXPLAIN_TASK}" rows of ${RESULTS_JSON} and the measured section of ${EXPLAIN_MD}`);
   } else o.log('nothing written (only a full run on test with the default removal writes the report)');
   loaded.model.dispose();

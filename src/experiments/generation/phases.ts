@@ -6,7 +6,14 @@ import type { Region } from '../../core/data';
 import { behaviorCounts, fitMarkov, fitTimePopularity, type Scorer } from '../../core/baselines';
 import { headBehaviors } from '../../core/metrics';
 import { createRng } from '../../core/random';
-import { fitSlotDeltas, generateWithBaseline, realismMetrics, REALISM_METRICS, type Continuation, type DeltaModel } from '../../core/realism';
+import {
+  fitSlotDeltas,
+  generateWithBaseline,
+  realismMetrics,
+  REALISM_METRICS,
+  type Continuation,
+  type DeltaModel,
+} from '../../core/realism';
 import { aggregateMetrics, type ResultRow } from '../../core/results';
 import type { BehaviorSequence } from '../../core/events';
 import { generateAll, generationCorrection } from '../../model/generate';
@@ -17,7 +24,18 @@ import { formatDuration } from '../../core/format';
 import { loadModelDir } from '../../node/model-files';
 import { writeSection } from '../../node/report-sections';
 import { writeResultRows } from '../../node/results-file';
-import { BOOTSTRAP_RESAMPLES, continuations, MARKOV, POPULARITY, REFERENCE, samplingVariants, testSeed, validSeed, type GenerationSetup, type Sampling } from './plan';
+import {
+  BOOTSTRAP_RESAMPLES,
+  continuations,
+  MARKOV,
+  POPULARITY,
+  REFERENCE,
+  samplingVariants,
+  testSeed,
+  validSeed,
+  type GenerationSetup,
+  type Sampling,
+} from './plan';
 import { generationMarkdown, jsdMargins, deltaScore, TASK, type TimeHeadFigures } from './report';
 import { chooseVariant, testVariants, validScore } from './select';
 
@@ -45,13 +63,23 @@ function behaveGPT(loaded: LoadedModel, name: string, sampling: Sampling): Gener
     sampling,
     continue: async (c, seed) => ({
       prefix: c.prefix,
-      events: await generateAll(loaded, { prefix: c.prefix, maxEvents: c.events.length, seed, sampling: { temperature, topP }, behaviorLogCorrection: correction }),
+      events: await generateAll(loaded, {
+        prefix: c.prefix,
+        maxEvents: c.events.length,
+        seed,
+        sampling: { temperature, topP },
+        behaviorLogCorrection: correction,
+      }),
     }),
   };
 }
 
 /** Every continuation of `real`, generated with seeds seed(i). */
-async function generate(g: Generator, real: readonly Continuation[], seed: (i: number) => number): Promise<Continuation[]> {
+async function generate(
+  g: Generator,
+  real: readonly Continuation[],
+  seed: (i: number) => number,
+): Promise<Continuation[]> {
   const generated: Continuation[] = [];
   for (const [i, c] of real.entries()) generated.push(await g.continue(c, seed(i)));
   return generated;
@@ -64,9 +92,13 @@ export async function runGeneration(o: GenerationOptions): Promise<void> {
   const head = headBehaviors(behaviorCounts(train));
   const real = continuations(test, setup);
   const totalEvents = real.reduce((n, c) => n + c.events.length, 0);
-  log(`${real.length} test sequences, prefix ${setup.prefixLength}, ${totalEvents} events to generate per generator and seed`);
+  log(
+    `${real.length} test sequences, prefix ${setup.prefixLength}, ${totalEvents} events to generate per generator and seed`,
+  );
 
-  const variants = samplingVariants(loaded.manifest.name, generationCorrection(loaded.manifest) !== undefined).map((v) => behaveGPT(loaded, v.name, v.sampling));
+  const variants = samplingVariants(loaded.manifest.name, generationCorrection(loaded.manifest) !== undefined).map(
+    (v) => behaveGPT(loaded, v.name, v.sampling),
+  );
   const scores = new Map<string, number>();
   const validReal = continuations(valid, setup);
   for (const v of variants) {
@@ -93,15 +125,42 @@ export async function runGeneration(o: GenerationOptions): Promise<void> {
     }
     timings[g.name] = (performance.now() - t0) / 1000 / setup.seeds.length;
     const { metrics, std } = aggregateMetrics(perSeed, REALISM_METRICS);
-    const row = { task: TASK, dataset: setup.dataset, model: g.name, seeds: setup.seeds.length, prefix: setup.prefixLength, sequences: real.length };
-    rows.push({ ...row, events: totalEvents, metrics, std, ...(g.sampling ? { sampling: g.sampling } : {}), ...(g === chosen ? { chosenOnValid: true } : {}) });
-    log(`${g.name}: ${REALISM_METRICS.map((k) => `${k} ${metrics[k].toFixed(4)}`).join(', ')} (${formatDuration(timings[g.name])} per seed)`);
+    const row = {
+      task: TASK,
+      dataset: setup.dataset,
+      model: g.name,
+      seeds: setup.seeds.length,
+      prefix: setup.prefixLength,
+      sequences: real.length,
+    };
+    rows.push({
+      ...row,
+      events: totalEvents,
+      metrics,
+      std,
+      ...(g.sampling ? { sampling: g.sampling } : {}),
+      ...(g === chosen ? { chosenOnValid: true } : {}),
+    });
+    log(
+      `${g.name}: ${REALISM_METRICS.map((k) => `${k} ${metrics[k].toFixed(4)}`).join(', ')} (${formatDuration(timings[g.name])} per seed)`,
+    );
   }
   const tb = performance.now();
   const margins = jsdMargins(real, kept.get(chosen.name)!, kept.get(MARKOV)!);
-  log(`bootstrap of the target JSDs (${BOOTSTRAP_RESAMPLES} resamples of the test sequences) in ${formatDuration((performance.now() - tb) / 1000)}`);
+  log(
+    `bootstrap of the target JSDs (${BOOTSTRAP_RESAMPLES} resamples of the test sequences) in ${formatDuration((performance.now() - tb) / 1000)}`,
+  );
   const reference = realismMetrics(real, real, head);
-  rows.push({ task: TASK, dataset: setup.dataset, model: REFERENCE, seeds: 0, prefix: setup.prefixLength, sequences: real.length, events: totalEvents, metrics: reference });
+  rows.push({
+    task: TASK,
+    dataset: setup.dataset,
+    model: REFERENCE,
+    seeds: 0,
+    prefix: setup.prefixLength,
+    sequences: real.length,
+    events: totalEvents,
+    metrics: reference,
+  });
   if (setup.limit !== undefined) return;
 
   const deltaBaselines = {
@@ -130,7 +189,11 @@ export async function runGeneration(o: GenerationOptions): Promise<void> {
 }
 
 /** The Markov-2 generator and the context-popularity sampler, fitted on train. */
-function baselineGenerators(train: readonly BehaviorSequence[], loaded: LoadedModel, deltas: { global: DeltaModel; previousBehavior: DeltaModel }): Generator[] {
+function baselineGenerators(
+  train: readonly BehaviorSequence[],
+  loaded: LoadedModel,
+  deltas: { global: DeltaModel; previousBehavior: DeltaModel },
+): Generator[] {
   const events = (scorer: Scorer, clock: DeltaModel) => async (c: Continuation, seed: number) => ({
     prefix: c.prefix,
     events: generateWithBaseline(scorer, clock, loaded.behaviors, c.prefix, c.events.length, createRng(seed)),

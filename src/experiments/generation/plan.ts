@@ -54,7 +54,10 @@ export function samplingVariants(modelName: string, hasCorrection: boolean): Sam
 export function continuations(split: readonly BehaviorSequence[], setup: GenerationSetup): Continuation[] {
   let eligible = split.filter((s) => s.events.length > setup.prefixLength);
   if (setup.limit !== undefined) eligible = eligible.slice(0, setup.limit);
-  return eligible.map((s) => ({ prefix: s.events.slice(0, setup.prefixLength), events: s.events.slice(setup.prefixLength) }));
+  return eligible.map((s) => ({
+    prefix: s.events.slice(0, setup.prefixLength),
+    events: s.events.slice(setup.prefixLength),
+  }));
 }
 
 /** The sampling seed of continuation `i`: on valid one fixed seed, on test one per study seed. */

@@ -5,7 +5,15 @@
  */
 import { bootstrapIntervals, type BootstrapInterval } from '../../core/bootstrap';
 import type { BehaviorEvent, BehaviorSequence } from '../../core/events';
-import { poolCounts, REALISM_METRICS, realismCounts, TARGET_JSDS, targetDivergences, type Continuation, type RealismCounts } from '../../core/realism';
+import {
+  poolCounts,
+  REALISM_METRICS,
+  realismCounts,
+  TARGET_JSDS,
+  targetDivergences,
+  type Continuation,
+  type RealismCounts,
+} from '../../core/realism';
 import type { ResultRow } from '../../core/results';
 import { slotDelta } from '../../core/time';
 import { day, markdownTable } from '../format';
@@ -15,7 +23,10 @@ export const TASK = 'generation';
 type TargetJsd = (typeof TARGET_JSDS)[number];
 
 /** Cross-entropy (nats) and top-1 accuracy of a slot-delta model on every consecutive pair of events. */
-export function deltaScore(sequences: readonly BehaviorSequence[], model: (history: readonly BehaviorEvent[]) => Float64Array): { loss: number; accuracy: number } {
+export function deltaScore(
+  sequences: readonly BehaviorSequence[],
+  model: (history: readonly BehaviorEvent[]) => Float64Array,
+): { loss: number; accuracy: number } {
   let nll = 0;
   let hits = 0;
   let n = 0;
@@ -37,7 +48,11 @@ export function deltaScore(sequences: readonly BehaviorSequence[], model: (histo
  * recomputed; per target JSD, the interval of Markov's minus BehaveGPT's (positive: BehaveGPT
  * lower). Counts are tabled per sequence once, so a resample is a sum of tables.
  */
-export function jsdMargins(real: readonly Continuation[], model: readonly Continuation[][], markov: readonly Continuation[][]): Record<TargetJsd, BootstrapInterval> {
+export function jsdMargins(
+  real: readonly Continuation[],
+  model: readonly Continuation[][],
+  markov: readonly Continuation[][],
+): Record<TargetJsd, BootstrapInterval> {
   const perSequence = (continuations: readonly Continuation[]) => continuations.map((c) => realismCounts([c]));
   const realTables = perSequence(real);
   const [modelTables, markovTables] = [model.map(perSequence), markov.map(perSequence)];
@@ -48,7 +63,9 @@ export function jsdMargins(real: readonly Continuation[], model: readonly Contin
       const realPooled = pooled(realTables);
       const meanJsds = (runs: RealismCounts[][]) => {
         const perSeed = runs.map((run) => targetDivergences(pooled(run), realPooled));
-        return Object.fromEntries(TARGET_JSDS.map((k) => [k, perSeed.reduce((sum, m) => sum + m[k], 0) / perSeed.length]));
+        return Object.fromEntries(
+          TARGET_JSDS.map((k) => [k, perSeed.reduce((sum, m) => sum + m[k], 0) / perSeed.length]),
+        );
       };
       const [modelJsds, markovJsds] = [meanJsds(modelTables), meanJsds(markovTables)];
       return Object.fromEntries(TARGET_JSDS.map((k) => [k, markovJsds[k] - modelJsds[k]])) as Record<TargetJsd, number>;
@@ -85,7 +102,8 @@ export interface GenerationReportInput {
 }
 
 /** "0.0123 ± 0.0004" (no ± without a std). */
-const withStd = (r: ResultRow, k: string) => `${r.metrics[k].toFixed(4)}${r.std?.[k] !== undefined ? ` ± ${r.std[k].toFixed(4)}` : ''}`;
+const withStd = (r: ResultRow, k: string) =>
+  `${r.metrics[k].toFixed(4)}${r.std?.[k] !== undefined ? ` ± ${r.std[k].toFixed(4)}` : ''}`;
 
 /** Per target JSD: BehaveGPT (the variant chosen) below the Markov generator, with the seed noise and the bootstrap interval. */
 export function targetChecks(input: Pick<GenerationReportInput, 'rows' | 'chosen' | 'margins'>): string[] {
@@ -95,7 +113,10 @@ export function targetChecks(input: Pick<GenerationReportInput, 'rows' | 'chosen
     const gap = markov.metrics[k] - model.metrics[k];
     const noise = Math.max(model.std?.[k] ?? 0, markov.std?.[k] ?? 0);
     const m = input.margins[k];
-    const within = gap > 0 && gap < noise ? ` — but the gap (${gap.toFixed(4)}) is within one seed standard deviation (${noise.toFixed(4)})` : '';
+    const within =
+      gap > 0 && gap < noise
+        ? ` — but the gap (${gap.toFixed(4)}) is within one seed standard deviation (${noise.toFixed(4)})`
+        : '';
     const spread =
       `Markov − BehaveGPT over resampled test sequences: ${m.level * 100}% interval ${m.low.toFixed(4)} … ${m.high.toFixed(4)},` +
       ` median ${m.median.toFixed(4)}, BehaveGPT at most Markov in ${((m.shareAtLeast ?? 0) * 100).toFixed(1)}% of resamples`;
@@ -156,9 +177,11 @@ function generators({ scores, chosen }: GenerationReportInput): string {
 }
 
 function timeHead(t: TimeHeadFigures, deltaBaselines: GenerationReportInput['deltaBaselines']): string {
-  const baselines = Object.entries(deltaBaselines).map(([k, v]) => `${k} ${v.loss.toFixed(3)} nats, top-1 ${(v.accuracy * 100).toFixed(2)}%`);
+  const baselines = Object.entries(deltaBaselines).map(
+    ([k, v]) => `${k} ${v.loss.toFixed(3)} nats, top-1 ${(v.accuracy * 100).toFixed(2)}%`,
+  );
   return [
-    'Time head of the model on test (next event\'s slot delta, equivalently its weekday × slot; 56 classes):',
+    "Time head of the model on test (next event's slot delta, equivalently its weekday × slot; 56 classes):",
     `top-1 accuracy ${(t.accuracy * 100).toFixed(2)}%, slot-of-day accuracy ${(t.slotAccuracy * 100).toFixed(2)}%,`,
     `cross-entropy ${t.loss.toFixed(3)} nats (uniform: ${Math.log(56).toFixed(3)}).`,
     `${(t.sameSlotShare * 100).toFixed(2)}% of next events fall in the same weekday and slot as the previous one, the most frequent delta,`,

@@ -7,7 +7,10 @@ export function validScore(m: Record<(typeof TARGET_JSDS)[number], number>): num
 }
 
 /** The variant with the lowest valid score; the first of equals. */
-export function chooseVariant<T extends { name: string }>(variants: readonly T[], scores: ReadonlyMap<string, number>): T {
+export function chooseVariant<T extends { name: string }>(
+  variants: readonly T[],
+  scores: ReadonlyMap<string, number>,
+): T {
   return variants.reduce((a, b) => (scores.get(b.name)! < scores.get(a.name)! ? b : a));
 }
 

@@ -34,12 +34,22 @@ const splits = (o: NextBehaviorOptions, dataset: string): DatasetSplits => loadS
 /** The main plan, with the long-tail objectives chosen on the tuning records (throws NotFinishedError before). */
 function chosenMainPlan(o: NextBehaviorOptions): RunSpec[] {
   const choices = selectObjectives(recordLookup(o.recordsDir), o.setup);
-  return mainPlan(o.setup, Object.values(choices).map((c) => c.spec));
+  return mainPlan(
+    o.setup,
+    Object.values(choices).map((c) => c.spec),
+  );
 }
 
 function run(o: NextBehaviorOptions, plan: readonly RunSpec[]): Promise<void> {
   const { shard, recordsDir, modelsDir, commit, log } = o;
-  return runPlan(plan, { shard, recordsDir, commit, log, data: (spec) => splits(o, spec.dataset), modelsDir: () => modelsDir });
+  return runPlan(plan, {
+    shard,
+    recordsDir,
+    commit,
+    log,
+    data: (spec) => splits(o, spec.dataset),
+    modelsDir: () => modelsDir,
+  });
 }
 
 export const runTuning = (o: NextBehaviorOptions) => run(o, tunePlan(o.setup));
@@ -82,13 +92,24 @@ export async function ship(o: NextBehaviorOptions): Promise<void> {
     o.log(`${r.id}: ${valid}; time accuracy valid ${pct(r.time!.valid.accuracy)} test ${pct(r.time!.test.accuracy)}`);
   }
   const [withHead, without] = [detached.test.all['weighted_recall@1'], base.test.all['weighted_recall@1']];
-  if (withHead !== without) o.log(`note: the detached time head changed the behavior model (test R@1 ${pct(withHead)} vs ${pct(without)})`);
+  if (withHead !== without)
+    o.log(`note: the detached time head changed the behavior model (test R@1 ${pct(withHead)} vs ${pct(without)})`);
   const best = keptTimeHeadRun(detached, joint);
   const loaded = loadModelDir(join(o.modelsDir, best.id));
   // Sampling correction for generation (docs/GENERATION.md): fitted on train, chosen on valid by `npm run generation`.
-  const generation = await fitGenerationCorrection(loaded.model, splits(o, 'us').train, loaded.behaviors, loaded.locations, 'US train');
+  const generation = await fitGenerationCorrection(
+    loaded.model,
+    splits(o, 'us').train,
+    loaded.behaviors,
+    loaded.locations,
+    'US train',
+  );
   const training = {
-    data: { source: 'Samsung SmartThings action logs (Jeon et al., CIKM 2022)', region: 'us', split: 'train; early stopping on valid' },
+    data: {
+      source: 'Samsung SmartThings action logs (Jeon et al., CIKM 2022)',
+      region: 'us',
+      split: 'train; early stopping on valid',
+    },
     run: best.id,
     objective: best.spec.objective,
     seed: best.spec.seed,
@@ -104,7 +125,10 @@ export async function ship(o: NextBehaviorOptions): Promise<void> {
     commit: best.commit,
     date: best.date,
   };
-  for (const [dir, dtype] of [[SHIPPED_MODEL_DIR, 'uint8'], [SHIPPED_FP32_DIR, 'float32']] as const) {
+  for (const [dir, dtype] of [
+    [SHIPPED_MODEL_DIR, 'uint8'],
+    [SHIPPED_FP32_DIR, 'float32'],
+  ] as const) {
     const { manifestPath, bytes } = await saveModelDir(dir, { ...loaded, name: 'behavegpt-us', training }, { dtype });
     o.log(`shipped ${best.id} → ${manifestPath} (${bytes} weight bytes, ${dtype})`);
   }

@@ -74,12 +74,19 @@ export const CANDIDATES: Record<LongTailObjective, ObjectiveSpec[]> = {
 export const TUNING_OBJECTIVES: readonly ObjectiveSpec[] = [CE, ...Object.values(CANDIDATES).flat()];
 
 /** A BehaveGPT run at the setup's size (the context-free ablation: `contextFree`). */
-export function neuralSpec(setup: NextBehaviorSetup, dataset: string, objective: ObjectiveSpec, seed: number, contextFree = false): RunSpec {
+export function neuralSpec(
+  setup: NextBehaviorSetup,
+  dataset: string,
+  objective: ObjectiveSpec,
+  seed: number,
+  contextFree = false,
+): RunSpec {
   return { dataset, objective, seed, ...sizeConfig(setup.size, contextFree ? { useContext: false } : {}) };
 }
 
 /** The seed-0 US run of an objective on which hyperparameters are chosen. */
-export const tuneSpec = (setup: NextBehaviorSetup, objective: ObjectiveSpec): RunSpec => neuralSpec(setup, TUNE_DATASET, objective, 0);
+export const tuneSpec = (setup: NextBehaviorSetup, objective: ObjectiveSpec): RunSpec =>
+  neuralSpec(setup, TUNE_DATASET, objective, 0);
 
 export function tunePlan(setup: NextBehaviorSetup): RunSpec[] {
   return TUNING_OBJECTIVES.map((objective) => tuneSpec(setup, objective));

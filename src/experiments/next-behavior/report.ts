@@ -13,7 +13,13 @@ import { RECORDS_DIR, RESULTS_JSON } from '../../node/config';
 import { isContextFree, runId, type RecordLookup, type RunRecord } from '../../node/run-spec';
 import type { DatasetSplits } from '../../node/data';
 import { day, markdownTable, pct, regionName, targetSetTitle } from '../format';
-import { LONG_TAIL_OBJECTIVES, TUNING_OBJECTIVES, tuneSpec, type LongTailObjective, type NextBehaviorSetup } from './plan';
+import {
+  LONG_TAIL_OBJECTIVES,
+  TUNING_OBJECTIVES,
+  tuneSpec,
+  type LongTailObjective,
+  type NextBehaviorSetup,
+} from './plan';
 import type { ObjectiveChoice } from './select';
 
 export const TASK = 'next-behavior';
@@ -113,7 +119,8 @@ export function targetChecks(rows: readonly ResultRow[]): string[] {
     check(diff >= -1, `DRO ${k} ${value(dro, k)} vs CE ${value(ce, k)}: ${diff.toFixed(2)} points (target ≥ −1)`);
   }
   const m5 = 'macro_recall@5';
-  for (const rival of [la, cb]) check(dro.metrics[m5] >= rival.metrics[m5], `DRO ${m5} ${value(dro, m5)} vs ${rival.model} ${value(rival, m5)}`);
+  for (const rival of [la, cb])
+    check(dro.metrics[m5] >= rival.metrics[m5], `DRO ${m5} ${value(dro, m5)} vs ${rival.model} ${value(rival, m5)}`);
   const r1 = 'weighted_recall@1';
   const [bestNeural, bestBaseline] = [best([ce, dro, la, cb], r1), best(baselines, r1)];
   check(
@@ -124,7 +131,11 @@ export function targetChecks(rows: readonly ResultRow[]): string[] {
 }
 
 /** Every finished tuning run (US, seed 0) with its valid and test figures, the chosen ones marked. */
-export function tuningTable(records: RecordLookup, setup: NextBehaviorSetup, choices: Record<LongTailObjective, ObjectiveChoice>): string {
+export function tuningTable(
+  records: RecordLookup,
+  setup: NextBehaviorSetup,
+  choices: Record<LongTailObjective, ObjectiveChoice>,
+): string {
   const chosen = new Set(LONG_TAIL_OBJECTIVES.map((n) => JSON.stringify(choices[n].spec)));
   const rows: string[][] = [];
   for (const spec of TUNING_OBJECTIVES) {
@@ -136,7 +147,17 @@ export function tuningTable(records: RecordLookup, setup: NextBehaviorSetup, cho
     figures.push(test('weighted_recall@1'), test('macro_recall@1'), test('macro_recall@5'), test('tail_recall@5'));
     rows.push([name, JSON.stringify(hp).replace(/"/g, ''), ...figures, chosen.has(JSON.stringify(spec)) ? 'yes' : '']);
   }
-  const header = ['objective', 'hyperparameters', 'valid R@1', 'valid macro R@5', 'test R@1', 'test macro R@1', 'test macro R@5', 'test tail R@5', 'chosen'];
+  const header = [
+    'objective',
+    'hyperparameters',
+    'valid R@1',
+    'valid macro R@5',
+    'test R@1',
+    'test macro R@1',
+    'test macro R@5',
+    'test tail R@5',
+    'chosen',
+  ];
   return markdownTable(header, rows);
 }
 
@@ -167,7 +188,9 @@ export function nextBehaviorMarkdown(input: NextBehaviorReportInput): string {
     '## Protocol',
     protocol(input.setup),
     '## Hyperparameters chosen on US valid (seed 0)',
-    LONG_TAIL_OBJECTIVES.map((n) => `- ${n}: \`${JSON.stringify(input.choices[n].spec)}\` (${input.choices[n].why})`).join('\n'),
+    LONG_TAIL_OBJECTIVES.map(
+      (n) => `- ${n}: \`${JSON.stringify(input.choices[n].spec)}\` (${input.choices[n].why})`,
+    ).join('\n'),
     TUNING_NOTE,
     input.tuning,
     '## Targets (US test, all targets)',
@@ -199,7 +222,7 @@ function protocol(setup: NextBehaviorSetup): string {
     '  the most frequent training behaviors covering 80% of training events (behaviors unseen in training count as tail).',
     '- "no-refresh" drops targets whose behavior ends in `:refresh refresh` (automatic status polling) from scoring; they remain in',
     '  the history.',
-    '- Baselines (src/core/baselines.ts) use the same evaluator: global popularity; popularity given the target\'s weekday × slot',
+    "- Baselines (src/core/baselines.ts) use the same evaluator: global popularity; popularity given the target's weekday × slot",
     '  (backoff to global); first- and second-order Markov chains with interpolated backoff.',
     `- Neural models: ${architecture(setup.size)}, trained from scratch per dataset with AdamW,`,
     '  early stopping on valid cross-entropy (at most 24 epochs, cosine schedule, patience 5). The context-free transformer is' +

@@ -17,10 +17,15 @@ export interface ObjectiveChoice {
  * among candidates whose valid weighted recall@1 is within 1 point of cross-entropy's; when none
  * is, the candidate closest to that bound. The first of equals wins.
  */
-export function selectObjective(records: RecordLookup, setup: NextBehaviorSetup, name: LongTailObjective): ObjectiveChoice {
+export function selectObjective(
+  records: RecordLookup,
+  setup: NextBehaviorSetup,
+  name: LongTailObjective,
+): ObjectiveChoice {
   const ce = records(tuneSpec(setup, CE));
   const runs = CANDIDATES[name].map((spec) => ({ spec, record: records(tuneSpec(setup, spec)) }));
-  if (!ce || runs.some((r) => !r.record)) throw new NotFinishedError(`tuning for ${name} is not finished (run --phase tune first)`);
+  if (!ce || runs.some((r) => !r.record))
+    throw new NotFinishedError(`tuning for ${name} is not finished (run --phase tune first)`);
   const bound = ce.valid['weighted_recall@1'] - 0.01;
   const valid = (r: (typeof runs)[number], key: string) => r.record!.valid[key];
   const ok = runs.filter((r) => valid(r, 'weighted_recall@1') >= bound);
@@ -33,7 +38,10 @@ export function selectObjective(records: RecordLookup, setup: NextBehaviorSetup,
 }
 
 /** The choice for every long-tail objective, in LONG_TAIL_OBJECTIVES order. */
-export function selectObjectives(records: RecordLookup, setup: NextBehaviorSetup): Record<LongTailObjective, ObjectiveChoice> {
+export function selectObjectives(
+  records: RecordLookup,
+  setup: NextBehaviorSetup,
+): Record<LongTailObjective, ObjectiveChoice> {
   const entries = LONG_TAIL_OBJECTIVES.map((name) => [name, selectObjective(records, setup, name)] as const);
   return Object.fromEntries(entries) as Record<LongTailObjective, ObjectiveChoice>;
 }

@@ -25,7 +25,11 @@ export function writeStandins(outDir: string, dataDir: string | undefined, log: 
     const sequences = standinSequences(spec, dataDir);
     const path = standinPath(outDir, spec);
     writeFileSync(path, toCanonicalCsv(sequences));
-    const parts = (['train', 'valid', 'test'] as const).map((p) => `${p} ${eventCount(sequences.filter((s) => s.split === p))}`).join(', ');
-    log(`${path}: ${sequences.length} sequences, ${eventCount(sequences)} events (${parts}), ${new Set(sequences.flatMap((s) => s.events.map((e) => e.behavior))).size} behaviors`);
+    const parts = (['train', 'valid', 'test'] as const)
+      .map((p) => `${p} ${eventCount(sequences.filter((s) => s.split === p))}`)
+      .join(', ');
+    log(
+      `${path}: ${sequences.length} sequences, ${eventCount(sequences)} events (${parts}), ${new Set(sequences.flatMap((s) => s.events.map((e) => e.behavior))).size} behaviors`,
+    );
   }
 }

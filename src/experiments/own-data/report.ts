@@ -7,7 +7,14 @@
 import { aggregateMetrics, type ResultRow } from '../../core/results';
 import type { MetricSet } from '../../core/metrics';
 import { DEFAULT_FINETUNE_SETTINGS, type FinetuneSettings } from '../../train/finetune-protocol';
-import { BUDGET_GRID, CHECK_SPACING_GRID, MIN_STEPS_GRID, PATIENCE_GRID, TOLERANCE, type DefaultsChoice } from './select';
+import {
+  BUDGET_GRID,
+  CHECK_SPACING_GRID,
+  MIN_STEPS_GRID,
+  PATIENCE_GRID,
+  TOLERANCE,
+  type DefaultsChoice,
+} from './select';
 import { COLUMNS, type Column, type EvidenceRecord } from '../../node/own-data-evidence';
 import type { TuneRecord } from './tune';
 
@@ -22,7 +29,10 @@ const LABELS: Record<Column, string> = {
 };
 
 /** Differences between the defaults in the code and the choice (empty when they agree). */
-export function defaultsMismatch(choice: { adapted: DefaultsChoice; scratch: DefaultsChoice }, d: FinetuneSettings = DEFAULT_FINETUNE_SETTINGS): string[] {
+export function defaultsMismatch(
+  choice: { adapted: DefaultsChoice; scratch: DefaultsChoice },
+  d: FinetuneSettings = DEFAULT_FINETUNE_SETTINGS,
+): string[] {
   const a = choice.adapted.chosen.candidate;
   const s = choice.scratch.chosen.candidate;
   const pairs: [string, number, number][] = [
@@ -37,7 +47,9 @@ export function defaultsMismatch(choice: { adapted: DefaultsChoice; scratch: Def
     ['scratch.schedule.minSteps', d.scratch.schedule.minSteps, s.minSteps],
     ['scratch.schedule.evaluateEvery', d.scratch.schedule.evaluateEvery, s.evaluateEvery],
   ];
-  return pairs.filter(([, code, chosen]) => code !== chosen).map(([k, code, chosen]) => `${k}: ${code} in the code, ${chosen} chosen`);
+  return pairs
+    .filter(([, code, chosen]) => code !== chosen)
+    .map(([k, code, chosen]) => `${k}: ${code} in the code, ${chosen} chosen`);
 }
 
 const pct = (x: number) => (100 * x).toFixed(2);
@@ -59,12 +71,16 @@ function choiceSection(arm: 'adapted' | 'scratch', c: DefaultsChoice, records: r
   ];
   for (const [log, v] of Object.entries(c.chosen.byLog)) {
     const r = records.find((t) => t.spec.dataset === log)!;
-    lines.push(`| ${log} | ${r.trainEvents.toLocaleString('en-US')} | ${c.bestByLog[log].toFixed(4)} | ${v.kept.validLoss.toFixed(4)} (epoch ${v.kept.epoch}) | ${(100 * v.excess).toFixed(2)}% | ${v.steps} | ${v.reason} |`);
+    lines.push(
+      `| ${log} | ${r.trainEvents.toLocaleString('en-US')} | ${c.bestByLog[log].toFixed(4)} | ${v.kept.validLoss.toFixed(4)} (epoch ${v.kept.epoch}) | ${(100 * v.excess).toFixed(2)}% | ${v.steps} | ${v.reason} |`,
+    );
   }
   lines.push('', 'Best candidate at each learning rate (mean excess; steps over the logs):', '');
   for (const p of c.perLearningRate) {
     const y = p.candidate;
-    lines.push(`- ${y.learningRate}: ${(100 * p.score).toFixed(2)}% (${p.steps.toLocaleString('en-US')} steps) with budget ${y.maxEpochs}, patience ${y.patience}, check spacing ${y.evaluateEvery}, minimum steps ${y.minSteps}`);
+    lines.push(
+      `- ${y.learningRate}: ${(100 * p.score).toFixed(2)}% (${p.steps.toLocaleString('en-US')} steps) with budget ${y.maxEpochs}, patience ${y.patience}, check spacing ${y.evaluateEvery}, minimum steps ${y.minSteps}`,
+    );
   }
   return lines;
 }
@@ -100,9 +116,17 @@ export function ownDataReport(o: {
       `A candidate's quality on a log is how far the valid loss of the epoch it keeps is above the lowest any run reached on that log; among the candidates within ${(100 * TOLERANCE).toFixed(1)} points of the best mean, ` +
       'the one with the fewest training steps summed over the logs wins (steps are time here: one architecture, one batch size; the large logs, where a person waits, dominate). The from-scratch arm gets the same procedure, its own rate and budget.',
     '',
-    ...choiceSection('adapted', choice.adapted, tuneRecords.filter((r) => r.spec.arm === 'adapted')),
+    ...choiceSection(
+      'adapted',
+      choice.adapted,
+      tuneRecords.filter((r) => r.spec.arm === 'adapted'),
+    ),
     '',
-    ...choiceSection('scratch', choice.scratch, tuneRecords.filter((r) => r.spec.arm === 'scratch')),
+    ...choiceSection(
+      'scratch',
+      choice.scratch,
+      tuneRecords.filter((r) => r.spec.arm === 'scratch'),
+    ),
     '',
     '### On the stand-ins’ held-out test splits',
     '',
@@ -115,12 +139,20 @@ export function ownDataReport(o: {
   for (const log of o.logs) {
     const runs = evidence.filter((e) => e.log === log.name);
     if (runs.length === 0) continue;
-    md.push(`#### ${log.name}: ${log.behaviors} behaviors, ${log.events.toLocaleString('en-US')} events; held out ${runs[0].heldOutTargets.toLocaleString('en-US')} predicted events (backend ${[...new Set(runs.map((r) => r.backend))].join(', ')})`, '');
+    md.push(
+      `#### ${log.name}: ${log.behaviors} behaviors, ${log.events.toLocaleString('en-US')} events; held out ${runs[0].heldOutTargets.toLocaleString('en-US')} predicted events (backend ${[...new Set(runs.map((r) => r.backend))].join(', ')})`,
+      '',
+    );
     md.push(`| model | ${METRICS.join(' | ')} |`, `|---|${METRICS.map(() => '---').join('|')}|`);
     const agg = {} as Record<Column, { metrics: Record<string, number>; std: Record<string, number> }>;
     for (const column of Object.keys(COLUMNS) as Column[]) {
-      agg[column] = aggregateMetrics(runs.map((r) => r.heldOut[column] as MetricSet), METRICS);
-      md.push(`| ${LABELS[column]} | ${METRICS.map((m) => cell(agg[column].metrics[m], agg[column].std[m])).join(' | ')} |`);
+      agg[column] = aggregateMetrics(
+        runs.map((r) => r.heldOut[column] as MetricSet),
+        METRICS,
+      );
+      md.push(
+        `| ${LABELS[column]} | ${METRICS.map((m) => cell(agg[column].metrics[m], agg[column].std[m])).join(' | ')} |`,
+      );
       rows.push({
         task: OWN_DATA_TASK,
         dataset: log.name,
@@ -130,7 +162,9 @@ export function ownDataReport(o: {
         seeds: runs.length,
         metrics: agg[column].metrics,
         std: agg[column].std,
-        ...(column === 'adapted' ? { wallSecondsMedian: Math.round(median(runs.map((r) => r.adapted.driverWallSeconds))) } : {}),
+        ...(column === 'adapted'
+          ? { wallSecondsMedian: Math.round(median(runs.map((r) => r.adapted.driverWallSeconds))) }
+          : {}),
       });
     }
     const a = agg.adapted.metrics;
@@ -145,7 +179,9 @@ export function ownDataReport(o: {
     const appWall = runs.map((r) => r.adapted.appWallSeconds);
     const load = runs.flatMap((r) => [r.loadAverage.start[0], r.loadAverage.end[0]]);
     const epochs = runs.map((r) => `${r.adapted.epochs} (kept ${r.adapted.bestEpoch}, ${r.adapted.stop})`).join(', ');
-    const scratchEpochs = runs.map((r) => `${r.scratch.epochs} (kept ${r.scratch.bestEpoch}, ${r.scratch.stop})`).join(', ');
+    const scratchEpochs = runs
+      .map((r) => `${r.scratch.epochs} (kept ${r.scratch.bestEpoch}, ${r.scratch.stop})`)
+      .join(', ');
     md.push(
       `- Wall time of the default run, Start → adapted model ready (scored, named, kept): median **${median(wall).toFixed(0)} s** (runs ${wall.map((w) => w.toFixed(0)).join(', ')} s; the app's own count ${appWall.map((w) => w.toFixed(0)).join(', ')} s), ` +
         `1-minute load average ${Math.min(...load).toFixed(1)}–${Math.max(...load).toFixed(1)} on this shared 2-core machine (rough figures). Epochs run per seed: ${epochs}. ` +

@@ -50,7 +50,14 @@ export function simulateStopping(record: Pick<TuneRecord, 'checks' | 'stepsPerEp
     const check = record.checks[epoch - 1];
     if (!check) {
       if (!kept) throw new Error('simulateStopping: the record has no check');
-      return { kept, stopEpoch: record.checks.length, steps: record.checks.length * spe, checks, reason: 'budget', truncated: true };
+      return {
+        kept,
+        stopEpoch: record.checks.length,
+        steps: record.checks.length * spe,
+        checks,
+        reason: 'budget',
+        truncated: true,
+      };
     }
     if (check.epoch !== epoch) throw new Error(`simulateStopping: check ${epoch - 1} is of epoch ${check.epoch}`);
     lastEvaluated = step;
@@ -59,7 +66,8 @@ export function simulateStopping(record: Pick<TuneRecord, 'checks' | 'stepsPerEp
       kept = check;
       sinceBest = 0;
     } else sinceBest++;
-    if (sinceBest >= rule.patience) return { kept, stopEpoch: epoch, steps: step, checks, reason: 'patience', truncated: false };
+    if (sinceBest >= rule.patience)
+      return { kept, stopEpoch: epoch, steps: step, checks, reason: 'patience', truncated: false };
   }
   if (!kept) throw new Error('simulateStopping: no check in the budget');
   return { kept, stopEpoch: epochs, steps: epochs * spe, checks, reason: 'budget', truncated: false };
@@ -93,13 +101,21 @@ export interface Scored {
 export function candidates(learningRates: readonly number[]): Candidate[] {
   return learningRates.flatMap((learningRate) =>
     CHECK_SPACING_GRID.flatMap((evaluateEvery) =>
-      MIN_STEPS_GRID.flatMap((minSteps) => PATIENCE_GRID.flatMap((patience) => BUDGET_GRID.map((maxEpochs) => ({ learningRate, evaluateEvery, minSteps, patience, maxEpochs })))),
+      MIN_STEPS_GRID.flatMap((minSteps) =>
+        PATIENCE_GRID.flatMap((patience) =>
+          BUDGET_GRID.map((maxEpochs) => ({ learningRate, evaluateEvery, minSteps, patience, maxEpochs })),
+        ),
+      ),
     ),
   );
 }
 
 /** Scores every candidate on one arm's records (one record per log and learning rate); null when a replay runs past a record. */
-export function scoreCandidate(records: readonly TuneRecord[], candidate: Candidate, bestByLog: ReadonlyMap<string, number>): Scored | null {
+export function scoreCandidate(
+  records: readonly TuneRecord[],
+  candidate: Candidate,
+  bestByLog: ReadonlyMap<string, number>,
+): Scored | null {
   const byLog: Scored['byLog'] = {};
   let steps = 0;
   for (const [log, best] of bestByLog) {
@@ -108,7 +124,12 @@ export function scoreCandidate(records: readonly TuneRecord[], candidate: Candid
     if (!record) return null;
     const replay = simulateStopping(record, candidate);
     if (replay.truncated) return null;
-    byLog[log] = { excess: (replay.kept.validLoss - best) / best, steps: replay.steps, reason: replay.reason, kept: replay.kept };
+    byLog[log] = {
+      excess: (replay.kept.validLoss - best) / best,
+      steps: replay.steps,
+      reason: replay.reason,
+      kept: replay.kept,
+    };
     steps += replay.steps;
   }
   const values = Object.values(byLog);
@@ -127,7 +148,9 @@ export interface DefaultsChoice {
 
 export function chooseDefaults(records: readonly TuneRecord[]): DefaultsChoice {
   const logs = [...new Set(records.map((r) => r.spec.dataset))];
-  const bestByLog = new Map(logs.map((log) => [log, Math.min(...records.filter((r) => r.spec.dataset === log).map(bestLoss))]));
+  const bestByLog = new Map(
+    logs.map((log) => [log, Math.min(...records.filter((r) => r.spec.dataset === log).map(bestLoss))]),
+  );
   const rates = [...new Set(records.map((r) => r.spec.learningRate))].sort((a, b) => a - b);
   const scored = candidates(rates)
     .map((c) => scoreCandidate(records, c, bestByLog))

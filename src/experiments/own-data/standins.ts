@@ -12,13 +12,25 @@ import type { BehaviorSequence } from '../../core/events';
 import { createRng, shuffle } from '../../core/random';
 
 /** Renames every behavior to `<prefix>-NNN` in a seeded random order (not by frequency, so the names say nothing). */
-export function renameBehaviors(sequences: readonly BehaviorSequence[], prefix: string, seed = 0): { sequences: BehaviorSequence[]; mapping: Map<string, string> } {
+export function renameBehaviors(
+  sequences: readonly BehaviorSequence[],
+  prefix: string,
+  seed = 0,
+): { sequences: BehaviorSequence[]; mapping: Map<string, string> } {
   const names = [...new Set(sequences.flatMap((s) => s.events.map((e) => e.behavior)))].sort();
-  const order = shuffle(names.map((_, i) => i), createRng(seed));
+  const order = shuffle(
+    names.map((_, i) => i),
+    createRng(seed),
+  );
   const width = String(names.length).length;
-  const mapping = new Map(order.map((nameIndex, k) => [names[nameIndex], `${prefix}-${String(k + 1).padStart(Math.max(3, width), '0')}`]));
+  const mapping = new Map(
+    order.map((nameIndex, k) => [names[nameIndex], `${prefix}-${String(k + 1).padStart(Math.max(3, width), '0')}`]),
+  );
   return {
-    sequences: sequences.map((s) => ({ ...s, events: s.events.map((e) => ({ ...e, behavior: mapping.get(e.behavior)! })) })),
+    sequences: sequences.map((s) => ({
+      ...s,
+      events: s.events.map((e) => ({ ...e, behavior: mapping.get(e.behavior)! })),
+    })),
     mapping,
   };
 }
@@ -28,7 +40,8 @@ export function toCanonicalCsv(sequences: readonly BehaviorSequence[]): string {
   const lines = ['sequence_id,step,weekday,time_slot,behavior,split'];
   for (const s of sequences) {
     s.events.forEach((e, t) => {
-      if (/[",\r\n]/.test(e.behavior) || /[",\r\n]/.test(s.id)) throw new Error(`toCanonicalCsv: "${s.id}" / "${e.behavior}" would need quoting`);
+      if (/[",\r\n]/.test(e.behavior) || /[",\r\n]/.test(s.id))
+        throw new Error(`toCanonicalCsv: "${s.id}" / "${e.behavior}" would need quoting`);
       lines.push(`${s.id},${t},${e.weekday},${e.slot},${e.behavior},${s.split ?? ''}`);
     });
   }

@@ -89,7 +89,10 @@ export function readTuneRecord(dir: string, spec: TuneSpec): TuneRecord | null {
 }
 
 /** Train and valid parts of a stand-in; its test part never leaves this function. */
-export function tuneParts(sequences: readonly BehaviorSequence[]): { train: BehaviorSequence[]; valid: BehaviorSequence[] } {
+export function tuneParts(sequences: readonly BehaviorSequence[]): {
+  train: BehaviorSequence[];
+  valid: BehaviorSequence[];
+} {
   const usable = (split: string) => sequences.filter((s) => s.split === split && s.events.length >= 2);
   return { train: usable('train'), valid: usable('valid') };
 }
@@ -128,7 +131,9 @@ export async function runTune(
         if (p.kind === 'step') stepSeconds += (now - lastStepAt) / 1000;
         lastStepAt = now;
         if (p.kind === 'epoch') {
-          o.log(`${id}: epoch ${p.epoch} step ${p.step} train ${p.loss.toFixed(3)} valid ${p.valid!.loss.toFixed(4)} macroR@5 ${p.valid!.metrics['macro_recall@5'].toFixed(4)}${p.improved ? ' *' : ''}`);
+          o.log(
+            `${id}: epoch ${p.epoch} step ${p.step} train ${p.loss.toFixed(3)} valid ${p.valid!.loss.toFixed(4)} macroR@5 ${p.valid!.metrics['macro_recall@5'].toFixed(4)}${p.improved ? ' *' : ''}`,
+          );
         }
       },
     });
@@ -162,7 +167,9 @@ export async function runTune(
     const path = join(o.recordsDir, `${id}.json`);
     writeFileSync(`${path}.tmp`, `${JSON.stringify(record, null, 1)}\n`);
     renameSync(`${path}.tmp`, path);
-    o.log(`${id}: done in ${record.seconds.toFixed(0)} s, ${result.epochsRun} epochs, best ${result.bestEpoch} valid ${result.best.loss.toFixed(4)}`);
+    o.log(
+      `${id}: done in ${record.seconds.toFixed(0)} s, ${result.epochsRun} epochs, best ${result.bestEpoch} valid ${result.best.loss.toFixed(4)}`,
+    );
     return record;
   } finally {
     m.model.dispose();
@@ -178,13 +185,15 @@ export async function runTune(
 export function tunePlan(): TuneSpec[] {
   return TUNE_DATASETS.flatMap((dataset) =>
     (['adapted', 'scratch'] as const).flatMap((arm) =>
-      TUNE_LEARNING_RATES.filter((lr) => !(dataset === LARGE_LOG && arm === 'scratch' && lr === 3e-4)).map((learningRate) => ({
-        dataset,
-        arm,
-        learningRate,
-        seed: 0,
-        ...(dataset === LARGE_LOG ? { maxEpochs: 40 } : {}),
-      })),
+      TUNE_LEARNING_RATES.filter((lr) => !(dataset === LARGE_LOG && arm === 'scratch' && lr === 3e-4)).map(
+        (learningRate) => ({
+          dataset,
+          arm,
+          learningRate,
+          seed: 0,
+          ...(dataset === LARGE_LOG ? { maxEpochs: 40 } : {}),
+        }),
+      ),
     ),
   );
 }

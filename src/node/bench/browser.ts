@@ -10,7 +10,9 @@ import type { FinetuneBenchRun } from '../../bench/page';
 import type { ExplanationTimes } from '../../model/predictor';
 import { median } from './figures';
 
-type Latency = { times: number[]; tensorsBefore: number; tensorsAfter: number; backend: string; engine: string } | { error: string };
+type Latency =
+  | { times: number[]; tensorsBefore: number; tensorsAfter: number; backend: string; engine: string }
+  | { error: string };
 type FinetuneRuns = { runs: FinetuneBenchRun[] } | { error: string };
 type Rollouts = { rollouts: Record<string, number[]> } | { error: string };
 type Explanations = { times: ExplanationTimes; backend: string; loadBefore: string } | { error: string };
@@ -66,14 +68,26 @@ export interface EngineRuns {
 }
 
 export async function runBrowserBench(options: BrowserBenchOptions) {
-  const { runs, contextEvents, loads = 7, latency: measureLatency = true, generation, finetune, explain, port = 4174 } = options;
+  const {
+    runs,
+    contextEvents,
+    loads = 7,
+    latency: measureLatency = true,
+    generation,
+    finetune,
+    explain,
+    port = 4174,
+  } = options;
   await build({ logLevel: 'warn' });
   // Cross-origin isolated, so that performance.now() in the page is precise to microseconds, not
   // the 0.1 ms it is coarsened to otherwise (one prediction takes a few tenths of a millisecond).
   const headers = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
   const server = await preview({ preview: { port, strictPort: true, host: '127.0.0.1', headers }, logLevel: 'warn' });
   const url = `http://127.0.0.1:${port}/bench.html`;
-  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS, '--enable-unsafe-webgpu'] });
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    args: [...CHROMIUM_ARGS, '--enable-unsafe-webgpu'],
+  });
   try {
     const cold: number[] = [];
     const cached: number[] = [];
@@ -102,9 +116,17 @@ export async function runBrowserBench(options: BrowserBenchOptions) {
       // Software WebGPU is ~30× slower: fewer runs keep the benchmark short, still ≥ 50.
       const n = backend === 'webgpu' || backend === 'webgl' ? Math.max(50, Math.floor(runs / 2)) : runs;
       try {
-        latency[backend] = await page.evaluate(([b, r, c]) => window.behavegptBench.latency(b, r, c, 'tfjs'), [backend, n, contextEvents] as const);
+        latency[backend] = await page.evaluate(([b, r, c]) => window.behavegptBench.latency(b, r, c, 'tfjs'), [
+          backend,
+          n,
+          contextEvents,
+        ] as const);
         // The app's own choice on wasm: the engine measured fastest for one prediction (plain JS here).
-        if (backend === 'wasm') latency['wasm:auto'] = await page.evaluate(([r, c]) => window.behavegptBench.latency('wasm', r, c, 'auto'), [n, contextEvents] as const);
+        if (backend === 'wasm')
+          latency['wasm:auto'] = await page.evaluate(([r, c]) => window.behavegptBench.latency('wasm', r, c, 'auto'), [
+            n,
+            contextEvents,
+          ] as const);
       } catch (e) {
         latency[backend] = { error: (e as Error).message.split('\n')[0] };
       }
@@ -120,7 +142,10 @@ export async function runBrowserBench(options: BrowserBenchOptions) {
         // Slow backends (software WebGPU, plain-JS cpu, webgl here) get one repetition and skip the 1,000-event recompute.
         const slow = backend !== 'wasm';
         generationRuns[backend] = {
-          rollouts: await page.evaluate(([b, lengths, reps, skip]) => window.behavegptBench.generation(b, lengths, reps, skip), [backend, generation!, slow ? 1 : 3, slow ? 1000 : 0] as const),
+          rollouts: await page.evaluate(
+            ([b, lengths, reps, skip]) => window.behavegptBench.generation(b, lengths, reps, skip),
+            [backend, generation!, slow ? 1 : 3, slow ? 1000 : 0] as const,
+          ),
         };
         console.log(`  generation ${backend}: ${JSON.stringify(generationRuns[backend])}`);
       } catch (e) {
@@ -140,7 +165,11 @@ export async function runBrowserBench(options: BrowserBenchOptions) {
           try {
             await page.goto(url);
             await page.waitForSelector('body[data-ready="true"]');
-            const run = await page.evaluate(([b, e, s]) => window.behavegptBench.finetune(b, e, s), [backend, trainEvents, maxSeconds[backend] ?? 600] as const);
+            const run = await page.evaluate(([b, e, s]) => window.behavegptBench.finetune(b, e, s), [
+              backend,
+              trainEvents,
+              maxSeconds[backend] ?? 600,
+            ] as const);
             console.log(
               `  fine-tune ${backend} run ${r + 1}: ${run.steps}/${run.totalSteps} steps, ${run.trainEvents} train events, ${run.seconds.toFixed(1)} s, ` +
                 `${Math.round(run.eventsPerSecond)} events/s${run.capped ? ' (capped)' : ''}`,
@@ -163,7 +192,13 @@ export async function runBrowserBench(options: BrowserBenchOptions) {
         await page.goto(url);
         await page.waitForSelector('body[data-ready="true"]');
         const loadBefore = `load average ${loadavg()[0].toFixed(1)} on ${cpus().length} cores`;
-        explanations = { ...(await page.evaluate(([r, c]) => window.behavegptBench.explanations('wasm', r, c), [explain.runs, contextEvents] as const)), loadBefore };
+        explanations = {
+          ...(await page.evaluate(([r, c]) => window.behavegptBench.explanations('wasm', r, c), [
+            explain.runs,
+            contextEvents,
+          ] as const)),
+          loadBefore,
+        };
       } catch (e) {
         explanations = { error: (e as Error).message.split('\n')[0] };
       } finally {
@@ -184,7 +219,16 @@ export async function runBrowserBench(options: BrowserBenchOptions) {
         await context.close();
       }
     }
-    return { version: browser.version(), cold, cached, latency, generation: generationRuns, finetune: finetuneRuns, explain: explanations, engines: engineRuns };
+    return {
+      version: browser.version(),
+      cold,
+      cached,
+      latency,
+      generation: generationRuns,
+      finetune: finetuneRuns,
+      explain: explanations,
+      engines: engineRuns,
+    };
   } finally {
     await browser.close();
     await new Promise<void>((resolve) => server.httpServer.close(() => resolve()));
@@ -198,11 +242,16 @@ export async function runBrowserBench(options: BrowserBenchOptions) {
  */
 async function compareEngines(page: import('@playwright/test').Page, o: EngineBenchOptions): Promise<EngineRuns> {
   const loadBefore = loadavg()[0];
-  const { engines, inputs } = await page.evaluate(
-    (setup) => window.behavegptBench.engines.setup(setup),
-    { tfjsBackends: ['wasm', 'webgpu', 'webgl', 'cpu'] as const, ortProviders: ['wasm', 'webgpu'] as const, batches: o.batches, logWindows: o.logWindows } as never,
-  );
-  for (const e of engines) console.log(`  engine ${e.id}: ${e.error ? `unavailable (${e.error})` : `ready, max |Δp| vs plain JS ${e.maxDifference ?? 0}`}`);
+  const { engines, inputs } = await page.evaluate((setup) => window.behavegptBench.engines.setup(setup), {
+    tfjsBackends: ['wasm', 'webgpu', 'webgl', 'cpu'] as const,
+    ortProviders: ['wasm', 'webgpu'] as const,
+    batches: o.batches,
+    logWindows: o.logWindows,
+  } as never);
+  for (const e of engines)
+    console.log(
+      `  engine ${e.id}: ${e.error ? `unavailable (${e.error})` : `ready, max |Δp| vs plain JS ${e.maxDifference ?? 0}`}`,
+    );
   const ready = engines.filter((e) => !e.error).map((e) => e.id);
   const times: Record<string, Record<string, number[]>> = Object.fromEntries(ready.map((id) => [id, {}]));
   const capped: Record<string, Record<string, string>> = Object.fromEntries(ready.map((id) => [id, {}]));
@@ -211,7 +260,8 @@ async function compareEngines(page: import('@playwright/test').Page, o: EngineBe
   for (const input of ordered) {
     const rounds = input.id === 'queries-1' ? o.latencyRuns : o.runs;
     const active = ready.filter((id) => input.id === 'log' || !stopped.has(id));
-    for (const id of ready.filter((id) => !active.includes(id))) capped[id][input.id] = 'skipped: over the time budget at a smaller batch';
+    for (const id of ready.filter((id) => !active.includes(id)))
+      capped[id][input.id] = 'skipped: over the time budget at a smaller batch';
     for (const id of active) times[id][input.id] = [];
     const spent = new Map(active.map((id) => [id, 0]));
     const failed = new Set<string>();
@@ -230,7 +280,9 @@ async function compareEngines(page: import('@playwright/test').Page, o: EngineBe
     // One untimed call each (first-call compilation, buffer allocation).
     for (const id of active) await call(id);
     for (let round = 0; round < rounds; round++) {
-      const running = active.filter((id) => !failed.has(id) && !(capped[id][input.id] && times[id][input.id].length > 0));
+      const running = active.filter(
+        (id) => !failed.has(id) && !(capped[id][input.id] && times[id][input.id].length > 0),
+      );
       if (running.length === 0) break;
       for (let k = 0; k < running.length; k++) {
         const id = running[(k + round) % running.length];
@@ -240,12 +292,18 @@ async function compareEngines(page: import('@playwright/test').Page, o: EngineBe
         spent.set(id, spent.get(id)! + ms);
         const n = times[id][input.id].length;
         if (!capped[id][input.id] && spent.get(id)! > o.budgetMs && (n >= 3 || ms > o.budgetMs / 3)) {
-          capped[id][input.id] = `stopped after ${n} run${n === 1 ? '' : 's'} (${(spent.get(id)! / 1000).toFixed(1)} s, over the ${(o.budgetMs / 1000).toFixed(0)} s budget)`;
+          capped[id][input.id] =
+            `stopped after ${n} run${n === 1 ? '' : 's'} (${(spent.get(id)! / 1000).toFixed(1)} s, over the ${(o.budgetMs / 1000).toFixed(0)} s budget)`;
           if (input.id !== 'log') stopped.add(id);
         }
       }
     }
-    console.log(`  engines on ${input.id}: ${active.filter((id) => times[id][input.id].length).map((id) => `${id} ${median(times[id][input.id]).toFixed(2)} ms`).join(', ')}`);
+    console.log(
+      `  engines on ${input.id}: ${active
+        .filter((id) => times[id][input.id].length)
+        .map((id) => `${id} ${median(times[id][input.id]).toFixed(2)} ms`)
+        .join(', ')}`,
+    );
   }
   const adapter = await page.evaluate(() => window.behavegptBench.engines.adapterInfo());
   return { engines, inputs, times, capped, adapter, loadBefore, loadAfter: loadavg()[0] };

@@ -61,7 +61,15 @@ export class FigureLog {
     private readonly print: (line: string) => void = console.log,
   ) {}
 
-  record(name: string, backend: string, unit: string, values: readonly number[], device: string, target?: Target, extra: FigureExtra = {}): Figure {
+  record(
+    name: string,
+    backend: string,
+    unit: string,
+    values: readonly number[],
+    device: string,
+    target?: Target,
+    extra: FigureExtra = {},
+  ): Figure {
     const med = median(values);
     const f: Figure = {
       ...(extra.engine !== undefined && { engine: extra.engine }),
@@ -87,8 +95,12 @@ export class FigureLog {
     this.figures.push(f);
     const verdict = target ? `  target ${target.text}: ${f.met ? 'met' : 'MISSED'}` : '';
     const range = `(min ${f.min}, max ${f.max}, n=${f.runs})`;
-    const label = [extra.engine, backend, extra.batch !== undefined ? `batch ${extra.batch}` : ''].filter(Boolean).join(' ');
-    this.print(`${name.padEnd(34)} ${label.padEnd(8)} median ${String(f.median).padStart(9)} ${unit.padEnd(8)} ${range}${verdict}`);
+    const label = [extra.engine, backend, extra.batch !== undefined ? `batch ${extra.batch}` : '']
+      .filter(Boolean)
+      .join(' ');
+    this.print(
+      `${name.padEnd(34)} ${label.padEnd(8)} median ${String(f.median).padStart(9)} ${unit.padEnd(8)} ${range}${verdict}`,
+    );
     return f;
   }
 }
@@ -125,8 +137,15 @@ function enginesTable(list: readonly Figure[]): string {
   if (rows.length === 0) return '';
   const lines = rows.map((f) => {
     const latency = f.unit === 'ms';
-    const input = f.name === ENGINE_FIGURES.latency ? 'one prediction' : f.name === ENGINE_FIGURES.log ? `log, ${f.batch} positions` : `${f.batch} positions`;
-    const value = latency ? `p50 ${f.median} ms, p99 ${f.p99 ?? '–'} ms` : `${Math.round(f.median).toLocaleString('en-US')} positions/s`;
+    const input =
+      f.name === ENGINE_FIGURES.latency
+        ? 'one prediction'
+        : f.name === ENGINE_FIGURES.log
+          ? `log, ${f.batch} positions`
+          : `${f.batch} positions`;
+    const value = latency
+      ? `p50 ${f.median} ms, p99 ${f.p99 ?? '–'} ms`
+      : `${Math.round(f.median).toLocaleString('en-US')} positions/s`;
     return `| ${input} | ${f.engine ?? ''} | ${f.backend} | ${value} | ${f.ratio === undefined ? '' : `${f.ratio.toFixed(2)}×`} | ${f.runs} | ${f.target ? `${f.target}: ${f.met ? 'met' : '**missed**'}` : ''} | ${f.load ?? ''} | ${f.date.slice(0, 10)} \`${f.commit}\` |`;
   });
   return `
@@ -149,7 +168,10 @@ ${lines.join('\n')}
 }
 
 /** docs/bench.md: how the figures were measured, then one row per figure. */
-export function benchMarkdown(list: readonly Figure[], source: { modelDir: string; json: string; contextEvents: number }): string {
+export function benchMarkdown(
+  list: readonly Figure[],
+  source: { modelDir: string; json: string; contextEvents: number },
+): string {
   const rows = list.map((f) => {
     const target = f.target ? `${f.target}: ${f.met ? 'met' : '**missed**'}` : '';
     const where = [f.device, f.load].filter(Boolean).join(', ');

@@ -62,7 +62,10 @@ export interface BundleSizes {
 
 /** Bundle sizes from the library build's manifest (dist-lib/.vite/manifest.json). */
 export function bundleSizes(): BundleSizes {
-  const manifest = JSON.parse(readFileSync(join(LIB_DIR, '.vite', 'manifest.json'), 'utf8')) as Record<string, ManifestChunk>;
+  const manifest = JSON.parse(readFileSync(join(LIB_DIR, '.vite', 'manifest.json'), 'utf8')) as Record<
+    string,
+    ManifestChunk
+  >;
   const entry = Object.keys(manifest).find((k) => manifest[k].isEntry && k.endsWith('src/lib/index.ts'));
   if (!entry) throw new Error(`${LIB_DIR}/.vite/manifest.json: no entry src/lib/index.ts`);
   const core = closure(manifest, entry);
@@ -87,7 +90,9 @@ export function parityQueries(dataDir: string, count: number, seed = 16): { quer
     sequences = replayable(splitSequences(loadRegion('us', dataDir).sequences, 'test'));
     source = 'US test split';
   } catch {
-    sequences = replayable(parseBehaviorLog(readFileSync('public/examples/demo-sequences.csv', 'utf8'), 'demo-sequences.csv').sequences);
+    sequences = replayable(
+      parseBehaviorLog(readFileSync('public/examples/demo-sequences.csv', 'utf8'), 'demo-sequences.csv').sequences,
+    );
     source = 'demo sequences (no data folder)';
   }
   const positions = sequences.flatMap((s) => s.events.slice(1).map((_, i) => ({ s, t: i + 1 })));
@@ -112,15 +117,25 @@ async function firstPrediction(page: Page, url: string, selector: string): Promi
   await page.goto('about:blank');
   await page.goto(url);
   // The time is read in the page, on the animation frame that first sees the list (no round trip counted).
-  const seen = await page.waitForFunction((s) => document.querySelector(s) !== null && performance.now(), `${selector}[data-status=ready]`, {
-    polling: 'raf',
-    timeout: 120_000,
-  });
+  const seen = await page.waitForFunction(
+    (s) => document.querySelector(s) !== null && performance.now(),
+    `${selector}[data-status=ready]`,
+    {
+      polling: 'raf',
+      timeout: 120_000,
+    },
+  );
   return (await seen.jsonValue()) as number;
 }
 
 /** Cold loads (a fresh profile each) and warm ones (the same profile, loaded again) to the first prediction. */
-async function loadTimes(browser: Browser, url: string, selector: string, loads: number, serviceWorker: boolean): Promise<{ cold: number[]; warm: number[] }> {
+async function loadTimes(
+  browser: Browser,
+  url: string,
+  selector: string,
+  loads: number,
+  serviceWorker: boolean,
+): Promise<{ cold: number[]; warm: number[] }> {
   const cold: number[] = [];
   const warm: number[] = [];
   for (let i = 0; i < loads; i++) {
@@ -147,7 +162,9 @@ function compare(library: Prediction[][], app: Prediction[][]): { identical: num
   let maxDifference = 0;
   for (const [i, rows] of library.entries()) {
     if (rows.map((r) => r.behavior).join('|') === app[i].map((r) => r.behavior).join('|')) identical++;
-    for (const [j, r] of rows.entries()) if (app[i][j]?.behavior === r.behavior) maxDifference = Math.max(maxDifference, Math.abs(r.probability - app[i][j].probability));
+    for (const [j, r] of rows.entries())
+      if (app[i][j]?.behavior === r.behavior)
+        maxDifference = Math.max(maxDifference, Math.abs(r.probability - app[i][j].probability));
   }
   return { identical, maxDifference };
 }
@@ -171,22 +188,36 @@ export async function libraryBench(o: LibraryBenchOptions, figures: FigureLog, l
     const target = b === 'wasm' ? { text: 'reported', ok: () => true } : undefined;
     figures.record(`library ESM gzip, predict on ${b}`, b, 'bytes', [sizes.core + sizes.backends[b]], file, target);
   }
-  console.log(`wasm binaries gzip: SIMD ${sizes.wasmBinaries.simd} B (counted above), plain ${sizes.wasmBinaries.plain} B (browsers without SIMD)`);
+  console.log(
+    `wasm binaries gzip: SIMD ${sizes.wasmBinaries.simd} B (counted above), plain ${sizes.wasmBinaries.plain} B (browsers without SIMD)`,
+  );
 
   await build({ logLevel: 'warn' });
   const app = await preview({ preview: { port: o.port, strictPort: true, host: '127.0.0.1' }, logLevel: 'warn' });
   const project = installHostPage(tarball);
   const host = await serveHostPage(project, o.port + 1);
-  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS, '--enable-unsafe-webgpu'] });
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    args: [...CHROMIUM_ARGS, '--enable-unsafe-webgpu'],
+  });
   try {
     const device = () => `Chromium ${browser.version()}, localhost, ${loadNote()}`;
     const hostTimes = await loadTimes(browser, host.url, '#predictions', o.loads, false);
-    figures.record('host page load to first prediction, cold', 'auto', 'ms', hostTimes.cold, device(), { text: '< 1.5 s', ok: (m) => m < 1500 });
+    figures.record('host page load to first prediction, cold', 'auto', 'ms', hostTimes.cold, device(), {
+      text: '< 1.5 s',
+      ok: (m) => m < 1500,
+    });
     figures.record('host page load to first prediction, warm (HTTP cache)', 'auto', 'ms', hostTimes.warm, device());
     const appUrl = `http://127.0.0.1:${o.port}/#type`;
     const appTimes = await loadTimes(browser, appUrl, '[data-testid=predictions]', o.loads, true);
-    figures.record('app load to first prediction, cold', 'auto', 'ms', appTimes.cold, device(), { text: '< 1.5 s', ok: (m) => m < 1500 });
-    figures.record('app load to first prediction, warm (service worker)', 'auto', 'ms', appTimes.warm, device(), { text: '< 500 ms', ok: (m) => m < 500 });
+    figures.record('app load to first prediction, cold', 'auto', 'ms', appTimes.cold, device(), {
+      text: '< 1.5 s',
+      ok: (m) => m < 1500,
+    });
+    figures.record('app load to first prediction, warm (service worker)', 'auto', 'ms', appTimes.warm, device(), {
+      text: '< 500 ms',
+      ok: (m) => m < 500,
+    });
 
     const { queries, source } = parityQueries(o.dataDir, o.positions);
     const context = await browser.newContext({ serviceWorkers: 'block' });
@@ -219,8 +250,17 @@ export async function libraryBench(o: LibraryBenchOptions, figures: FigureLog, l
     ] as const) {
       const { identical, maxDifference } = compare(predictions, fromApp);
       const name = `library ${where} vs app: top-5 identical`;
-      figures.record(name, 'wasm', 'positions', [identical], `Chromium, ${source}`, { text: `= ${queries.length}`, ok: (m) => m === queries.length });
-      figures.record(`library ${where} vs app: largest probability difference`, 'wasm', 'abs', [maxDifference], `Chromium, ${source}`);
+      figures.record(name, 'wasm', 'positions', [identical], `Chromium, ${source}`, {
+        text: `= ${queries.length}`,
+        ok: (m) => m === queries.length,
+      });
+      figures.record(
+        `library ${where} vs app: largest probability difference`,
+        'wasm',
+        'abs',
+        [maxDifference],
+        `Chromium, ${source}`,
+      );
     }
   } finally {
     await browser.close();

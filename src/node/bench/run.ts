@@ -23,7 +23,17 @@ import { libraryBench } from './library';
 import { benchMarkdown, ENGINE_FIGURES, FigureLog, median, mergeFigures, WRONG_RESULTS, type Figure } from './figures';
 import type { EngineRuns } from './browser';
 
-export const BENCH_PARTS = ['size', 'node', 'training', 'generation', 'browser', 'finetune', 'explain', 'engines', 'library'] as const;
+export const BENCH_PARTS = [
+  'size',
+  'node',
+  'training',
+  'generation',
+  'browser',
+  'finetune',
+  'explain',
+  'engines',
+  'library',
+] as const;
 export type BenchPart = (typeof BENCH_PARTS)[number];
 
 export interface BenchOptions {
@@ -69,8 +79,14 @@ export async function runBench(o: BenchOptions): Promise<void> {
   const int8Bytes = weightBytes(loaded.manifest);
   const fp32 = await serializeModel({ ...loaded, name: '', training: {} }, { dtype: 'float32' });
   const fp32Bytes = fp32.shards.reduce((s, b) => s + b.length, 0);
-  console.log(`model ${loaded.manifest.name}: ${loaded.model.parameterCount} parameters; weights int8 ${int8Bytes} B vs float32 ${fp32Bytes} B`);
-  if (o.parts.has('size')) figures.record('weight bytes int8 / float32', 'n/a', 'ratio', [int8Bytes / fp32Bytes], 'file', { text: '≤ 0.30', ok: (m) => m <= 0.3 });
+  console.log(
+    `model ${loaded.manifest.name}: ${loaded.model.parameterCount} parameters; weights int8 ${int8Bytes} B vs float32 ${fp32Bytes} B`,
+  );
+  if (o.parts.has('size'))
+    figures.record('weight bytes int8 / float32', 'n/a', 'ratio', [int8Bytes / fp32Bytes], 'file', {
+      text: '≤ 0.30',
+      ok: (m) => m <= 0.3,
+    });
   const names = loaded.behaviors.tokens.filter((_, i) => !loaded.behaviors.isSpecial(i));
   if (o.parts.has('node')) await nodeLatency(o, figures, names, nodeDevice);
   if (o.parts.has('generation')) await nodeGeneration(o, figures, names, nodeDevice);
@@ -78,9 +94,14 @@ export async function runBench(o: BenchOptions): Promise<void> {
   await initNodeBackend('wasm');
   if (o.parts.has('training') && existsSync(o.dataDir)) await trainingThroughput(o, figures, nodeDevice);
   else if (o.parts.has('training')) console.log(`training throughput skipped: no data folder at ${o.dataDir}`);
-  const inBrowser = o.parts.has('browser') || o.parts.has('finetune') || o.parts.has('engines') || ((o.parts.has('generation') || o.parts.has('explain')) && !o.nodeOnly);
+  const inBrowser =
+    o.parts.has('browser') ||
+    o.parts.has('finetune') ||
+    o.parts.has('engines') ||
+    ((o.parts.has('generation') || o.parts.has('explain')) && !o.nodeOnly);
   if (inBrowser) await browser(o, figures, startLoad);
-  if (o.parts.has('library')) await libraryBench({ port: o.port ?? 4174, loads: 7, dataDir: o.dataDir, positions: 1000 }, figures, loadNote);
+  if (o.parts.has('library'))
+    await libraryBench({ port: o.port ?? 4174, loads: 7, dataDir: o.dataDir, positions: 1000 }, figures, loadNote);
 
   mkdirSync(dirname(o.out), { recursive: true });
   const earlier = o.partial && existsSync(o.out) ? (JSON.parse(readFileSync(o.out, 'utf8')) as Figure[]) : [];
@@ -88,7 +109,9 @@ export async function runBench(o: BenchOptions): Promise<void> {
   writeFileSync(o.out, `${JSON.stringify(written, null, 1)}\n`);
   const markdown = o.out.replace(/\.json$/, '.md');
   writeFileSync(markdown, benchMarkdown(written, { modelDir: o.modelDir, json: o.out, contextEvents: CONTEXT_EVENTS }));
-  console.log(`wrote ${figures.figures.length} figures${o.partial ? ` (merged: ${written.length} in all)` : ''} to ${o.out} and ${markdown}`);
+  console.log(
+    `wrote ${figures.figures.length} figures${o.partial ? ` (merged: ${written.length} in all)` : ''} to ${o.out} and ${markdown}`,
+  );
 }
 
 /** Next-behavior latency per Node backend, and tensor leaks over 10,000 predictions (wasm). */
@@ -104,7 +127,15 @@ async function nodeLatency(o: BenchOptions, figures: FigureLog, names: string[],
       await predictor.predictNext(history, next);
       times.push(performance.now() - t0);
     }
-    figures.record(`next-behavior latency (${CONTEXT_EVENTS} events)`, backend, 'ms', times, device, backend === 'wasm' ? { text: '< 5 ms', ok: (m) => m < 5 } : undefined, { engine: 'tfjs', load: loadNote() });
+    figures.record(
+      `next-behavior latency (${CONTEXT_EVENTS} events)`,
+      backend,
+      'ms',
+      times,
+      device,
+      backend === 'wasm' ? { text: '< 5 ms', ok: (m) => m < 5 } : undefined,
+      { engine: 'tfjs', load: loadNote() },
+    );
     if (backend === 'wasm') {
       const before = tf.memory().numTensors;
       const bytesBefore = tf.memory().numBytes;
@@ -112,8 +143,17 @@ async function nodeLatency(o: BenchOptions, figures: FigureLog, names: string[],
       for (let i = 0; i < 10_000; i++) await predictor.predictNext(history, next);
       const seconds = (performance.now() - t0) / 1000;
       const after = tf.memory().numTensors;
-      console.log(`memory over 10,000 predictions (${seconds.toFixed(1)} s): tensors ${before} → ${after}, bytes ${bytesBefore} → ${tf.memory().numBytes}`);
-      figures.record('tensor count change over 10,000 predictions', backend, 'tensors', [after - before], `Node ${process.version}`, { text: '= 0', ok: (m) => m === 0 });
+      console.log(
+        `memory over 10,000 predictions (${seconds.toFixed(1)} s): tensors ${before} → ${after}, bytes ${bytesBefore} → ${tf.memory().numBytes}`,
+      );
+      figures.record(
+        'tensor count change over 10,000 predictions',
+        backend,
+        'tensors',
+        [after - before],
+        `Node ${process.version}`,
+        { text: '= 0', ok: (m) => m === 0 },
+      );
     }
     predictor.dispose();
   }
@@ -125,9 +165,20 @@ function recordRollouts(figures: FigureLog, backend: string, rollouts: Record<st
     for (const cache of [true, false]) {
       const times = rollouts[`${events}-${cache}`];
       if (!times?.length) continue;
-      const target = backend === 'wasm' && events === 1000 && cache ? { text: '1,000 events < 1 s', ok: (m: number) => m > 1000 } : undefined;
+      const target =
+        backend === 'wasm' && events === 1000 && cache
+          ? { text: '1,000 events < 1 s', ok: (m: number) => m > 1000 }
+          : undefined;
       const name = `generation ${events} events, ${cache ? 'cached' : 'recompute'}`;
-      figures.record(name, backend, 'events/s', times.map((ms) => (events * 1000) / ms), device, target, { engine: cache ? 'js' : 'tfjs', load: loadNote() });
+      figures.record(
+        name,
+        backend,
+        'events/s',
+        times.map((ms) => (events * 1000) / ms),
+        device,
+        target,
+        { engine: cache ? 'js' : 'tfjs', load: loadNote() },
+      );
     }
     const cached = rollouts[`${events}-true`];
     const recompute = rollouts[`${events}-false`];
@@ -157,7 +208,8 @@ async function nodeGeneration(o: BenchOptions, figures: FigureLog, names: string
         // The plain-JS cpu backend recomputing 1,000 windows takes minutes: one run there.
         const repetitions = backend === 'cpu' && !cache ? 1 : 3;
         rollouts[`${events}-${cache}`] = [];
-        for (let r = 0; r < repetitions; r++) rollouts[`${events}-${cache}`].push(await timeRollout(onBackend, prefix, events, cache, r));
+        for (let r = 0; r < repetitions; r++)
+          rollouts[`${events}-${cache}`].push(await timeRollout(onBackend, prefix, events, cache, r));
       }
     recordRollouts(figures, backend, rollouts, device);
     onBackend.model.dispose();
@@ -174,12 +226,31 @@ function loadNote(): string {
  * ratio to a next-behavior prediction measured in the same runs. The 20 ms targets are the
  * issue's, on wasm in Chromium.
  */
-function recordExplanations(figures: FigureLog, backend: string, times: ExplanationTimes, device: string, withTargets: boolean): void {
+function recordExplanations(
+  figures: FigureLog,
+  backend: string,
+  times: ExplanationTimes,
+  device: string,
+  withTargets: boolean,
+): void {
   const target = withTargets ? { text: '< 20 ms', ok: (m: number) => m < 20 } : undefined;
-  figures.record(`explain: influence + attention (${CONTEXT_EVENTS} events)`, backend, 'ms', times.explain, device, target);
+  figures.record(
+    `explain: influence + attention (${CONTEXT_EVENTS} events)`,
+    backend,
+    'ms',
+    times.explain,
+    device,
+    target,
+  );
   figures.record('when: 56-cell heatmap + time head + joint', backend, 'ms', times.when, device, target);
   figures.record('next-behavior latency, interleaved with explanations', backend, 'ms', times.predict, device);
-  figures.record('explain / next-behavior (same runs)', backend, '×', [median(times.explain) / median(times.predict)], device);
+  figures.record(
+    'explain / next-behavior (same runs)',
+    backend,
+    '×',
+    [median(times.explain) / median(times.predict)],
+    device,
+  );
 }
 
 /** Explanations in Node (the same plain-JS decoder the browser runs), interleaved with predictions. */
@@ -238,21 +309,38 @@ async function browser(o: BenchOptions, figures: FigureLog, startLoad: number): 
     generation: o.parts.has('generation') && !o.nodeOnly ? ROLLOUTS : undefined,
     finetune: o.parts.has('finetune') ? finetune : undefined,
     explain: o.parts.has('explain') && !o.nodeOnly ? { runs: o.runs } : undefined,
-    engines: o.parts.has('engines') ? { batches: ENGINE_BATCHES, latencyRuns: Math.max(100, o.runs * 2), runs: 7, logWindows: 128, budgetMs: 30_000 } : undefined,
+    engines: o.parts.has('engines')
+      ? { batches: ENGINE_BATCHES, latencyRuns: Math.max(100, o.runs * 2), runs: 7, logWindows: 128, budgetMs: 30_000 }
+      : undefined,
     port: o.port,
   });
   const device = `Chromium ${result.version} headless, ${cpuName()}`;
-  if (result.engines && 'error' in result.engines) console.log(`engine comparison: unavailable (${result.engines.error})`);
+  if (result.engines && 'error' in result.engines)
+    console.log(`engine comparison: unavailable (${result.engines.error})`);
   else if (result.engines) recordEngines(figures, result.engines, device);
-  if (result.explain && 'error' in result.explain) console.log(`explanations in Chromium: unavailable (${result.explain.error})`);
+  if (result.explain && 'error' in result.explain)
+    console.log(`explanations in Chromium: unavailable (${result.explain.error})`);
   else if (result.explain) {
     const r = result.explain;
-    recordExplanations(figures, r.backend, r.times, `${device}, ${r.loadBefore} at the start, ${loadNote()} at the end`, r.backend === 'wasm');
+    recordExplanations(
+      figures,
+      r.backend,
+      r.times,
+      `${device}, ${r.loadBefore} at the start, ${loadNote()} at the end`,
+      r.backend === 'wasm',
+    );
   }
-  const onBackend = (backend: string) => (backend === 'webgpu' ? `${device}, WebGPU on SwiftShader (software adapter)` : device);
+  const onBackend = (backend: string) =>
+    backend === 'webgpu' ? `${device}, WebGPU on SwiftShader (software adapter)` : device;
   if (o.parts.has('browser')) {
-    figures.record('model load, cold (empty cache)', 'wasm', 'ms', result.cold, device, { text: '< 1000 ms', ok: (m) => m < 1000 });
-    figures.record('model load, cached (Cache API)', 'wasm', 'ms', result.cached, device, { text: '< 300 ms', ok: (m) => m < 300 });
+    figures.record('model load, cold (empty cache)', 'wasm', 'ms', result.cold, device, {
+      text: '< 1000 ms',
+      ok: (m) => m < 1000,
+    });
+    figures.record('model load, cached (Cache API)', 'wasm', 'ms', result.cached, device, {
+      text: '< 300 ms',
+      ok: (m) => m < 300,
+    });
   }
   for (const [key, r] of Object.entries(result.latency)) {
     if ('error' in r) {
@@ -261,11 +349,20 @@ async function browser(o: BenchOptions, figures: FigureLog, startLoad: number): 
     }
     const backend = key.split(':')[0];
     const auto = key.endsWith(':auto');
-    const target = backend === 'wasm' ? { text: auto ? '< 0.3 ms' : '< 5 ms', ok: (m: number) => m < (auto ? 0.3 : 5) } : undefined;
+    const target =
+      backend === 'wasm' ? { text: auto ? '< 0.3 ms' : '< 5 ms', ok: (m: number) => m < (auto ? 0.3 : 5) } : undefined;
     const name = `next-behavior latency (${CONTEXT_EVENTS} events)${auto ? ", the app's engine choice" : ''}`;
     const extra = { engine: r.engine, load: loadNote() };
     figures.record(name, backend, 'ms', r.times, onBackend(backend), target, extra);
-    figures.record('tensor count change over latency runs', backend, 'tensors', [r.tensorsAfter - r.tensorsBefore], onBackend(backend), { text: '= 0', ok: (m) => m === 0 }, extra);
+    figures.record(
+      'tensor count change over latency runs',
+      backend,
+      'tensors',
+      [r.tensorsAfter - r.tensorsBefore],
+      onBackend(backend),
+      { text: '= 0', ok: (m) => m === 0 },
+      extra,
+    );
   }
   for (const [backend, r] of Object.entries(result.generation)) {
     if ('error' in r) {
@@ -294,9 +391,22 @@ async function browser(o: BenchOptions, figures: FigureLog, startLoad: number): 
       `load average ${startLoad.toFixed(1)} on ${cpus().length} cores when the benchmark started`,
     ];
     const note = parts.filter(Boolean).join(', ');
-    figures.record('fine-tuning throughput (worker, 1 epoch)', backend, 'events/s', runs.map((x) => x.eventsPerSecond), note);
+    figures.record(
+      'fine-tuning throughput (worker, 1 epoch)',
+      backend,
+      'events/s',
+      runs.map((x) => x.eventsPerSecond),
+      note,
+    );
     const target = backend === 'wasm' ? { text: '< 30 s', ok: (m: number) => m < 30 } : undefined;
-    figures.record('fine-tuning time per 10,000-event epoch (worker)', backend, 's', runs.map((x) => 10_000 / x.eventsPerSecond), note, target);
+    figures.record(
+      'fine-tuning time per 10,000-event epoch (worker)',
+      backend,
+      's',
+      runs.map((x) => 10_000 / x.eventsPerSecond),
+      note,
+      target,
+    );
   }
 }
 
@@ -308,7 +418,10 @@ async function browser(o: BenchOptions, figures: FigureLog, startLoad: number): 
  */
 export function recordEngines(figures: FigureLog, r: EngineRuns, device: string): void {
   const load = `load average ${r.loadBefore.toFixed(1)} at the start, ${r.loadAfter.toFixed(1)} at the end, on ${cpus().length} cores`;
-  const software = r.adapter.includes('software') || /swiftshader/i.test(r.adapter) ? 'WebGPU/WebGL on SwiftShader (software)' : `WebGPU adapter: ${r.adapter}`;
+  const software =
+    r.adapter.includes('software') || /swiftshader/i.test(r.adapter)
+      ? 'WebGPU/WebGL on SwiftShader (software)'
+      : `WebGPU adapter: ${r.adapter}`;
   const info = new Map(r.engines.map((e) => [e.id, e]));
   // An engine whose probabilities differ from the reference returns wrong results: timed, but never "the best".
   const wrong = (id: string) => (info.get(id)?.maxDifference ?? 0) > WRONG_RESULTS;
@@ -320,19 +433,37 @@ export function recordEngines(figures: FigureLog, r: EngineRuns, device: string)
       const times = r.times[id][input.id];
       const note = `${device}, ${software}, WRONG RESULTS: max |Δp| vs plain JS ${e.maxDifference!.toExponential(1)} (not ranked)`;
       const values = input.id === 'queries-1' ? times : times.map((ms) => (input.positions * 1000) / ms);
-      figures.record(input.id === 'queries-1' ? ENGINE_FIGURES.latency : input.id === 'log' ? ENGINE_FIGURES.log : ENGINE_FIGURES.throughput, e.backend, input.id === 'queries-1' ? 'ms' : 'positions/s', values, note, undefined, { engine: e.engine, batch: input.positions, load });
+      figures.record(
+        input.id === 'queries-1'
+          ? ENGINE_FIGURES.latency
+          : input.id === 'log'
+            ? ENGINE_FIGURES.log
+            : ENGINE_FIGURES.throughput,
+        e.backend,
+        input.id === 'queries-1' ? 'ms' : 'positions/s',
+        values,
+        note,
+        undefined,
+        { engine: e.engine, batch: input.positions, load },
+      );
     }
     if (measured.length === 0) continue;
     const medians = new Map(measured.map((id) => [id, median(r.times[id][input.id])]));
     const best = Math.min(...medians.values());
-    const ours = (ids: string[]) => Math.min(...ids.filter((id) => !id.startsWith('ort:')).map((id) => medians.get(id)!));
+    const ours = (ids: string[]) =>
+      Math.min(...ids.filter((id) => !id.startsWith('ort:')).map((id) => medians.get(id)!));
     const peers = measured.filter((id) => id.startsWith('ort:'));
     const peerBest = peers.length ? Math.min(...peers.map((id) => medians.get(id)!)) : null;
     for (const id of measured) {
       const e = info.get(id)!;
       const times = r.times[id][input.id];
       const capped = r.capped[id]?.[input.id];
-      const notes = [device, e.backend === 'webgpu' || e.backend === 'webgl' ? software : null, e.maxDifference !== null ? `max |Δp| vs plain JS ${e.maxDifference.toExponential(1)}` : null, capped ?? null];
+      const notes = [
+        device,
+        e.backend === 'webgpu' || e.backend === 'webgl' ? software : null,
+        e.maxDifference !== null ? `max |Δp| vs plain JS ${e.maxDifference.toExponential(1)}` : null,
+        capped ?? null,
+      ];
       const note = notes.filter(Boolean).join(', ');
       const extra = { engine: e.engine, batch: input.positions, ratio: medians.get(id)! / best, load };
       const isOurs = !id.startsWith('ort:') && medians.get(id) === ours(measured);
@@ -341,11 +472,27 @@ export function recordEngines(figures: FigureLog, r: EngineRuns, device: string)
         figures.record(ENGINE_FIGURES.latency, e.backend, 'ms', times, note, target, extra);
       } else {
         const name = input.id === 'log' ? ENGINE_FIGURES.log : ENGINE_FIGURES.throughput;
-        figures.record(name, e.backend, 'positions/s', times.map((ms) => (input.positions * 1000) / ms), note, undefined, extra);
+        figures.record(
+          name,
+          e.backend,
+          'positions/s',
+          times.map((ms) => (input.positions * 1000) / ms),
+          note,
+          undefined,
+          extra,
+        );
       }
       if (isOurs && peerBest !== null && (input.id === 'queries-1' || input.id === 'queries-4096')) {
         const ratio = peerBest / medians.get(id)!;
-        figures.record(`engines: best of ours vs fastest ONNX Runtime Web peer, batch ${input.positions}`, e.backend, '×', [ratio], note, { text: '≥ 1.0×', ok: (m) => m >= 1 }, { engine: e.engine, batch: input.positions, load });
+        figures.record(
+          `engines: best of ours vs fastest ONNX Runtime Web peer, batch ${input.positions}`,
+          e.backend,
+          '×',
+          [ratio],
+          note,
+          { text: '≥ 1.0×', ok: (m) => m >= 1 },
+          { engine: e.engine, batch: input.positions, load },
+        );
       }
     }
   }

@@ -67,22 +67,36 @@ export async function installDawn(): Promise<AdapterDescription> {
   const { create, globals } = await import('webgpu');
   Object.assign(globalThis, globals);
   const gpu = create([]);
-  Object.defineProperty(globalThis, 'navigator', { value: { ...(globalThis.navigator ?? {}), gpu }, configurable: true, writable: true });
+  Object.defineProperty(globalThis, 'navigator', {
+    value: { ...(globalThis.navigator ?? {}), gpu },
+    configurable: true,
+    writable: true,
+  });
   const adapter = await gpu.requestAdapter();
   if (!adapter) {
-    const hint = existsSync(SWIFTSHADER_ICD) ? ` Without a GPU, Chromium's SwiftShader can stand in: VK_ICD_FILENAMES=${SWIFTSHADER_ICD}.` : '';
+    const hint = existsSync(SWIFTSHADER_ICD)
+      ? ` Without a GPU, Chromium's SwiftShader can stand in: VK_ICD_FILENAMES=${SWIFTSHADER_ICD}.`
+      : '';
     throw new Error(`WebGPU: Dawn found no adapter (no Vulkan driver for a GPU?).${hint}`);
   }
   const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
-  const text = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' / ') || 'unknown adapter';
-  const fallback = Boolean(info.isFallbackAdapter ?? (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter) || /swiftshader|llvmpipe|lavapipe/i.test(text);
+  const text =
+    [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' / ') || 'unknown adapter';
+  const fallback =
+    Boolean(info.isFallbackAdapter ?? (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter) ||
+    /swiftshader|llvmpipe|lavapipe/i.test(text);
   return { description: text, fallback };
 }
 
 type Run = (batch: Batch, positions: Int32Array) => Promise<Float32Array>;
 
 /** ONNX Runtime Web in Node: the webgpu build (it has the wasm execution provider too). */
-async function ortRunners(path: string, V: number, log: (line: string) => void, probe: { batch: Batch; positions: Int32Array }): Promise<{ runs: Map<string, Run>; unavailable: Record<string, string> }> {
+async function ortRunners(
+  path: string,
+  V: number,
+  log: (line: string) => void,
+  probe: { batch: Batch; positions: Int32Array },
+): Promise<{ runs: Map<string, Run>; unavailable: Record<string, string> }> {
   const out = new Map<string, Run>();
   const unavailable: Record<string, string> = {};
   const ort = await import('onnxruntime-web/webgpu');
@@ -91,10 +105,23 @@ async function ortRunners(path: string, V: number, log: (line: string) => void, 
   const names = ['behaviors', 'weekdays', 'slots', 'locations', 'target_weekdays', 'target_slots', 'target_locations'];
   for (const ep of ['wasm', 'webgpu'] as const) {
     try {
-      const session = await ort.InferenceSession.create(readFileSync(path), { executionProviders: [ep], graphOptimizationLevel: 'all' });
+      const session = await ort.InferenceSession.create(readFileSync(path), {
+        executionProviders: [ep],
+        graphOptimizationLevel: 'all',
+      });
       const run: Run = async (batch, positions) => {
-        const columns = [batch.behaviors, batch.weekdays, batch.slots, batch.locations, batch.targetWeekdays, batch.targetSlots, batch.targetLocations];
-        const feeds = Object.fromEntries(names.map((n, i) => [n, new ort.Tensor('int32', columns[i], [batch.batchSize, batch.length])]));
+        const columns = [
+          batch.behaviors,
+          batch.weekdays,
+          batch.slots,
+          batch.locations,
+          batch.targetWeekdays,
+          batch.targetSlots,
+          batch.targetLocations,
+        ];
+        const feeds = Object.fromEntries(
+          names.map((n, i) => [n, new ort.Tensor('int32', columns[i], [batch.batchSize, batch.length])]),
+        );
         const result = await session.run(feeds, ['behavior_logits']);
         const logits = (await result.behavior_logits.getData()) as Float32Array;
         result.behavior_logits.dispose();
@@ -124,16 +151,26 @@ function trainBatches(m: LoadedModel, dataDir: string): { batches: Batch[]; sour
   if (existsSync(dataDir)) {
     const train = splitSequences(loadRegion('us', dataDir).sequences, 'train');
     const groups = bucketBatches(toExamples(train, T), 64, () => 0.5).slice(0, 30);
-    return { batches: groups.map((g) => encodeBatch(g, m.behaviors, m.locations)), source: 'SmartThings US train, batch 64' };
+    return {
+      batches: groups.map((g) => encodeBatch(g, m.behaviors, m.locations)),
+      source: 'SmartThings US train, batch 64',
+    };
   }
   const { batch } = fullContextBatch({ ...m, contextLength: T }, 64);
   // Each token's target is the next token's behavior (the last token's, the query's placeholder, is ignored).
-  for (let b = 0; b < batch.batchSize; b++) for (let t = 0; t < T - 1; t++) batch.targets[b * T + t] = batch.behaviors[b * T + t + 1];
+  for (let b = 0; b < batch.batchSize; b++)
+    for (let t = 0; t < T - 1; t++) batch.targets[b * T + t] = batch.behaviors[b * T + t + 1];
   return { batches: [batch], source: 'synthetic full windows, batch 64' };
 }
 
 /** Tokens/s of `steps` optimizer steps (DRO-free cross-entropy, AdamW) on the current backend. */
-async function trainTokensPerSecond(m: LoadedModel, batches: Batch[], steps: number, optimizer: AdamW, first: number): Promise<number> {
+async function trainTokensPerSecond(
+  m: LoadedModel,
+  batches: Batch[],
+  steps: number,
+  optimizer: AdamW,
+  first: number,
+): Promise<number> {
   const objective = createObjective({ name: 'ce' }, m.behaviors.counts, (i) => m.behaviors.isSpecial(i));
   let tokens = 0;
   const t0 = performance.now();
@@ -152,7 +189,9 @@ export async function runWebGPUBench(o: WebGPUBenchOptions): Promise<WebGPUBench
   const log = o.log ?? console.log;
   const loadBefore = loadavg()[0];
   const adapter = await installDawn();
-  log(`WebGPU adapter: ${adapter.description}${adapter.fallback ? ' (software fallback: these figures say nothing of a real GPU)' : ''}`);
+  log(
+    `WebGPU adapter: ${adapter.description}${adapter.fallback ? ' (software fallback: these figures say nothing of a real GPU)' : ''}`,
+  );
   await initNodeBackend('wasm');
   await import('@tensorflow/tfjs-backend-webgpu');
   const models: Record<string, LoadedModel> = {};
@@ -166,7 +205,10 @@ export async function runWebGPUBench(o: WebGPUBenchOptions): Promise<WebGPUBench
     await tf.ready();
     const m = loadModelDir(o.modelDir); // its tensors live on this backend
     models[backend] = m;
-    runners.set(`tfjs:${backend}`, { backend, run: (batch, positions) => m.model.probabilities(batch, Array.from(positions)) });
+    runners.set(`tfjs:${backend}`, {
+      backend,
+      run: (batch, positions) => m.model.probabilities(batch, Array.from(positions)),
+    });
   }
   await tf.setBackend('wasm');
   const reference = models.wasm ?? loadModelDir(o.modelDir);
@@ -193,7 +235,11 @@ export async function runWebGPUBench(o: WebGPUBenchOptions): Promise<WebGPUBench
     const p = await r.run(check.batch, check.positions);
     differences[id] = p.reduce((w, v, i) => Math.max(w, Math.abs(v - expected[i])), 0);
   }
-  log(`  max |Δp| vs plain JS at batch 16: ${Object.entries(differences).map(([id, d]) => `${id} ${d.toExponential(1)}`).join(', ')}`);
+  log(
+    `  max |Δp| vs plain JS at batch 16: ${Object.entries(differences)
+      .map(([id, d]) => `${id} ${d.toExponential(1)}`)
+      .join(', ')}`,
+  );
 
   const ids = [...runners.keys()];
   const times: Record<string, Record<number, number[]>> = Object.fromEntries(ids.map((id) => [id, {}]));
@@ -218,10 +264,15 @@ export async function runWebGPUBench(o: WebGPUBenchOptions): Promise<WebGPUBench
     }
     log(`  batch ${n}: ${active.map((id) => `${id} ${median(times[id][n]).toFixed(2)} ms`).join(', ')}`);
   }
-  const medians = Object.fromEntries(ids.map((id) => [id, Object.fromEntries(Object.entries(times[id]).map(([n, t]) => [Number(n), median(t)]))]));
+  const medians = Object.fromEntries(
+    ids.map((id) => [id, Object.fromEntries(Object.entries(times[id]).map(([n, t]) => [Number(n), median(t)]))]),
+  );
   // WebGPU that computes wrong probabilities (ONNX Runtime's provider on SwiftShader) wins nothing.
   const correct = (id: string) => (differences[id] > WRONG_RESULTS ? undefined : medians[id]);
-  const crossover = { tfjs: crossoverBatch(correct('tfjs:webgpu'), medians['tfjs:wasm']), ort: crossoverBatch(correct('ort:webgpu'), medians['ort:wasm']) };
+  const crossover = {
+    tfjs: crossoverBatch(correct('tfjs:webgpu'), medians['tfjs:wasm']),
+    ort: crossoverBatch(correct('ort:webgpu'), medians['ort:wasm']),
+  };
 
   const { batches, source } = trainBatches(reference, o.dataDir);
   const training: Record<string, number[]> = {};
@@ -230,17 +281,37 @@ export async function runWebGPUBench(o: WebGPUBenchOptions): Promise<WebGPUBench
     for (const backend of Object.keys(models)) {
       await tf.setBackend(backend);
       optimizers[backend] ??= new AdamW(1e-4);
-      const rate = await trainTokensPerSecond(models[backend], batches, o.trainSteps, optimizers[backend], round * o.trainSteps);
+      const rate = await trainTokensPerSecond(
+        models[backend],
+        batches,
+        o.trainSteps,
+        optimizers[backend],
+        round * o.trainSteps,
+      );
       training[backend] ??= [];
       training[backend].push(rate);
     }
-  for (const [backend, rates] of Object.entries(training)) log(`  fine-tuning ${backend}: ${Math.round(median(rates))} tokens/s (${source})`);
+  for (const [backend, rates] of Object.entries(training))
+    log(`  fine-tuning ${backend}: ${Math.round(median(rates))} tokens/s (${source})`);
   for (const opt of Object.values(optimizers)) opt.dispose();
-  return { adapter, medians, times, unavailable, differences, crossover, training, trainingData: source, load: { before: loadBefore, after: loadavg()[0], cores: cpus().length } };
+  return {
+    adapter,
+    medians,
+    times,
+    unavailable,
+    differences,
+    crossover,
+    training,
+    trainingData: source,
+    load: { before: loadBefore, after: loadavg()[0], cores: cpus().length },
+  };
 }
 
 /** The smallest measured batch from which `gpu` is faster than `cpu` at it and every larger batch measured by both. */
-export function crossoverBatch(gpu: Record<number, number> | undefined, cpu: Record<number, number> | undefined): number | null {
+export function crossoverBatch(
+  gpu: Record<number, number> | undefined,
+  cpu: Record<number, number> | undefined,
+): number | null {
   if (!gpu || !cpu) return null;
   const sizes = Object.keys(gpu)
     .map(Number)
