@@ -94,10 +94,11 @@ test('generate 50 events from a replayed sequence: a valid timeline, reproducibl
   await generate(page);
   expect(await generatedEvents(page)).toEqual(events);
 
-  // A long run, stopped mid-stream. A whole run takes only seconds on wasm: slow the page's CPU
-  // down (Chromium's DevTools throttling) so that the Stop click surely lands before the end.
+  // A long run, stopped mid-stream. A whole run takes only seconds (the plain-JS decoder: 6.8 s even
+  // at 6x throttling in one CI run, which the Stop click then missed): slow the page's CPU down 20x
+  // (Chromium's DevTools throttling) so that the Stop click surely lands before the end.
   const cdp = await page.context().newCDPSession(page);
-  await cdp.send('Emulation.setCPUThrottlingRate', { rate: 6 });
+  await cdp.send('Emulation.setCPUThrottlingRate', { rate: 20 });
   await page.getByTestId('generate-count').fill('1000');
   await page.getByTestId('generate-start').click();
   await expect(page.getByTestId('generate-status')).toHaveAttribute('data-status', 'running');
