@@ -3,7 +3,8 @@
  * temporary copy of examples/host-page, with no access to this repository, served by the
  * example's own server under a strict Content-Security-Policy, and driven in Chromium (this
  * file runs in both projects: WebGPU available and not). Its predictions must equal the app's
- * for the same input; it generates, fine-tunes in the library's worker and loads the result; a
+ * for the same input; it generates, fine-tunes in the library's worker and loads the result; its
+ * worker model scores a log and generates trajectories as the model on the page does; a
  * TypeScript project type-checks against the package's declarations alone.
  */
 import { execFileSync } from 'node:child_process';
@@ -24,6 +25,9 @@ import {
   type TypedEvent,
 } from './app-helpers';
 import { installHostPage, packLibrary, removeHostPage, serveHostPage } from '../src/node/host-page';
+import type { BehaviorEvent, BehaviorSequence } from '../src/core/events';
+import type { TrajectoryEvent } from '../src/model/generate';
+import type { BehaviorModel, EngineChoices, LogScore } from '../src/model/pipeline-types';
 
 /** The example's server: next to the app's preview port (E2E_PORT), so checkouts side by side do not collide. */
 const HOST_PORT = Number(process.env.E2E_PORT ?? 4173) + 2;
@@ -37,6 +41,17 @@ const QUERY: TypedEvent[] = [
 ];
 const NEXT = { weekday: 5, slot: 0 };
 const NEW = 'Robot:clean start';
+/** A short log for scoreLog: QUERY's behaviors in turn, on varying days and slots. */
+const LOG: BehaviorSequence[] = Array.from({ length: 4 }, (_, s) => ({
+  id: `log-${s}`,
+  events: Array.from({ length: 6 + s }, (_, t) => ({
+    behavior: QUERY[(s + t) % QUERY.length].behavior,
+    weekday: (s + t) % 7,
+    slot: (2 * t + s) % 8,
+    location: '<unknown>',
+  })),
+}));
+const PREFIX: BehaviorEvent[] = QUERY.map((e) => ({ ...e, location: '<unknown>' }));
 
 let project = '';
 let host: { url: string; close: () => void } | null = null;
@@ -192,4 +207,113 @@ test('the host page generates a stream of events, fine-tunes in the library work
   await expect(page.locator('#saved li')).toContainText('my-home');
   await openHostPage(page);
   await expect(page.locator('#saved li')).toHaveCount(1);
+});
+
+/** What the host page's model (window.behavegptModel) answers to scoreLog, generateMany and its engine choices. */
+interface ModelRun {
+  score: Pick<LogScore, 'targets' | 'all' | 'noRefresh'>;
+  /** Fractions done reported by onProgress. */
+  progress: number[];
+  steps: TrajectoryEvent[][];
+  /** `engines` after those calls, and how often subscribeEngines' listener was called meanwhile. */
+  engines: EngineChoices;
+  notified: number;
+  /** Whether `engines` is the same object after a call that changes no choice (a predictNext). */
+  stable: boolean;
+}
+
+async function modelRun(page: Page): Promise<ModelRun> {
+  return page.evaluate(
+    async ({ log, prefix }) => {
+      const model = (window as unknown as { behavegptModel: BehaviorModel }).behavegptModel;
+      let notified = 0;
+      const unsubscribe = model.subscribeEngines(() => notified++);
+      const progress: number[] = [];
+      const { targets, all, noRefresh } = await model.scoreLog(log, {
+        batchSize: 2,
+        onProgress: (done, total) => progress.push(done / total),
+      });
+      const steps: TrajectoryEvent[][] = [];
+      for await (const step of model.generateMany(prefix, 3, { maxEvents: 5, seed: 1 })) steps.push(step);
+      const engines = model.engines;
+      await model.predictNext(prefix, { weekday: 5, slot: 0, location: '<unknown>' });
+      const stable = model.engines === engines;
+      unsubscribe();
+      return { score: { targets, all, noRefresh }, progress, steps, engines, notified, stable };
+    },
+    { log: LOG, prefix: PREFIX },
+  );
+}
+
+test('in a worker, scoreLog and generateMany answer what the model on the page does, with its engine choices', async ({
+  page,
+}) => {
+  await openHostPage(page);
+  const onPage = await modelRun(page);
+  await openHostPage(page, '?worker=1');
+  const inWorker = await modelRun(page);
+
+  expect(inWorker.score.targets).toBeGreaterThan(0);
+  expect(inWorker.score.targets).toBe(onPage.score.targets);
+  for (const part of ['all', 'noRefresh'] as const) {
+    expect(Object.keys(inWorker.score[part]).sort()).toEqual(Object.keys(onPage.score[part]).sort());
+    for (const [metric, value] of Object.entries(onPage.score[part]))
+      expect(inWorker.score[part][metric], `${part} ${metric}`).toBeCloseTo(value, 5);
+  }
+  // Progress crossed from the worker through the callback proxy, up to all positions.
+  expect(inWorker.progress.length).toBeGreaterThan(1);
+  expect(inWorker.progress.at(-1)).toBe(1);
+
+  // The same trajectories (seed + k for trajectory k), step by step.
+  expect(onPage.steps.length).toBeGreaterThan(0);
+  const shape = (steps: TrajectoryEvent[][]) =>
+    steps.map((step) =>
+      step.map(({ trajectory, index, behavior, weekday, slot, elapsedSlots }) => ({
+        trajectory,
+        index,
+        behavior,
+        weekday,
+        slot,
+        elapsedSlots,
+      })),
+    );
+  expect(shape(inWorker.steps)).toEqual(shape(onPage.steps));
+  for (const [s, step] of inWorker.steps.entries())
+    for (const [i, e] of step.entries()) expect(e.probability).toBeCloseTo(onPage.steps[s][i].probability, 5);
+
+  // Both workloads measured in the worker and copied to the page, with one notice per change.
+  for (const run of [onPage, inWorker]) {
+    expect(run.engines.score?.workload).toBe('score');
+    expect(run.engines.generate?.workload).toBe('generate');
+    expect(run.notified).toBe(2);
+    expect(run.stable).toBe(true);
+  }
+
+  // Aborting a scoring rejects with the signal's reason; the worker stops it and scores again after.
+  const aborted = await page.evaluate(async (log) => {
+    const model = (window as unknown as { behavegptModel: BehaviorModel }).behavegptModel;
+    const controller = new AbortController();
+    const reason = new DOMException('scoring stopped by the test', 'AbortError');
+    const long = Array.from({ length: 40 }, (_, i) => ({ ...log[i % log.length], id: `long-${i}` }));
+    let progressAfter = 0;
+    try {
+      await model.scoreLog(long, {
+        batchSize: 1,
+        signal: controller.signal,
+        onProgress: () => (controller.signal.aborted ? progressAfter++ : controller.abort(reason)),
+      });
+      return { rejected: false, same: false, name: '', progressAfter };
+    } catch (e) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const again = await model.scoreLog(log);
+      return { rejected: true, same: e === reason, name: (e as Error).name, progressAfter, targets: again.targets };
+    }
+  }, LOG);
+  expect(aborted).toEqual({
+    rejected: true,
+    same: true,
+    name: 'AbortError',
+    progressAfter: 0,
+    targets: inWorker.score.targets,
+  });
 });

@@ -10,21 +10,6 @@ import { describe, expect, it } from 'vitest';
  */
 const SRC = join(__dirname, '..', 'src');
 
-/**
- * Files allowed past their folder's rule, each with the src/ folders it still reaches and why.
- * To shrink, never to grow.
- */
-const EXCEPTIONS: Record<string, readonly string[]> = {
-  // The header's engine lines, Score this log and several trajectories at once (issue 18) use
-  // Predictor members the public BehaviorModel does not have yet (engines, scoreLog, generateMany).
-  'src/app/stores/model-store.ts': ['model'],
-  'src/app/stores/score-store.ts': ['model'],
-  'src/app/components/EngineChoices.tsx': ['model'],
-  // The Fine-tune tab runs its own worker protocol (its comparison arms, Continue), not yet the library's finetune().
-  'src/app/stores/finetune-store.ts': ['model', 'train'],
-  'src/app/finetune/TrainingSettings.tsx': ['train'],
-};
-
 /** Folder (or top-level file) of src/ → the src/ folders it may import from (itself included). */
 const MAY_IMPORT: Record<string, readonly string[]> = {
   core: ['core'],
@@ -120,9 +105,7 @@ function violations(root: string): string[] {
         const to = area(root, target);
         if (to === null) {
           if (!ASSETS[from]?.test(spec)) found.push(`${where}: imports ${spec}, outside src/`);
-        } else if (
-          ![...allowed, ...(EXCEPTIONS[where] ?? [])].some((a) => a === to || a === `${to}.ts` || a === `${to}.tsx`)
-        )
+        } else if (!allowed.some((a) => a === to || a === `${to}.ts` || a === `${to}.tsx`))
           found.push(`${where}: src/${from} may not import src/${to} (${spec})`);
       } else if (
         !(PACKAGES[from] ?? []).some(

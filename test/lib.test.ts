@@ -90,7 +90,7 @@ describe('loadModel', () => {
 
   it('refuses picked files without their shard, with several manifests, or with a damaged shard, naming the file', async () => {
     await expect(loadModel([new File([manifestText], 'model.json')], { backend: 'cpu' })).rejects.toThrow(
-      /model\.json: names the shard file\(s\) weights-shard1of1\.bin, which were not chosen/,
+      /model\.json: names the shard file weights-shard1of1\.bin, which was not chosen/,
     );
     await expect(
       loadModel([new File([manifestText], 'a.json'), new File([manifestText], 'b.json')], { backend: 'cpu' }),

@@ -229,7 +229,7 @@ describe('generating many trajectories at once', () => {
     const p = predictor(model);
     const before = tf.memory().numTensors;
     const out: TrajectoryEvent[] = [];
-    for await (const step of p.generateMany({ prefix: mixed(4), maxEvents: 6, seed: 2 }, 8)) out.push(...step);
+    for await (const step of p.generateMany(mixed(4), 8, { maxEvents: 6, seed: 2 })) out.push(...step);
     expect(out).toHaveLength(48);
     expect(new Set(out.map((e) => e.trajectory)).size).toBe(8);
     const choice = p.engines.generate!;

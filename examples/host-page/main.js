@@ -22,6 +22,8 @@ async function load(source) {
     status.dataset.backend = loaded.backend.name;
     status.dataset.behaviors = String(loaded.info.behaviors.length);
     for (const id of ['predict', 'generate', 'finetune']) $(id).disabled = false;
+    // The model in use, for tests and the console (e.g. `await behavegptModel.scoreLog(…)`).
+    window.behavegptModel = loaded;
     return loaded;
   } catch (e) {
     status.textContent = `${e.name}: ${e.message}`;

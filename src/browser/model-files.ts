@@ -7,8 +7,8 @@
  * model in use is never touched. Imported on demand (it brings TensorFlow.js with it).
  */
 import { errorMessage } from '../core/errors';
-import { ModelFormatError } from '../model/errors';
-import { checkWeightValues, parseManifest, shardPaths, verifyShards, type ModelManifest } from '../model/weights';
+import { pickedModelFiles } from '../model/pipeline';
+import { checkWeightValues, parseManifest, verifyShards, type ModelManifest } from '../model/weights';
 
 /** Model files in memory, checked: what the app stores and loads. */
 export interface CheckedModel {
@@ -17,11 +17,6 @@ export interface CheckedModel {
   manifest: ModelManifest;
   manifestText: string;
   shards: ArrayBuffer[];
-}
-
-/** The last path component: a manifest may name shards in a subfolder, a file picker gives bare names. */
-function baseName(path: string): string {
-  return path.split('/').pop() ?? path;
 }
 
 /** Checks a manifest's text and its shards (in manifest path order); throws an error naming the file and problem. */
@@ -45,7 +40,6 @@ export async function checkModelFiles(
  */
 export async function modelsFromFiles(files: readonly File[]): Promise<{ models: CheckedModel[]; errors: string[] }> {
   const manifests = files.filter((f) => f.name.toLowerCase().endsWith('.json'));
-  const byName = new Map(files.map((f) => [f.name, f]));
   const models: CheckedModel[] = [];
   const errors: string[] = [];
   if (manifests.length === 0) {
@@ -59,18 +53,8 @@ export async function modelsFromFiles(files: readonly File[]): Promise<{ models:
   }
   for (const file of manifests) {
     try {
-      const text = await file.text();
-      const paths = shardPaths(parseManifest(text, file.name));
-      const missing = paths.filter((p) => !byName.has(baseName(p)));
-      if (missing.length) {
-        throw new ModelFormatError(
-          file.name,
-          null,
-          `names the shard file${missing.length > 1 ? 's' : ''} ${missing.join(', ')}, which ${missing.length > 1 ? 'were' : 'was'} not chosen; choose it together with the manifest`,
-        );
-      }
-      const shards = await Promise.all(paths.map((p) => byName.get(baseName(p))!.arrayBuffer()));
-      models.push(await checkModelFiles(file.name, text, shards));
+      const { manifestText, shards } = await pickedModelFiles(file, files);
+      models.push(await checkModelFiles(file.name, manifestText, shards));
     } catch (e) {
       errors.push(errorMessage(e));
     }

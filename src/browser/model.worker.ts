@@ -6,8 +6,8 @@
  */
 /// <reference lib="webworker" />
 import * as Comlink from 'comlink';
-import type { BehaviorEvent, EventContext } from '../core/events';
-import type { GeneratedEvent } from '../model/generate';
+import type { BehaviorEvent, BehaviorSequence, EventContext } from '../core/events';
+import type { GeneratedEvent, TrajectoryEvent } from '../model/generate';
 import { loadPredictor, type Predictor } from '../model/pipeline';
 import type {
   ExplainOptions,
@@ -15,6 +15,7 @@ import type {
   LoadModelOptions,
   ModelSource,
   PredictOptions,
+  ScoreLogOptions,
   WhenOptions,
 } from '../model/pipeline-types';
 import { exposeErrorFields } from './worker-errors';
@@ -25,12 +26,65 @@ declare const self: DedicatedWorkerGlobalScope;
 /** Longest a pull of generated events runs before it returns what it has, ms. */
 const PULL_MS = 30;
 
+/** A generation in progress: what the page pulls from, and what stops it. */
+interface Stream<T> {
+  items: AsyncGenerator<T>;
+  controller: AbortController;
+}
+
 let model: Predictor | null = null;
-const generations = new Map<number, { events: AsyncGenerator<GeneratedEvent>; controller: AbortController }>();
+const generations = new Map<number, Stream<GeneratedEvent>>();
+/** generateMany's streams: one item per step, the events of every trajectory still running. */
+const trajectories = new Map<number, Stream<TrajectoryEvent[]>>();
+/** Logs being scored, by the page's id: an AbortSignal cannot cross postMessage, so stopScore aborts here. */
+const scorings = new Map<number, AbortController>();
 
 function loaded(): Predictor {
   if (!model) throw new Error('the worker model is not loaded (or was disposed)');
   return model;
+}
+
+/** Lets the page close its end of a callback proxy once the call that used it is over. */
+function release(callback: unknown): void {
+  (callback as Partial<Comlink.ProxyMarked> & { [Comlink.releaseProxy]?: () => void })?.[Comlink.releaseProxy]?.();
+}
+
+function startStream<T>(streams: Map<number, Stream<T>>, id: number, make: (signal: AbortSignal) => AsyncGenerator<T>) {
+  const controller = new AbortController();
+  streams.set(id, { items: make(controller.signal), controller });
+}
+
+/** The next items of stream `id`: at least one unless it is done, at most `max`, for at most PULL_MS. */
+async function pull<T>(
+  streams: Map<number, Stream<T>>,
+  id: number,
+  max: number,
+): Promise<{ items: T[]; done: boolean }> {
+  const stream = streams.get(id);
+  if (!stream) return { items: [], done: true };
+  const items: T[] = [];
+  const t0 = performance.now();
+  try {
+    while (items.length < max && (items.length === 0 || performance.now() - t0 < PULL_MS)) {
+      const step = await stream.items.next();
+      if (step.done) {
+        streams.delete(id);
+        return { items, done: true };
+      }
+      items.push(step.value);
+    }
+  } catch (e) {
+    streams.delete(id);
+    throw e;
+  }
+  return { items, done: false };
+}
+
+function stopStream<T>(streams: Map<number, Stream<T>>, id: number): void {
+  const stream = streams.get(id);
+  streams.delete(id);
+  stream?.controller.abort();
+  void stream?.items.return(undefined);
 }
 
 const api = {
@@ -44,11 +98,13 @@ const api = {
     try {
       model = await loadPredictor(source, { ...options, onProgress: onProgress && ((p) => void onProgress(p)) });
     } finally {
-      (onProgress as unknown as Partial<Comlink.ProxyMarked> & { [Comlink.releaseProxy]?: () => void })?.[
-        Comlink.releaseProxy
-      ]?.();
+      release(onProgress);
     }
-    return { info: model.info, backend: model.backend };
+    return { info: model.info, backend: model.backend, engines: model.engines };
+  },
+  /** The engine choices the model has made so far (the page keeps a copy; see WorkerModel.engines). */
+  engines() {
+    return loaded().engines;
   },
   predictNext(history: readonly BehaviorEvent[], at: EventContext, options?: PredictOptions) {
     return loaded().predictNext(history, at, options);
@@ -63,40 +119,61 @@ const api = {
     const files = await loaded().files();
     return Comlink.transfer(files, files.shards);
   },
+  /** Scores a log as scoring `id`, which stopScore stops; progress goes to the page's proxied callback. */
+  async scoreLog(
+    id: number,
+    sequences: readonly BehaviorSequence[],
+    options: Omit<ScoreLogOptions, 'signal' | 'onProgress'>,
+    onProgress?: ScoreLogOptions['onProgress'],
+  ) {
+    const controller = new AbortController();
+    scorings.set(id, controller);
+    try {
+      return await loaded().scoreLog(sequences, {
+        ...options,
+        signal: controller.signal,
+        onProgress: onProgress && ((done, total) => void onProgress(done, total)),
+      });
+    } finally {
+      scorings.delete(id);
+      release(onProgress);
+    }
+  },
+  stopScore(id: number) {
+    scorings.get(id)?.abort();
+    scorings.delete(id);
+  },
   /** Starts generation `id`; its events come with nextEvents. */
   startGenerate(id: number, prefix: readonly BehaviorEvent[], options: Omit<GenerateEventsOptions, 'signal'>) {
-    const controller = new AbortController();
-    generations.set(id, { events: loaded().generate(prefix, { ...options, signal: controller.signal }), controller });
+    startStream(generations, id, (signal) => loaded().generate(prefix, { ...options, signal }));
   },
   /** The next events of generation `id`: at least one unless it is done, at most `max`, for at most PULL_MS. */
   async nextEvents(id: number, max: number): Promise<{ events: GeneratedEvent[]; done: boolean }> {
-    const generation = generations.get(id);
-    if (!generation) return { events: [], done: true };
-    const events: GeneratedEvent[] = [];
-    const t0 = performance.now();
-    try {
-      while (events.length < max && (events.length === 0 || performance.now() - t0 < PULL_MS)) {
-        const step = await generation.events.next();
-        if (step.done) {
-          generations.delete(id);
-          return { events, done: true };
-        }
-        events.push(step.value);
-      }
-    } catch (e) {
-      generations.delete(id);
-      throw e;
-    }
-    return { events, done: false };
+    const { items, done } = await pull(generations, id, max);
+    return { events: items, done };
   },
+  /** Starts generation `id` of `count` trajectories together; its steps come with nextSteps. */
+  startGenerateMany(
+    id: number,
+    prefix: readonly BehaviorEvent[],
+    count: number,
+    options: Omit<GenerateEventsOptions, 'signal'>,
+  ) {
+    startStream(trajectories, id, (signal) => loaded().generateMany(prefix, count, { ...options, signal }));
+  },
+  /** The next steps of generation `id` (each the events of every trajectory still running), as nextEvents. */
+  async nextSteps(id: number, max: number): Promise<{ steps: TrajectoryEvent[][]; done: boolean }> {
+    const { items, done } = await pull(trajectories, id, max);
+    return { steps: items, done };
+  },
+  /** Stops generation `id`, of either kind (the page numbers both from one counter). */
   stopGenerate(id: number) {
-    const generation = generations.get(id);
-    generations.delete(id);
-    generation?.controller.abort();
-    void generation?.events.return(undefined);
+    stopStream(generations, id);
+    stopStream(trajectories, id);
   },
   dispose() {
-    for (const id of [...generations.keys()]) api.stopGenerate(id);
+    for (const id of [...generations.keys(), ...trajectories.keys()]) api.stopGenerate(id);
+    for (const id of [...scorings.keys()]) api.stopScore(id);
     model?.dispose();
     model = null;
   },

@@ -1,25 +1,29 @@
 /**
  * A BehaviorModel whose model lives in a worker (model.worker.ts): the same API as a model on the
  * page, so a host page's main thread never runs TensorFlow.js. Calls are Comlink's typed calls;
- * generation is pulled from the worker in batches and streamed as an async iterator. The worker's
- * death (a crash, out of memory) rejects every call in flight and later ones, with a message
- * saying so, and aborting the load ends the worker.
+ * generation is pulled from the worker in batches and streamed as an async iterator; the engine
+ * choices the worker's model measures are copied back after the calls that may make them. The
+ * worker's death (a crash, out of memory) rejects every call in flight and later ones, with a
+ * message saying so, and aborting the load ends the worker.
  */
 import * as Comlink from 'comlink';
-import type { BehaviorEvent, EventContext } from '../core/events';
+import type { BehaviorEvent, BehaviorSequence, EventContext } from '../core/events';
 import type { Explanation, WhenMap } from '../model/explain';
-import type { GeneratedEvent } from '../model/generate';
+import type { GeneratedEvent, TrajectoryEvent } from '../model/generate';
 import type {
   BackendChoice,
   BehaviorModel,
+  EngineChoices,
   ExplainOptions,
   GenerateEventsOptions,
   LoadModelOptions,
+  LogScore,
   ModelFiles,
   ModelInfo,
   ModelSource,
   Prediction,
   PredictOptions,
+  ScoreLogOptions,
   WhenOptions,
 } from '../model/pipeline-types';
 import type { ModelWorkerApi } from './model.worker';
@@ -28,6 +32,21 @@ import { isLifeMessage, lifeLockName, watchLife } from './worker-life';
 
 /** Generated events asked for per pull (the worker also returns after ~30 ms of work). */
 const EVENTS_PER_PULL = 64;
+/** generateMany's steps asked for per pull (each up to `count` events; the same ~30 ms bound). */
+const STEPS_PER_PULL = 64;
+
+/** A promise that rejects with the signal's reason when it aborts; `off` removes its listener. */
+function whenAborted(signal: AbortSignal | undefined): { aborted: Promise<never>; off: () => void } {
+  let off = () => {};
+  const aborted = new Promise<never>((_, reject) => {
+    if (!signal) return;
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    off = () => signal.removeEventListener('abort', onAbort);
+  });
+  aborted.catch(() => {}); // observed by the race it is in
+  return { aborted, off };
+}
 
 /** URLs resolved here: the worker's base URL is its script's, not the page's. */
 function forWorker(source: ModelSource): ModelSource {
@@ -38,16 +57,29 @@ function forWorker(source: ModelSource): ModelSource {
 }
 
 class WorkerModel implements BehaviorModel {
-  private generationCounter = 0;
+  /** Numbers generations and scorings alike: the worker's stop calls find a run by it. */
+  private runCounter = 0;
+  /**
+   * The worker's engine choices as last read: `engines` must answer synchronously and return the
+   * same object until they change (React's useSyncExternalStore compares by identity), so the
+   * copy is replaced only when what the worker sent differs from it.
+   */
+  private choices: EngineChoices;
+  private choicesKey: string;
+  private readonly listeners = new Set<() => void>();
 
   constructor(
     readonly info: ModelInfo,
     readonly backend: BackendChoice,
+    engines: EngineChoices,
     private readonly remote: Comlink.Remote<ModelWorkerApi>,
     /** Settles (rejects) when the worker is gone; every call races it. */
     private readonly gone: Promise<never>,
     private readonly end: () => void,
-  ) {}
+  ) {
+    this.choices = engines;
+    this.choicesKey = JSON.stringify(engines);
+  }
 
   private call<T>(work: () => Promise<T>): Promise<T> {
     return Promise.race([work(), this.gone]).catch((e: unknown) => {
@@ -55,8 +87,79 @@ class WorkerModel implements BehaviorModel {
     });
   }
 
+  /** The engine chosen for each workload so far, as the worker last reported (a new object after every change). */
+  get engines(): EngineChoices {
+    return this.choices;
+  }
+
+  subscribeEngines(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Reads the worker's engine choices again. Plain data across postMessage is a new object every
+   * time, so a change is told by content (the choices are small JSON-like records).
+   */
+  private async refreshEngines(): Promise<void> {
+    let engines: EngineChoices;
+    try {
+      engines = await this.call(() => this.remote.engines());
+    } catch {
+      return; // the worker is gone or disposed: the last copy stays
+    }
+    const key = JSON.stringify(engines);
+    if (key === this.choicesKey) return;
+    this.choices = engines;
+    this.choicesKey = key;
+    for (const listener of this.listeners) listener();
+  }
+
+  /**
+   * A call that may measure engines (the worker's model measures a workload the first time it
+   * runs): the copy is refreshed before it settles, so `engines` is current when it does, even if
+   * it failed (a measurement may have been made before).
+   */
+  private async measuring<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await this.call(work);
+    } finally {
+      await this.refreshEngines();
+    }
+  }
+
+  /** The predict engine is chosen while the model loads, so a prediction costs one round trip, no engine refresh. */
   predictNext(history: readonly BehaviorEvent[], at: EventContext, options?: PredictOptions): Promise<Prediction[]> {
     return this.call(() => this.remote.predictNext(history, at, options));
+  }
+
+  /**
+   * Scores in the worker. `signal` cannot cross to the worker: aborting rejects at once with its
+   * reason and asks the worker to stop the run (stopScore, checked between batches); progress
+   * comes through a callback proxy that the worker releases when the run ends, and none is passed
+   * on after the call has settled.
+   */
+  async scoreLog(sequences: readonly BehaviorSequence[], options: ScoreLogOptions = {}): Promise<LogScore> {
+    const { onProgress, signal, ...rest } = options;
+    signal?.throwIfAborted();
+    const id = ++this.runCounter;
+    let settled = false;
+    const progress =
+      onProgress &&
+      Comlink.proxy((done: number, total: number) => {
+        if (!settled) onProgress(done, total);
+      });
+    const run = this.measuring(() => this.remote.scoreLog(id, sequences, rest, progress));
+    const { aborted, off } = whenAborted(signal);
+    const stop = () => void this.remote.stopScore(id).catch(() => {});
+    signal?.addEventListener('abort', stop, { once: true });
+    try {
+      return await Promise.race([run, aborted]);
+    } finally {
+      settled = true;
+      off();
+      signal?.removeEventListener('abort', stop);
+    }
   }
 
   explain(history: readonly BehaviorEvent[], at: EventContext, options?: ExplainOptions): Promise<Explanation> {
@@ -73,7 +176,7 @@ class WorkerModel implements BehaviorModel {
 
   async *generate(prefix: readonly BehaviorEvent[], options: GenerateEventsOptions): AsyncGenerator<GeneratedEvent> {
     const { signal, ...rest } = options;
-    const id = ++this.generationCounter;
+    const id = ++this.runCounter;
     await this.call(() => this.remote.startGenerate(id, prefix, rest));
     const stop = () => void this.remote.stopGenerate(id).catch(() => {});
     signal?.addEventListener('abort', stop);
@@ -93,7 +196,42 @@ class WorkerModel implements BehaviorModel {
     }
   }
 
+  /**
+   * Streamed as `generate` is: steps pulled from the worker in batches. The engine is measured on
+   * the first pull (the worker's model times both before its first step), so the copy of the
+   * engine choices is refreshed after that one.
+   */
+  async *generateMany(
+    prefix: readonly BehaviorEvent[],
+    count: number,
+    options: GenerateEventsOptions,
+  ): AsyncGenerator<TrajectoryEvent[]> {
+    const { signal, ...rest } = options;
+    const id = ++this.runCounter;
+    await this.call(() => this.remote.startGenerateMany(id, prefix, count, rest));
+    const stop = () => void this.remote.stopGenerate(id).catch(() => {});
+    signal?.addEventListener('abort', stop);
+    let done = false;
+    let first = true;
+    try {
+      while (!done && !signal?.aborted) {
+        const pull = () => this.remote.nextSteps(id, STEPS_PER_PULL);
+        const batch = await (first ? this.measuring(pull) : this.call(pull));
+        first = false;
+        done = batch.done;
+        for (const step of batch.steps) {
+          if (signal?.aborted) return;
+          yield step;
+        }
+      }
+    } finally {
+      signal?.removeEventListener('abort', stop);
+      if (!done) stop(); // the loop was left early, or stopped: the worker stops generating
+    }
+  }
+
   dispose(): void {
+    this.listeners.clear();
     void this.remote.dispose().catch(() => {});
     this.end();
   }
@@ -141,7 +279,7 @@ export async function createWorkerModel(source: ModelSource, options: LoadModelO
       gone,
       aborted,
     ]);
-    return new WorkerModel(loaded.info, loaded.backend, remote, gone, end);
+    return new WorkerModel(loaded.info, loaded.backend, loaded.engines, remote, gone, end);
   } catch (e) {
     end();
     throw reviveError(e);

@@ -4,6 +4,8 @@
  *   const log = await importLog(file, { known: model.info.behaviors });   // parsed in a worker
  *   const result = await finetune(model, log, { epochs: 3, onProgress, signal });
  *   const adapted = await loadModel(result.files);
+ *   // The budget ran out while it was still improving: train on from where it stopped.
+ *   if (result.continueFrom) await finetune(result.files, log, { epochs: 3, continueFrom: result.continueFrom });
  *
  * Logs are read in the import worker (streamed, gunzipped when gzip, with progress) and kept
  * packed; training runs in the library's training worker (browser/finetune-run.ts), never on
@@ -18,8 +20,11 @@ import type { BehaviorModel, ModelFiles } from '../model/pipeline-types';
 import {
   buildStartMessage,
   DEFAULT_FINETUNE_SETTINGS,
+  type ContinueFrom,
   type FinetuneOutcome,
   type FinetuneSettings,
+  type PreparedInfo,
+  type ScratchOutcome,
 } from '../train/finetune-protocol';
 import { runFinetuneInWorker, type FinetuneEvent } from '../browser/finetune-run';
 import { importLogInWorker, type ImportSource } from '../browser/log-import';
@@ -87,8 +92,16 @@ export interface FinetuneOptions extends Partial<FinetuneSettings> {
   dataName?: string;
   /** Every step of the run as it happens: stage, backend, prepared (the parts), evaluated, progress (loss, epochs). */
   onProgress?: (event: FinetuneEvent) => void;
-  /** Cancels the run: it rejects with the signal's reason within 300 ms, and no model comes of it. */
+  /**
+   * Cancels the run: it rejects with the signal's reason within 300 ms, and no model comes of it
+   * (an `adapted` progress event that came before the cancel has the adapted model, though).
+   */
   signal?: AbortSignal;
+  /**
+   * Continues a run whose budget ran out (its result's `continueFrom`, with its `files` as the
+   * model): epochs, steps and the before/baseline figures go on from it; same data and split.
+   */
+  continueFrom?: ContinueFrom;
 }
 
 /** A finished run: the adapted model's files (load, save or export them) and its figures. */
@@ -96,10 +109,23 @@ export interface FinetuneResult extends FinetuneOutcome {
   /** The adapted model's name (as in its manifest). */
   name: string;
   dataName: string;
+  /** The parts of the data and how the run was set up (new behaviors, frequency matching, budget). */
+  prepared: PreparedInfo;
+  /** The from-scratch comparison (with `compareScratch`; not run when continuing). */
+  scratch: ScratchOutcome | null;
+  /** Set when the budget ran out before early stopping: pass it with `files` to train further. */
+  continueFrom: ContinueFrom | null;
 }
+
+/** What `finetune` adapts: a loaded model, or model files (e.g. a previous result's, to continue it). */
+export type FinetuneBase = BehaviorModel | ModelFiles;
 
 function isImported(data: FinetuneData): data is ImportedLog {
   return typeof data === 'object' && data !== null && 'log' in data && 'sequences' in data && !Array.isArray(data);
+}
+
+function isModelFiles(base: FinetuneBase): base is ModelFiles {
+  return 'manifestText' in base;
 }
 
 /** The settings of a run: the defaults, overridden by the options' setting fields. */
@@ -112,39 +138,71 @@ function settingsFrom(options: FinetuneOptions): FinetuneSettings {
 }
 
 /**
- * Adapts `model` to `data` in the library's training worker: the data is split by whole
- * sequence into train, validation (picks the epoch) and held-out parts (the before/after
- * figures); new behaviors are added to the vocabulary; training uses DRO by default. Resolves
- * with the adapted model's files and figures; rejects with the error that stopped it, or the
- * signal's reason when cancelled. The model itself is not changed.
+ * Adapts `base` (a loaded model or model files) to `data` in the library's training worker: the
+ * data is split by whole sequence into train, validation (picks the epoch) and held-out parts
+ * (the before/after figures); new behaviors are added to the vocabulary; training uses DRO by
+ * default. Resolves with the adapted model's files and figures; rejects with the error that
+ * stopped it, or the signal's reason when cancelled. The base model itself is not changed.
  */
 export async function finetune(
-  model: BehaviorModel,
+  base: FinetuneBase,
   data: FinetuneData,
   options: FinetuneOptions = {},
 ): Promise<FinetuneResult> {
-  const { signal } = options;
+  const { signal, continueFrom } = options;
   signal?.throwIfAborted();
   const settings = settingsFrom(options);
-  const imported = data instanceof Blob ? await importLog(data, { known: model.info.behaviors, signal }) : data;
+  const model = isModelFiles(base) ? null : base;
+  const imported = data instanceof Blob ? await importLog(data, { known: model?.info.behaviors ?? [], signal }) : data;
   const dataName = options.dataName ?? (isImported(imported) ? imported.name : 'sequences');
-  const base: ModelFiles = await model.files();
+  // Copies: the worker takes the shards it is sent.
+  const files: ModelFiles = isModelFiles(base)
+    ? { manifestText: base.manifestText, shards: base.shards.map((s) => s.slice(0)) }
+    : await base.files();
+  const baseName = continueFrom?.baseName ?? (JSON.parse(files.manifestText) as { name: string }).name;
   signal?.throwIfAborted();
+  const parts = { runId: 0, base: files, settings, continueFrom };
   const { runId: _runId, ...start } = isImported(imported)
-    ? buildStartMessage({
-        runId: 0,
-        base,
-        data: { name: dataName, sequences: imported.sequences, log: imported.log },
-        settings,
-      })
-    : buildStartMessage({ runId: 0, base, data: { name: dataName, sequences: imported }, settings });
-  const outcome = await runFinetuneInWorker(start, { onEvent: options.onProgress, signal });
+    ? buildStartMessage({ ...parts, data: { name: dataName, sequences: imported.sequences, log: imported.log } })
+    : buildStartMessage({ ...parts, data: { name: dataName, sequences: imported } });
+  let prepared: PreparedInfo | null = null;
+  let scratch: ScratchOutcome | null = null;
+  const outcome = await runFinetuneInWorker(start, {
+    onEvent: (event) => {
+      if (event.type === 'prepared') prepared = event.info;
+      else if (event.type === 'scratch') scratch = event.outcome;
+      options.onProgress?.(event);
+    },
+    signal,
+  });
+  if (!prepared) throw new Error('the training worker finished without saying how it prepared the run');
+  const info: PreparedInfo = prepared;
   // The worker names the model for its base and data; options.name replaces that in the manifest (shard hashes are unaffected).
   const manifest = JSON.parse(outcome.files.manifestText) as { name: string };
   if (options.name !== undefined) manifest.name = options.name;
-  const files =
+  const adaptedFiles =
     options.name === undefined ? outcome.files : { ...outcome.files, manifestText: JSON.stringify(manifest) };
-  return { ...outcome, files, name: manifest.name, dataName };
+  return {
+    ...outcome,
+    files: adaptedFiles,
+    name: manifest.name,
+    dataName,
+    prepared: info,
+    scratch,
+    continueFrom:
+      outcome.stop.reason === 'budget'
+        ? {
+            epochs: outcome.epochsRun,
+            steps: outcome.steps,
+            seconds: outcome.seconds,
+            baseName,
+            before: outcome.before,
+            baselines: outcome.baselines,
+            newBehaviors: info.newBehaviors,
+            frequencies: info.frequencies,
+          }
+        : null,
+  };
 }
 
 export type { FinetuneEvent };

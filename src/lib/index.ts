@@ -1,8 +1,8 @@
 /**
  * BehaveGPT Web as a library: on-device next-behavior prediction, generation, explanations and
  * fine-tuning for any web page. The package's one entry point (package.json `exports`), built by
- * `npm run build:lib`. The app reaches the model only through here, except where
- * test/layout.test.ts names a file and why.
+ * `npm run build:lib`. The app reaches the model only through here (test/layout.test.ts checks it),
+ * so the API is proven by the product.
  *
  *   import { loadModel } from 'behavegpt-web';
  *   const model = await loadModel('/models/behavegpt-us/model.json', { onProgress: console.log });
@@ -17,6 +17,7 @@ export { loadModel } from '../model/pipeline';
 export { startBackend, watchDeviceLoss } from '../model/backend';
 export { createWorkerModel } from '../browser/worker-model';
 export { finetune, importLog } from './finetune';
+export { DEFAULT_FINETUNE_SETTINGS } from '../train/finetune-protocol';
 export {
   saveAdaptedModel,
   listAdaptedModels,
@@ -34,22 +35,27 @@ export type {
   BackendChoice,
   BackendName,
   BehaviorModel,
+  EngineChoices,
   ExplainOptions,
   GenerateEventsOptions,
   LoadModelOptions,
   LoadProgress,
+  LogScore,
   ModelFiles,
   ModelInfo,
   ModelSource,
   Prediction,
   PredictOptions,
+  ScoreLogOptions,
   WhenOptions,
 } from '../model/pipeline-types';
+export type { EngineChoice, EngineMeasure, EngineName, Workload } from '../model/workloads';
 export type { BehaviorEvent, BehaviorSequence, EventContext } from '../core/events';
 export type { GeneratedEvent, GenerateOptions, TrajectoryEvent } from '../model/generate';
 export type { Explanation, EventInfluence, AttentionView, WhenMap, WeekCell } from '../model/explain';
 export type { Removal } from '../core/explain';
 export type {
+  FinetuneBase,
   FinetuneData,
   FinetuneEvent,
   FinetuneOptions,
@@ -59,6 +65,8 @@ export type {
 } from './finetune';
 export type {
   BaselineFigures,
+  ContinueFrom,
+  FinetuneOutcome,
   FinetuneSettings,
   PreparedInfo,
   ProgressPoint,

@@ -5,11 +5,11 @@
  * (Predictor) and a model in a worker (createWorkerModel) both implement.
  */
 import type { Removal } from '../core/explain';
-import type { BehaviorEvent, EventContext } from '../core/events';
+import type { BehaviorEvent, BehaviorSequence, EventContext } from '../core/events';
 import type { BehaveGPTConfig } from './behavegpt';
 import type { Explanation, WhenMap } from './explain';
-import type { GeneratedEvent, GenerateOptions } from './generate';
-import type { EngineName } from './workloads';
+import type { GeneratedEvent, GenerateOptions, TrajectoryEvent } from './generate';
+import type { EngineChoice, EngineName, Workload } from './workloads';
 
 export type BackendName = 'webgpu' | 'wasm' | 'webgl' | 'cpu';
 
@@ -115,6 +115,29 @@ export interface WhenOptions {
 /** Options of `generate`: everything but the prefix, which is its first argument. */
 export type GenerateEventsOptions = Omit<GenerateOptions, 'prefix'>;
 
+/** The metrics of `npm run evaluate` for a whole log: loss and ranking metrics, all targets and without refresh events. */
+export interface LogScore {
+  sequences: number;
+  /** Targets scored (every position t ≥ 1 of every sequence). */
+  targets: number;
+  all: Record<string, number>;
+  noRefresh: Record<string, number>;
+  seconds: number;
+  /** The engine that scored it, and why. */
+  engine: EngineChoice;
+}
+
+export interface ScoreLogOptions {
+  /** Windows per batch (default 64). */
+  batchSize?: number;
+  /** Positions scored so far, of all. */
+  onProgress?: (done: number, total: number) => void;
+  signal?: AbortSignal;
+}
+
+/** The engine chosen for each workload so far (a workload is measured the first time it runs). */
+export type EngineChoices = Readonly<Partial<Record<Workload, EngineChoice>>>;
+
 /**
  * A loaded BehaveGPT model: what `loadModel` and `createWorkerModel` return. Events are
  * `{ behavior, weekday (0–6, Monday 0), slot (0–7, 3-hour bins), location }`.
@@ -130,6 +153,24 @@ export interface BehaviorModel {
    * each). Stop with `options.signal` or by leaving the loop.
    */
   generate(prefix: readonly BehaviorEvent[], options: GenerateEventsOptions): AsyncGenerator<GeneratedEvent>;
+  /**
+   * `count` trajectories continuing `prefix`, sampled together step by step (trajectory k with
+   * seed + k): each step yields the events of every trajectory still running.
+   */
+  generateMany(
+    prefix: readonly BehaviorEvent[],
+    count: number,
+    options: GenerateEventsOptions,
+  ): AsyncGenerator<TrajectoryEvent[]>;
+  /** Ranks every position of a log (the protocol of `npm run evaluate`): its loss and metrics. */
+  scoreLog(sequences: readonly BehaviorSequence[], options?: ScoreLogOptions): Promise<LogScore>;
+  /**
+   * Which engine (plain-JS decoder or tfjs) runs each workload and why: measured the first time
+   * the workload runs, or forced with `engine`. A new object after every change.
+   */
+  readonly engines: EngineChoices;
+  /** Calls `listener` whenever `engines` changes; returns the unsubscribe function. */
+  subscribeEngines(listener: () => void): () => void;
   /** Why: how much each event of the history moves the probability of a behavior (occlusion), with the attention view. */
   explain(history: readonly BehaviorEvent[], at: EventContext, options?: ExplainOptions): Promise<Explanation>;
   /** When: P(next event is `behavior` | it happens in each weekday × slot cell), the time forecast and the joint. */

@@ -99,6 +99,27 @@ function baseName(path: string): string {
   return path.split('/').pop() ?? path;
 }
 
+/**
+ * The model files of one picked manifest: its text and, in its path order, the shards it names
+ * among `picked` (a file picker gives bare names, so a shard is matched by its last path part).
+ * Throws a ModelFormatError naming the manifest and the shards that were not chosen.
+ */
+export async function pickedModelFiles(manifestFile: File, picked: readonly File[]): Promise<ModelFiles> {
+  const manifestText = await manifestFile.text();
+  const byName = new Map(picked.map((f) => [f.name, f]));
+  const paths = shardPaths(parseManifest(manifestText, manifestFile.name));
+  const missing = paths.filter((p) => !byName.has(baseName(p)));
+  if (missing.length > 0) {
+    const many = missing.length > 1;
+    throw new ModelFormatError(
+      manifestFile.name,
+      null,
+      `names the shard file${many ? 's' : ''} ${missing.join(', ')}, which ${many ? 'were' : 'was'} not chosen; choose ${many ? 'them' : 'it'} together with the manifest`,
+    );
+  }
+  return { manifestText, shards: await Promise.all(paths.map((p) => byName.get(baseName(p))!.arrayBuffer())) };
+}
+
 /** A picked model: the one `.json` file among `picked` and the shards it names, in its order. */
 export async function filesFromPicked(picked: readonly File[]): Promise<{ files: ModelFiles; source: string }> {
   const manifests = picked.filter((f) => f.name.toLowerCase().endsWith('.json'));
@@ -110,22 +131,7 @@ export async function filesFromPicked(picked: readonly File[]): Promise<{ files:
       `choose one model manifest (.json) with its .bin shard files (${manifests.length} .json files were chosen)`,
     );
   }
-  const [manifestFile] = manifests;
-  const manifestText = await manifestFile.text();
-  const byName = new Map(picked.map((f) => [f.name, f]));
-  const paths = shardPaths(parseManifest(manifestText, manifestFile.name));
-  const missing = paths.filter((p) => !byName.has(baseName(p)));
-  if (missing.length > 0) {
-    throw new ModelFormatError(
-      manifestFile.name,
-      null,
-      `names the shard file(s) ${missing.join(', ')}, which were not chosen; choose them together with the manifest`,
-    );
-  }
-  return {
-    files: { manifestText, shards: await Promise.all(paths.map((p) => byName.get(baseName(p))!.arrayBuffer())) },
-    source: manifestFile.name,
-  };
+  return { files: await pickedModelFiles(manifests[0], picked), source: manifests[0].name };
 }
 
 function isFileList(source: ModelSource): source is readonly File[] | FileList {

@@ -17,11 +17,14 @@ import type {
   BackendChoice,
   BehaviorModel,
   ExplainOptions,
+  EngineChoices,
   GenerateEventsOptions,
+  LogScore,
   ModelFiles,
   ModelInfo,
   Prediction,
   PredictOptions,
+  ScoreLogOptions,
   WhenOptions,
 } from './pipeline-types';
 import type { LoadedModel, ModelManifest } from './weights';
@@ -44,7 +47,6 @@ import {
   WORKLOADS,
   type EngineChoice,
   type EngineName,
-  type Workload,
 } from './workloads';
 import { meanLoss, rankBatchTargets, type BatchScorer, type ScoredTarget } from '../core/batch-evaluation';
 import { Explainer, type Explanation, type WhenMap } from './explain';
@@ -61,24 +63,6 @@ function recordedMetrics(training: ModelManifest['training']): ModelInfo['metric
   return out;
 }
 
-/** The CLI's metrics (npm run evaluate) of a whole log: loss and ranking metrics, all targets and without refresh events. */
-export interface LogScore {
-  sequences: number;
-  /** Targets scored (every position t ≥ 1 of every sequence). */
-  targets: number;
-  all: Record<string, number>;
-  noRefresh: Record<string, number>;
-  seconds: number;
-  engine: EngineChoice;
-}
-
-export interface ScoreLogOptions {
-  /** Windows per batch (default 64). */
-  batchSize?: number;
-  onProgress?: (done: number, total: number) => void;
-  signal?: AbortSignal;
-}
-
 /** Lets the page paint between batches of a long job on the main thread. */
 const nextTask = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
@@ -92,7 +76,7 @@ export class Predictor implements BehaviorModel {
   private decoder: Promise<CpuDecoder> | null = null;
   /** The engine asked for (?engine=…), or null to measure per workload. */
   private readonly forcedEngine: EngineName | null;
-  private choices: Readonly<Partial<Record<Workload, EngineChoice>>> = {};
+  private choices: EngineChoices = {};
   private readonly listeners = new Set<() => void>();
   /** Trajectories of the last generate measurement. */
   private generateMeasuredFor = 0;
@@ -128,7 +112,7 @@ export class Predictor implements BehaviorModel {
   }
 
   /** The engine chosen for each workload so far (a new object after every change). */
-  get engines(): Readonly<Partial<Record<Workload, EngineChoice>>> {
+  get engines(): EngineChoices {
     return this.choices;
   }
 
@@ -367,11 +351,15 @@ export class Predictor implements BehaviorModel {
    * generateTrajectories; trajectory k uses seed + k), on the step engine measured fastest for
    * that many trajectories.
    */
-  async *generateMany(options: GenerateOptions, count: number): AsyncGenerator<TrajectoryEvent[]> {
-    const engine = await this.chooseGenerateEngine(options, count);
+  async *generateMany(
+    prefix: readonly BehaviorEvent[],
+    count: number,
+    options: GenerateEventsOptions,
+  ): AsyncGenerator<TrajectoryEvent[]> {
+    const engine = await this.chooseGenerateEngine({ ...options, prefix }, count);
     yield* generateTrajectories(
       this.loaded,
-      { behaviorLogCorrection: generationCorrection(this.loaded.manifest), ...options },
+      { behaviorLogCorrection: generationCorrection(this.loaded.manifest), ...options, prefix },
       count,
       engine.engine,
     );

@@ -12,13 +12,6 @@ export type Workload = 'predict' | 'score' | 'generate';
 
 export const WORKLOADS: readonly Workload[] = ['predict', 'score', 'generate'];
 
-/** What the header calls each workload. */
-export const WORKLOAD_LABELS: Record<Workload, string> = {
-  predict: 'One prediction',
-  score: 'Scoring a log',
-  generate: 'Generating trajectories',
-};
-
 /** One engine's measured speed on a workload. */
 export interface EngineMeasure {
   engine: EngineName;

@@ -1,29 +1,36 @@
 import { useSyncExternalStore } from 'react';
-import type { Predictor } from '../../model/pipeline';
-import { WORKLOAD_LABELS, WORKLOADS } from '../../model/workloads';
+import type { BehaviorModel, Workload } from '../../lib/index';
 
-const PENDING: Record<string, string> = {
-  predict: 'measured when the model loads',
-  score: 'measured when a log is first scored (Fine-tune → Score this log)',
-  generate: 'measured when several trajectories are generated (Generate → Trajectories > 1)',
-};
+/** The header's lines: each workload, and what the line says before its engine is chosen. */
+const LINES: readonly { workload: Workload; label: string; pending: string }[] = [
+  { workload: 'predict', label: 'One prediction', pending: 'measured when the model loads' },
+  {
+    workload: 'score',
+    label: 'Scoring a log',
+    pending: 'measured when a log is first scored (Fine-tune → Score this log)',
+  },
+  {
+    workload: 'generate',
+    label: 'Generating trajectories',
+    pending: 'measured when several trajectories are generated (Generate → Trajectories > 1)',
+  },
+];
 
-/** Which engine runs each workload and why (model/workloads.ts), updated as the Predictor measures them. */
-export function EngineChoices({ predictor }: { predictor: Predictor }) {
+/** Which engine runs each workload and why (BehaviorModel.engines), updated as the model measures them. */
+export function EngineChoices({ predictor }: { predictor: BehaviorModel }) {
   const engines = useSyncExternalStore(
     (listener) => predictor.subscribeEngines(listener),
     () => predictor.engines,
   );
   return (
     <ul className="engine-lines" aria-label="Engine per workload" data-testid="engine-choices">
-      {WORKLOADS.map((workload) => {
+      {LINES.map(({ workload, label, pending }) => {
         const choice = engines[workload];
         return (
           <li key={workload} data-testid={`engine-${workload}`} data-engine={choice?.engine ?? ''}>
-            {WORKLOAD_LABELS[workload]}:{' '}
-            {choice ? <strong>{choice.label}</strong> : <span className="muted">not chosen yet</span>}
+            {label}: {choice ? <strong>{choice.label}</strong> : <span className="muted">not chosen yet</span>}
             {' — '}
-            <span className="engine-reason">{choice ? choice.reason : PENDING[workload]}</span>
+            <span className="engine-reason">{choice ? choice.reason : pending}</span>
           </li>
         );
       })}

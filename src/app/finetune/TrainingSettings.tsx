@@ -1,5 +1,5 @@
 import { useShallow } from 'zustand/react/shallow';
-import { DEFAULT_FINETUNE_SETTINGS } from '../../train/finetune-protocol';
+import { DEFAULT_FINETUNE_SETTINGS } from '../../lib/index';
 import { formatPercent } from '../lib/format';
 import { isBusy, useFinetuneStore } from '../stores/finetune-store';
 import { RunProgress } from './RunProgress';

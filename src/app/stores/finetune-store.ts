@@ -12,46 +12,38 @@
  */
 import { create } from 'zustand';
 import type { EpochUnit } from '../../core/data';
-import { compareWithModel, type ImportSummary } from '../../core/finetune';
-import { packedBehaviorCounts, sequenceRefs, type PackedLog, type SequenceRef } from '../../core/packed-log';
+import { compareWithModel, modelFileStem } from '../../core/finetune';
+import { packedBehaviorCounts } from '../../core/packed-log';
 import type { MetricSet } from '../../core/metrics';
-import { Vocabulary } from '../../core/vocab';
-import type { BackendChoice } from '../../lib/index';
 import {
-  buildStartMessage,
   DEFAULT_FINETUNE_SETTINGS,
+  finetune,
+  importLog,
+  newModelId,
+  type BackendChoice,
   type BaselineFigures,
+  type BehaviorModel,
   type ContinueFrom,
+  type FinetuneEvent,
   type FinetuneOutcome,
   type FinetuneSettings,
-  type FromWorker,
-  type ModelFilesMessage,
+  type ImportedLog,
+  type ModelFiles,
   type PreparedInfo,
   type ProgressPoint,
   type ScratchOutcome,
-  type ToWorker,
-} from '../../train/finetune-protocol';
-import { importLogInWorker, type ImportSource } from '../../browser/log-import';
-import { isLifeMessage, lifeLockName, watchLife } from '../../browser/worker-life';
-import { dataFileUrl, env } from '../../env';
-import { modelFileStem } from '../../core/finetune';
+} from '../../lib/index';
+import { dataFileUrl } from '../../env';
 import { BUNDLED_DATASETS, download, exportFiles, type BundledDataset } from '../lib/finetune-data';
-import { getAdaptedModel, newModelId } from '../../browser/saved-models';
-import { adaptedIdOf, useAdaptedStore } from './adapted-store';
+import { useAdaptedStore } from './adapted-store';
 import { useModelStore } from './model-store';
 import { errorMessage } from '../../core/errors';
 
 /**
- * An imported log. It stays packed (typed arrays, parsed in a worker): the page holds no event
- * objects, and `sequences` are references (id, split, length) for the split.
+ * An imported log (library `importLog`): packed (typed arrays, parsed in a worker), so the page
+ * holds no event objects; `sequences` are references (id, split, length) for the split.
  */
-export interface ImportedData {
-  name: string;
-  sequences: SequenceRef[];
-  log: PackedLog;
-  summary: ImportSummary;
-  /** What the parser accepted but the person should check (e.g. epoch values that look like the other unit). */
-  warnings: string[];
+export interface ImportedData extends ImportedLog {
   /** The model the summary compares the data with (the model in use when it was made): its name and key. */
   baseName: string;
   baseKey: string;
@@ -59,7 +51,7 @@ export interface ImportedData {
 
 /** What a run keeps to continue from where it stopped. */
 export interface Resume {
-  files: ModelFilesMessage;
+  files: ModelFiles;
   settings: FinetuneSettings;
   continueFrom: ContinueFrom;
 }
@@ -96,7 +88,7 @@ export interface RunState {
   /** Id of the model the finished run saved. */
   savedId: string | null;
   /** A finished run's model that could not be stored on this device (e.g. storage full): offered as a download. */
-  unsaved: ModelFilesMessage | null;
+  unsaved: ModelFiles | null;
   resume: Resume | null;
   /** How many times this run was continued. */
   continued: number;
@@ -147,54 +139,42 @@ const IDLE_RUN: RunState = {
   continued: 0,
 };
 
-/**
- * A worker that has not stopped this long after Cancel (busy outside a training step: starting a
- * backend, evaluating) is ended, and a new one is started for the next run.
- */
-export const CANCEL_GRACE_MS = 300;
-
 const CANCELLED_STAGE = 'cancelled: no model was changed';
 const CANCELLED_SCRATCH_STAGE = 'cancelled: the adapted model was kept, the from-scratch comparison was not finished';
 
-/** The training worker, and how to end it without its death being reported. */
-let worker: { instance: Worker; end: () => void } | null = null;
-let runId = 0;
-/** The last run whose start message went to the worker. */
-let posted = 0;
-let vocabularyOf: { key: string; value: Promise<{ name: string; behaviors: Vocabulary }> } | null = null;
-
-/** Key of the model in use (its URL, or idb:<id>); the shipped model before anything is loaded. */
+/** Key of the model in use (its URL, or idb:<id>). */
 function activeKey(): string {
-  return useModelStore.getState().url || env.modelUrl;
+  return useModelStore.getState().url;
 }
 
-/** The files of the model in use (fresh copies: they are transferred to the worker). */
-async function activeModelFiles(key = activeKey()): Promise<ModelFilesMessage> {
-  const id = adaptedIdOf(key);
-  if (id !== null) {
-    const record = await getAdaptedModel(id);
-    if (!record) throw new Error(`model ${id} is no longer stored on this device`);
-    return { manifestText: record.manifestText, shards: record.shards };
+/** The model in use once it is ready (a load in progress is waited for); rejects when there is none. */
+function modelInUse(): Promise<BehaviorModel> {
+  const ready = () => {
+    const { status, predictor, error } = useModelStore.getState();
+    if (status === 'ready' && predictor) return predictor;
+    if (status === 'error' || status === 'idle')
+      throw new Error(`there is no model to compare the data with${error ? ` (${error})` : ''}`);
+    return null;
+  };
+  try {
+    const now = ready();
+    if (now) return Promise.resolve(now);
+  } catch (e) {
+    return Promise.reject(e);
   }
-  const { fetchModelFiles } = await import('../../model/pipeline');
-  const { manifestText, shards } = await fetchModelFiles(key);
-  return { manifestText, shards };
-}
-
-/** Name and behavior vocabulary of the model in use: what decides which behaviors are new. */
-function activeVocabulary(): Promise<{ key: string; name: string; behaviors: Vocabulary }> {
-  const key = activeKey();
-  if (vocabularyOf?.key !== key) {
-    const value = activeModelFiles(key).then(({ manifestText }) => {
-      const manifest = JSON.parse(manifestText);
-      return { name: String(manifest.name), behaviors: Vocabulary.fromJSON(manifest.vocabulary.behaviors) };
+  return new Promise((resolve, reject) => {
+    const stop = useModelStore.subscribe(() => {
+      try {
+        const model = ready();
+        if (!model) return;
+        stop();
+        resolve(model);
+      } catch (e) {
+        stop();
+        reject(e);
+      }
     });
-    value.catch(() => {
-      if (vocabularyOf?.value === value) vocabularyOf = null;
-    });
-    vocabularyOf = { key, value };
-  }
-  return vocabularyOf.value.then((v) => ({ ...v, key }));
+  });
 }
 
 /** Resolves in a later task, so the page can paint and answer input in between. */
@@ -204,11 +184,11 @@ function nextTask(): Promise<void> {
 
 export const useFinetuneStore = create<FinetuneState>()((set, get) => {
   let importId = 0;
-  let lastImport: { name: string; source: ImportSource } | null = null;
+  let lastImport: { name: string; source: File | string } | null = null;
   let importing: AbortController | null = null;
 
   /** Imports in a worker; the newest import wins (an older one is stopped). A failed one leaves the previous data in place. */
-  const accept = async (name: string, source: ImportSource) => {
+  const accept = async (name: string, source: File | string) => {
     const id = ++importId;
     lastImport = { name, source };
     importing?.abort(new DOMException('superseded by a newer import', 'AbortError'));
@@ -216,26 +196,23 @@ export const useFinetuneStore = create<FinetuneState>()((set, get) => {
     importing = controller;
     set({ importing: true, importProgress: null, importError: null });
     try {
-      const base = await activeVocabulary();
-      const { log, summary } = await importLogInWorker(source, {
-        known: base.behaviors.tokens,
+      const base = await modelInUse();
+      const baseKey = activeKey();
+      const imported = await importLog(source, {
+        known: base.info.behaviors,
         epochUnit: get().epochUnit,
         signal: controller.signal,
         onProgress: (loaded, total) => {
           if (id === importId) set({ importProgress: { loaded, total } });
         },
       });
-      // Receiving a large log, listing its sequences and drawing the summary are each one task:
-      // together they could hold the page past 100 ms.
-      await nextTask();
-      if (id !== importId) return;
-      const sequences = sequenceRefs(log);
+      // Receiving a large log and drawing its summary are each one task: together they could hold the page past 100 ms.
       await nextTask();
       if (id !== importId) return;
       set({
         importing: false,
         importProgress: null,
-        data: { name, log, summary, sequences, warnings: log.warnings, baseName: base.name, baseKey: base.key },
+        data: { ...imported, name, baseName: base.info.name, baseKey },
       });
     } catch (e) {
       if (id !== importId) return;
@@ -247,29 +224,24 @@ export const useFinetuneStore = create<FinetuneState>()((set, get) => {
   // Another model in use (once it is ready): the summary says what that one knows.
   useModelStore.subscribe((state) => {
     const data = get().data;
-    if (!data || state.status !== 'ready' || activeKey() === data.baseKey) return;
-    activeVocabulary()
-      .then((base) => {
-        const now = get().data;
-        if (now !== data) return;
-        const summary = {
-          ...now.summary,
-          ...compareWithModel(packedBehaviorCounts(now.log), new Set(base.behaviors.tokens)),
-        };
-        set({ data: { ...now, summary, baseName: base.name, baseKey: base.key } });
-      })
-      .catch(() => {});
+    if (!data || state.status !== 'ready' || !state.predictor || state.url === data.baseKey) return;
+    const base = state.predictor.info;
+    const summary = {
+      ...data.summary,
+      ...compareWithModel(packedBehaviorCounts(data.log), new Set(base.behaviors)),
+    };
+    set({ data: { ...data, summary, baseName: base.name, baseKey: state.url } });
   });
 
   const patchRun = (patch: Partial<RunState>) => set((s) => ({ run: { ...s.run, ...patch } }));
 
-  /** The adapted model being saved on this device (kept while the from-scratch arm trains). */
-  let saving: Promise<boolean> | null = null;
+  /** The run in progress: its cancel, and the adapted model being saved (kept while the from-scratch arm trains). */
+  let active: { controller: AbortController; saving: Promise<boolean> | null } | null = null;
 
   /** Saves the adapted model; a failure is offered as a download. Resolves whether it was kept. */
-  const save = (outcome: FinetuneOutcome): Promise<boolean> => {
+  const save = (files: ModelFiles, before: MetricSet, after: MetricSet): Promise<boolean> => {
     const id = newModelId();
-    const name = JSON.parse(outcome.files.manifestText).name as string;
+    const name = JSON.parse(files.manifestText).name as string;
     return useAdaptedStore
       .getState()
       .save({
@@ -277,9 +249,9 @@ export const useFinetuneStore = create<FinetuneState>()((set, get) => {
         name,
         createdAt: Date.now(),
         dataName: get().data?.name ?? '',
-        manifestText: outcome.files.manifestText,
-        shards: outcome.files.shards,
-        metrics: { before: outcome.before, after: outcome.after },
+        manifestText: files.manifestText,
+        shards: files.shards,
+        metrics: { before, after },
         origin: 'adapted',
       })
       .then(
@@ -290,23 +262,16 @@ export const useFinetuneStore = create<FinetuneState>()((set, get) => {
         (e: unknown) => {
           patchRun({
             error: `the adapted model could not be saved on this device (${errorMessage(e)}); download it to keep it`,
-            unsaved: outcome.files,
+            unsaved: files,
           });
           return false;
         },
       );
   };
 
-  /** After 'done': the run ends once its model is stored (or could not be). */
-  const finish = async () => {
-    const kept = saving ? await saving : false;
-    saving = null;
-    if (get().run.status !== 'saving') return;
-    patchRun(kept ? { status: 'done', stage: 'saved on this device' } : { status: 'error' });
-  };
-
-  const onMessage = (m: FromWorker) => {
-    if (m.runId !== runId) return; // a message of an earlier (cancelled) run
+  /** A message of the run in progress, as the library's finetune() reports it. */
+  const onEvent = (run: NonNullable<typeof active>, m: FinetuneEvent) => {
+    if (active !== run) return;
     switch (m.type) {
       case 'stage':
         patchRun({ stage: m.message });
@@ -338,134 +303,72 @@ export const useFinetuneStore = create<FinetuneState>()((set, get) => {
         return;
       }
       case 'adapted': {
-        // Finished after Cancel was pressed: Cancel wins, nothing is kept.
-        if (get().run.status === 'cancelling') {
-          runId++;
-          patchRun({ status: 'cancelled', stage: CANCELLED_STAGE });
-          return;
-        }
+        // The adapted model is saved at once: a from-scratch comparison may follow, and cancelling it keeps this model.
         const { files, ...outcome } = m.outcome;
-        const run = get().run;
-        const settings = run.settings ?? get().settings;
+        const { run: state, settings } = get();
         patchRun({
           adapted: outcome,
           after: outcome.after,
-          stage: settings.compareScratch && !run.continued ? run.stage : 'saving on this device',
-          resume:
-            run.info && outcome.stop.reason === 'budget'
-              ? {
-                  files: { manifestText: files.manifestText, shards: files.shards.map((b) => b.slice(0)) },
-                  settings,
-                  continueFrom: {
-                    epochs: outcome.epochsRun,
-                    steps: outcome.steps,
-                    seconds: outcome.seconds,
-                    baseName: run.baseName,
-                    before: outcome.before,
-                    baselines: outcome.baselines,
-                    newBehaviors: run.info.newBehaviors,
-                    frequencies: run.info.frequencies,
-                  },
-                }
-              : null,
+          stage:
+            (state.settings ?? settings).compareScratch && !state.continued ? state.stage : 'saving on this device',
         });
-        saving = save(m.outcome);
+        run.saving = save(files, outcome.before, outcome.after);
         return;
       }
       case 'scratch':
         patchRun({ scratch: m.outcome });
         return;
-      case 'cancelled':
-        runId++;
-        patchRun({ status: 'cancelled', stage: get().run.adapted ? CANCELLED_SCRATCH_STAGE : CANCELLED_STAGE });
-        return;
-      case 'error':
-        runId++;
-        patchRun({ status: 'error', error: m.message });
-        return;
-      case 'done':
-        runId++;
-        // Cancel pressed during the from-scratch arm: the adapted model is kept, the comparison is not finished.
-        if (get().run.status === 'cancelling') {
-          patchRun({ status: 'cancelled', stage: CANCELLED_SCRATCH_STAGE });
-          return;
-        }
-        patchRun({ status: 'saving', stage: 'saving on this device' });
-        void finish();
-        return;
     }
   };
 
-  /** Ends the run in progress (if any) with an error; its later messages are ignored. */
-  const failRun = (error: string) => {
-    const { status } = get().run;
-    if (!isBusy(status) || status === 'saving') return;
-    runId++;
-    const stage = get().run.adapted ? CANCELLED_SCRATCH_STAGE : CANCELLED_STAGE;
-    patchRun(status === 'cancelling' ? { status: 'cancelled', stage } : { status: 'error', error });
-  };
-
-  /** Builds and posts a start request; `files` is the model to train from. */
+  /** Runs library finetune() from `base` and keeps the run's state; `files` is the model to train from. */
   const launch = async (
-    id: number,
-    files: () => Promise<ModelFilesMessage>,
+    base: () => Promise<ModelFiles>,
     settings: FinetuneSettings,
     continueFrom?: ContinueFrom,
-  ) => {
+  ): Promise<void> => {
     const data = get().data;
     if (!data) return;
+    const run = { controller: new AbortController(), saving: null as Promise<boolean> | null };
+    active = run;
+    const { signal } = run.controller;
     try {
-      const base = await files();
-      if (id !== runId) return; // cancelled meanwhile
-      // The split is made here (the summary shows the same parts): the worker trains on train,
+      // The split is made in finetune() the way the summary shows it: the worker trains on train,
       // picks the epoch on validation and reports on held-out only.
-      const message: ToWorker = buildStartMessage({
-        runId: id,
-        base,
-        data: { name: data.name, sequences: data.sequences, log: data.log },
-        settings: { ...settings, backend: useModelStore.getState().requestedBackend },
+      const result = await finetune(await base(), data, {
+        ...settings,
+        backend: useModelStore.getState().requestedBackend,
+        dataName: data.name,
         continueFrom,
+        onProgress: (m) => onEvent(run, m),
+        signal,
       });
-      ensureWorker().postMessage(message, base.shards);
-      posted = id;
+      if (active !== run) return;
+      const { files, ...outcome } = result;
+      patchRun({
+        adapted: outcome,
+        status: 'saving',
+        stage: 'saving on this device',
+        resume: result.continueFrom
+          ? {
+              files: { manifestText: files.manifestText, shards: files.shards.map((b) => b.slice(0)) },
+              settings: get().run.settings ?? settings,
+              continueFrom: result.continueFrom,
+            }
+          : null,
+      });
+      const kept = run.saving ? await run.saving : false;
+      if (active !== run) return;
+      active = null;
+      patchRun(kept ? { status: 'done', stage: 'saved on this device' } : { status: 'error' });
     } catch (e) {
-      if (id === runId) failRun(errorMessage(e));
+      if (active !== run) return;
+      active = null;
+      // Cancelled during the from-scratch comparison: the adapted model is kept (its save goes on).
+      if (signal.aborted)
+        patchRun({ status: 'cancelled', stage: get().run.adapted ? CANCELLED_SCRATCH_STAGE : CANCELLED_STAGE });
+      else patchRun({ status: 'error', error: errorMessage(e) });
     }
-  };
-
-  const ensureWorker = (): Worker => {
-    if (worker) return worker.instance;
-    const name = lifeLockName('behavegpt-finetune');
-    const w = new Worker(new URL('../../browser/finetune.worker.ts', import.meta.url), { type: 'module', name });
-    let stopWatching = () => {};
-    const handle = {
-      instance: w,
-      end: () => {
-        stopWatching();
-        w.terminate();
-        if (worker === handle) worker = null;
-      },
-    };
-    const died = (error: string) => {
-      handle.end();
-      failRun(error);
-    };
-    w.onmessage = (event: MessageEvent<unknown>) => {
-      if (isLifeMessage(event.data)) {
-        stopWatching = watchLife(name, () =>
-          died('the training worker stopped unexpectedly (out of memory?); no model was changed'),
-        );
-        return;
-      }
-      onMessage(event.data as FromWorker);
-    };
-    w.onerror = (event) => {
-      event.preventDefault();
-      died(`the training worker failed: ${event.message || 'unknown error'}`);
-    };
-    w.onmessageerror = () => died('a message from the training worker could not be read');
-    worker = handle;
-    return w;
   };
 
   return {
@@ -477,10 +380,10 @@ export const useFinetuneStore = create<FinetuneState>()((set, get) => {
     settings: DEFAULT_FINETUNE_SETTINGS,
     run: IDLE_RUN,
 
-    importFile: (file) => accept(file.name, { kind: 'file', file }),
+    importFile: (file) => accept(file.name, file),
     importBundled: (id) => {
       const name = BUNDLED_DATASETS.find((d) => d.id === id)?.label ?? id;
-      return accept(name, { kind: 'url', url: dataFileUrl(`${id}.csv.gz`), name: `${id}.csv.gz` });
+      return accept(name, dataFileUrl(`${id}.csv.gz`));
     },
     setEpochUnit: (unit) => {
       if (unit === get().epochUnit) return;
@@ -494,8 +397,6 @@ export const useFinetuneStore = create<FinetuneState>()((set, get) => {
     start: async () => {
       const { data, settings, run } = get();
       if (!data || isBusy(run.status)) return;
-      const id = ++runId;
-      const key = activeKey();
       // The summary was made against the model in use (and follows it), so it names the start.
       set({
         run: {
@@ -506,14 +407,13 @@ export const useFinetuneStore = create<FinetuneState>()((set, get) => {
           baseName: data.baseName,
         },
       });
-      await launch(id, () => activeModelFiles(key), settings);
+      await launch(() => modelInUse().then((model) => model.files()), settings);
     },
 
     continueRun: () => {
       const { data, run } = get();
       const resume = run.resume;
       if (!data || isBusy(run.status) || !resume) return;
-      const id = ++runId;
       set({
         run: {
           ...run,
@@ -528,31 +428,16 @@ export const useFinetuneStore = create<FinetuneState>()((set, get) => {
           continued: run.continued + 1,
         },
       });
-      // Copies: the kept files stay usable if this start fails.
-      const files = { manifestText: resume.files.manifestText, shards: resume.files.shards.map((b) => b.slice(0)) };
-      void launch(id, async () => files, resume.settings, resume.continueFrom);
+      // finetune() copies the kept files, which stay usable if this start fails.
+      void launch(async () => resume.files, resume.settings, resume.continueFrom);
     },
 
     cancel: () => {
       const { run } = get();
       if (run.status !== 'starting' && run.status !== 'running') return;
-      const id = runId;
       patchRun({ status: 'cancelling', stage: 'cancelling…' });
-      const giveUp = () => {
-        if (id !== runId || get().run.status !== 'cancelling') return;
-        // Busy outside a training step (backend start, evaluation), or not started yet: end it now.
-        worker?.end();
-        runId++;
-        patchRun({ status: 'cancelled', stage: CANCELLED_STAGE });
-      };
-      if (posted !== id) {
-        // Still reading the model to start from: the worker has nothing to stop.
-        runId++;
-        patchRun({ status: 'cancelled', stage: CANCELLED_STAGE });
-        return;
-      }
-      worker?.instance.postMessage({ type: 'cancel', runId: id } satisfies ToWorker);
-      setTimeout(giveUp, CANCEL_GRACE_MS);
+      // finetune() stops the worker after its current step, or ends it after a short grace, and rejects.
+      active?.controller.abort(new DOMException('cancelled', 'AbortError'));
     },
 
     downloadUnsaved: () => {

@@ -191,10 +191,10 @@ export const useGenerateStore = create<GenerateState>()((set, get) => ({
     try {
       let lastYield = now();
       const options = { ...plan.options, signal: controller.signal };
-      // One trajectory streams event by event; several are stepped together (Predictor.generateMany).
+      // One trajectory streams event by event; several are stepped together (generateMany).
       const steps: AsyncIterable<GeneratedEvent[]> =
         run.trajectories > 1
-          ? predictor.generateMany(options, run.trajectories)
+          ? predictor.generateMany(options.prefix, run.trajectories, options)
           : (async function* () {
               for await (const event of predictor.generate(options.prefix, options)) yield [event];
             })();

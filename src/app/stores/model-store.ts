@@ -10,14 +10,12 @@ import { create } from 'zustand';
 import type {
   BackendChoice,
   BackendName,
+  BehaviorModel,
   LoadModelOptions,
   LoadProgress,
   ModelFiles,
   ModelInfo,
 } from '../../lib/index';
-// The Predictor class, not the public BehaviorModel: the header's engine lines, Score this log and
-// several trajectories at once (issue 18) use members the public API does not have yet.
-import type { Predictor } from '../../model/predictor';
 import { errorMessage } from '../../core/errors';
 
 export type ModelStatus = 'idle' | 'loading' | 'ready' | 'error';
@@ -29,7 +27,7 @@ export interface ModelState {
   progress: LoadProgress | null;
   /** Whether the model files came from the Cache API (known once loaded). */
   fromCache: boolean | null;
-  predictor: Predictor | null;
+  predictor: BehaviorModel | null;
   backend: BackendChoice | null;
   summary: ModelInfo | null;
   error: string | null;
@@ -48,7 +46,7 @@ let loadId = 0;
 
 /** The model last ready, with how it was loaded: what a failed load goes back to. */
 type InUse = Pick<ModelState, 'url' | 'requestedBackend' | 'fromCache' | 'notice' | 'loadMs'> & {
-  predictor: Predictor;
+  predictor: BehaviorModel;
   backend: BackendChoice;
   summary: ModelInfo;
   /** Loads this model again (on another backend after a lost GPU device). */
@@ -57,10 +55,10 @@ type InUse = Pick<ModelState, 'url' | 'requestedBackend' | 'fromCache' | 'notice
 };
 let inUse: InUse | null = null;
 
-type Open = (options: LoadModelOptions) => Promise<Predictor>;
+type Open = (options: LoadModelOptions) => Promise<BehaviorModel>;
 
 /** Frees a predictor; one whose GPU device was lost may fail to, which costs nothing more. */
-function release(predictor: Predictor): void {
+function release(predictor: BehaviorModel): void {
   try {
     predictor.dispose();
   } catch {
@@ -189,11 +187,11 @@ export const useModelStore = create<ModelState>()((set, get) => {
     ...UNLOADED,
 
     load: (url, backend) =>
-      start(url, backend, async (options) => (await import('../../model/pipeline')).loadPredictor(url, options)),
+      start(url, backend, async (options) => (await import('../../lib/index')).loadModel(url, options)),
     loadFiles: (key, files, backend) =>
       start(key, backend, async (options) => {
-        const { loadPredictor } = await import('../../model/pipeline');
-        return loadPredictor({ ...(await files()), name: key }, options);
+        const { loadModel } = await import('../../lib/index');
+        return loadModel({ ...(await files()), name: key }, options);
       }),
   };
 });

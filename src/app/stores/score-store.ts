@@ -1,11 +1,11 @@
 /**
  * Scoring a log: every position of an imported log ranked by the active model, with the metrics of
- * `npm run evaluate` (Predictor.scoreLog), on the engine measured fastest for this workload. One
+ * `npm run evaluate` (BehaviorModel.scoreLog), on the engine measured fastest for this workload. One
  * run at a time; a new run or a model change stops the one in progress.
  */
 import { create } from 'zustand';
 import type { BehaviorSequence } from '../../core/events';
-import type { LogScore } from '../../model/predictor';
+import type { LogScore } from '../../lib/index';
 import { useModelStore } from './model-store';
 import { errorMessage } from '../../core/errors';
 
