@@ -1,14 +1,14 @@
 /**
- * Fine-tune: the imported data and its summary, the run settings, the run's live state, and the
- * worker that trains. The page only parses, posts and draws; training is the worker's. A run
- * starts from the model in use (the shipped one, one opened from files, or one adapted before),
- * and the summary says what that model knows of the data. An import that fails leaves the
- * previous data in place; a run that fails or is cancelled leaves every model as it was (only a
- * finished run saves a new model, and one that cannot be saved is offered as a download; a run
- * cancelled during its from-scratch comparison keeps the adapted model it already has). A run
- * whose budget ended before early stopping can continue from the weights it kept. Cancel is
- * answered within CANCEL_GRACE_MS: the worker stops after its current step, or is ended. A
- * worker error or the worker's death (worker-life.ts) fails the run at once.
+ * Fine-tune: the imported data and its summary, the run settings and the run's live state, over
+ * the library's public API (importLog and finetune, as a host page would use them): the log is
+ * parsed and the model trained in the library's workers; the page only draws. A run starts from
+ * the model in use (the shipped one, one opened from files, or one adapted before), and the
+ * summary says what that model knows of the data. An import that fails leaves the previous data
+ * in place; a run that fails or is cancelled leaves every model as it was (only a finished run
+ * saves a new model, and one that cannot be saved is offered as a download; a run cancelled
+ * during its from-scratch comparison keeps the adapted model it already has). A run whose budget
+ * ended before early stopping can continue from the weights it kept (finetune's continueFrom).
+ * Cancel, worker errors and the worker's death are finetune()'s: it rejects within 300 ms.
  */
 import { create } from 'zustand';
 import type { EpochUnit } from '../../core/data';
