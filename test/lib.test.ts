@@ -11,10 +11,13 @@ import { initNodeBackend } from '../src/node/tf';
 import { loadPredictorDir } from '../src/node/model-files';
 import {
   BackendUnavailableError,
+  DEFAULT_FINETUNE_SETTINGS,
+  finetune,
   loadModel,
   ModelFormatError,
   ModelIntegrityError,
   type BehaviorModel,
+  type ContinueRun,
 } from '../src/lib/index';
 import { exposeErrorFields, reviveError } from '../src/browser/worker-errors';
 import { fullContextQuery, type Predictor } from '../src/model/predictor';
@@ -131,6 +134,38 @@ describe('loadModel', () => {
     expect(events).toHaveLength(7);
     expect(events.map((e) => e.index)).toEqual([0, 1, 2, 3, 4, 5, 6]);
     for (const e of events) expect(model.info.behaviors).toContain(e.behavior);
+  });
+});
+
+describe('finetune, continuing a run', () => {
+  const metrics = { targets: 0 } as unknown as ContinueRun['before'];
+  const carried: ContinueRun = {
+    epochs: 6,
+    steps: 84,
+    seconds: 12,
+    baseName: 'base',
+    before: metrics,
+    baselines: { 'markov-2': metrics, popularity: metrics },
+    newBehaviors: [],
+    frequencies: { matched: false },
+    settings: { ...DEFAULT_FINETUNE_SETTINGS, seed: 5, heldOutFraction: 0.3 },
+  };
+  const files = () => ({ manifestText, shards: [shard()] });
+
+  it('refuses to change the first run’s split, naming each setting, before anything starts', async () => {
+    await expect(finetune(files(), [], { continueFrom: carried, seed: 0 })).rejects.toThrow(
+      "a continued run keeps its first run's split: seed 5, not 0",
+    );
+    await expect(
+      finetune(files(), [], { continueFrom: carried, heldOutFraction: 0.2, validationFraction: 0.5 }),
+    ).rejects.toThrow(/heldOutFraction 0\.3, not 0\.2; validationFraction 0\.1, not 0\.5/);
+  });
+
+  it('runs with the first run’s settings, not the defaults: a budget change alone gets past the settings check', async () => {
+    // With no sequences the split has nothing to hold out: the run is refused after the settings were accepted.
+    await expect(finetune(files(), [], { continueFrom: carried, maxEpochs: 3 })).rejects.toThrow(
+      /cannot fine-tune on sequences/,
+    );
   });
 });
 

@@ -5,7 +5,7 @@
  *   const result = await finetune(model, log, { epochs: 3, onProgress, signal });
  *   const adapted = await loadModel(result.files);
  *   // The budget ran out while it was still improving: train on from where it stopped.
- *   if (result.continueFrom) await finetune(result.files, log, { epochs: 3, continueFrom: result.continueFrom });
+ *   if (result.continueFrom) await finetune(result.files, log, { maxEpochs: 3, continueFrom: result.continueFrom });
  *
  * Logs are read in the import worker (streamed, gunzipped when gzip, with progress) and kept
  * packed; training runs in the library's training worker (browser/finetune-run.ts), never on
@@ -79,6 +79,9 @@ export async function importLog(
     signal: options.signal,
   });
   const name = from.kind === 'file' ? from.file.name : from.name;
+  // Receiving a large log and listing its sequences are each one task: together they could hold a page past 100 ms.
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  options.signal?.throwIfAborted();
   return { name, log, sequences: sequenceRefs(log), summary, warnings: log.warnings };
 }
 
@@ -99,10 +102,20 @@ export interface FinetuneOptions extends Partial<FinetuneSettings> {
   signal?: AbortSignal;
   /**
    * Continues a run whose budget ran out (its result's `continueFrom`, with its `files` as the
-   * model): epochs, steps and the before/baseline figures go on from it; same data and split.
+   * model): epochs, steps and the before/baseline figures go on from it, with the same data. Its
+   * settings are the first run's; the budget (`maxEpochs`, `patience`, `learningRate`) may change,
+   * the split (`seed`, `heldOutFraction`, `validationFraction`) may not.
    */
-  continueFrom?: ContinueFrom;
+  continueFrom?: ContinueRun;
 }
+
+/** What a run whose budget ran out carries to the run that continues it: its figures and its settings. */
+export interface ContinueRun extends ContinueFrom {
+  settings: FinetuneSettings;
+}
+
+/** Settings that decide the split: a continued run that changed them would report on other held-out sequences. */
+const SPLIT_SETTINGS = ['seed', 'heldOutFraction', 'validationFraction'] as const;
 
 /** A finished run: the adapted model's files (load, save or export them) and its figures. */
 export interface FinetuneResult extends FinetuneOutcome {
@@ -114,7 +127,7 @@ export interface FinetuneResult extends FinetuneOutcome {
   /** The from-scratch comparison (with `compareScratch`; not run when continuing). */
   scratch: ScratchOutcome | null;
   /** Set when the budget ran out before early stopping: pass it with `files` to train further. */
-  continueFrom: ContinueFrom | null;
+  continueFrom: ContinueRun | null;
 }
 
 /** What `finetune` adapts: a loaded model, or model files (e.g. a previous result's, to continue it). */
@@ -128,12 +141,21 @@ function isModelFiles(base: FinetuneBase): base is ModelFiles {
   return 'manifestText' in base;
 }
 
-/** The settings of a run: the defaults, overridden by the options' setting fields. */
+/**
+ * The settings of a run: the defaults (a continued run: its first run's), overridden by the
+ * options' setting fields. Throws when a continued run would change its split.
+ */
 function settingsFrom(options: FinetuneOptions): FinetuneSettings {
-  const settings = { ...DEFAULT_FINETUNE_SETTINGS };
+  const first = options.continueFrom?.settings;
+  const settings = { ...(first ?? DEFAULT_FINETUNE_SETTINGS) };
   for (const key of Object.keys(settings) as (keyof FinetuneSettings)[]) {
     if (options[key] !== undefined) (settings as Record<string, unknown>)[key] = options[key];
   }
+  const changed = first ? SPLIT_SETTINGS.filter((key) => settings[key] !== first[key]) : [];
+  if (changed.length > 0)
+    throw new Error(
+      `a continued run keeps its first run's split: ${changed.map((k) => `${k} ${first![k]}, not ${settings[k]}`).join('; ')}`,
+    );
   return settings;
 }
 
@@ -149,9 +171,12 @@ export async function finetune(
   data: FinetuneData,
   options: FinetuneOptions = {},
 ): Promise<FinetuneResult> {
-  const { signal, continueFrom } = options;
+  const { signal } = options;
   signal?.throwIfAborted();
   const settings = settingsFrom(options);
+  // The worker gets the carried figures; the settings travel as the run's own.
+  const { settings: _first, ...continueFrom } = options.continueFrom ?? {};
+  const continuing = options.continueFrom ? (continueFrom as ContinueFrom) : undefined;
   const model = isModelFiles(base) ? null : base;
   const imported = data instanceof Blob ? await importLog(data, { known: model?.info.behaviors ?? [], signal }) : data;
   const dataName = options.dataName ?? (isImported(imported) ? imported.name : 'sequences');
@@ -159,9 +184,9 @@ export async function finetune(
   const files: ModelFiles = isModelFiles(base)
     ? { manifestText: base.manifestText, shards: base.shards.map((s) => s.slice(0)) }
     : await base.files();
-  const baseName = continueFrom?.baseName ?? (JSON.parse(files.manifestText) as { name: string }).name;
+  const baseName = continuing?.baseName ?? (JSON.parse(files.manifestText) as { name: string }).name;
   signal?.throwIfAborted();
-  const parts = { runId: 0, base: files, settings, continueFrom };
+  const parts = { runId: 0, base: files, settings, continueFrom: continuing };
   const { runId: _runId, ...start } = isImported(imported)
     ? buildStartMessage({ ...parts, data: { name: dataName, sequences: imported.sequences, log: imported.log } })
     : buildStartMessage({ ...parts, data: { name: dataName, sequences: imported } });
@@ -200,6 +225,7 @@ export async function finetune(
             baselines: outcome.baselines,
             newBehaviors: info.newBehaviors,
             frequencies: info.frequencies,
+            settings,
           }
         : null,
   };

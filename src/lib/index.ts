@@ -55,6 +55,7 @@ export type { GeneratedEvent, GenerateOptions, TrajectoryEvent } from '../model/
 export type { Explanation, EventInfluence, AttentionView, WhenMap, WeekCell } from '../model/explain';
 export type { Removal } from '../core/explain';
 export type {
+  ContinueRun,
   FinetuneBase,
   FinetuneData,
   FinetuneEvent,

@@ -109,7 +109,7 @@ function StopNotice({ run }: { run: RunState }) {
       </p>
       {run.resume && (
         <button type="button" onClick={continueRun} disabled={run.status !== 'done'} data-testid="finetune-continue">
-          Continue training from epoch {a.bestEpoch} (up to {run.resume.settings.maxEpochs} more epochs)
+          Continue training from epoch {a.bestEpoch} (up to {run.resume.continueFrom.settings.maxEpochs} more epochs)
         </button>
       )}
     </div>

@@ -23,7 +23,7 @@ import {
   type BackendChoice,
   type BaselineFigures,
   type BehaviorModel,
-  type ContinueFrom,
+  type ContinueRun,
   type FinetuneEvent,
   type FinetuneOutcome,
   type FinetuneSettings,
@@ -49,11 +49,10 @@ export interface ImportedData extends ImportedLog {
   baseKey: string;
 }
 
-/** What a run keeps to continue from where it stopped. */
+/** What a run keeps to continue from where it stopped: the adapted model and what finetune() continues from (settings included). */
 export interface Resume {
   files: ModelFiles;
-  settings: FinetuneSettings;
-  continueFrom: ContinueFrom;
+  continueFrom: ContinueRun;
 }
 
 export type RunStatus = 'idle' | 'starting' | 'running' | 'cancelling' | 'saving' | 'done' | 'cancelled' | 'error';
@@ -153,7 +152,9 @@ function modelInUse(): Promise<BehaviorModel> {
     const { status, predictor, error } = useModelStore.getState();
     if (status === 'ready' && predictor) return predictor;
     if (status === 'error' || status === 'idle')
-      throw new Error(`there is no model to compare the data with${error ? ` (${error})` : ''}`);
+      throw new Error(
+        `no model is in use${error ? ` (${error})` : ''}: fine-tuning compares the data with the model in use and trains from it; open one in Predict first`,
+      );
     return null;
   };
   try {
@@ -182,6 +183,14 @@ function nextTask(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
+/** Rejects with the signal's reason once it aborts. */
+function rejectOnAbort(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+  });
+}
+
 export const useFinetuneStore = create<FinetuneState>()((set, get) => {
   let importId = 0;
   let lastImport: { name: string; source: File | string } | null = null;
@@ -206,7 +215,7 @@ export const useFinetuneStore = create<FinetuneState>()((set, get) => {
           if (id === importId) set({ importProgress: { loaded, total } });
         },
       });
-      // Receiving a large log and drawing its summary are each one task: together they could hold the page past 100 ms.
+      // Listing a large log's sequences (in importLog) and drawing its summary are each one task.
       await nextTask();
       if (id !== importId) return;
       set({
@@ -214,6 +223,7 @@ export const useFinetuneStore = create<FinetuneState>()((set, get) => {
         importProgress: null,
         data: { ...imported, name, baseName: base.info.name, baseKey },
       });
+      followModel(); // the model may have changed while the log was read
     } catch (e) {
       if (id !== importId) return;
       // The previous data (and every model) stay as they were.
@@ -221,8 +231,9 @@ export const useFinetuneStore = create<FinetuneState>()((set, get) => {
     }
   };
 
-  // Another model in use (once it is ready): the summary says what that one knows.
-  useModelStore.subscribe((state) => {
+  /** Another model in use (once it is ready): the summary says what that one knows. */
+  const followModel = () => {
+    const state = useModelStore.getState();
     const data = get().data;
     if (!data || state.status !== 'ready' || !state.predictor || state.url === data.baseKey) return;
     const base = state.predictor.info;
@@ -231,16 +242,20 @@ export const useFinetuneStore = create<FinetuneState>()((set, get) => {
       ...compareWithModel(packedBehaviorCounts(data.log), new Set(base.behaviors)),
     };
     set({ data: { ...data, summary, baseName: base.name, baseKey: state.url } });
-  });
+  };
+  useModelStore.subscribe(followModel);
 
   const patchRun = (patch: Partial<RunState>) => set((s) => ({ run: { ...s.run, ...patch } }));
 
   /** The run in progress: its cancel, and the adapted model being saved (kept while the from-scratch arm trains). */
   let active: { controller: AbortController; saving: Promise<boolean> | null } | null = null;
+  /** Numbers the runs: a save that ends after a newer run started does not write into that run. */
+  let runSerial = 0;
 
   /** Saves the adapted model; a failure is offered as a download. Resolves whether it was kept. */
-  const save = (files: ModelFiles, before: MetricSet, after: MetricSet): Promise<boolean> => {
+  const save = (serial: number, files: ModelFiles, before: MetricSet, after: MetricSet): Promise<boolean> => {
     const id = newModelId();
+    const patchOwnRun = (patch: Partial<RunState>) => serial === runSerial && patchRun(patch);
     const name = JSON.parse(files.manifestText).name as string;
     return useAdaptedStore
       .getState()
@@ -256,11 +271,11 @@ export const useFinetuneStore = create<FinetuneState>()((set, get) => {
       })
       .then(
         () => {
-          patchRun({ savedId: id });
+          patchOwnRun({ savedId: id });
           return true;
         },
         (e: unknown) => {
-          patchRun({
+          patchOwnRun({
             error: `the adapted model could not be saved on this device (${errorMessage(e)}); download it to keep it`,
             unsaved: files,
           });
@@ -270,7 +285,7 @@ export const useFinetuneStore = create<FinetuneState>()((set, get) => {
   };
 
   /** A message of the run in progress, as the library's finetune() reports it. */
-  const onEvent = (run: NonNullable<typeof active>, m: FinetuneEvent) => {
+  const onEvent = (run: NonNullable<typeof active>, serial: number, m: FinetuneEvent) => {
     if (active !== run) return;
     switch (m.type) {
       case 'stage':
@@ -312,7 +327,7 @@ export const useFinetuneStore = create<FinetuneState>()((set, get) => {
           stage:
             (state.settings ?? settings).compareScratch && !state.continued ? state.stage : 'saving on this device',
         });
-        run.saving = save(files, outcome.before, outcome.after);
+        run.saving = save(serial, files, outcome.before, outcome.after);
         return;
       }
       case 'scratch':
@@ -321,38 +336,36 @@ export const useFinetuneStore = create<FinetuneState>()((set, get) => {
     }
   };
 
-  /** Runs library finetune() from `base` and keeps the run's state; `files` is the model to train from. */
-  const launch = async (
-    base: () => Promise<ModelFiles>,
-    settings: FinetuneSettings,
-    continueFrom?: ContinueFrom,
-  ): Promise<void> => {
+  /** Runs library finetune() from `base` and keeps the run's state (a continued run: from the files it kept). */
+  const launch = async (base: () => Promise<ModelFiles>, settings: FinetuneSettings, continueFrom?: ContinueRun) => {
     const data = get().data;
     if (!data) return;
     const run = { controller: new AbortController(), saving: null as Promise<boolean> | null };
+    const serial = ++runSerial;
     active = run;
     const { signal } = run.controller;
     try {
+      // Cancel is answered at once while the model to start from is still being read (or loaded).
+      const files = await Promise.race([base(), rejectOnAbort(signal)]);
       // The split is made in finetune() the way the summary shows it: the worker trains on train,
       // picks the epoch on validation and reports on held-out only.
-      const result = await finetune(await base(), data, {
+      const result = await finetune(files, data, {
         ...settings,
         backend: useModelStore.getState().requestedBackend,
         dataName: data.name,
         continueFrom,
-        onProgress: (m) => onEvent(run, m),
+        onProgress: (m) => onEvent(run, serial, m),
         signal,
       });
       if (active !== run) return;
-      const { files, ...outcome } = result;
+      const { files: adapted, ...outcome } = result;
       patchRun({
         adapted: outcome,
         status: 'saving',
         stage: 'saving on this device',
         resume: result.continueFrom
           ? {
-              files: { manifestText: files.manifestText, shards: files.shards.map((b) => b.slice(0)) },
-              settings: get().run.settings ?? settings,
+              files: { manifestText: adapted.manifestText, shards: adapted.shards.map((b) => b.slice(0)) },
               continueFrom: result.continueFrom,
             }
           : null,
@@ -429,7 +442,7 @@ export const useFinetuneStore = create<FinetuneState>()((set, get) => {
         },
       });
       // finetune() copies the kept files, which stay usable if this start fails.
-      void launch(async () => resume.files, resume.settings, resume.continueFrom);
+      void launch(async () => resume.files, resume.continueFrom.settings, resume.continueFrom);
     },
 
     cancel: () => {
