@@ -148,9 +148,8 @@ const api = {
     startStream(generations, id, (signal) => loaded().generate(prefix, { ...options, signal }));
   },
   /** The next events of generation `id`: at least one unless it is done, at most `max`, for at most PULL_MS. */
-  async nextEvents(id: number, max: number): Promise<{ events: GeneratedEvent[]; done: boolean }> {
-    const { items, done } = await pull(generations, id, max);
-    return { events: items, done };
+  nextEvents(id: number, max: number): Promise<{ items: GeneratedEvent[]; done: boolean }> {
+    return pull(generations, id, max);
   },
   /** Starts generation `id` of `count` trajectories together; its steps come with nextSteps. */
   startGenerateMany(
@@ -162,9 +161,8 @@ const api = {
     startStream(trajectories, id, (signal) => loaded().generateMany(prefix, count, { ...options, signal }));
   },
   /** The next steps of generation `id` (each the events of every trajectory still running), as nextEvents. */
-  async nextSteps(id: number, max: number): Promise<{ steps: TrajectoryEvent[][]; done: boolean }> {
-    const { items, done } = await pull(trajectories, id, max);
-    return { steps: items, done };
+  nextSteps(id: number, max: number): Promise<{ items: TrajectoryEvent[][]; done: boolean }> {
+    return pull(trajectories, id, max);
   },
   /** Stops generation `id`, of either kind (the page numbers both from one counter). */
   stopGenerate(id: number) {

@@ -7,6 +7,7 @@
  * message saying so, and aborting the load ends the worker.
  */
 import * as Comlink from 'comlink';
+import { whenAborted } from '../core/abort';
 import type { BehaviorEvent, BehaviorSequence, EventContext } from '../core/events';
 import type { Explanation, WhenMap } from '../model/explain';
 import type { GeneratedEvent, TrajectoryEvent } from '../model/generate';
@@ -34,19 +35,6 @@ import { isLifeMessage, lifeLockName, watchLife } from './worker-life';
 const EVENTS_PER_PULL = 64;
 /** generateMany's steps asked for per pull (each up to `count` events; the same ~30 ms bound). */
 const STEPS_PER_PULL = 64;
-
-/** A promise that rejects with the signal's reason when it aborts; `off` removes its listener. */
-function whenAborted(signal: AbortSignal | undefined): { aborted: Promise<never>; off: () => void } {
-  let off = () => {};
-  const aborted = new Promise<never>((_, reject) => {
-    if (!signal) return;
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    off = () => signal.removeEventListener('abort', onAbort);
-  });
-  aborted.catch(() => {}); // observed by the race it is in
-  return { aborted, off };
-}
 
 /** URLs resolved here: the worker's base URL is its script's, not the page's. */
 function forWorker(source: ModelSource): ModelSource {
@@ -174,20 +162,31 @@ class WorkerModel implements BehaviorModel {
     return this.call(() => this.remote.files());
   }
 
-  async *generate(prefix: readonly BehaviorEvent[], options: GenerateEventsOptions): AsyncGenerator<GeneratedEvent> {
-    const { signal, ...rest } = options;
+  /**
+   * A generation in the worker, streamed: started as `id`, then pulled in batches until it is
+   * done; a signal or leaving the loop stops it in the worker. With `measureFirst`, the engine
+   * choices are refreshed after the first pull (where the worker's model measures them).
+   */
+  private async *pulled<T>(
+    signal: AbortSignal | undefined,
+    start: (id: number) => Promise<void>,
+    next: (id: number) => Promise<{ items: T[]; done: boolean }>,
+    measureFirst = false,
+  ): AsyncGenerator<T> {
     const id = ++this.runCounter;
-    await this.call(() => this.remote.startGenerate(id, prefix, rest));
+    await this.call(() => start(id));
     const stop = () => void this.remote.stopGenerate(id).catch(() => {});
     signal?.addEventListener('abort', stop);
     let done = false;
+    let first = true;
     try {
       while (!done && !signal?.aborted) {
-        const batch = await this.call(() => this.remote.nextEvents(id, EVENTS_PER_PULL));
+        const batch = await (first && measureFirst ? this.measuring(() => next(id)) : this.call(() => next(id)));
+        first = false;
         done = batch.done;
-        for (const event of batch.events) {
+        for (const item of batch.items) {
           if (signal?.aborted) return;
-          yield event;
+          yield item;
         }
       }
     } finally {
@@ -196,38 +195,32 @@ class WorkerModel implements BehaviorModel {
     }
   }
 
+  generate(prefix: readonly BehaviorEvent[], options: GenerateEventsOptions): AsyncGenerator<GeneratedEvent> {
+    const { signal, ...rest } = options;
+    return this.pulled(
+      signal,
+      (id) => this.remote.startGenerate(id, prefix, rest),
+      (id) => this.remote.nextEvents(id, EVENTS_PER_PULL),
+    );
+  }
+
   /**
-   * Streamed as `generate` is: steps pulled from the worker in batches. The engine is measured on
-   * the first pull (the worker's model times both before its first step), so the copy of the
-   * engine choices is refreshed after that one.
+   * Streamed as `generate` is, a step (the events of every trajectory still running) per item.
+   * The engine is measured on the first pull (the worker's model times both before its first
+   * step), so the copy of the engine choices is refreshed after that one.
    */
-  async *generateMany(
+  generateMany(
     prefix: readonly BehaviorEvent[],
     count: number,
     options: GenerateEventsOptions,
   ): AsyncGenerator<TrajectoryEvent[]> {
     const { signal, ...rest } = options;
-    const id = ++this.runCounter;
-    await this.call(() => this.remote.startGenerateMany(id, prefix, count, rest));
-    const stop = () => void this.remote.stopGenerate(id).catch(() => {});
-    signal?.addEventListener('abort', stop);
-    let done = false;
-    let first = true;
-    try {
-      while (!done && !signal?.aborted) {
-        const pull = () => this.remote.nextSteps(id, STEPS_PER_PULL);
-        const batch = await (first ? this.measuring(pull) : this.call(pull));
-        first = false;
-        done = batch.done;
-        for (const step of batch.steps) {
-          if (signal?.aborted) return;
-          yield step;
-        }
-      }
-    } finally {
-      signal?.removeEventListener('abort', stop);
-      if (!done) stop(); // the loop was left early, or stopped: the worker stops generating
-    }
+    return this.pulled(
+      signal,
+      (id) => this.remote.startGenerateMany(id, prefix, count, rest),
+      (id) => this.remote.nextSteps(id, STEPS_PER_PULL),
+      true,
+    );
   }
 
   dispose(): void {
@@ -267,12 +260,7 @@ export async function createWorkerModel(source: ModelSource, options: LoadModelO
     died(new Error(`the model worker failed: ${event.message || 'unknown error'}`));
   });
   const remote = Comlink.wrap<ModelWorkerApi>(worker);
-  let abort = () => {};
-  const aborted = new Promise<never>((_, reject) => {
-    abort = () => reject(signal!.reason);
-  });
-  aborted.catch(() => {});
-  signal?.addEventListener('abort', abort);
+  const { aborted, off } = whenAborted(signal);
   try {
     const loaded = await Promise.race([
       remote.load(forWorker(source), rest, onProgress && Comlink.proxy(onProgress)),
@@ -284,6 +272,6 @@ export async function createWorkerModel(source: ModelSource, options: LoadModelO
     end();
     throw reviveError(e);
   } finally {
-    signal?.removeEventListener('abort', abort);
+    off();
   }
 }

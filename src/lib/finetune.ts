@@ -174,9 +174,7 @@ export async function finetune(
   const { signal } = options;
   signal?.throwIfAborted();
   const settings = settingsFrom(options);
-  // The worker gets the carried figures; the settings travel as the run's own.
-  const { settings: _first, ...continueFrom } = options.continueFrom ?? {};
-  const continuing = options.continueFrom ? (continueFrom as ContinueFrom) : undefined;
+  const continuing = options.continueFrom;
   const model = isModelFiles(base) ? null : base;
   const imported = data instanceof Blob ? await importLog(data, { known: model?.info.behaviors ?? [], signal }) : data;
   const dataName = options.dataName ?? (isImported(imported) ? imported.name : 'sequences');

@@ -12,6 +12,7 @@
  */
 import { create } from 'zustand';
 import type { EpochUnit } from '../../core/data';
+import { whenAborted } from '../../core/abort';
 import { compareWithModel, modelFileStem } from '../../core/finetune';
 import { packedBehaviorCounts } from '../../core/packed-log';
 import type { MetricSet } from '../../core/metrics';
@@ -148,32 +149,23 @@ function activeKey(): string {
 
 /** The model in use once it is ready (a load in progress is waited for); rejects when there is none. */
 function modelInUse(): Promise<BehaviorModel> {
-  const ready = () => {
-    const { status, predictor, error } = useModelStore.getState();
-    if (status === 'ready' && predictor) return predictor;
-    if (status === 'error' || status === 'idle')
-      throw new Error(
-        `no model is in use${error ? ` (${error})` : ''}: fine-tuning compares the data with the model in use and trains from it; open one in Predict first`,
-      );
-    return null;
-  };
-  try {
-    const now = ready();
-    if (now) return Promise.resolve(now);
-  } catch (e) {
-    return Promise.reject(e);
-  }
   return new Promise((resolve, reject) => {
+    /** Settles the promise if the model store can say; whether it did. */
+    const settle = () => {
+      const { status, predictor, error } = useModelStore.getState();
+      if (status === 'ready' && predictor) resolve(predictor);
+      else if (status === 'error' || status === 'idle')
+        reject(
+          new Error(
+            `no model is in use${error ? ` (${error})` : ''}: fine-tuning compares the data with the model in use and trains from it; open one in Predict first`,
+          ),
+        );
+      else return false;
+      return true;
+    };
+    if (settle()) return;
     const stop = useModelStore.subscribe(() => {
-      try {
-        const model = ready();
-        if (!model) return;
-        stop();
-        resolve(model);
-      } catch (e) {
-        stop();
-        reject(e);
-      }
+      if (settle()) stop();
     });
   });
 }
@@ -181,14 +173,6 @@ function modelInUse(): Promise<BehaviorModel> {
 /** Resolves in a later task, so the page can paint and answer input in between. */
 function nextTask(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
-}
-
-/** Rejects with the signal's reason once it aborts. */
-function rejectOnAbort(signal: AbortSignal): Promise<never> {
-  return new Promise((_, reject) => {
-    if (signal.aborted) reject(signal.reason);
-    else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
-  });
 }
 
 export const useFinetuneStore = create<FinetuneState>()((set, get) => {
@@ -346,7 +330,8 @@ export const useFinetuneStore = create<FinetuneState>()((set, get) => {
     const { signal } = run.controller;
     try {
       // Cancel is answered at once while the model to start from is still being read (or loaded).
-      const files = await Promise.race([base(), rejectOnAbort(signal)]);
+      const { aborted, off } = whenAborted(signal);
+      const files = await Promise.race([base(), aborted]).finally(off);
       // The split is made in finetune() the way the summary shows it: the worker trains on train,
       // picks the epoch on validation and reports on held-out only.
       const result = await finetune(files, data, {
